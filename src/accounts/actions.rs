@@ -1,0 +1,308 @@
+//! What account actions do, for the pages, the JSON API and the command line alike: each change and its
+//! audit event are written in one transaction.
+
+use chrono::Duration;
+use serde_json::json;
+
+use super::passwords;
+use super::queries::{self, ApiToken, LinkPurpose, User};
+use super::rules::{self, LoginGate, Role};
+use crate::app::AppState;
+use crate::audit::{self, Origin};
+use crate::db::{now, Db};
+use crate::security::{hash_token, new_token};
+use crate::web::AppError;
+
+async fn hash_off_workers(password: String) -> Result<String, AppError> {
+    tokio::task::spawn_blocking(move || passwords::hash(&password))
+        .await
+        .map_err(AppError::internal)?
+        .map_err(AppError::internal)
+}
+
+async fn verify_off_workers(password: String, stored: Option<String>) -> Result<bool, AppError> {
+    tokio::task::spawn_blocking(move || passwords::verify(&password, stored.as_deref()))
+        .await
+        .map_err(AppError::internal)
+}
+
+/// Checks an email and password, with throttling per email and per address. A wrong password, an unknown
+/// email and an account without a password all get the same answer.
+pub async fn sign_in(
+    state: &AppState,
+    origin: &Origin,
+    email: &str,
+    password: String,
+) -> Result<User, AppError> {
+    let settings = state.settings.login.clone();
+    let email = rules::normalize_email(email);
+    let email_key = hash_token(&format!("email:{email}"));
+    let ip_key = hash_token(&format!("ip:{}", origin.ip.as_deref().unwrap_or("unknown")));
+    let remembered = Duration::minutes(settings.window_minutes + settings.lock_minutes);
+    let fetch = rules::failures_to_fetch(&settings);
+
+    let (user, email_failures, ip_failures) = {
+        let (email, email_key, ip_key) = (email.clone(), email_key.clone(), ip_key.clone());
+        state
+            .db
+            .read(move |conn| {
+                let since = now() - remembered;
+                Ok::<_, AppError>((
+                    queries::find_user_by_email(conn, &email)?,
+                    queries::recent_failures(conn, &email_key, since, fetch)?,
+                    queries::recent_failures(conn, &ip_key, since, fetch)?,
+                ))
+            })
+            .await?
+    };
+    match rules::login_gate(&email_failures, &ip_failures, now(), &settings) {
+        LoginGate::Locked => return Err(AppError::TooManyRequests(rules::locked_message(&settings))),
+        LoginGate::Slow(delay) => tokio::time::sleep(delay).await,
+        LoginGate::Open => {}
+    }
+
+    let user = user.filter(|u| u.is_active);
+    let stored = user.as_ref().and_then(|u| u.password_hash.clone());
+    let ok = verify_off_workers(password, stored).await?;
+    let origin = origin.clone();
+    match user {
+        Some(user) if ok => {
+            let origin = origin.by(user.id);
+            state
+                .db
+                .write(move |conn| {
+                    queries::clear_failures(conn, &email_key)?;
+                    audit::record(conn, &origin, "signed_in", "user", Some(user.id), json!({}))?;
+                    Ok::<_, AppError>(user)
+                })
+                .await
+        }
+        maybe_user => {
+            let user_id = maybe_user.map(|u| u.id);
+            state
+                .db
+                .write(move |conn| {
+                    queries::record_failures(conn, &[&email_key, &ip_key], now() - remembered)?;
+                    if let Some(id) = user_id {
+                        audit::record(conn, &origin, "sign_in_failed", "user", Some(id), json!({}))?;
+                    }
+                    Ok::<_, AppError>(())
+                })
+                .await?;
+            Err(AppError::invalid("email", rules::SIGN_IN_FAILED))
+        }
+    }
+}
+
+fn link(state: &AppState, secret: &str) -> String {
+    format!("{}/accounts/set-password/{secret}", state.settings.base_url)
+}
+
+/// Emails a one-time link to choose a new password, if the address belongs to an active account.
+/// The caller's answer is the same either way, and the email leaves in the background.
+pub async fn request_password_reset(state: &AppState, origin: &Origin, email: &str) -> Result<(), AppError> {
+    let email = rules::normalize_email(email);
+    let token = new_token("");
+    let expires = now() + Duration::hours(state.settings.tokens.reset_hours);
+    let origin = origin.clone();
+    let token_hash = token.hash.clone();
+    let user = state
+        .db
+        .write(move |conn| {
+            let Some(user) = queries::find_user_by_email(conn, &email)?.filter(|u| u.is_active) else {
+                return Ok::<_, AppError>(None);
+            };
+            queries::insert_email_token(conn, user.id, LinkPurpose::PasswordReset, &token_hash, expires)?;
+            audit::record(conn, &origin, "password_reset_requested", "user", Some(user.id), json!({}))?;
+            Ok(Some(user))
+        })
+        .await?;
+    if let Some(user) = user {
+        let mut context = tera::Context::new();
+        context.insert("name", &user.display_name);
+        context.insert("link", &link(state, &token.secret));
+        context.insert("hours", &state.settings.tokens.reset_hours);
+        let message = state
+            .mailer
+            .compose("password_reset", &user.email, &context)
+            .map_err(AppError::internal)?;
+        state.mailer.send_in_background(message);
+    }
+    Ok(())
+}
+
+/// An administrator invites someone: the account is created without a password and an email link lets
+/// them choose one. Returns the new account and whether the email went out.
+pub async fn invite(
+    state: &AppState,
+    origin: &Origin,
+    email: &str,
+    display_name: &str,
+    role: Role,
+) -> Result<(User, bool), AppError> {
+    let email = rules::normalize_email(email);
+    let display_name = display_name.trim().to_string();
+    let token = new_token("");
+    let expires = now() + Duration::hours(state.settings.tokens.invitation_hours);
+    let (audit_origin, token_hash) = (origin.clone(), token.hash.clone());
+    let user = state
+        .db
+        .write(move |conn| {
+            if queries::find_user_by_email(conn, &email)?.is_some() {
+                return Err(AppError::invalid(
+                    "email",
+                    "An account with this email address already exists",
+                ));
+            }
+            let id = queries::insert_user(conn, &email, &display_name, role, None)?;
+            queries::insert_email_token(conn, id, LinkPurpose::Invitation, &token_hash, expires)?;
+            audit::record(conn, &audit_origin, "user_invited", "user", Some(id), json!({ "role": role.as_str() }))?;
+            queries::find_user(conn, id)?.ok_or(AppError::NotFound)
+        })
+        .await?;
+    let inviter = match origin.user_id {
+        Some(id) => state
+            .db
+            .read(move |conn| queries::find_user(conn, id).map_err(AppError::from))
+            .await?
+            .map(|u| u.display_name),
+        None => None,
+    };
+    let mut context = tera::Context::new();
+    context.insert("name", &user.display_name);
+    context.insert("inviter", &inviter.unwrap_or_else(|| "An administrator".into()));
+    context.insert("link", &link(state, &token.secret));
+    context.insert("days", &(state.settings.tokens.invitation_hours / 24));
+    let message = state
+        .mailer
+        .compose("invitation", &user.email, &context)
+        .map_err(AppError::internal)?;
+    let sent = match state.mailer.send(message).await {
+        Ok(()) => true,
+        Err(error) => {
+            tracing::warn!(%error, "invitation email failed");
+            false
+        }
+    };
+    Ok((user, sent))
+}
+
+/// The person behind a live invitation or password link, or None when it is unknown, used or expired.
+pub async fn link_holder(db: &Db, secret: &str) -> Result<Option<(User, String)>, AppError> {
+    let token_hash = hash_token(secret);
+    db.read(move |conn| queries::live_email_token(conn, &token_hash).map_err(AppError::from))
+        .await
+}
+
+/// Uses a link to set a password. Every outstanding link of the person stops working, and so does every
+/// session signed in with the old password.
+pub async fn redeem_link(
+    state: &AppState,
+    origin: &Origin,
+    secret: &str,
+    new_password: String,
+) -> Result<User, AppError> {
+    let token_hash = hash_token(secret);
+    let password_hash = hash_off_workers(new_password).await?;
+    let origin = origin.clone();
+    state
+        .db
+        .write(move |conn| {
+            let (user, purpose) = queries::live_email_token(conn, &token_hash)?.ok_or(AppError::NotFound)?;
+            let epoch = queries::set_password(conn, user.id, &password_hash)?;
+            queries::use_email_tokens(conn, user.id)?;
+            let origin = origin.by(user.id);
+            audit::record(conn, &origin, "password_set", "user", Some(user.id), json!({ "via": purpose }))?;
+            Ok(User { session_epoch: epoch, ..user })
+        })
+        .await
+}
+
+/// Changes a password after checking the current one; returns the new session epoch.
+pub async fn change_password(
+    db: &Db,
+    origin: &Origin,
+    user_id: i64,
+    current: String,
+    new_password: String,
+) -> Result<i32, AppError> {
+    let stored = db
+        .read(move |conn| queries::find_user(conn, user_id).map_err(AppError::from))
+        .await?
+        .ok_or(AppError::NotFound)?
+        .password_hash;
+    if !verify_off_workers(current, stored).await? {
+        return Err(AppError::invalid("current_password", "Your current password is not right"));
+    }
+    let password_hash = hash_off_workers(new_password).await?;
+    let origin = origin.clone().by(user_id);
+    db.write(move |conn| {
+        let epoch = queries::set_password(conn, user_id, &password_hash)?;
+        audit::record(conn, &origin, "password_changed", "user", Some(user_id), json!({}))?;
+        Ok(epoch)
+    })
+    .await
+}
+
+/// Creates an account with a password (the command line's `create-admin`).
+pub async fn create_user(
+    db: &Db,
+    origin: &Origin,
+    email: &str,
+    display_name: &str,
+    role: Role,
+    password: String,
+) -> Result<i64, AppError> {
+    let email = rules::normalize_email(email);
+    let display_name = display_name.to_string();
+    let password_hash = hash_off_workers(password).await?;
+    let origin = origin.clone();
+    db.write(move |conn| {
+        if queries::find_user_by_email(conn, &email)?.is_some() {
+            return Err(AppError::invalid("email", "An account with this email address already exists"));
+        }
+        let id = queries::insert_user(conn, &email, &display_name, role, Some(&password_hash))?;
+        audit::record(conn, &origin, "user_created", "user", Some(id), json!({ "role": role.as_str() }))?;
+        Ok(id)
+    })
+    .await
+}
+
+/// Creates a personal access token; the secret is returned this once and only its hash is kept.
+pub async fn create_api_token(
+    db: &Db,
+    origin: &Origin,
+    user_id: i64,
+    name: &str,
+) -> Result<(ApiToken, String), AppError> {
+    let token = new_token("vt_");
+    let prefix: String = token.secret.chars().take(7).collect();
+    let (origin, name, hash) = (origin.clone().by(user_id), name.trim().to_string(), token.hash);
+    let created = db
+        .write(move |conn| {
+            let created = queries::insert_api_token(conn, user_id, &name, &hash, &prefix)?;
+            audit::record(conn, &origin, "api_token_created", "api_token", Some(created.id), json!({ "name": name }))?;
+            Ok::<_, AppError>(created)
+        })
+        .await?;
+    Ok((created, token.secret))
+}
+
+pub async fn revoke_api_token(db: &Db, origin: &Origin, user_id: i64, token_id: i64) -> Result<(), AppError> {
+    let origin = origin.clone().by(user_id);
+    db.write(move |conn| {
+        if !queries::revoke_api_token(conn, user_id, token_id)? {
+            return Err(AppError::NotFound);
+        }
+        audit::record(conn, &origin, "api_token_revoked", "api_token", Some(token_id), json!({}))?;
+        Ok(())
+    })
+    .await
+}
+
+/// The account of an email address, for the command line.
+pub async fn user_by_email(db: &Db, email: &str) -> Result<Option<User>, AppError> {
+    let email = rules::normalize_email(email);
+    db.read(move |conn| queries::find_user_by_email(conn, &email).map_err(AppError::from))
+        .await
+}

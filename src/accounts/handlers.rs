@@ -1,0 +1,228 @@
+//! Account pages: sign in and out, forgotten password, invitation and reset links, the account page with
+//! password change and personal access tokens.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use validator::Validate;
+
+use super::actions;
+use super::forms::{ChangePasswordForm, ForgotPasswordForm, NewPasswordForm, SignInForm, TokenForm};
+use super::queries;
+use crate::audit::Origin;
+use crate::web::auth::{start_session, update_session_epoch};
+use crate::web::error::field_errors;
+use crate::web::page::{safe_next, see_other};
+use crate::web::{AppError, CurrentUser, Page};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(home))
+        .route("/login", web::get().to(sign_in_page))
+        .route("/login", web::post().to(sign_in))
+        .route("/logout", web::post().to(sign_out))
+        .route("/forgot-password", web::get().to(forgot_page))
+        .route("/forgot-password", web::post().to(forgot))
+        .route("/accounts/set-password/{token}", web::get().to(set_password_page))
+        .route("/accounts/set-password/{token}", web::post().to(set_password))
+        .route("/account", web::get().to(account_page))
+        .route("/account/password", web::get().to(change_password_page))
+        .route("/account/password", web::post().to(change_password))
+        .route("/account/tokens", web::post().to(create_token))
+        .route("/account/tokens/{id}/revoke", web::post().to(revoke_token));
+}
+
+async fn home(_user: CurrentUser, page: Page) -> Result<HttpResponse, AppError> {
+    page.render("home.html", tera::Context::new())
+}
+
+#[derive(Deserialize)]
+struct NextQuery {
+    next: Option<String>,
+}
+
+async fn sign_in_page(page: Page, query: web::Query<NextQuery>) -> Result<HttpResponse, AppError> {
+    if page.user.is_some() {
+        return Ok(see_other(&safe_next(query.next.as_deref())));
+    }
+    let mut context = tera::Context::new();
+    context.insert("email", "");
+    context.insert("next", &query.next);
+    page.render("accounts/sign_in.html", context)
+}
+
+async fn sign_in(page: Page, origin: Origin, form: web::Form<SignInForm>) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    let mut context = tera::Context::new();
+    context.insert("email", &form.email);
+    context.insert("next", &form.next);
+    if let Err(errors) = form.validate() {
+        return page.render_invalid("accounts/sign_in.html", context, &field_errors(&errors));
+    }
+    match actions::sign_in(page.state(), &origin, &form.email, form.password).await {
+        Ok(user) => {
+            start_session(page.session(), &user)?;
+            Ok(see_other(&safe_next(form.next.as_deref())))
+        }
+        Err(AppError::Invalid(errors)) => page.render_invalid("accounts/sign_in.html", context, &errors),
+        Err(AppError::TooManyRequests(message)) => {
+            context.insert("errors", &crate::web::FieldErrors::from([("email".to_string(), message)]));
+            page.render_status(StatusCode::TOO_MANY_REQUESTS, "accounts/sign_in.html", context)
+        }
+        Err(other) => Err(other),
+    }
+}
+
+async fn sign_out(page: Page, origin: Origin) -> Result<HttpResponse, AppError> {
+    if let Some(user) = &page.user {
+        let origin = origin.by(user.id);
+        let user_id = user.id;
+        page.state()
+            .db
+            .write(move |conn| {
+                crate::audit::record(conn, &origin, "signed_out", "user", Some(user_id), serde_json::json!({}))
+                    .map_err(AppError::from)
+            })
+            .await?;
+    }
+    page.session().purge();
+    page.flash("success", "You have signed out.");
+    Ok(see_other("/login"))
+}
+
+async fn forgot_page(page: Page) -> Result<HttpResponse, AppError> {
+    let mut context = tera::Context::new();
+    context.insert("email", "");
+    page.render("accounts/forgot_password.html", context)
+}
+
+async fn forgot(page: Page, origin: Origin, form: web::Form<ForgotPasswordForm>) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    let mut context = tera::Context::new();
+    context.insert("email", &form.email);
+    if let Err(errors) = form.validate() {
+        return page.render_invalid("accounts/forgot_password.html", context, &field_errors(&errors));
+    }
+    actions::request_password_reset(page.state(), &origin, &form.email).await?;
+    context.insert("hours", &page.state().settings.tokens.reset_hours);
+    page.render("accounts/forgot_password_sent.html", context)
+}
+
+async fn link_context(page: &Page, token: &str) -> Result<Option<tera::Context>, AppError> {
+    let Some((user, purpose)) = actions::link_holder(&page.state().db, token).await? else {
+        return Ok(None);
+    };
+    let mut context = tera::Context::new();
+    context.insert("name", &user.display_name);
+    context.insert("invitation", &(purpose == queries::LinkPurpose::Invitation.as_str()));
+    Ok(Some(context))
+}
+
+fn link_invalid(page: &Page) -> Result<HttpResponse, AppError> {
+    page.render_status(StatusCode::NOT_FOUND, "accounts/link_invalid.html", tera::Context::new())
+}
+
+async fn set_password_page(page: Page, token: web::Path<String>) -> Result<HttpResponse, AppError> {
+    match link_context(&page, &token).await? {
+        Some(context) => page.render("accounts/set_password.html", context),
+        None => link_invalid(&page),
+    }
+}
+
+async fn set_password(
+    page: Page,
+    origin: Origin,
+    token: web::Path<String>,
+    form: web::Form<NewPasswordForm>,
+) -> Result<HttpResponse, AppError> {
+    let Some(context) = link_context(&page, &token).await? else {
+        return link_invalid(&page);
+    };
+    let form = form.into_inner();
+    if let Err(errors) = form.validate() {
+        return page.render_invalid("accounts/set_password.html", context, &field_errors(&errors));
+    }
+    match actions::redeem_link(page.state(), &origin, &token, form.new_password).await {
+        Ok(user) => {
+            start_session(page.session(), &user)?;
+            page.flash("success", "Your password is set and you are signed in.");
+            Ok(see_other("/"))
+        }
+        Err(AppError::NotFound) => link_invalid(&page),
+        Err(other) => Err(other),
+    }
+}
+
+async fn account_context(page: &Page, user: &CurrentUser) -> Result<tera::Context, AppError> {
+    let user_id = user.id;
+    let tokens = page
+        .state()
+        .db
+        .read(move |conn| queries::list_api_tokens(conn, user_id).map_err(AppError::from))
+        .await?;
+    let mut context = tera::Context::new();
+    context.insert("tokens", &tokens);
+    context.insert("token_name", "");
+    Ok(context)
+}
+
+async fn account_page(user: CurrentUser, page: Page) -> Result<HttpResponse, AppError> {
+    let context = account_context(&page, &user).await?;
+    page.render("accounts/account.html", context)
+}
+
+async fn create_token(
+    user: CurrentUser,
+    page: Page,
+    origin: Origin,
+    form: web::Form<TokenForm>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    if let Err(errors) = form.validate() {
+        let mut context = account_context(&page, &user).await?;
+        context.insert("token_name", &form.name);
+        return page.render_invalid("accounts/account.html", context, &field_errors(&errors));
+    }
+    let (created, secret) = actions::create_api_token(&page.state().db, &origin, user.id, &form.name).await?;
+    let mut context = account_context(&page, &user).await?;
+    context.insert("new_token", &secret);
+    context.insert("new_token_name", &created.name);
+    page.render("accounts/account.html", context)
+}
+
+async fn revoke_token(
+    user: CurrentUser,
+    page: Page,
+    origin: Origin,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    actions::revoke_api_token(&page.state().db, &origin, user.id, id.into_inner()).await?;
+    page.flash("success", "The token is revoked. Anything using it can no longer connect.");
+    Ok(see_other("/account"))
+}
+
+async fn change_password_page(_user: CurrentUser, page: Page) -> Result<HttpResponse, AppError> {
+    page.render("accounts/change_password.html", tera::Context::new())
+}
+
+async fn change_password(
+    user: CurrentUser,
+    page: Page,
+    origin: Origin,
+    form: web::Form<ChangePasswordForm>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    let template = "accounts/change_password.html";
+    if let Err(errors) = form.validate() {
+        return page.render_invalid(template, tera::Context::new(), &field_errors(&errors));
+    }
+    let db = &page.state().db;
+    match actions::change_password(db, &origin, user.id, form.current_password, form.new_password).await {
+        Ok(epoch) => {
+            update_session_epoch(page.session(), epoch)?;
+            page.flash("success", "Your password is changed. You have been signed out everywhere else.");
+            Ok(see_other("/account"))
+        }
+        Err(AppError::Invalid(errors)) => page.render_invalid(template, tera::Context::new(), &errors),
+        Err(other) => Err(other),
+    }
+}

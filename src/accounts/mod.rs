@@ -1,0 +1,10 @@
+//! Accounts: people who sign in, their passwords, personal access tokens, invitations and roles.
+
+pub mod actions;
+pub mod admin;
+pub mod api;
+pub mod forms;
+pub mod handlers;
+pub mod passwords;
+pub mod queries;
+pub mod rules;

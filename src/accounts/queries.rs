@@ -1,0 +1,269 @@
+//! Storage for accounts, API tokens, email link tokens and sign-in failures. No HTTP here.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+
+use super::rules::Role;
+use crate::db::schema::{api_tokens, email_tokens, login_failures, users};
+use crate::db::{now, DbConnection};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct User {
+    pub id: i64,
+    pub email: String,
+    pub display_name: String,
+    pub password_hash: Option<String>,
+    pub role: String,
+    pub is_active: bool,
+    pub session_epoch: i32,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl User {
+    pub fn role(&self) -> Role {
+        Role::parse(&self.role).unwrap_or(Role::Member)
+    }
+}
+
+pub fn find_user(conn: &mut DbConnection, id: i64) -> QueryResult<Option<User>> {
+    users::table
+        .find(id)
+        .select(User::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find_user_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option<User>> {
+    users::table
+        .filter(users::email.eq(email))
+        .select(User::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn list_users(conn: &mut DbConnection) -> QueryResult<Vec<User>> {
+    users::table
+        .order(users::display_name.asc())
+        .select(User::as_select())
+        .load(conn)
+}
+
+pub fn insert_user(
+    conn: &mut DbConnection,
+    email: &str,
+    display_name: &str,
+    role: Role,
+    password_hash: Option<&str>,
+) -> QueryResult<i64> {
+    let at = now();
+    diesel::insert_into(users::table)
+        .values((
+            users::email.eq(email),
+            users::display_name.eq(display_name),
+            users::role.eq(role.as_str()),
+            users::password_hash.eq(password_hash),
+            users::is_active.eq(true),
+            users::session_epoch.eq(0),
+            users::created_at.eq(at),
+            users::updated_at.eq(at),
+        ))
+        .returning(users::id)
+        .get_result(conn)
+}
+
+/// Sets a new password and ends every other session (they carry the old epoch). Returns the new epoch.
+pub fn set_password(conn: &mut DbConnection, user_id: i64, password_hash: &str) -> QueryResult<i32> {
+    diesel::update(users::table.find(user_id))
+        .set((
+            users::password_hash.eq(password_hash),
+            users::session_epoch.eq(users::session_epoch + 1),
+            users::updated_at.eq(now()),
+        ))
+        .returning(users::session_epoch)
+        .get_result(conn)
+}
+
+// ---- API tokens ----
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
+#[diesel(table_name = api_tokens)]
+pub struct ApiToken {
+    pub id: i64,
+    pub name: String,
+    /// The first characters of the token, to recognise it; the rest is never stored.
+    pub display_prefix: String,
+    pub created_at: NaiveDateTime,
+    pub last_used_at: Option<NaiveDateTime>,
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+pub fn insert_api_token(
+    conn: &mut DbConnection,
+    user_id: i64,
+    name: &str,
+    token_hash: &str,
+    display_prefix: &str,
+) -> QueryResult<ApiToken> {
+    diesel::insert_into(api_tokens::table)
+        .values((
+            api_tokens::user_id.eq(user_id),
+            api_tokens::name.eq(name),
+            api_tokens::token_hash.eq(token_hash),
+            api_tokens::display_prefix.eq(display_prefix),
+            api_tokens::created_at.eq(now()),
+        ))
+        .returning((
+            api_tokens::id,
+            api_tokens::name,
+            api_tokens::display_prefix,
+            api_tokens::created_at,
+            api_tokens::last_used_at,
+            api_tokens::revoked_at,
+        ))
+        .get_result(conn)
+}
+
+pub fn list_api_tokens(conn: &mut DbConnection, user_id: i64) -> QueryResult<Vec<ApiToken>> {
+    api_tokens::table
+        .filter(api_tokens::user_id.eq(user_id))
+        .order(api_tokens::id.desc())
+        .select(ApiToken::as_select())
+        .load(conn)
+}
+
+/// Revokes one of the person's own live tokens; false when there is no such token.
+pub fn revoke_api_token(conn: &mut DbConnection, user_id: i64, token_id: i64) -> QueryResult<bool> {
+    diesel::update(
+        api_tokens::table
+            .filter(api_tokens::id.eq(token_id))
+            .filter(api_tokens::user_id.eq(user_id))
+            .filter(api_tokens::revoked_at.is_null()),
+    )
+    .set(api_tokens::revoked_at.eq(now()))
+    .execute(conn)
+    .map(|n| n == 1)
+}
+
+/// The active person behind a live token, with the token's id and when it was last used.
+pub fn user_for_api_token(
+    conn: &mut DbConnection,
+    token_hash: &str,
+) -> QueryResult<Option<(User, i64, Option<NaiveDateTime>)>> {
+    api_tokens::table
+        .inner_join(users::table)
+        .filter(api_tokens::token_hash.eq(token_hash))
+        .filter(api_tokens::revoked_at.is_null())
+        .filter(users::is_active.eq(true))
+        .select((User::as_select(), api_tokens::id, api_tokens::last_used_at))
+        .first(conn)
+        .optional()
+}
+
+pub fn touch_api_token(conn: &mut DbConnection, token_id: i64) -> QueryResult<()> {
+    diesel::update(api_tokens::table.find(token_id))
+        .set(api_tokens::last_used_at.eq(now()))
+        .execute(conn)
+        .map(|_| ())
+}
+
+// ---- Email link tokens (forgotten password, invitation) ----
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkPurpose {
+    PasswordReset,
+    Invitation,
+}
+
+impl LinkPurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkPurpose::PasswordReset => "password_reset",
+            LinkPurpose::Invitation => "invitation",
+        }
+    }
+}
+
+pub fn insert_email_token(
+    conn: &mut DbConnection,
+    user_id: i64,
+    purpose: LinkPurpose,
+    token_hash: &str,
+    expires_at: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::insert_into(email_tokens::table)
+        .values((
+            email_tokens::user_id.eq(user_id),
+            email_tokens::purpose.eq(purpose.as_str()),
+            email_tokens::token_hash.eq(token_hash),
+            email_tokens::created_at.eq(now()),
+            email_tokens::expires_at.eq(expires_at),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// The person a link belongs to, if the link is unused and unexpired, with the link's purpose.
+pub fn live_email_token(
+    conn: &mut DbConnection,
+    token_hash: &str,
+) -> QueryResult<Option<(User, String)>> {
+    email_tokens::table
+        .inner_join(users::table)
+        .filter(email_tokens::token_hash.eq(token_hash))
+        .filter(email_tokens::used_at.is_null())
+        .filter(email_tokens::expires_at.gt(now()))
+        .filter(users::is_active.eq(true))
+        .select((User::as_select(), email_tokens::purpose))
+        .first(conn)
+        .optional()
+}
+
+/// Uses up every outstanding link of the person: one link used ends them all.
+pub fn use_email_tokens(conn: &mut DbConnection, user_id: i64) -> QueryResult<()> {
+    diesel::update(
+        email_tokens::table
+            .filter(email_tokens::user_id.eq(user_id))
+            .filter(email_tokens::used_at.is_null()),
+    )
+    .set(email_tokens::used_at.eq(now()))
+    .execute(conn)
+    .map(|_| ())
+}
+
+// ---- Sign-in failures ----
+
+pub fn recent_failures(
+    conn: &mut DbConnection,
+    throttle_key: &str,
+    since: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<NaiveDateTime>> {
+    login_failures::table
+        .filter(login_failures::throttle_key.eq(throttle_key))
+        .filter(login_failures::failed_at.gt(since))
+        .order(login_failures::failed_at.desc())
+        .select(login_failures::failed_at)
+        .limit(limit)
+        .load(conn)
+}
+
+pub fn record_failures(conn: &mut DbConnection, keys: &[&str], forget_before: NaiveDateTime) -> QueryResult<()> {
+    let at = now();
+    for key in keys {
+        diesel::insert_into(login_failures::table)
+            .values((login_failures::throttle_key.eq(*key), login_failures::failed_at.eq(at)))
+            .execute(conn)?;
+    }
+    diesel::delete(login_failures::table.filter(login_failures::failed_at.lt(forget_before)))
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn clear_failures(conn: &mut DbConnection, throttle_key: &str) -> QueryResult<()> {
+    diesel::delete(login_failures::table.filter(login_failures::throttle_key.eq(throttle_key)))
+        .execute(conn)
+        .map(|_| ())
+}

@@ -1,0 +1,163 @@
+//! Account rules with no storage or HTTP in them: roles, email normalisation and sign-in throttling.
+
+use chrono::{Duration, NaiveDateTime};
+use serde::{Deserialize, Serialize};
+
+use crate::config::LoginSettings;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Admin,
+    Member,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Member => "member",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Role> {
+        match text {
+            "admin" => Some(Role::Admin),
+            "member" => Some(Role::Member),
+            _ => None,
+        }
+    }
+}
+
+/// Emails are compared case-insensitively and without surrounding spaces.
+pub fn normalize_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+pub const PASSWORD_MIN: u64 = 12;
+pub const PASSWORD_MAX: u64 = 200;
+
+/// The one message for a wrong password and for an unknown email, so neither can be told apart.
+pub const SIGN_IN_FAILED: &str = "The email address or password is not right. Check them and try again.";
+
+pub fn locked_message(settings: &LoginSettings) -> String {
+    format!(
+        "Too many attempts to sign in. For your security, signing in is paused for {} minutes. You can also reset your password.",
+        settings.lock_minutes
+    )
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum LoginGate {
+    Open,
+    /// Let the attempt through after waiting this long.
+    Slow(std::time::Duration),
+    Locked,
+}
+
+/// Decides whether a sign-in attempt may go ahead, from the recent failures for its email and its IP
+/// (newest first). A lock starts when `lock_after` failures fall within one window and lasts
+/// `lock_minutes` from the last of them; below that, each failure past `slow_after` adds a delay.
+pub fn login_gate(
+    email_failures: &[NaiveDateTime],
+    ip_failures: &[NaiveDateTime],
+    now: NaiveDateTime,
+    settings: &LoginSettings,
+) -> LoginGate {
+    let window = Duration::minutes(settings.window_minutes);
+    let lock = Duration::minutes(settings.lock_minutes);
+    let locked = |failures: &[NaiveDateTime], threshold: i64| {
+        let threshold = threshold.max(1) as usize;
+        failures.len() >= threshold
+            && failures[0] - failures[threshold - 1] <= window
+            && now < failures[0] + lock
+    };
+    if locked(email_failures, settings.lock_after) || locked(ip_failures, settings.ip_lock_after) {
+        return LoginGate::Locked;
+    }
+    let recent = email_failures
+        .iter()
+        .filter(|t| **t > now - window)
+        .count() as i64;
+    if recent >= settings.slow_after {
+        let steps = (recent - settings.slow_after + 1) as u64;
+        LoginGate::Slow(std::time::Duration::from_millis(
+            settings.slow_step_ms * steps,
+        ))
+    } else {
+        LoginGate::Open
+    }
+}
+
+/// How many past failures the gate needs to see per key.
+pub fn failures_to_fetch(settings: &LoginSettings) -> i64 {
+    settings
+        .lock_after
+        .max(settings.ip_lock_after)
+        .max(settings.slow_after)
+        .max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> LoginSettings {
+        LoginSettings {
+            window_minutes: 15,
+            slow_after: 3,
+            slow_step_ms: 100,
+            lock_after: 5,
+            ip_lock_after: 8,
+            lock_minutes: 15,
+        }
+    }
+
+    fn at(minute: i64) -> NaiveDateTime {
+        chrono::DateTime::from_timestamp(1_800_000_000, 0)
+            .unwrap()
+            .naive_utc()
+            + Duration::minutes(minute)
+    }
+
+    fn failures(minutes: &[i64]) -> Vec<NaiveDateTime> {
+        minutes.iter().rev().map(|m| at(*m)).collect()
+    }
+
+    #[test]
+    fn slows_then_locks_then_opens_again() {
+        let s = settings();
+        assert_eq!(login_gate(&failures(&[0, 1]), &[], at(2), &s), LoginGate::Open);
+        assert_eq!(
+            login_gate(&failures(&[0, 1, 2]), &[], at(3), &s),
+            LoginGate::Slow(std::time::Duration::from_millis(100))
+        );
+        assert_eq!(
+            login_gate(&failures(&[0, 1, 2, 3]), &[], at(4), &s),
+            LoginGate::Slow(std::time::Duration::from_millis(200))
+        );
+        let five = failures(&[0, 1, 2, 3, 4]);
+        assert_eq!(login_gate(&five, &[], at(5), &s), LoginGate::Locked);
+        assert_eq!(login_gate(&five, &[], at(18), &s), LoginGate::Locked);
+        assert_eq!(login_gate(&five, &[], at(20), &s), LoginGate::Open);
+    }
+
+    #[test]
+    fn failures_spread_beyond_the_window_do_not_lock() {
+        let spread = failures(&[0, 10, 20, 30, 40]);
+        assert_ne!(login_gate(&spread, &[], at(41), &settings()), LoginGate::Locked);
+    }
+
+    #[test]
+    fn one_address_trying_many_accounts_is_locked() {
+        let from_ip = failures(&[0, 0, 1, 1, 2, 2, 3, 3]);
+        assert_eq!(login_gate(&[], &from_ip, at(4), &settings()), LoginGate::Locked);
+    }
+
+    #[test]
+    fn emails_are_normalised() {
+        assert_eq!(normalize_email("  Ann.Lee@Example.ORG "), "ann.lee@example.org");
+        assert_eq!(Role::parse("admin"), Some(Role::Admin));
+        assert_eq!(Role::parse("root"), None);
+    }
+}

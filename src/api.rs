@@ -1,0 +1,85 @@
+//! The JSON API under `/api/v1`: one scope whose routes are also the OpenAPI document, so a route cannot
+//! exist without being described.
+
+use std::collections::BTreeMap;
+
+use actix_web::{web, HttpResponse};
+use serde::Serialize;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa_actix_web::AppExt;
+
+use crate::app::AppState;
+
+/// Every API error has this shape.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable, machine-readable: not_found, forbidden, invalid, unauthenticated, csrf_failed, ...
+    pub code: String,
+    pub message: String,
+    /// Field name → what is wrong with it (for `invalid`).
+    pub fields: BTreeMap<String, String>,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Voices API",
+        description = "Co-designed surveys and semi-structured interviews. Authenticate with a personal access token: `Authorization: Bearer vt_…` (create one on your account page or with `voices create-api-token`).",
+        version = "1"
+    ),
+    components(schemas(ErrorBody, ErrorDetail)),
+    modifiers(&BearerAuth)
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+fn v1() -> utoipa_actix_web::scope::Scope<impl actix_web::dev::ServiceFactory<
+    actix_web::dev::ServiceRequest,
+    Config = (),
+    Response = actix_web::dev::ServiceResponse,
+    Error = actix_web::Error,
+    InitError = (),
+>> {
+    utoipa_actix_web::scope("/api/v1")
+        .configure(crate::accounts::api::routes)
+        .configure(crate::audit::api::routes)
+        .route("/openapi.json", web::get().to(openapi_json))
+}
+
+/// The OpenAPI document, collected from the same routes the server mounts.
+pub fn document() -> String {
+    let (_, doc) = actix_web::App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .service(v1())
+        .split_for_parts();
+    doc.to_pretty_json().expect("the OpenAPI document serialises")
+}
+
+/// Mounts `/api/v1`, with `/api/v1/openapi.json` inside it.
+pub fn mount(cfg: &mut web::ServiceConfig) {
+    cfg.service(v1());
+}
+
+async fn openapi_json(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(state.api_doc.clone())
+}

@@ -1,0 +1,154 @@
+//! Builds the application: shared state, routes and middleware; `run` serves it on a listener.
+
+use std::collections::HashMap;
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_session::config::{BrowserSession, CookieContentSecurity};
+use actix_session::storage::CookieSessionStore;
+use actix_session::SessionMiddleware;
+use actix_web::cookie::{Key, SameSite};
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpServer};
+use anyhow::Context;
+use rust_embed::RustEmbed;
+
+use crate::config::Settings;
+use crate::db::Db;
+use crate::mail::Mailer;
+use crate::web::assets::AssetIndex;
+use crate::web::{csrf, middleware, AppError};
+
+#[derive(RustEmbed)]
+#[folder = "templates/"]
+struct TemplateFiles;
+
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub db: Db,
+    pub templates: Arc<tera::Tera>,
+    pub mailer: Mailer,
+    pub assets: Arc<AssetIndex>,
+    pub api_doc: String,
+    session_key: Key,
+}
+
+impl AppState {
+    /// Connects to the database, applies pending migrations and loads templates: everything `run` needs.
+    pub fn new(settings: Settings) -> anyhow::Result<Self> {
+        let db = Db::connect(&settings.database_url, settings.database_pool_size)?;
+        let applied = db.migrate()?;
+        if applied > 0 {
+            tracing::info!(applied, "database migrations applied");
+        }
+        Self::with_db(settings, db)
+    }
+
+    pub fn with_db(settings: Settings, db: Db) -> anyhow::Result<Self> {
+        let assets = Arc::new(AssetIndex::build());
+        let templates = Arc::new(load_templates(assets.clone())?);
+        let mailer = Mailer::new(
+            &settings.smtp_url,
+            settings.data_dir.join("outbox"),
+            &settings.mail_from,
+            templates.clone(),
+        )?;
+        let session_key = Key::from(&settings.secret_key_bytes()?);
+        Ok(AppState {
+            settings: Arc::new(settings),
+            db,
+            templates,
+            mailer,
+            assets,
+            api_doc: crate::api::document(),
+            session_key,
+        })
+    }
+
+    /// Renders a template with no request behind it (error pages, emails).
+    pub fn render_bare(&self, template: &str, context: &tera::Context) -> anyhow::Result<String> {
+        Ok(self.templates.render(template, context)?)
+    }
+}
+
+fn load_templates(assets: Arc<AssetIndex>) -> anyhow::Result<tera::Tera> {
+    let mut tera = tera::Tera::default();
+    let files = TemplateFiles::iter()
+        .map(|path| {
+            let file = TemplateFiles::get(&path).context("embedded template vanished")?;
+            let text = String::from_utf8(file.data.into_owned())
+                .with_context(|| format!("template {path} is not UTF-8"))?;
+            Ok((path.to_string(), text))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    tera.add_raw_templates(files).context("loading templates")?;
+    tera.register_function(
+        "asset",
+        move |args: &HashMap<String, tera::Value>| -> tera::Result<tera::Value> {
+            let path = args
+                .get("path")
+                .and_then(|v| v.as_str())
+                .ok_or("asset() needs path=")?;
+            assets
+                .url(path)
+                .map(tera::Value::String)
+                .ok_or_else(|| format!("no asset {path}").into())
+        },
+    );
+    Ok(tera)
+}
+
+fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(crate::health::healthz))
+        .route("/assets/{path:.*}", web::get().to(crate::web::assets::serve))
+        .configure(crate::api::mount)
+        .configure(crate::accounts::handlers::routes)
+        .configure(crate::accounts::admin::routes)
+        .configure(crate::audit::handlers::routes);
+}
+
+async fn not_found() -> Result<actix_web::HttpResponse, AppError> {
+    Err(AppError::NotFound)
+}
+
+/// Serves the app on an already bound listener (port 0 in tests). The returned server runs until stopped.
+pub fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
+    let settings = state.settings.clone();
+    let key = state.session_key.clone();
+    let data = web::Data::new(state);
+    let workers = match settings.workers {
+        0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+        n => n,
+    };
+    let server = HttpServer::new(move || {
+        let sessions = SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
+            .cookie_name("voices_session".into())
+            .cookie_secure(settings.secure_cookies())
+            .cookie_http_only(true)
+            .cookie_same_site(SameSite::Lax)
+            .cookie_content_security(CookieContentSecurity::Private)
+            .session_lifecycle(
+                BrowserSession::default()
+                    .state_ttl(actix_web::cookie::time::Duration::hours(settings.session.hours)),
+            )
+            .build();
+        App::new()
+            .app_data(data.clone())
+            .app_data(web::FormConfig::default().limit(settings.limits.form_bytes))
+            .app_data(web::JsonConfig::default().limit(settings.limits.json_bytes))
+            .app_data(web::PayloadConfig::default().limit(settings.limits.json_bytes))
+            .configure(routes)
+            .default_service(web::to(not_found))
+            .wrap(from_fn(csrf::guard))
+            .wrap(from_fn(middleware::render_errors))
+            .wrap(sessions)
+            .wrap(middleware::security_headers(settings.secure_cookies()))
+            .wrap(from_fn(middleware::request_context))
+    })
+    .workers(workers)
+    .listen(listener)
+    .context("listening")?
+    .run();
+    Ok(server)
+}

@@ -1,0 +1,204 @@
+//! Typed settings: the built-in defaults, then `config/local.toml`, then `VOICES_*` environment variables.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use serde::Deserialize;
+
+const DEFAULTS: &str = include_str!("../config/default.toml");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    pub env: Environment,
+    pub bind: String,
+    pub base_url: String,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub database_pool_size: u32,
+    pub secret_key: String,
+    pub smtp_url: String,
+    pub mail_from: String,
+    pub trust_forwarded_for: bool,
+    pub workers: usize,
+    pub session: SessionSettings,
+    pub login: LoginSettings,
+    pub tokens: TokenSettings,
+    pub limits: LimitSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SessionSettings {
+    pub hours: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LoginSettings {
+    pub window_minutes: i64,
+    pub slow_after: i64,
+    pub slow_step_ms: u64,
+    pub lock_after: i64,
+    pub ip_lock_after: i64,
+    pub lock_minutes: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct TokenSettings {
+    pub reset_hours: i64,
+    pub invitation_hours: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LimitSettings {
+    pub form_bytes: usize,
+    pub json_bytes: usize,
+}
+
+impl Settings {
+    /// Loads settings the way the service does at start: defaults, local file, environment.
+    pub fn load() -> anyhow::Result<Self> {
+        let local = std::env::var("VOICES_CONFIG").unwrap_or_else(|_| "config/local.toml".into());
+        let settings: Settings = config::Config::builder()
+            .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml))
+            .add_source(config::File::new(&local, config::FileFormat::Toml).required(false))
+            .add_source(
+                config::Environment::with_prefix("VOICES")
+                    .prefix_separator("_")
+                    .separator("__")
+                    .try_parsing(true),
+            )
+            .build()
+            .context("reading configuration")?
+            .try_deserialize()
+            .context("configuration has a wrong or missing value")?;
+        settings.checked()
+    }
+
+    /// The built-in defaults alone: the starting point for tests and tools.
+    pub fn defaults() -> Self {
+        config::Config::builder()
+            .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml))
+            .build()
+            .and_then(|c| c.try_deserialize())
+            .expect("config/default.toml is valid")
+    }
+
+    /// Fills derived values and refuses unsafe production settings, with a message that says what to do.
+    pub fn checked(mut self) -> anyhow::Result<Self> {
+        if self.database_url.trim().is_empty() {
+            self.database_url = format!("sqlite://{}", self.data_dir.join("voices.db").display());
+        }
+        self.base_url = self.base_url.trim_end_matches('/').to_string();
+        url::Url::parse(&self.base_url)
+            .with_context(|| format!("VOICES_BASE_URL {:?} is not a URL", self.base_url))?;
+        if self.env == Environment::Production {
+            if self.secret_key.trim().is_empty() {
+                bail!("VOICES_SECRET_KEY must be set in production (64 random bytes, hex or base64; e.g. `openssl rand -hex 64`)");
+            }
+            if !self.base_url.starts_with("https://") {
+                bail!(
+                    "VOICES_BASE_URL must start with https:// in production (it is {:?})",
+                    self.base_url
+                );
+            }
+        }
+        Ok(self)
+    }
+
+    pub fn secure_cookies(&self) -> bool {
+        self.base_url.starts_with("https://")
+    }
+
+    /// The key that signs and encrypts cookies: configured, or in development generated once and kept.
+    pub fn secret_key_bytes(&self) -> anyhow::Result<Vec<u8>> {
+        if !self.secret_key.trim().is_empty() {
+            return decode_key(self.secret_key.trim());
+        }
+        let path = self.data_dir.join("secret.key");
+        if path.exists() {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            return decode_key(text.trim());
+        }
+        let key = crate::security::random_bytes::<64>();
+        write_private(&path, &hex::encode(key))?;
+        tracing::info!(path = %path.display(), "generated a development secret key");
+        Ok(key.to_vec())
+    }
+}
+
+fn decode_key(text: &str) -> anyhow::Result<Vec<u8>> {
+    use base64::Engine;
+    let bytes = hex::decode(text)
+        .or_else(|_| base64::engine::general_purpose::STANDARD.decode(text))
+        .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text))
+        .context("the secret key must be hex or base64")?;
+    if bytes.len() < 64 {
+        bail!(
+            "the secret key must be at least 64 bytes (it is {})",
+            bytes.len()
+        );
+    }
+    Ok(bytes)
+}
+
+fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    use std::io::Write;
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    file.write_all(contents.as_bytes())?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn production_requires_secret_and_https() {
+        let mut s = Settings::defaults();
+        s.env = Environment::Production;
+        let err = s.clone().checked().unwrap_err().to_string();
+        assert!(err.contains("VOICES_SECRET_KEY"), "{err}");
+        s.secret_key = "ab".repeat(64);
+        let err = s.clone().checked().unwrap_err().to_string();
+        assert!(err.contains("https://"), "{err}");
+        s.base_url = "https://voices.example.org/".into();
+        let s = s.checked().unwrap();
+        assert_eq!(s.base_url, "https://voices.example.org");
+        assert!(s.secure_cookies());
+    }
+
+    #[test]
+    fn short_keys_are_refused() {
+        assert!(decode_key(&"ab".repeat(10)).is_err());
+        assert_eq!(decode_key(&"ab".repeat(64)).unwrap().len(), 64);
+    }
+
+    #[test]
+    fn development_key_is_generated_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Settings::defaults();
+        s.data_dir = dir.path().to_path_buf();
+        let first = s.secret_key_bytes().unwrap();
+        assert_eq!(first, s.secret_key_bytes().unwrap());
+        assert_eq!(first.len(), 64);
+    }
+}

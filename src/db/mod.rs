@@ -1,0 +1,247 @@
+//! Connections, the pool, per-connection settings and migrations: the one place that knows there are two
+//! databases. Everything above talks to `DbConnection` and never matches on the backend.
+
+pub mod schema;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use chrono::{NaiveDateTime, SubsecRound, Utc};
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::{self, ManageConnection, R2D2Connection};
+use diesel::{Connection, PgConnection, SqliteConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Postgres(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// Where to connect, decided from the URL scheme alone: a typo is an error, never an empty SQLite file.
+#[derive(Debug, Clone)]
+enum Target {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl Target {
+    fn parse(url: &str) -> anyhow::Result<Self> {
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() || path.contains(":memory:") {
+                bail!("the SQLite database needs a file path, e.g. sqlite://data/voices.db (an in-memory database cannot be shared by a pool)");
+            }
+            Ok(Target::Sqlite(PathBuf::from(path)))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Target::Postgres(url.to_string()))
+        } else {
+            bail!("the database URL must start with sqlite:// or postgres://")
+        }
+    }
+
+    fn backend(&self) -> Backend {
+        match self {
+            Target::Sqlite(_) => Backend::Sqlite,
+            Target::Postgres(_) => Backend::Postgres,
+        }
+    }
+}
+
+/// Builds each pooled connection for its backend and applies the settings SQLite forgets per connection.
+#[derive(Debug)]
+pub struct Manager {
+    target: Target,
+}
+
+impl ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
+        match &self.target {
+            Target::Sqlite(path) => {
+                let mut conn = SqliteConnection::establish(&path.to_string_lossy())
+                    .map_err(r2d2::Error::ConnectionError)?;
+                conn.batch_execute(
+                    "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;",
+                )
+                .map_err(r2d2::Error::QueryError)?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+            Target::Postgres(url) => PgConnection::establish(url)
+                .map(DbConnection::Postgres)
+                .map_err(r2d2::Error::ConnectionError),
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
+        conn.ping().map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        std::thread::panicking() || conn.is_broken()
+    }
+}
+
+pub type Pool = r2d2::Pool<Manager>;
+
+/// Failures below the query layer: no connection to be had, or the blocking task died.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("no database connection: {0}")]
+    Pool(#[from] r2d2::PoolError),
+    #[error("database task failed: {0}")]
+    Task(String),
+}
+
+/// The shared handle: a pool, the backend it talks to, and (for SQLite) the single-writer lock.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool,
+    backend: Backend,
+    // SQLite has one writer: queueing writes here instead of racing for the file lock keeps p99 low.
+    sqlite_writer: Arc<Mutex<()>>,
+}
+
+impl Db {
+    pub fn connect(url: &str, pool_size: u32) -> anyhow::Result<Self> {
+        let target = Target::parse(url)?;
+        if let Target::Sqlite(path) = &target {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating the data directory {}", dir.display()))?;
+            }
+        }
+        let backend = target.backend();
+        let manager = Manager { target };
+        // WAL is a property of the file, so it is set once here rather than on each connection.
+        if backend == Backend::Sqlite {
+            let mut conn = manager.connect().context("opening the SQLite database")?;
+            conn.batch_execute("PRAGMA journal_mode = WAL;")?;
+        }
+        let pool = r2d2::Pool::builder()
+            .max_size(pool_size.max(1))
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(5))
+            .build(manager)
+            .with_context(|| format!("connecting to the {} database", backend.name()))?;
+        Ok(Db {
+            pool,
+            backend,
+            sqlite_writer: Arc::new(Mutex::new(())),
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Applies the embedded migrations of this backend that have not run yet.
+    pub fn migrate(&self) -> anyhow::Result<usize> {
+        let mut conn = self.pool.get().context("connecting to run migrations")?;
+        let applied = match &mut *conn {
+            DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+            DbConnection::Postgres(c) => c
+                .run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map(|v| v.len()),
+        }
+        .map_err(|e| anyhow::anyhow!("running migrations: {e}"))?;
+        Ok(applied)
+    }
+
+    /// Runs read-only work on a blocking thread, off the async workers.
+    pub async fn read<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get().map_err(DbError::from)?;
+            work(&mut conn)
+        })
+        .await
+        .map_err(|e| DbError::Task(e.to_string()))?
+    }
+
+    /// Runs work in one transaction on a blocking thread; on SQLite, one writer at a time.
+    pub async fn write<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + From<diesel::result::Error> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let lock = (self.backend == Backend::Sqlite).then(|| self.sqlite_writer.clone());
+        tokio::task::spawn_blocking(move || {
+            let _turn = lock
+                .as_ref()
+                .map(|l| l.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+            let mut conn = pool.get().map_err(DbError::from)?;
+            conn.transaction(|c| work(c))
+        })
+        .await
+        .map_err(|e| DbError::Task(e.to_string()))?
+    }
+
+    /// A real round trip to the database, bounded in time, for the health check.
+    pub async fn ping(&self) -> bool {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let Ok(mut conn) = pool.get_timeout(Duration::from_secs(2)) else {
+                return false;
+            };
+            conn.batch_execute("SELECT 1 FROM __diesel_schema_migrations LIMIT 1")
+                .is_ok()
+        })
+        .await
+        .unwrap_or(false)
+    }
+}
+
+/// The current time as both databases keep it: UTC, whole microseconds (SQLite would keep nanoseconds).
+pub fn now() -> NaiveDateTime {
+    Utc::now().naive_utc().trunc_subsecs(6)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_choose_the_backend_or_fail_clearly() {
+        assert_eq!(
+            Target::parse("sqlite://data/v.db").unwrap().backend(),
+            Backend::Sqlite
+        );
+        assert_eq!(
+            Target::parse("postgresql://u@h/db").unwrap().backend(),
+            Backend::Postgres
+        );
+        assert!(Target::parse("postgress://u@h/db").is_err());
+        assert!(Target::parse("sqlite://:memory:").is_err());
+        assert!(Target::parse("data/v.db").is_err());
+    }
+}

@@ -1,0 +1,17 @@
+//! Voices: co-designed surveys and semi-structured interviews for health research.
+
+pub mod accounts;
+pub mod api;
+pub mod app;
+pub mod audit;
+pub mod config;
+pub mod db;
+pub mod health;
+pub mod mail;
+pub mod security;
+pub mod web;
+
+/// Installs the one TLS crypto provider (ring) for the process; two in one tree panic at first use.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

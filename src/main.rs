@@ -1,0 +1,140 @@
+//! The `voices` command: serve the web service, migrate the database, create accounts and tokens.
+
+use std::io::{BufRead, IsTerminal};
+use std::net::TcpListener;
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use voices::accounts::{actions, forms, rules::Role};
+use voices::app::{run, AppState};
+use voices::audit::Origin;
+use voices::config::Settings;
+use voices::db::Db;
+
+#[derive(Parser)]
+#[command(
+    name = "voices",
+    version,
+    about = "Voices: co-designed surveys and semi-structured interviews.",
+    long_about = "Voices: co-designed surveys and semi-structured interviews.\n\n\
+        Settings come from config/default.toml (built in), then config/local.toml, then VOICES_* environment \
+        variables such as VOICES_DATABASE_URL=postgres://... or VOICES_BIND=0.0.0.0:8080."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the web service (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Create an administrator account; the password is read from standard input.
+    CreateAdmin {
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "Administrator")]
+        name: String,
+    },
+    /// Create a personal access token for an account and print it (it is shown only this once).
+    CreateApiToken {
+        #[arg(long)]
+        email: String,
+        /// What the token is for.
+        #[arg(long)]
+        name: String,
+    },
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("VOICES_LOG")
+        .unwrap_or_else(|_| "info,actix_server=warn".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    if std::env::var("VOICES_LOG_FORMAT").is_ok_and(|f| f == "json") {
+        builder.json().flatten_event(true).init();
+    } else {
+        builder.init();
+    }
+}
+
+#[actix_web::main]
+async fn main() {
+    voices::install_crypto_provider();
+    init_logging();
+    let cli = Cli::parse();
+    if let Err(error) = execute(cli.command.unwrap_or(Command::Serve)).await {
+        eprintln!("voices: {error:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn execute(command: Command) -> anyhow::Result<()> {
+    let settings = Settings::load()?;
+    match command {
+        Command::Serve => serve(settings).await,
+        Command::Migrate => {
+            let db = Db::connect(&settings.database_url, 1)?;
+            let applied = db.migrate()?;
+            println!("{applied} migration(s) applied to the {} database", db.backend().name());
+            Ok(())
+        }
+        Command::CreateAdmin { email, name } => {
+            let password = read_password()?;
+            if let Err(rule) = forms::check_password(&password) {
+                bail!("{rule}");
+            }
+            let db = migrated(&settings)?;
+            let id = actions::create_user(&db, &Origin::command_line(), &email, &name, Role::Admin, password)
+                .await
+                .map_err(describe)?;
+            println!("Administrator account {id} created. Sign in at {}/login", settings.base_url);
+            Ok(())
+        }
+        Command::CreateApiToken { email, name } => {
+            let db = migrated(&settings)?;
+            let user = actions::user_by_email(&db, &email)
+                .await
+                .map_err(describe)?
+                .context("no account has that email address")?;
+            let (_, secret) = actions::create_api_token(&db, &Origin::command_line(), user.id, &name)
+                .await
+                .map_err(describe)?;
+            println!("{secret}");
+            Ok(())
+        }
+    }
+}
+
+fn migrated(settings: &Settings) -> anyhow::Result<Db> {
+    let db = Db::connect(&settings.database_url, 2)?;
+    db.migrate()?;
+    Ok(db)
+}
+
+fn describe(error: voices::web::AppError) -> anyhow::Error {
+    match error.fields() {
+        Some(fields) => anyhow::anyhow!(fields.values().cloned().collect::<Vec<_>>().join("; ")),
+        None => anyhow::anyhow!("{error}: {:?}", std::error::Error::source(&error)),
+    }
+}
+
+fn read_password() -> anyhow::Result<String> {
+    if std::io::stdin().is_terminal() {
+        eprintln!("Type the password (at least 12 characters; it will be visible), then press Enter:");
+    }
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).context("reading the password from standard input")?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let bind = settings.bind.clone();
+    let base_url = settings.base_url.clone();
+    let state = AppState::new(settings)?;
+    let backend = state.db.backend().name();
+    let listener = TcpListener::bind(&bind).with_context(|| format!("binding {bind}"))?;
+    tracing::info!(%bind, database = backend, "Voices is running at {base_url}");
+    run(listener, state)?.await.context("serving")
+}

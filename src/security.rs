@@ -1,0 +1,64 @@
+//! Secrets that travel in links and headers: generated at random, stored only as hashes, never logged.
+
+use base64::Engine;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    bytes
+}
+
+/// A fresh link or API token: 256 random bits, base64url, with the SHA-256 hex digest that is stored.
+pub struct NewToken {
+    pub secret: String,
+    pub hash: String,
+}
+
+pub fn new_token(prefix: &str) -> NewToken {
+    let secret = format!(
+        "{prefix}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes::<32>())
+    );
+    let hash = hash_token(&secret);
+    NewToken { secret, hash }
+}
+
+/// Tokens carry 256 bits of entropy, so a fast unsalted hash is enough to make a stolen table useless.
+pub fn hash_token(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// Wraps personal data or secrets so that `Debug` and `Display` print a mask, never the value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Masked<T>(pub T);
+
+impl<T> std::fmt::Debug for Masked<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl<T> std::fmt::Display for Masked<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_long_random_and_hashed() {
+        let a = new_token("vt_");
+        let b = new_token("vt_");
+        assert_ne!(a.secret, b.secret);
+        assert!(a.secret.starts_with("vt_"));
+        assert_eq!(a.secret.len(), 3 + 43);
+        assert_eq!(a.hash, hash_token(&a.secret));
+        assert_eq!(a.hash.len(), 64);
+        assert_eq!(format!("{:?}", Masked("someone@example.org")), "***");
+    }
+}

@@ -1,0 +1,101 @@
+//! One global CSRF check on every state-changing request. The token lives in the (encrypted) session and
+//! comes back in the form field `csrf_token` or the `X-CSRF-Token` header. The only exemption is the JSON
+//! API called with a bearer token, which carries no cookies a third-party page could ride on.
+
+use actix_session::{Session, SessionExt};
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::header;
+use actix_web::middleware::Next;
+use actix_web::web::{self, BytesMut};
+use actix_web::{Error, HttpMessage};
+use futures_util::StreamExt;
+
+use super::error::AppError;
+use crate::app::AppState;
+
+pub const FIELD: &str = "csrf_token";
+pub const HEADER: &str = "x-csrf-token";
+const SESSION_KEY: &str = "csrf";
+
+/// The session's CSRF token, created on first use.
+pub fn token(session: &Session) -> String {
+    if let Ok(Some(existing)) = session.get::<String>(SESSION_KEY) {
+        return existing;
+    }
+    let fresh = hex::encode(crate::security::random_bytes::<32>());
+    // A session that cannot be written only means the next form post is refused, with a clear message.
+    let _ = session.insert(SESSION_KEY, &fresh);
+    fresh
+}
+
+/// Starts a new token, e.g. at sign-in, so a token seen before sign-in is worthless after it.
+pub fn rotate(session: &Session) {
+    session.remove(SESSION_KEY);
+}
+
+pub fn has_bearer(req: &ServiceRequest) -> bool {
+    req.headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.len() > 7 && v[..7].eq_ignore_ascii_case("bearer "))
+}
+
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+pub async fn guard(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let exempt =
+        req.method().is_safe() || (req.path().starts_with("/api/") && has_bearer(&req));
+    if exempt {
+        return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
+    }
+    let expected = req.get_session().get::<String>(SESSION_KEY).ok().flatten();
+    let mut provided = req
+        .headers()
+        .get(HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if provided.is_none() && is_form {
+        let limit = req
+            .app_data::<web::Data<AppState>>()
+            .map(|s| s.settings.limits.form_bytes)
+            .unwrap_or(65536);
+        let mut payload = req.take_payload();
+        let mut body = BytesMut::new();
+        while let Some(chunk) = payload.next().await {
+            let chunk = match chunk {
+                Ok(chunk) => chunk,
+                Err(e) => return Ok(req.error_response(e)),
+            };
+            if body.len() + chunk.len() > limit {
+                return Ok(req.error_response(actix_web::error::PayloadError::Overflow));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let body = body.freeze();
+        provided = url::form_urlencoded::parse(&body)
+            .find(|(key, _)| key == FIELD)
+            .map(|(_, value)| value.into_owned());
+        req.set_payload(Payload::from(body));
+    }
+    match (expected, provided) {
+        (Some(expected), Some(provided)) if same(&expected, &provided) => {
+            next.call(req).await.map(ServiceResponse::map_into_boxed_body)
+        }
+        _ => Ok(req.error_response(AppError::Csrf)),
+    }
+}

@@ -1,0 +1,118 @@
+//! One error type at the HTTP boundary. Handlers return it; `render_errors` turns it (and actix's own
+//! errors) into an HTML page or the JSON error shape, depending on where the request was going.
+
+use std::collections::BTreeMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+
+use crate::db::DbError;
+
+/// Field name → the message shown beside that field (and in the error summary).
+pub type FieldErrors = BTreeMap<String, String>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("You need to sign in to see this page.")]
+    Unauthenticated,
+    #[error("You do not have permission to do this.")]
+    Forbidden,
+    #[error("Page not found.")]
+    NotFound,
+    #[error("Your session has expired or the form was sent from somewhere else. Go back, reload the page and try again.")]
+    Csrf,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("Some of the information is missing or not right.")]
+    Invalid(FieldErrors),
+    #[error("{0}")]
+    TooManyRequests(String),
+    #[error("Something went wrong on our side.")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl AppError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::Unauthenticated => "unauthenticated",
+            AppError::Forbidden => "forbidden",
+            AppError::NotFound => "not_found",
+            AppError::Csrf => "csrf_failed",
+            AppError::Conflict(_) => "conflict",
+            AppError::BadRequest(_) => "bad_request",
+            AppError::Invalid(_) => "invalid",
+            AppError::TooManyRequests(_) => "too_many_requests",
+            AppError::Internal(_) => "internal",
+        }
+    }
+
+    pub fn fields(&self) -> Option<&FieldErrors> {
+        match self {
+            AppError::Invalid(fields) => Some(fields),
+            _ => None,
+        }
+    }
+
+    pub fn internal(error: impl Into<anyhow::Error>) -> Self {
+        AppError::Internal(error.into())
+    }
+
+    pub fn invalid(field: &str, message: &str) -> Self {
+        AppError::Invalid(FieldErrors::from([(field.to_string(), message.to_string())]))
+    }
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    // The body is written by the `render_errors` middleware, which knows whether the caller wants HTML or JSON.
+    fn error_response(&self) -> HttpResponse {
+        HttpResponse::new(self.status_code())
+    }
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(error: diesel::result::Error) -> Self {
+        match error {
+            diesel::result::Error::NotFound => AppError::NotFound,
+            other => AppError::Internal(other.into()),
+        }
+    }
+}
+
+impl From<DbError> for AppError {
+    fn from(error: DbError) -> Self {
+        AppError::Internal(error.into())
+    }
+}
+
+impl From<validator::ValidationErrors> for AppError {
+    fn from(errors: validator::ValidationErrors) -> Self {
+        AppError::Invalid(field_errors(&errors))
+    }
+}
+
+/// The first message for each field, as written in the form's `#[validate(..., message = "...")]`.
+pub fn field_errors(errors: &validator::ValidationErrors) -> FieldErrors {
+    errors
+        .field_errors()
+        .into_iter()
+        .filter_map(|(field, list)| {
+            let message = list.first()?.message.as_ref()?.to_string();
+            Some((field.to_string(), message))
+        })
+        .collect()
+}

@@ -1,0 +1,199 @@
+//! Cross-cutting request handling: request ids and access logs, security headers, and error rendering.
+
+use std::time::Instant;
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::middleware::{DefaultHeaders, Next};
+use actix_web::{web, Error, HttpMessage, HttpResponse};
+use tracing::Instrument;
+
+use super::error::AppError;
+use crate::app::AppState;
+
+#[derive(Clone, Debug)]
+pub struct RequestId(pub String);
+
+/// Gives each request an id and logs one line when it ends. The route pattern is logged rather than the
+/// path, so tokens carried in paths (`/accounts/set-password/{token}`) never reach the logs.
+pub async fn request_context(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let started = Instant::now();
+    let id = hex::encode(crate::security::random_bytes::<8>());
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let method = req.method().to_string();
+    let route = req
+        .match_pattern()
+        .unwrap_or_else(|| "(unmatched)".to_string());
+    let span = tracing::info_span!("request", request_id = %id);
+    let result = next.call(req).instrument(span.clone()).await;
+    let _entered = span.enter();
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    match result {
+        Ok(mut res) => {
+            let status = res.status().as_u16();
+            if let Ok(value) = HeaderValue::from_str(&id) {
+                res.headers_mut().insert(header::HeaderName::from_static("x-request-id"), value);
+            }
+            tracing::info!(%method, %route, status, latency_ms, "request");
+            Ok(res)
+        }
+        Err(error) => {
+            tracing::warn!(%method, %route, latency_ms, %error, "request failed");
+            Err(error)
+        }
+    }
+}
+
+/// Strict headers on every response: no inline script or style, no framing, no sniffing, no referrer.
+pub fn security_headers(https: bool) -> DefaultHeaders {
+    let headers = DefaultHeaders::new()
+        .add((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+             font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; \
+             base-uri 'none'; object-src 'none'",
+        ))
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .add((header::REFERRER_POLICY, "no-referrer"))
+        .add((header::X_FRAME_OPTIONS, "DENY"))
+        .add(("Cross-Origin-Opener-Policy", "same-origin"))
+        .add((
+            "Permissions-Policy",
+            "camera=(), microphone=(), geolocation=(), interest-cohort=()",
+        ));
+    if https {
+        headers.add((
+            header::STRICT_TRANSPORT_SECURITY,
+            "max-age=31536000; includeSubDomains",
+        ))
+    } else {
+        headers
+    }
+}
+
+fn default_code(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "bad_request",
+        401 => "unauthenticated",
+        403 => "forbidden",
+        404 => "not_found",
+        405 => "method_not_allowed",
+        409 => "conflict",
+        413 => "payload_too_large",
+        415 => "unsupported_media_type",
+        422 => "invalid",
+        429 => "too_many_requests",
+        s if s >= 500 => "internal",
+        _ => "error",
+    }
+}
+
+fn friendly_message(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "The request could not be understood. Go back and try again.",
+        401 => "You need to sign in to see this page.",
+        403 => "You do not have permission to do this.",
+        404 => "We could not find this page. Check the address, or go to the home page.",
+        405 => "This page cannot be used that way.",
+        413 => "What you sent is too large. Make it shorter and try again.",
+        415 => "This page cannot read what was sent.",
+        429 => "Too many attempts. Wait a while and try again.",
+        s if s >= 500 => "Something went wrong on our side. Your last change may not have been saved; please try again. If it keeps happening, tell the study team.",
+        _ => "Something went wrong.",
+    }
+}
+
+fn title(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        401 => "Sign in needed",
+        403 => "Not allowed",
+        404 => "Page not found",
+        413 => "Too large",
+        429 => "Too many attempts",
+        s if s >= 500 => "Sorry, there is a problem with the service",
+        _ => "There is a problem",
+    }
+}
+
+/// Writes the body of every error response that carries an error: JSON under `/api/`, a page elsewhere.
+/// Responses a handler built itself (a form shown again with its errors, say) pass through untouched.
+pub async fn render_errors(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let is_api = req.path().starts_with("/api/");
+    let res = next.call(req).await?;
+    let status = res.status();
+    let Some(error) = res.response().error() else {
+        return Ok(res.map_into_boxed_body());
+    };
+    let app_error = error.as_error::<AppError>();
+    let unauthenticated = matches!(app_error, Some(AppError::Unauthenticated));
+    let (code, message) = match app_error {
+        Some(AppError::Internal(cause)) => {
+            tracing::error!(error = %format!("{cause:#}"), "internal error");
+            ("internal", friendly_message(status).to_string())
+        }
+        Some(e) => (e.code(), e.to_string()),
+        None if status.is_server_error() => {
+            tracing::error!(%error, "internal error");
+            ("internal", friendly_message(status).to_string())
+        }
+        // actix's own messages (malformed JSON, wrong content type) help API callers fix their request.
+        None if is_api => (default_code(status), error.to_string()),
+        None => (default_code(status), friendly_message(status).to_string()),
+    };
+    let fields = app_error.and_then(AppError::fields).cloned();
+    let (request, _) = res.into_parts();
+
+    let body = if is_api {
+        let mut builder = HttpResponse::build(status);
+        if status == StatusCode::UNAUTHORIZED {
+            builder.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        builder.json(serde_json::json!({
+            "error": { "code": code, "message": message, "fields": fields.unwrap_or_default() }
+        }))
+    } else if unauthenticated {
+        let next_path = request
+            .uri()
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/");
+        let location = format!(
+            "/login?next={}",
+            url::form_urlencoded::byte_serialize(next_path.as_bytes()).collect::<String>()
+        );
+        HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, location))
+            .finish()
+    } else {
+        let state = request.app_data::<web::Data<AppState>>();
+        let mut context = tera::Context::new();
+        context.insert("status", &status.as_u16());
+        context.insert("title", title(status));
+        context.insert("message", &message);
+        context.insert("flashes", &Vec::<super::page::Flash>::new());
+        context.insert("errors", &super::FieldErrors::new());
+        let html = state
+            .map(|s| s.render_bare("errors/error.html", &context))
+            .unwrap_or_else(|| Err(anyhow::anyhow!("no app state")));
+        match html {
+            Ok(html) => HttpResponse::build(status)
+                .content_type("text/html; charset=utf-8")
+                .body(html),
+            Err(e) => {
+                tracing::error!(error = %e, "rendering the error page");
+                HttpResponse::build(status)
+                    .content_type("text/plain; charset=utf-8")
+                    .body(message)
+            }
+        }
+    };
+    Ok(ServiceResponse::new(request, body))
+}

@@ -1,0 +1,135 @@
+//! Rendering pages: every page gets the signed-in person, the CSRF token and any flash messages.
+
+use actix_session::{Session, SessionExt};
+use actix_web::dev::Payload;
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+
+use super::auth::{resolve, CurrentUser};
+use super::error::{AppError, FieldErrors};
+use crate::app::AppState;
+
+const FLASH: &str = "flash";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Flash {
+    /// "success" or "info"; shown with a heading that says which, never by colour alone.
+    pub kind: String,
+    pub text: String,
+}
+
+pub struct Page {
+    state: web::Data<AppState>,
+    session: Session,
+    pub user: Option<CurrentUser>,
+    path: String,
+}
+
+impl FromRequest for Page {
+    type Error = AppError;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let state = req
+                .app_data::<web::Data<AppState>>()
+                .cloned()
+                .ok_or_else(|| AppError::internal(anyhow::anyhow!("no app state")))?;
+            Ok(Page {
+                user: resolve(&req).await?,
+                session: req.get_session(),
+                path: req.path().to_string(),
+                state,
+            })
+        })
+    }
+}
+
+impl Page {
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    pub fn render(&self, template: &str, context: tera::Context) -> Result<HttpResponse, AppError> {
+        self.render_status(StatusCode::OK, template, context)
+    }
+
+    /// Shows a form again with its errors beside the fields (422) and the person's input kept.
+    pub fn render_invalid(
+        &self,
+        template: &str,
+        mut context: tera::Context,
+        errors: &FieldErrors,
+    ) -> Result<HttpResponse, AppError> {
+        context.insert("errors", errors);
+        self.render_status(StatusCode::UNPROCESSABLE_ENTITY, template, context)
+    }
+
+    pub fn render_status(
+        &self,
+        status: StatusCode,
+        template: &str,
+        mut context: tera::Context,
+    ) -> Result<HttpResponse, AppError> {
+        context.insert("user", &self.user);
+        context.insert("csrf_token", &super::csrf::token(&self.session));
+        context.insert("current_path", &self.path);
+        let flashes: Vec<Flash> = self.session.remove_as(FLASH).and_then(Result::ok).unwrap_or_default();
+        context.insert("flashes", &flashes);
+        if !context.contains_key("errors") {
+            context.insert("errors", &FieldErrors::new());
+        }
+        let html = self.state.templates.render(template, &context).map_err(AppError::internal)?;
+        Ok(HttpResponse::build(status)
+            .content_type("text/html; charset=utf-8")
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .body(html))
+    }
+
+    /// Keeps a message to show on the next page rendered for this session.
+    pub fn flash(&self, kind: &str, text: impl Into<String>) {
+        let mut flashes: Vec<Flash> = self.session.get(FLASH).ok().flatten().unwrap_or_default();
+        flashes.push(Flash {
+            kind: kind.to_string(),
+            text: text.into(),
+        });
+        let _ = self.session.insert(FLASH, flashes);
+    }
+}
+
+/// 303 See Other: after a form post, the browser fetches the next page with GET.
+pub fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .finish()
+}
+
+/// Only paths on this site may be the target of a post-sign-in redirect.
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
+            path.to_string()
+        }
+        _ => "/".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn redirects_stay_on_site() {
+        assert_eq!(safe_next(Some("/account")), "/account");
+        assert_eq!(safe_next(Some("//evil.example")), "/");
+        assert_eq!(safe_next(Some("https://evil.example")), "/");
+        assert_eq!(safe_next(Some("/\\evil.example")), "/");
+        assert_eq!(safe_next(None), "/");
+    }
+}
