@@ -50,13 +50,15 @@ impl Modify for BearerAuth {
     }
 }
 
-fn v1() -> utoipa_actix_web::scope::Scope<impl actix_web::dev::ServiceFactory<
-    actix_web::dev::ServiceRequest,
-    Config = (),
-    Response = actix_web::dev::ServiceResponse,
-    Error = actix_web::Error,
-    InitError = (),
->> {
+fn v1() -> utoipa_actix_web::scope::Scope<
+    impl actix_web::dev::ServiceFactory<
+        actix_web::dev::ServiceRequest,
+        Config = (),
+        Response = actix_web::dev::ServiceResponse,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
     utoipa_actix_web::scope("/api/v1")
         .configure(crate::accounts::api::routes)
         .configure(crate::audit::api::routes)
@@ -70,7 +72,8 @@ pub fn document() -> String {
         .openapi(ApiDoc::openapi())
         .service(v1())
         .split_for_parts();
-    doc.to_pretty_json().expect("the OpenAPI document serialises")
+    doc.to_pretty_json()
+        .expect("the OpenAPI document serialises")
 }
 
 /// Mounts `/api/v1`, with `/api/v1/openapi.json` inside it.

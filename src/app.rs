@@ -20,6 +20,8 @@ use crate::mail::Mailer;
 use crate::web::assets::AssetIndex;
 use crate::web::{csrf, middleware, AppError};
 
+pub const SESSION_COOKIE: &str = "voices_session";
+
 #[derive(RustEmbed)]
 #[folder = "templates/"]
 struct TemplateFiles;
@@ -96,12 +98,33 @@ fn load_templates(assets: Arc<AssetIndex>) -> anyhow::Result<tera::Tera> {
                 .ok_or_else(|| format!("no asset {path}").into())
         },
     );
+    tera.register_filter("when", format_time);
     Ok(tera)
+}
+
+/// `{{ t | when }}`: a stored UTC timestamp as people read it, e.g. "25 Nov 2026 14:03"; `seconds=true`
+/// adds seconds.
+fn format_time(
+    value: &tera::Value,
+    args: &HashMap<String, tera::Value>,
+) -> tera::Result<tera::Value> {
+    let text = value.as_str().ok_or("when: expects a timestamp")?;
+    let parsed = chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f")
+        .map_err(|e| format!("when: {text:?} is not a timestamp: {e}"))?;
+    let pattern = if args.get("seconds").and_then(tera::Value::as_bool) == Some(true) {
+        "%-d %b %Y %H:%M:%S"
+    } else {
+        "%-d %b %Y %H:%M"
+    };
+    Ok(tera::Value::String(parsed.format(pattern).to_string()))
 }
 
 fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(crate::health::healthz))
-        .route("/assets/{path:.*}", web::get().to(crate::web::assets::serve))
+        .route(
+            "/assets/{path:.*}",
+            web::get().to(crate::web::assets::serve),
+        )
         .configure(crate::api::mount)
         .configure(crate::accounts::handlers::routes)
         .configure(crate::accounts::admin::routes)
@@ -123,15 +146,14 @@ pub fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
     };
     let server = HttpServer::new(move || {
         let sessions = SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
-            .cookie_name("voices_session".into())
+            .cookie_name(SESSION_COOKIE.into())
             .cookie_secure(settings.secure_cookies())
             .cookie_http_only(true)
             .cookie_same_site(SameSite::Lax)
             .cookie_content_security(CookieContentSecurity::Private)
-            .session_lifecycle(
-                BrowserSession::default()
-                    .state_ttl(actix_web::cookie::time::Duration::hours(settings.session.hours)),
-            )
+            .session_lifecycle(BrowserSession::default().state_ttl(
+                actix_web::cookie::time::Duration::hours(settings.session.hours),
+            ))
             .build();
         App::new()
             .app_data(data.clone())

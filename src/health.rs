@@ -10,6 +10,7 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     if state.db.ping().await {
         HttpResponse::Ok().json(json!({ "status": "ok", "database": database }))
     } else {
-        HttpResponse::ServiceUnavailable().json(json!({ "status": "unavailable", "database": database }))
+        HttpResponse::ServiceUnavailable()
+            .json(json!({ "status": "unavailable", "database": database }))
     }
 }

@@ -51,7 +51,9 @@ enum Command {
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("VOICES_LOG")
         .unwrap_or_else(|_| "info,actix_server=warn".into());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
     if std::env::var("VOICES_LOG_FORMAT").is_ok_and(|f| f == "json") {
         builder.json().flatten_event(true).init();
     } else {
@@ -77,7 +79,10 @@ async fn execute(command: Command) -> anyhow::Result<()> {
         Command::Migrate => {
             let db = Db::connect(&settings.database_url, 1)?;
             let applied = db.migrate()?;
-            println!("{applied} migration(s) applied to the {} database", db.backend().name());
+            println!(
+                "{applied} migration(s) applied to the {} database",
+                db.backend().name()
+            );
             Ok(())
         }
         Command::CreateAdmin { email, name } => {
@@ -86,10 +91,20 @@ async fn execute(command: Command) -> anyhow::Result<()> {
                 bail!("{rule}");
             }
             let db = migrated(&settings)?;
-            let id = actions::create_user(&db, &Origin::command_line(), &email, &name, Role::Admin, password)
-                .await
-                .map_err(describe)?;
-            println!("Administrator account {id} created. Sign in at {}/login", settings.base_url);
+            let id = actions::create_user(
+                &db,
+                &Origin::command_line(),
+                &email,
+                &name,
+                Role::Admin,
+                password,
+            )
+            .await
+            .map_err(describe)?;
+            println!(
+                "Administrator account {id} created. Sign in at {}/login",
+                settings.base_url
+            );
             Ok(())
         }
         Command::CreateApiToken { email, name } => {
@@ -98,9 +113,10 @@ async fn execute(command: Command) -> anyhow::Result<()> {
                 .await
                 .map_err(describe)?
                 .context("no account has that email address")?;
-            let (_, secret) = actions::create_api_token(&db, &Origin::command_line(), user.id, &name)
-                .await
-                .map_err(describe)?;
+            let (_, secret) =
+                actions::create_api_token(&db, &Origin::command_line(), user.id, &name)
+                    .await
+                    .map_err(describe)?;
             println!("{secret}");
             Ok(())
         }
@@ -122,10 +138,15 @@ fn describe(error: voices::web::AppError) -> anyhow::Error {
 
 fn read_password() -> anyhow::Result<String> {
     if std::io::stdin().is_terminal() {
-        eprintln!("Type the password (at least 12 characters; it will be visible), then press Enter:");
+        eprintln!(
+            "Type the password (at least 12 characters; it will be visible), then press Enter:"
+        );
     }
     let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line).context("reading the password from standard input")?;
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("reading the password from standard input")?;
     Ok(line.trim_end_matches(['\r', '\n']).to_string())
 }
 

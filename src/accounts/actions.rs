@@ -56,7 +56,9 @@ pub async fn sign_in(
             .await?
     };
     match rules::login_gate(&email_failures, &ip_failures, now(), &settings) {
-        LoginGate::Locked => return Err(AppError::TooManyRequests(rules::locked_message(&settings))),
+        LoginGate::Locked => {
+            return Err(AppError::TooManyRequests(rules::locked_message(&settings)))
+        }
         LoginGate::Slow(delay) => tokio::time::sleep(delay).await,
         LoginGate::Open => {}
     }
@@ -84,7 +86,14 @@ pub async fn sign_in(
                 .write(move |conn| {
                     queries::record_failures(conn, &[&email_key, &ip_key], now() - remembered)?;
                     if let Some(id) = user_id {
-                        audit::record(conn, &origin, "sign_in_failed", "user", Some(id), json!({}))?;
+                        audit::record(
+                            conn,
+                            &origin,
+                            "sign_in_failed",
+                            "user",
+                            Some(id),
+                            json!({}),
+                        )?;
                     }
                     Ok::<_, AppError>(())
                 })
@@ -100,7 +109,11 @@ fn link(state: &AppState, secret: &str) -> String {
 
 /// Emails a one-time link to choose a new password, if the address belongs to an active account.
 /// The caller's answer is the same either way, and the email leaves in the background.
-pub async fn request_password_reset(state: &AppState, origin: &Origin, email: &str) -> Result<(), AppError> {
+pub async fn request_password_reset(
+    state: &AppState,
+    origin: &Origin,
+    email: &str,
+) -> Result<(), AppError> {
     let email = rules::normalize_email(email);
     let token = new_token("");
     let expires = now() + Duration::hours(state.settings.tokens.reset_hours);
@@ -109,11 +122,25 @@ pub async fn request_password_reset(state: &AppState, origin: &Origin, email: &s
     let user = state
         .db
         .write(move |conn| {
-            let Some(user) = queries::find_user_by_email(conn, &email)?.filter(|u| u.is_active) else {
+            let Some(user) = queries::find_user_by_email(conn, &email)?.filter(|u| u.is_active)
+            else {
                 return Ok::<_, AppError>(None);
             };
-            queries::insert_email_token(conn, user.id, LinkPurpose::PasswordReset, &token_hash, expires)?;
-            audit::record(conn, &origin, "password_reset_requested", "user", Some(user.id), json!({}))?;
+            queries::insert_email_token(
+                conn,
+                user.id,
+                LinkPurpose::PasswordReset,
+                &token_hash,
+                expires,
+            )?;
+            audit::record(
+                conn,
+                &origin,
+                "password_reset_requested",
+                "user",
+                Some(user.id),
+                json!({}),
+            )?;
             Ok(Some(user))
         })
         .await?;
@@ -156,7 +183,14 @@ pub async fn invite(
             }
             let id = queries::insert_user(conn, &email, &display_name, role, None)?;
             queries::insert_email_token(conn, id, LinkPurpose::Invitation, &token_hash, expires)?;
-            audit::record(conn, &audit_origin, "user_invited", "user", Some(id), json!({ "role": role.as_str() }))?;
+            audit::record(
+                conn,
+                &audit_origin,
+                "user_invited",
+                "user",
+                Some(id),
+                json!({ "role": role.as_str() }),
+            )?;
             queries::find_user(conn, id)?.ok_or(AppError::NotFound)
         })
         .await?;
@@ -170,7 +204,10 @@ pub async fn invite(
     };
     let mut context = tera::Context::new();
     context.insert("name", &user.display_name);
-    context.insert("inviter", &inviter.unwrap_or_else(|| "An administrator".into()));
+    context.insert(
+        "inviter",
+        &inviter.unwrap_or_else(|| "An administrator".into()),
+    );
     context.insert("link", &link(state, &token.secret));
     context.insert("days", &(state.settings.tokens.invitation_hours / 24));
     let message = state
@@ -208,12 +245,23 @@ pub async fn redeem_link(
     state
         .db
         .write(move |conn| {
-            let (user, purpose) = queries::live_email_token(conn, &token_hash)?.ok_or(AppError::NotFound)?;
+            let (user, purpose) =
+                queries::live_email_token(conn, &token_hash)?.ok_or(AppError::NotFound)?;
             let epoch = queries::set_password(conn, user.id, &password_hash)?;
             queries::use_email_tokens(conn, user.id)?;
             let origin = origin.by(user.id);
-            audit::record(conn, &origin, "password_set", "user", Some(user.id), json!({ "via": purpose }))?;
-            Ok(User { session_epoch: epoch, ..user })
+            audit::record(
+                conn,
+                &origin,
+                "password_set",
+                "user",
+                Some(user.id),
+                json!({ "via": purpose }),
+            )?;
+            Ok(User {
+                session_epoch: epoch,
+                ..user
+            })
         })
         .await
 }
@@ -232,13 +280,23 @@ pub async fn change_password(
         .ok_or(AppError::NotFound)?
         .password_hash;
     if !verify_off_workers(current, stored).await? {
-        return Err(AppError::invalid("current_password", "Your current password is not right"));
+        return Err(AppError::invalid(
+            "current_password",
+            "Your current password is not right",
+        ));
     }
     let password_hash = hash_off_workers(new_password).await?;
     let origin = origin.clone().by(user_id);
     db.write(move |conn| {
         let epoch = queries::set_password(conn, user_id, &password_hash)?;
-        audit::record(conn, &origin, "password_changed", "user", Some(user_id), json!({}))?;
+        audit::record(
+            conn,
+            &origin,
+            "password_changed",
+            "user",
+            Some(user_id),
+            json!({}),
+        )?;
         Ok(epoch)
     })
     .await
@@ -259,10 +317,20 @@ pub async fn create_user(
     let origin = origin.clone();
     db.write(move |conn| {
         if queries::find_user_by_email(conn, &email)?.is_some() {
-            return Err(AppError::invalid("email", "An account with this email address already exists"));
+            return Err(AppError::invalid(
+                "email",
+                "An account with this email address already exists",
+            ));
         }
         let id = queries::insert_user(conn, &email, &display_name, role, Some(&password_hash))?;
-        audit::record(conn, &origin, "user_created", "user", Some(id), json!({ "role": role.as_str() }))?;
+        audit::record(
+            conn,
+            &origin,
+            "user_created",
+            "user",
+            Some(id),
+            json!({ "role": role.as_str() }),
+        )?;
         Ok(id)
     })
     .await
@@ -277,24 +345,47 @@ pub async fn create_api_token(
 ) -> Result<(ApiToken, String), AppError> {
     let token = new_token("vt_");
     let prefix: String = token.secret.chars().take(7).collect();
-    let (origin, name, hash) = (origin.clone().by(user_id), name.trim().to_string(), token.hash);
+    let (origin, name, hash) = (
+        origin.clone().by(user_id),
+        name.trim().to_string(),
+        token.hash,
+    );
     let created = db
         .write(move |conn| {
             let created = queries::insert_api_token(conn, user_id, &name, &hash, &prefix)?;
-            audit::record(conn, &origin, "api_token_created", "api_token", Some(created.id), json!({ "name": name }))?;
+            audit::record(
+                conn,
+                &origin,
+                "api_token_created",
+                "api_token",
+                Some(created.id),
+                json!({ "name": name }),
+            )?;
             Ok::<_, AppError>(created)
         })
         .await?;
     Ok((created, token.secret))
 }
 
-pub async fn revoke_api_token(db: &Db, origin: &Origin, user_id: i64, token_id: i64) -> Result<(), AppError> {
+pub async fn revoke_api_token(
+    db: &Db,
+    origin: &Origin,
+    user_id: i64,
+    token_id: i64,
+) -> Result<(), AppError> {
     let origin = origin.clone().by(user_id);
     db.write(move |conn| {
         if !queries::revoke_api_token(conn, user_id, token_id)? {
             return Err(AppError::NotFound);
         }
-        audit::record(conn, &origin, "api_token_revoked", "api_token", Some(token_id), json!({}))?;
+        audit::record(
+            conn,
+            &origin,
+            "api_token_revoked",
+            "api_token",
+            Some(token_id),
+            json!({}),
+        )?;
         Ok(())
     })
     .await

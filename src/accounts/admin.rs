@@ -90,14 +90,24 @@ async fn invite(
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
     if let Err(errors) = form.validate() {
-        return page.render_invalid("admin/invite.html", invite_context(&form), &field_errors(&errors));
+        return page.render_invalid(
+            "admin/invite.html",
+            invite_context(&form),
+            &field_errors(&errors),
+        );
     }
     let role = Role::parse(&form.role).unwrap_or(Role::Member);
     let origin = origin.by(admin.id);
     match actions::invite(page.state(), &origin, &form.email, &form.display_name, role).await {
         Ok((user, sent)) => {
             if sent {
-                page.flash("success", format!("{} has been sent an invitation by email.", user.display_name));
+                page.flash(
+                    "success",
+                    format!(
+                        "{} has been sent an invitation by email.",
+                        user.display_name
+                    ),
+                );
             } else {
                 page.flash(
                     "info",
@@ -109,7 +119,9 @@ async fn invite(
             }
             Ok(see_other("/admin/users"))
         }
-        Err(AppError::Invalid(errors)) => page.render_invalid("admin/invite.html", invite_context(&form), &errors),
+        Err(AppError::Invalid(errors)) => {
+            page.render_invalid("admin/invite.html", invite_context(&form), &errors)
+        }
         Err(other) => Err(other),
     }
 }

@@ -48,7 +48,10 @@ async fn me(user: CurrentUser) -> web::Json<Me> {
 /// Your personal access tokens, newest first (never the secrets).
 #[utoipa::path(tag = "accounts", responses((status = 200, body = [ApiToken]), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
 #[get("/me/tokens")]
-async fn list_tokens(user: CurrentUser, state: web::Data<AppState>) -> Result<web::Json<Vec<ApiToken>>, AppError> {
+async fn list_tokens(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+) -> Result<web::Json<Vec<ApiToken>>, AppError> {
     let tokens = state
         .db
         .read(move |conn| queries::list_api_tokens(conn, user.id).map_err(AppError::from))
@@ -78,7 +81,8 @@ async fn create_token(
     body: web::Json<TokenForm>,
 ) -> Result<HttpResponse, AppError> {
     body.validate()?;
-    let (token, secret) = actions::create_api_token(&state.db, &origin, user.id, &body.name).await?;
+    let (token, secret) =
+        actions::create_api_token(&state.db, &origin, user.id, &body.name).await?;
     Ok(HttpResponse::Created().json(CreatedToken { token, secret }))
 }
 
@@ -116,7 +120,14 @@ async fn change_password(
 ) -> Result<HttpResponse, AppError> {
     body.validate()?;
     let body = body.into_inner();
-    actions::change_password(&state.db, &origin, user.id, body.current_password, body.new_password).await?;
+    actions::change_password(
+        &state.db,
+        &origin,
+        user.id,
+        body.current_password,
+        body.new_password,
+    )
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -127,7 +138,10 @@ async fn change_password(
     security(("bearer" = []))
 )]
 #[get("/users")]
-async fn list_users(_admin: AdminUser, state: web::Data<AppState>) -> Result<web::Json<Vec<UserSummary>>, AppError> {
+async fn list_users(
+    _admin: AdminUser,
+    state: web::Data<AppState>,
+) -> Result<web::Json<Vec<UserSummary>>, AppError> {
     Ok(web::Json(all_users(&state.db).await?))
 }
 
@@ -159,8 +173,14 @@ async fn invite_user(
 ) -> Result<HttpResponse, AppError> {
     body.validate()?;
     let role = Role::parse(&body.role).unwrap_or(Role::Member);
-    let (user, email_sent) =
-        actions::invite(&state, &origin.by(admin.id), &body.email, &body.display_name, role).await?;
+    let (user, email_sent) = actions::invite(
+        &state,
+        &origin.by(admin.id),
+        &body.email,
+        &body.display_name,
+        role,
+    )
+    .await?;
     Ok(HttpResponse::Created().json(Invited {
         user: UserSummary::from(user),
         email_sent,

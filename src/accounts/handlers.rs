@@ -7,7 +7,9 @@ use serde::Deserialize;
 use validator::Validate;
 
 use super::actions;
-use super::forms::{ChangePasswordForm, ForgotPasswordForm, NewPasswordForm, SignInForm, TokenForm};
+use super::forms::{
+    ChangePasswordForm, ForgotPasswordForm, NewPasswordForm, SignInForm, TokenForm,
+};
 use super::queries;
 use crate::audit::Origin;
 use crate::web::auth::{start_session, update_session_epoch};
@@ -22,8 +24,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/logout", web::post().to(sign_out))
         .route("/forgot-password", web::get().to(forgot_page))
         .route("/forgot-password", web::post().to(forgot))
-        .route("/accounts/set-password/{token}", web::get().to(set_password_page))
-        .route("/accounts/set-password/{token}", web::post().to(set_password))
+        .route(
+            "/accounts/set-password/{token}",
+            web::get().to(set_password_page),
+        )
+        .route(
+            "/accounts/set-password/{token}",
+            web::post().to(set_password),
+        )
         .route("/account", web::get().to(account_page))
         .route("/account/password", web::get().to(change_password_page))
         .route("/account/password", web::post().to(change_password))
@@ -50,7 +58,11 @@ async fn sign_in_page(page: Page, query: web::Query<NextQuery>) -> Result<HttpRe
     page.render("accounts/sign_in.html", context)
 }
 
-async fn sign_in(page: Page, origin: Origin, form: web::Form<SignInForm>) -> Result<HttpResponse, AppError> {
+async fn sign_in(
+    page: Page,
+    origin: Origin,
+    form: web::Form<SignInForm>,
+) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
     let mut context = tera::Context::new();
     context.insert("email", &form.email);
@@ -63,10 +75,19 @@ async fn sign_in(page: Page, origin: Origin, form: web::Form<SignInForm>) -> Res
             start_session(page.session(), &user)?;
             Ok(see_other(&safe_next(form.next.as_deref())))
         }
-        Err(AppError::Invalid(errors)) => page.render_invalid("accounts/sign_in.html", context, &errors),
+        Err(AppError::Invalid(errors)) => {
+            page.render_invalid("accounts/sign_in.html", context, &errors)
+        }
         Err(AppError::TooManyRequests(message)) => {
-            context.insert("errors", &crate::web::FieldErrors::from([("email".to_string(), message)]));
-            page.render_status(StatusCode::TOO_MANY_REQUESTS, "accounts/sign_in.html", context)
+            context.insert(
+                "errors",
+                &crate::web::FieldErrors::from([("email".to_string(), message)]),
+            );
+            page.render_status(
+                StatusCode::TOO_MANY_REQUESTS,
+                "accounts/sign_in.html",
+                context,
+            )
         }
         Err(other) => Err(other),
     }
@@ -79,12 +100,21 @@ async fn sign_out(page: Page, origin: Origin) -> Result<HttpResponse, AppError> 
         page.state()
             .db
             .write(move |conn| {
-                crate::audit::record(conn, &origin, "signed_out", "user", Some(user_id), serde_json::json!({}))
-                    .map_err(AppError::from)
+                crate::audit::record(
+                    conn,
+                    &origin,
+                    "signed_out",
+                    "user",
+                    Some(user_id),
+                    serde_json::json!({}),
+                )
+                .map_err(AppError::from)
             })
             .await?;
     }
-    page.session().purge();
+    // A fresh empty session rather than none, so the goodbye message can still be shown.
+    page.session().clear();
+    page.session().renew();
     page.flash("success", "You have signed out.");
     Ok(see_other("/login"))
 }
@@ -95,12 +125,20 @@ async fn forgot_page(page: Page) -> Result<HttpResponse, AppError> {
     page.render("accounts/forgot_password.html", context)
 }
 
-async fn forgot(page: Page, origin: Origin, form: web::Form<ForgotPasswordForm>) -> Result<HttpResponse, AppError> {
+async fn forgot(
+    page: Page,
+    origin: Origin,
+    form: web::Form<ForgotPasswordForm>,
+) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
     let mut context = tera::Context::new();
     context.insert("email", &form.email);
     if let Err(errors) = form.validate() {
-        return page.render_invalid("accounts/forgot_password.html", context, &field_errors(&errors));
+        return page.render_invalid(
+            "accounts/forgot_password.html",
+            context,
+            &field_errors(&errors),
+        );
     }
     actions::request_password_reset(page.state(), &origin, &form.email).await?;
     context.insert("hours", &page.state().settings.tokens.reset_hours);
@@ -113,12 +151,19 @@ async fn link_context(page: &Page, token: &str) -> Result<Option<tera::Context>,
     };
     let mut context = tera::Context::new();
     context.insert("name", &user.display_name);
-    context.insert("invitation", &(purpose == queries::LinkPurpose::Invitation.as_str()));
+    context.insert(
+        "invitation",
+        &(purpose == queries::LinkPurpose::Invitation.as_str()),
+    );
     Ok(Some(context))
 }
 
 fn link_invalid(page: &Page) -> Result<HttpResponse, AppError> {
-    page.render_status(StatusCode::NOT_FOUND, "accounts/link_invalid.html", tera::Context::new())
+    page.render_status(
+        StatusCode::NOT_FOUND,
+        "accounts/link_invalid.html",
+        tera::Context::new(),
+    )
 }
 
 async fn set_password_page(page: Page, token: web::Path<String>) -> Result<HttpResponse, AppError> {
@@ -139,7 +184,11 @@ async fn set_password(
     };
     let form = form.into_inner();
     if let Err(errors) = form.validate() {
-        return page.render_invalid("accounts/set_password.html", context, &field_errors(&errors));
+        return page.render_invalid(
+            "accounts/set_password.html",
+            context,
+            &field_errors(&errors),
+        );
     }
     match actions::redeem_link(page.state(), &origin, &token, form.new_password).await {
         Ok(user) => {
@@ -182,7 +231,8 @@ async fn create_token(
         context.insert("token_name", &form.name);
         return page.render_invalid("accounts/account.html", context, &field_errors(&errors));
     }
-    let (created, secret) = actions::create_api_token(&page.state().db, &origin, user.id, &form.name).await?;
+    let (created, secret) =
+        actions::create_api_token(&page.state().db, &origin, user.id, &form.name).await?;
     let mut context = account_context(&page, &user).await?;
     context.insert("new_token", &secret);
     context.insert("new_token_name", &created.name);
@@ -196,7 +246,10 @@ async fn revoke_token(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
     actions::revoke_api_token(&page.state().db, &origin, user.id, id.into_inner()).await?;
-    page.flash("success", "The token is revoked. Anything using it can no longer connect.");
+    page.flash(
+        "success",
+        "The token is revoked. Anything using it can no longer connect.",
+    );
     Ok(see_other("/account"))
 }
 
@@ -216,13 +269,26 @@ async fn change_password(
         return page.render_invalid(template, tera::Context::new(), &field_errors(&errors));
     }
     let db = &page.state().db;
-    match actions::change_password(db, &origin, user.id, form.current_password, form.new_password).await {
+    match actions::change_password(
+        db,
+        &origin,
+        user.id,
+        form.current_password,
+        form.new_password,
+    )
+    .await
+    {
         Ok(epoch) => {
             update_session_epoch(page.session(), epoch)?;
-            page.flash("success", "Your password is changed. You have been signed out everywhere else.");
+            page.flash(
+                "success",
+                "Your password is changed. You have been signed out everywhere else.",
+            );
             Ok(see_other("/account"))
         }
-        Err(AppError::Invalid(errors)) => page.render_invalid(template, tera::Context::new(), &errors),
+        Err(AppError::Invalid(errors)) => {
+            page.render_invalid(template, tera::Context::new(), &errors)
+        }
         Err(other) => Err(other),
     }
 }

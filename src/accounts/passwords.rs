@@ -3,7 +3,9 @@
 
 use std::sync::OnceLock;
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::{Algorithm, Argon2, Params, Version};
 
 fn hasher() -> Argon2<'static> {
@@ -23,7 +25,8 @@ pub fn hash(password: &str) -> anyhow::Result<String> {
 /// person who has not chosen a password) it still does the same work, so timing reveals nothing.
 pub fn verify(password: &str, stored: Option<&str>) -> bool {
     static DUMMY: OnceLock<String> = OnceLock::new();
-    let dummy = DUMMY.get_or_init(|| hash("not a real password, only for timing").unwrap_or_default());
+    let dummy =
+        DUMMY.get_or_init(|| hash("not a real password, only for timing").unwrap_or_default());
     let (phc, real) = match stored {
         Some(phc) => (phc, true),
         None => (dummy.as_str(), false),
@@ -31,7 +34,10 @@ pub fn verify(password: &str, stored: Option<&str>) -> bool {
     let Ok(parsed) = PasswordHash::new(phc) else {
         return false;
     };
-    hasher().verify_password(password.as_bytes(), &parsed).is_ok() && real
+    hasher()
+        .verify_password(password.as_bytes(), &parsed)
+        .is_ok()
+        && real
 }
 
 #[cfg(test)]

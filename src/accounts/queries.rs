@@ -75,7 +75,11 @@ pub fn insert_user(
 }
 
 /// Sets a new password and ends every other session (they carry the old epoch). Returns the new epoch.
-pub fn set_password(conn: &mut DbConnection, user_id: i64, password_hash: &str) -> QueryResult<i32> {
+pub fn set_password(
+    conn: &mut DbConnection,
+    user_id: i64,
+    password_hash: &str,
+) -> QueryResult<i32> {
     diesel::update(users::table.find(user_id))
         .set((
             users::password_hash.eq(password_hash),
@@ -250,11 +254,18 @@ pub fn recent_failures(
         .load(conn)
 }
 
-pub fn record_failures(conn: &mut DbConnection, keys: &[&str], forget_before: NaiveDateTime) -> QueryResult<()> {
+pub fn record_failures(
+    conn: &mut DbConnection,
+    keys: &[&str],
+    forget_before: NaiveDateTime,
+) -> QueryResult<()> {
     let at = now();
     for key in keys {
         diesel::insert_into(login_failures::table)
-            .values((login_failures::throttle_key.eq(*key), login_failures::failed_at.eq(at)))
+            .values((
+                login_failures::throttle_key.eq(*key),
+                login_failures::failed_at.eq(at),
+            ))
             .execute(conn)?;
     }
     diesel::delete(login_failures::table.filter(login_failures::failed_at.lt(forget_before)))

@@ -38,7 +38,8 @@ pub const PASSWORD_MIN: u64 = 12;
 pub const PASSWORD_MAX: u64 = 200;
 
 /// The one message for a wrong password and for an unknown email, so neither can be told apart.
-pub const SIGN_IN_FAILED: &str = "The email address or password is not right. Check them and try again.";
+pub const SIGN_IN_FAILED: &str =
+    "The email address or password is not right. Check them and try again.";
 
 pub fn locked_message(settings: &LoginSettings) -> String {
     format!(
@@ -75,10 +76,7 @@ pub fn login_gate(
     if locked(email_failures, settings.lock_after) || locked(ip_failures, settings.ip_lock_after) {
         return LoginGate::Locked;
     }
-    let recent = email_failures
-        .iter()
-        .filter(|t| **t > now - window)
-        .count() as i64;
+    let recent = email_failures.iter().filter(|t| **t > now - window).count() as i64;
     if recent >= settings.slow_after {
         let steps = (recent - settings.slow_after + 1) as u64;
         LoginGate::Slow(std::time::Duration::from_millis(
@@ -127,7 +125,10 @@ mod tests {
     #[test]
     fn slows_then_locks_then_opens_again() {
         let s = settings();
-        assert_eq!(login_gate(&failures(&[0, 1]), &[], at(2), &s), LoginGate::Open);
+        assert_eq!(
+            login_gate(&failures(&[0, 1]), &[], at(2), &s),
+            LoginGate::Open
+        );
         assert_eq!(
             login_gate(&failures(&[0, 1, 2]), &[], at(3), &s),
             LoginGate::Slow(std::time::Duration::from_millis(100))
@@ -145,18 +146,27 @@ mod tests {
     #[test]
     fn failures_spread_beyond_the_window_do_not_lock() {
         let spread = failures(&[0, 10, 20, 30, 40]);
-        assert_ne!(login_gate(&spread, &[], at(41), &settings()), LoginGate::Locked);
+        assert_ne!(
+            login_gate(&spread, &[], at(41), &settings()),
+            LoginGate::Locked
+        );
     }
 
     #[test]
     fn one_address_trying_many_accounts_is_locked() {
         let from_ip = failures(&[0, 0, 1, 1, 2, 2, 3, 3]);
-        assert_eq!(login_gate(&[], &from_ip, at(4), &settings()), LoginGate::Locked);
+        assert_eq!(
+            login_gate(&[], &from_ip, at(4), &settings()),
+            LoginGate::Locked
+        );
     }
 
     #[test]
     fn emails_are_normalised() {
-        assert_eq!(normalize_email("  Ann.Lee@Example.ORG "), "ann.lee@example.org");
+        assert_eq!(
+            normalize_email("  Ann.Lee@Example.ORG "),
+            "ann.lee@example.org"
+        );
         assert_eq!(Role::parse("admin"), Some(Role::Admin));
         assert_eq!(Role::parse("root"), None);
     }

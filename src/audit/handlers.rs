@@ -16,7 +16,11 @@ struct PageQuery {
     page: Option<i64>,
 }
 
-async fn audit_page(_admin: AdminUser, page: Page, query: web::Query<PageQuery>) -> Result<HttpResponse, AppError> {
+async fn audit_page(
+    _admin: AdminUser,
+    page: Page,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, AppError> {
     let number = query.page.unwrap_or(1).max(1);
     let offset = (number - 1) * PAGE_SIZE;
     let events = page
@@ -26,7 +30,13 @@ async fn audit_page(_admin: AdminUser, page: Page, query: web::Query<PageQuery>)
         .await?;
     let has_more = events.len() as i64 > PAGE_SIZE;
     let mut context = tera::Context::new();
-    context.insert("events", &events.into_iter().take(PAGE_SIZE as usize).collect::<Vec<_>>());
+    context.insert(
+        "events",
+        &events
+            .into_iter()
+            .take(PAGE_SIZE as usize)
+            .collect::<Vec<_>>(),
+    );
     context.insert("page_number", &number);
     context.insert("has_more", &has_more);
     page.render("admin/audit.html", context)

@@ -120,6 +120,7 @@ pub enum DbError {
 pub struct Db {
     pool: Pool,
     backend: Backend,
+    sqlite_file: Option<PathBuf>,
     // SQLite has one writer: queueing writes here instead of racing for the file lock keeps p99 low.
     sqlite_writer: Arc<Mutex<()>>,
 }
@@ -134,6 +135,10 @@ impl Db {
             }
         }
         let backend = target.backend();
+        let sqlite_file = match &target {
+            Target::Sqlite(path) => Some(path.clone()),
+            Target::Postgres(_) => None,
+        };
         let manager = Manager { target };
         // WAL is a property of the file, so it is set once here rather than on each connection.
         if backend == Backend::Sqlite {
@@ -149,6 +154,7 @@ impl Db {
         Ok(Db {
             pool,
             backend,
+            sqlite_file,
             sqlite_writer: Arc::new(Mutex::new(())),
         })
     }
@@ -206,10 +212,16 @@ impl Db {
         .map_err(|e| DbError::Task(e.to_string()))?
     }
 
-    /// A real round trip to the database, bounded in time, for the health check.
+    /// A real round trip to the database, bounded in time, for the health check. For SQLite the file
+    /// must also still be where it was: open connections would carry on writing to a deleted file,
+    /// and everything written would be lost at the next start.
     pub async fn ping(&self) -> bool {
         let pool = self.pool.clone();
+        let sqlite_file = self.sqlite_file.clone();
         tokio::task::spawn_blocking(move || {
+            if sqlite_file.is_some_and(|path| !path.exists()) {
+                return false;
+            }
             let Ok(mut conn) = pool.get_timeout(Duration::from_secs(2)) else {
                 return false;
             };

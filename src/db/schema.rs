@@ -66,4 +66,10 @@ diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(email_tokens -> users (user_id));
 diesel::joinable!(audit_events -> users (actor_user_id));
 
-diesel::allow_tables_to_appear_in_same_query!(users, api_tokens, email_tokens, login_failures, audit_events);
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    api_tokens,
+    email_tokens,
+    login_failures,
+    audit_events
+);

@@ -49,7 +49,12 @@ impl Mailer {
     }
 
     /// Renders the named email for one recipient, as a plain-text and HTML alternative.
-    pub fn compose(&self, name: &str, to: &str, context: &tera::Context) -> anyhow::Result<Message> {
+    pub fn compose(
+        &self,
+        name: &str,
+        to: &str,
+        context: &tera::Context,
+    ) -> anyhow::Result<Message> {
         let render = |part: &str| {
             self.templates
                 .render(&format!("email/{name}/{part}"), context)
@@ -58,7 +63,9 @@ impl Mailer {
         let subject = render("subject.txt")?;
         Message::builder()
             .from(self.from.clone())
-            .to(to.parse().context("the recipient is not an email address")?)
+            .to(to
+                .parse()
+                .context("the recipient is not an email address")?)
             .subject(subject.trim())
             .multipart(MultiPart::alternative_plain_html(
                 render("body.txt")?,

@@ -30,7 +30,9 @@ impl AssetIndex {
     }
 
     pub fn url(&self, path: &str) -> Option<String> {
-        self.0.get(path).map(|hash| format!("/assets/{path}?v={hash}"))
+        self.0
+            .get(path)
+            .map(|hash| format!("/assets/{path}?v={hash}"))
     }
 }
 
@@ -46,7 +48,11 @@ fn content_type(path: &str) -> &'static str {
     }
 }
 
-pub async fn serve(req: HttpRequest, path: web::Path<String>, state: web::Data<AppState>) -> HttpResponse {
+pub async fn serve(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> HttpResponse {
     let path = path.into_inner();
     let (Some(file), Some(hash)) = (Files::get(&path), state.assets.0.get(&path)) else {
         return HttpResponse::NotFound()

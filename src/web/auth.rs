@@ -79,11 +79,12 @@ pub async fn resolve(req: &HttpRequest) -> Result<Option<CurrentUser>, AppError>
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("no app state")))?
         .clone();
-    let found = if req.path().starts_with("/api/") && req.headers().contains_key(header::AUTHORIZATION) {
-        Some(from_bearer(req, &state).await?)
-    } else {
-        from_session(&req.get_session(), &state).await?
-    };
+    let found =
+        if req.path().starts_with("/api/") && req.headers().contains_key(header::AUTHORIZATION) {
+            Some(from_bearer(req, &state).await?)
+        } else {
+            from_session(&req.get_session(), &state).await?
+        };
     req.extensions_mut().insert(Resolved(found.clone()));
     Ok(found)
 }
@@ -114,12 +115,18 @@ async fn from_bearer(req: &HttpRequest, state: &AppState) -> Result<CurrentUser,
     Ok(CurrentUser::from(&user))
 }
 
-async fn from_session(session: &Session, state: &AppState) -> Result<Option<CurrentUser>, AppError> {
+async fn from_session(
+    session: &Session,
+    state: &AppState,
+) -> Result<Option<CurrentUser>, AppError> {
     let read = |key: &str| session.get::<i64>(key).ok().flatten();
-    let (Some(user_id), Some(epoch), Some(signed_in_at)) = (read(USER_ID), read(EPOCH), read(SIGNED_IN_AT)) else {
+    let (Some(user_id), Some(epoch), Some(signed_in_at)) =
+        (read(USER_ID), read(EPOCH), read(SIGNED_IN_AT))
+    else {
         return Ok(None);
     };
-    let expired = chrono::Utc::now().timestamp() - signed_in_at > state.settings.session.hours * 3600;
+    let expired =
+        chrono::Utc::now().timestamp() - signed_in_at > state.settings.session.hours * 3600;
     if expired {
         session.purge();
         return Ok(None);

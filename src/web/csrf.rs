@@ -1,6 +1,6 @@
 //! One global CSRF check on every state-changing request. The token lives in the (encrypted) session and
 //! comes back in the form field `csrf_token` or the `X-CSRF-Token` header. The only exemption is the JSON
-//! API called with a bearer token, which carries no cookies a third-party page could ride on.
+//! API called without the session cookie (with a bearer token, or not signed in at all).
 
 use actix_session::{Session, SessionExt};
 use actix_web::body::{BoxBody, MessageBody};
@@ -53,10 +53,16 @@ pub async fn guard(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
-    let exempt =
-        req.method().is_safe() || (req.path().starts_with("/api/") && has_bearer(&req));
+    // An API call without the session cookie has no ambient authority for a forged request to ride on;
+    // it is authenticated (or refused with 401) by its bearer token alone.
+    let api_without_cookie = req.path().starts_with("/api/")
+        && (has_bearer(&req) || req.cookie(crate::app::SESSION_COOKIE).is_none());
+    let exempt = req.method().is_safe() || api_without_cookie;
     if exempt {
-        return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_boxed_body);
     }
     let expected = req.get_session().get::<String>(SESSION_KEY).ok().flatten();
     let mut provided = req
@@ -93,9 +99,10 @@ pub async fn guard(
         req.set_payload(Payload::from(body));
     }
     match (expected, provided) {
-        (Some(expected), Some(provided)) if same(&expected, &provided) => {
-            next.call(req).await.map(ServiceResponse::map_into_boxed_body)
-        }
+        (Some(expected), Some(provided)) if same(&expected, &provided) => next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_boxed_body),
         _ => Ok(req.error_response(AppError::Csrf)),
     }
 }

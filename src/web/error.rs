@@ -60,7 +60,10 @@ impl AppError {
     }
 
     pub fn invalid(field: &str, message: &str) -> Self {
-        AppError::Invalid(FieldErrors::from([(field.to_string(), message.to_string())]))
+        AppError::Invalid(FieldErrors::from([(
+            field.to_string(),
+            message.to_string(),
+        )]))
     }
 }
 

@@ -37,7 +37,8 @@ pub async fn request_context(
         Ok(mut res) => {
             let status = res.status().as_u16();
             if let Ok(value) = HeaderValue::from_str(&id) {
-                res.headers_mut().insert(header::HeaderName::from_static("x-request-id"), value);
+                res.headers_mut()
+                    .insert(header::HeaderName::from_static("x-request-id"), value);
             }
             tracing::info!(%method, %route, status, latency_ms, "request");
             Ok(res)

@@ -80,12 +80,20 @@ impl Page {
         context.insert("user", &self.user);
         context.insert("csrf_token", &super::csrf::token(&self.session));
         context.insert("current_path", &self.path);
-        let flashes: Vec<Flash> = self.session.remove_as(FLASH).and_then(Result::ok).unwrap_or_default();
+        let flashes: Vec<Flash> = self
+            .session
+            .remove_as(FLASH)
+            .and_then(Result::ok)
+            .unwrap_or_default();
         context.insert("flashes", &flashes);
         if !context.contains_key("errors") {
             context.insert("errors", &FieldErrors::new());
         }
-        let html = self.state.templates.render(template, &context).map_err(AppError::internal)?;
+        let html = self
+            .state
+            .templates
+            .render(template, &context)
+            .map_err(AppError::internal)?;
         Ok(HttpResponse::build(status)
             .content_type("text/html; charset=utf-8")
             .insert_header((header::CACHE_CONTROL, "no-store"))

@@ -1,1 +1,10 @@
-fn main(){}
+//! One integration-test binary (one link step): the app runs in-process on a random port and is driven
+//! over HTTP, on SQLite and on PostgreSQL.
+
+mod accounts;
+mod api;
+mod cli;
+mod health;
+mod helpers;
+mod mail;
+mod security;

@@ -1,0 +1,352 @@
+//! Starts the real app in-process on a random port, each test with its own fresh database, and gives a
+//! client with a cookie jar and redirects off, so tests see exactly what a browser would get.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use reqwest::{Response, StatusCode};
+use tempfile::TempDir;
+use voices::accounts::actions;
+use voices::accounts::rules::Role;
+use voices::app::{run, AppState};
+use voices::audit::Origin;
+use voices::config::Settings;
+use voices::db::Db;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs each named `async fn(TestApp)` once on SQLite and once on PostgreSQL.
+/// The PostgreSQL run needs `VOICES_TEST_DATABASE_URL`; `.ci/run` always sets it.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($test:ident),* $(,)?) => { $(
+        mod $test {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$test($crate::helpers::spawn_app($crate::helpers::Backend::Sqlite).await).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(app) = $crate::helpers::spawn_postgres_app(|_| {}).await {
+                    super::$test(app).await
+                }
+            }
+        }
+    )* };
+}
+
+pub const PASSWORD: &str = "kettle river pencil";
+
+/// One browser: its own cookie jar, redirects not followed.
+#[derive(Clone)]
+pub struct Visitor {
+    pub address: String,
+    pub client: reqwest::Client,
+}
+
+pub struct TestApp {
+    visitor: Visitor,
+    pub db: Db,
+    pub backend: Backend,
+    pub data_dir: TempDir,
+    server: actix_web::dev::ServerHandle,
+    postgres: Option<PostgresDatabase>,
+}
+
+pub fn test_settings(data_dir: &TempDir) -> Settings {
+    let mut settings = Settings::defaults();
+    settings.data_dir = data_dir.path().to_path_buf();
+    settings.workers = 1;
+    settings.database_pool_size = 4;
+    settings.login.slow_step_ms = 20;
+    settings
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    match backend {
+        Backend::Sqlite => spawn_with(Backend::Sqlite, |_| {}).await,
+        Backend::Postgres => spawn_postgres_app(|_| {})
+            .await
+            .expect("VOICES_TEST_DATABASE_URL is not set"),
+    }
+}
+
+/// None (with a loud note) when no PostgreSQL server is configured for tests.
+pub async fn spawn_postgres_app(adjust: impl FnOnce(&mut Settings)) -> Option<TestApp> {
+    if std::env::var("VOICES_TEST_DATABASE_URL").is_err() {
+        eprintln!(
+            "NOTE: VOICES_TEST_DATABASE_URL is not set; the PostgreSQL run of this test is skipped"
+        );
+        return None;
+    }
+    Some(spawn_with(Backend::Postgres, adjust).await)
+}
+
+pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    voices::install_crypto_provider();
+    // Server logs appear with a failing test's output when VOICES_TEST_LOG is set (e.g. to "info").
+    if let Ok(filter) = tracing_subscriber::EnvFilter::try_from_env("VOICES_TEST_LOG") {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_test_writer()
+            .try_init();
+    }
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let mut settings = test_settings(&data_dir);
+    let postgres = match backend {
+        Backend::Sqlite => {
+            settings.database_url =
+                format!("sqlite://{}", data_dir.path().join("voices.db").display());
+            None
+        }
+        Backend::Postgres => {
+            let database = tokio::task::spawn_blocking(PostgresDatabase::create)
+                .await
+                .expect("creating the test database");
+            settings.database_url = database.url.clone();
+            Some(database)
+        }
+    };
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a random port");
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    settings.base_url = address.clone();
+    adjust(&mut settings);
+    let state = tokio::task::spawn_blocking({
+        let settings = settings.clone();
+        move || AppState::new(settings)
+    })
+    .await
+    .unwrap()
+    .expect("app state");
+    let db = state.db.clone();
+    let server = run(listener, state).expect("server");
+    let handle = server.handle();
+    tokio::spawn(server);
+    TestApp {
+        visitor: Visitor {
+            address,
+            client: new_client(),
+        },
+        db,
+        backend,
+        data_dir,
+        server: handle,
+        postgres,
+    }
+}
+
+pub fn new_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // stop() sends its command at once; the future only waits for completion.
+        drop(self.server.stop(false));
+        drop(self.postgres.take());
+    }
+}
+
+impl std::ops::Deref for TestApp {
+    type Target = Visitor;
+
+    fn deref(&self) -> &Visitor {
+        &self.visitor
+    }
+}
+
+impl Visitor {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    pub async fn get_text(&self, path: &str) -> (StatusCode, String) {
+        let response = self.get(path).await;
+        let status = response.status();
+        (status, response.text().await.unwrap())
+    }
+
+    /// The session's CSRF token, read from a page that always shows a form.
+    pub async fn csrf(&self) -> String {
+        let (_, html) = self.get_text("/forgot-password").await;
+        csrf_from(&html)
+    }
+
+    /// Posts a form as a browser would: with the session's CSRF token.
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> Response {
+        let token = self.csrf().await;
+        let mut body: Vec<(&str, &str)> = fields.to_vec();
+        body.push(("csrf_token", &token));
+        self.client
+            .post(self.url(path))
+            .form(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn sign_in(&self, email: &str, password: &str) -> Response {
+        self.post_form("/login", &[("email", email), ("password", password)])
+            .await
+    }
+}
+
+impl TestApp {
+    /// A second browser on the same app, with no cookies yet.
+    pub fn new_visitor(&self) -> Visitor {
+        Visitor {
+            address: self.address.clone(),
+            client: new_client(),
+        }
+    }
+
+    pub async fn create_user(&self, email: &str, role: Role) -> i64 {
+        actions::create_user(
+            &self.db,
+            &Origin::command_line(),
+            email,
+            "Test Person",
+            role,
+            PASSWORD.into(),
+        )
+        .await
+        .expect("create user")
+    }
+
+    /// A signed-in app client for a new account with this role.
+    pub async fn signed_in_as(&self, email: &str, role: Role) -> i64 {
+        let id = self.create_user(email, role).await;
+        let response = self.sign_in(email, PASSWORD).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "sign in");
+        id
+    }
+
+    pub fn outbox(&self) -> PathBuf {
+        self.data_dir.path().join("outbox")
+    }
+
+    /// Waits for an email to this address in the outbox folder (some are sent in the background).
+    pub async fn wait_for_email(&self, to: &str) -> String {
+        for _ in 0..100 {
+            if let Some(found) = self
+                .emails()
+                .into_iter()
+                .find(|m| m.contains(&format!("To: {to}")))
+            {
+                return found;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no email to {to} arrived");
+    }
+
+    pub fn emails(&self) -> Vec<String> {
+        std::fs::read_dir(self.outbox())
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+                    .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+pub fn csrf_from(html: &str) -> String {
+    value_after(html, "name=\"csrf_token\" value=\"").expect("a CSRF token in the page")
+}
+
+/// The text after `marker` up to the next quote or whitespace.
+pub fn value_after(text: &str, marker: &str) -> Option<String> {
+    let start = text.find(marker)? + marker.len();
+    Some(
+        text[start..]
+            .chars()
+            .take_while(|c| !matches!(c, '"' | '<' | '\r' | '\n' | ' '))
+            .collect(),
+    )
+}
+
+/// The set-password link in an email (quoted-printable soft breaks joined first).
+pub fn link_in(email: &str) -> String {
+    let joined = email
+        .replace("=\r\n", "")
+        .replace("=\n", "")
+        .replace("=3D", "=");
+    let marker = "/accounts/set-password/";
+    let token = value_after(&joined, marker).expect("a set-password link in the email");
+    format!("{marker}{token}")
+}
+
+/// A fresh database per test on the configured PostgreSQL server, dropped afterwards.
+struct PostgresDatabase {
+    admin_url: String,
+    name: String,
+    url: String,
+}
+
+impl PostgresDatabase {
+    fn create() -> Self {
+        let admin_url = std::env::var("VOICES_TEST_DATABASE_URL").unwrap();
+        let name = format!(
+            "voices_test_{}",
+            hex::encode(voices::security::random_bytes::<6>())
+        );
+        let mut admin = PgConnection::establish(&admin_url).unwrap_or_else(|e| {
+            panic!("VOICES_TEST_DATABASE_URL is set but PostgreSQL cannot be reached: {e}")
+        });
+        diesel::sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .expect("create test database");
+        let mut url = url::Url::parse(&admin_url).expect("VOICES_TEST_DATABASE_URL is a URL");
+        url.set_path(&name);
+        PostgresDatabase {
+            admin_url,
+            name,
+            url: url.to_string(),
+        }
+    }
+
+    /// Removes the database while the app still uses it (for the health check test).
+    pub fn drop_now(admin_url: &str, name: &str) {
+        let mut admin = PgConnection::establish(admin_url).expect("admin connection");
+        diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut admin)
+            .expect("drop test database");
+    }
+}
+
+impl Drop for PostgresDatabase {
+    fn drop(&mut self) {
+        Self::drop_now(&self.admin_url, &self.name);
+    }
+}
+
+impl TestApp {
+    /// Makes the database unreachable for the running app: PostgreSQL drops it, SQLite loses its file.
+    pub fn destroy_database(&self) {
+        match &self.postgres {
+            Some(pg) => PostgresDatabase::drop_now(&pg.admin_url, &pg.name),
+            None => {
+                let file = self.data_dir.path().join("voices.db");
+                std::fs::remove_file(file).expect("remove the SQLite file");
+            }
+        }
+    }
+}

@@ -1,0 +1,494 @@
+//! CSRF, the route-by-role matrix, headers and cookies, bad input, and the append-only audit log.
+
+use diesel::RunQueryDsl;
+use reqwest::{Method, StatusCode};
+use voices::accounts::rules::Role;
+
+use crate::helpers::{new_client, spawn_app, spawn_with, Backend, TestApp, Visitor};
+use crate::on_both_databases;
+
+on_both_databases!(
+    forms_without_a_valid_csrf_token_are_refused,
+    every_route_checks_the_role,
+    bad_input_gets_a_clear_4xx,
+    the_audit_log_is_append_only,
+);
+
+async fn forms_without_a_valid_csrf_token_are_refused(app: TestApp) {
+    app.create_user("kim@example.org", Role::Member).await;
+    // A first visit: no session at all (a cross-site form).
+    let stranger = new_client();
+    let response = stranger
+        .post(app.url("/login"))
+        .form(&[
+            ("email", "kim@example.org"),
+            ("password", crate::helpers::PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("Your session has expired"));
+
+    // A session exists, but the token is wrong.
+    app.get("/login").await;
+    let response = app
+        .client
+        .post(app.url("/login"))
+        .form(&[
+            ("email", "kim@example.org"),
+            ("password", crate::helpers::PASSWORD),
+            ("csrf_token", "forged"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.get("/").await.status(),
+        StatusCode::SEE_OTHER,
+        "not signed in"
+    );
+
+    // Signed in: a cookie-authenticated API write needs the token in the X-CSRF-Token header.
+    assert_eq!(
+        app.sign_in("kim@example.org", crate::helpers::PASSWORD)
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+    let response = app
+        .client
+        .post(app.url("/api/v1/me/tokens"))
+        .json(&serde_json::json!({ "name": "script" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "csrf_failed");
+    let token = app.csrf().await;
+    let response = app
+        .client
+        .post(app.url("/api/v1/me/tokens"))
+        .header("x-csrf-token", token)
+        .json(&serde_json::json!({ "name": "script" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+}
+
+/// Who may reach what. `Member` routes need any signed-in person; `Admin` routes an administrator.
+#[derive(Clone, Copy, PartialEq)]
+pub enum Needs {
+    Member,
+    Admin,
+}
+
+const PAGES: &[(&str, &str, Needs)] = &[
+    ("GET", "/", Needs::Member),
+    ("GET", "/account", Needs::Member),
+    ("GET", "/account/password", Needs::Member),
+    ("POST", "/account/password", Needs::Member),
+    ("POST", "/account/tokens", Needs::Member),
+    ("POST", "/account/tokens/999/revoke", Needs::Member),
+    ("GET", "/admin/users", Needs::Admin),
+    ("GET", "/admin/users/invite", Needs::Admin),
+    ("POST", "/admin/users/invite", Needs::Admin),
+    ("GET", "/admin/audit", Needs::Admin),
+];
+
+pub const API: &[(&str, &str, Needs)] = &[
+    ("GET", "/api/v1/me", Needs::Member),
+    ("GET", "/api/v1/me/tokens", Needs::Member),
+    ("POST", "/api/v1/me/tokens", Needs::Member),
+    ("DELETE", "/api/v1/me/tokens/999", Needs::Member),
+    ("PUT", "/api/v1/me/password", Needs::Member),
+    ("GET", "/api/v1/users", Needs::Admin),
+    ("POST", "/api/v1/users/invitations", Needs::Admin),
+    ("GET", "/api/v1/audit-events", Needs::Admin),
+];
+
+fn asks_to_sign_in(response: &reqwest::Response) -> bool {
+    response.status() == StatusCode::SEE_OTHER
+        && response.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/login?next=")
+}
+
+/// Past the role check: not refused, not sent to sign in (a 404 for a missing object or a 422 for an
+/// empty form still means the person was let in).
+fn allowed(response: &reqwest::Response) -> bool {
+    response.status() != StatusCode::FORBIDDEN && !asks_to_sign_in(response)
+}
+
+async fn page_request(visitor: &Visitor, method: &str, path: &str) -> reqwest::Response {
+    let method = Method::from_bytes(method.as_bytes()).unwrap();
+    let mut request = visitor.client.request(method.clone(), visitor.url(path));
+    if method == Method::POST {
+        request = request.form(&[("csrf_token", visitor.csrf().await)]);
+    }
+    request.send().await.unwrap()
+}
+
+async fn api_request(
+    visitor: &Visitor,
+    method: &str,
+    path: &str,
+    bearer: Option<&str>,
+) -> reqwest::Response {
+    let mut request = visitor.client.request(
+        Method::from_bytes(method.as_bytes()).unwrap(),
+        visitor.url(path),
+    );
+    if let Some(token) = bearer {
+        request = request.bearer_auth(token);
+    }
+    if method != "GET" && method != "DELETE" {
+        request = request.json(&serde_json::json!({}));
+    }
+    request.send().await.unwrap()
+}
+
+async fn every_route_checks_the_role(app: TestApp) {
+    let stranger = app.new_visitor();
+    let member = app.new_visitor();
+    let admin = app.new_visitor();
+    let member_id = app.create_user("member@example.org", Role::Member).await;
+    let admin_id = app.create_user("admin@example.org", Role::Admin).await;
+    assert_eq!(
+        member
+            .sign_in("member@example.org", crate::helpers::PASSWORD)
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        admin
+            .sign_in("admin@example.org", crate::helpers::PASSWORD)
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+
+    for &(method, path, needs) in PAGES {
+        let response = page_request(&stranger, method, path).await;
+        assert!(
+            asks_to_sign_in(&response),
+            "stranger {method} {path} → {}",
+            response.status()
+        );
+
+        let response = page_request(&member, method, path).await;
+        if needs == Needs::Admin {
+            assert_eq!(
+                response.status(),
+                StatusCode::FORBIDDEN,
+                "member {method} {path}"
+            );
+        } else {
+            assert!(
+                allowed(&response),
+                "member {method} {path} → {}",
+                response.status()
+            );
+        }
+        let response = page_request(&admin, method, path).await;
+        assert!(
+            allowed(&response),
+            "admin {method} {path} → {}",
+            response.status()
+        );
+        if method == "GET" {
+            assert_eq!(response.status(), StatusCode::OK, "admin {method} {path}");
+        }
+    }
+
+    let member_token = voices::accounts::actions::create_api_token(
+        &app.db,
+        &voices::audit::Origin::command_line(),
+        member_id,
+        "matrix",
+    )
+    .await
+    .unwrap()
+    .1;
+    let admin_token = voices::accounts::actions::create_api_token(
+        &app.db,
+        &voices::audit::Origin::command_line(),
+        admin_id,
+        "matrix",
+    )
+    .await
+    .unwrap()
+    .1;
+    // API callers carry no cookies: a fresh client for each kind of caller.
+    let stranger = app.new_visitor();
+    for &(method, path, needs) in API {
+        let response = api_request(&stranger, method, path, None).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNAUTHORIZED,
+            "stranger {method} {path}"
+        );
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "unauthenticated");
+        let bad = api_request(&stranger, method, path, Some("vt_not-a-real-token")).await;
+        assert_eq!(
+            bad.status(),
+            StatusCode::UNAUTHORIZED,
+            "bad token {method} {path}"
+        );
+
+        let status = api_request(&stranger, method, path, Some(&member_token))
+            .await
+            .status();
+        if needs == Needs::Admin {
+            assert_eq!(status, StatusCode::FORBIDDEN, "member {method} {path}");
+        } else {
+            assert!(
+                status != StatusCode::FORBIDDEN && status != StatusCode::UNAUTHORIZED,
+                "member {method} {path} → {status}"
+            );
+        }
+        let status = api_request(&stranger, method, path, Some(&admin_token))
+            .await
+            .status();
+        assert!(
+            status != StatusCode::FORBIDDEN && status != StatusCode::UNAUTHORIZED,
+            "admin {method} {path} → {status}"
+        );
+    }
+}
+
+async fn bad_input_gets_a_clear_4xx(app: TestApp) {
+    let lee = app.create_user("lee@example.org", Role::Member).await;
+    let token = voices::accounts::actions::create_api_token(
+        &app.db,
+        &voices::audit::Origin::command_line(),
+        lee,
+        "bad input",
+    )
+    .await
+    .unwrap()
+    .1;
+
+    // Oversized form: 413, nothing else.
+    let csrf = app.csrf().await;
+    let huge = "x".repeat(200_000);
+    let response = app
+        .client
+        .post(app.url("/login"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("email", huge.as_str()),
+            ("password", "x"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(response.text().await.unwrap().contains("too large"));
+
+    // Malformed, mistyped and oversized JSON: JSON errors in the one shape.
+    let api = |body: reqwest::Body, content_type: &'static str| {
+        app.client
+            .post(app.url("/api/v1/me/tokens"))
+            .bearer_auth(&token)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+    };
+    for (body, content_type, expected) in [
+        (
+            "{not json".to_string(),
+            "application/json",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "{\"name\": 42}".to_string(),
+            "application/json",
+            StatusCode::BAD_REQUEST,
+        ),
+        ("name=x".to_string(), "text/plain", StatusCode::BAD_REQUEST),
+        (
+            format!("{{\"name\":\"{}\"}}", "x".repeat(400_000)),
+            "application/json",
+            StatusCode::PAYLOAD_TOO_LARGE,
+        ),
+    ] {
+        let response = api(body.into(), content_type).await.unwrap();
+        let status = response.status();
+        assert!(
+            status == expected
+                || (expected == StatusCode::BAD_REQUEST
+                    && status == StatusCode::UNSUPPORTED_MEDIA_TYPE),
+            "{content_type} → {status}"
+        );
+        let json: serde_json::Value = response.json().await.unwrap();
+        assert!(
+            json["error"]["code"].is_string() && json["error"]["message"].is_string(),
+            "{json}"
+        );
+    }
+    let invalid = api("{\"name\": \"\"}".into(), "application/json")
+        .await
+        .unwrap();
+    assert_eq!(invalid.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let json: serde_json::Value = invalid.json().await.unwrap();
+    assert_eq!(json["error"]["code"], "invalid");
+    assert!(json["error"]["fields"]["name"]
+        .as_str()
+        .unwrap()
+        .contains("Enter a name"));
+
+    // Unknown routes: a page, or JSON under /api.
+    let (status, html) = app.get_text("/no/such/page").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(html.contains("Page not found") && html.contains("<html lang=\"en-GB\">"));
+    let response = app.get("/api/v1/no-such-thing").await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let json: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(json["error"]["code"], "not_found");
+    let response = app
+        .client
+        .get(app.url("/api/v1/me/tokens/abc"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_client_error());
+
+    // Garbage and tampered cookies are ignored: the stranger is asked to sign in, never a 500.
+    let stranger = new_client();
+    for cookie in [
+        "voices_session=garbage",
+        "voices_session=%%%",
+        "voices_session=",
+    ] {
+        let response = stranger
+            .get(app.url("/account"))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{cookie}");
+    }
+    let signed_in = app.new_visitor();
+    let response = signed_in
+        .sign_in("lee@example.org", crate::helpers::PASSWORD)
+        .await;
+    let cookie = response
+        .cookies()
+        .find(|c| c.name() == "voices_session")
+        .unwrap()
+        .value()
+        .to_string();
+    let mut tampered: Vec<char> = cookie.chars().collect();
+    let middle = tampered.len() / 2;
+    tampered[middle] = if tampered[middle] == 'A' { 'B' } else { 'A' };
+    let tampered: String = tampered.into_iter().collect();
+    let response = stranger
+        .get(app.url("/account"))
+        .header("cookie", format!("voices_session={tampered}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+}
+
+async fn the_audit_log_is_append_only(app: TestApp) {
+    app.signed_in_as("mo@example.org", Role::Admin).await;
+    let (status, html) = app.get_text("/admin/audit").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("signed in") && html.contains("user created"));
+    let changed = app
+        .db
+        .write(|conn| {
+            let update =
+                diesel::sql_query("UPDATE audit_events SET action = 'nothing'").execute(conn);
+            Ok::<_, voices::web::AppError>(update.is_err())
+        })
+        .await
+        .unwrap();
+    assert!(changed, "UPDATE is refused");
+    let deleted = app
+        .db
+        .write(|conn| {
+            let delete = diesel::sql_query("DELETE FROM audit_events").execute(conn);
+            Ok::<_, voices::web::AppError>(delete.is_err())
+        })
+        .await
+        .unwrap();
+    assert!(deleted, "DELETE is refused");
+}
+
+#[tokio::test]
+async fn pages_carry_strict_security_headers_and_cookie_flags() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let response = app.get("/login").await;
+    let headers = response.headers();
+    let csp = headers["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("script-src 'self'") && csp.contains("style-src 'self'"));
+    assert!(csp.contains("frame-ancestors 'none'"));
+    assert!(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"));
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["referrer-policy"], "no-referrer");
+    assert!(headers.contains_key("x-request-id"));
+    let cookie = headers["set-cookie"].to_str().unwrap();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"));
+    assert!(!cookie.contains("Secure"), "plain http in development");
+    let html = response.text().await.unwrap();
+    assert!(
+        !html.contains("<script>") && !html.contains("style="),
+        "no inline script or style"
+    );
+
+    let https = spawn_with(Backend::Sqlite, |s| {
+        s.base_url = "https://voices.example.org".into()
+    })
+    .await;
+    let response = https.get("/login").await;
+    assert!(response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .contains("Secure"));
+    assert!(response.headers().contains_key("strict-transport-security"));
+}
+
+#[tokio::test]
+async fn assets_are_served_with_long_cache_for_hashed_urls() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let (_, html) = app.get_text("/login").await;
+    let css = crate::helpers::value_after(&html, "<link rel=\"stylesheet\" href=\"").unwrap();
+    assert!(css.starts_with("/assets/css/voices.css?v="), "{css}");
+    let response = app.get(&css).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/css; charset=utf-8"
+    );
+    assert!(response.headers()["cache-control"]
+        .to_str()
+        .unwrap()
+        .contains("immutable"));
+    let etag = response.headers()["etag"].clone();
+    let again = app
+        .client
+        .get(app.url(&css))
+        .header("if-none-match", etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+    assert_eq!(
+        app.get("/assets/css/missing.css").await.status(),
+        StatusCode::NOT_FOUND
+    );
+}
