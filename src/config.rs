@@ -44,6 +44,7 @@ pub struct LoginSettings {
     pub slow_after: i64,
     pub slow_step_ms: u64,
     pub lock_after: i64,
+    pub ip_slow_after: i64,
     pub ip_lock_after: i64,
     pub lock_minutes: i64,
 }

@@ -57,8 +57,9 @@ pub enum LoginGate {
 }
 
 /// Decides whether a sign-in attempt may go ahead, from the recent failures for its email and its IP
-/// (newest first). A lock starts when `lock_after` failures fall within one window and lasts
-/// `lock_minutes` from the last of them; below that, each failure past `slow_after` adds a delay.
+/// (newest first). A lock starts when `lock_after` failures (`ip_lock_after` for an address) fall within
+/// one window and lasts `lock_minutes` from the last of them; below that, each failure in the window past
+/// `slow_after` (`ip_slow_after`) adds a delay.
 pub fn login_gate(
     email_failures: &[NaiveDateTime],
     ip_failures: &[NaiveDateTime],
@@ -76,16 +77,23 @@ pub fn login_gate(
     if locked(email_failures, settings.lock_after) || locked(ip_failures, settings.ip_lock_after) {
         return LoginGate::Locked;
     }
-    let recent = email_failures.iter().filter(|t| **t > now - window).count() as i64;
-    if recent >= settings.slow_after {
-        let steps = (recent - settings.slow_after + 1) as u64;
+    let recent =
+        |failures: &[NaiveDateTime]| failures.iter().filter(|t| **t > now - window).count() as i64;
+    let steps_past = |count: i64, threshold: i64| (count - threshold + 1).max(0);
+    let steps = steps_past(recent(email_failures), settings.slow_after)
+        .max(steps_past(recent(ip_failures), settings.ip_slow_after))
+        .min(MAX_SLOW_STEPS);
+    if steps > 0 {
         LoginGate::Slow(std::time::Duration::from_millis(
-            settings.slow_step_ms * steps,
+            settings.slow_step_ms * steps as u64,
         ))
     } else {
         LoginGate::Open
     }
 }
+
+/// However many failures, one attempt never waits longer than this many steps.
+const MAX_SLOW_STEPS: i64 = 10;
 
 /// How many past failures the gate needs to see per key.
 pub fn failures_to_fetch(settings: &LoginSettings) -> i64 {
@@ -93,6 +101,7 @@ pub fn failures_to_fetch(settings: &LoginSettings) -> i64 {
         .lock_after
         .max(settings.ip_lock_after)
         .max(settings.slow_after)
+        .max(settings.ip_slow_after)
         .max(1)
 }
 
@@ -106,6 +115,7 @@ mod tests {
             slow_after: 3,
             slow_step_ms: 100,
             lock_after: 5,
+            ip_slow_after: 6,
             ip_lock_after: 8,
             lock_minutes: 15,
         }
@@ -153,11 +163,29 @@ mod tests {
     }
 
     #[test]
-    fn one_address_trying_many_accounts_is_locked() {
+    fn one_address_trying_many_accounts_is_slowed_then_locked() {
+        let from_ip = failures(&[0, 0, 1, 1, 2, 2]);
+        assert_eq!(
+            login_gate(&[], &from_ip, at(3), &settings()),
+            LoginGate::Slow(std::time::Duration::from_millis(100))
+        );
         let from_ip = failures(&[0, 0, 1, 1, 2, 2, 3, 3]);
         assert_eq!(
             login_gate(&[], &from_ip, at(4), &settings()),
             LoginGate::Locked
+        );
+    }
+
+    #[test]
+    fn the_delay_is_capped() {
+        let mut s = settings();
+        s.lock_after = 100;
+        let many: Vec<i64> = (0..40).map(|n| n / 4).collect();
+        assert_eq!(
+            login_gate(&failures(&many), &[], at(11), &s),
+            LoginGate::Slow(std::time::Duration::from_millis(
+                100 * MAX_SLOW_STEPS as u64
+            ))
         );
     }
 

@@ -335,6 +335,7 @@ mod throttling {
             s.login.slow_after = 2;
             s.login.slow_step_ms = 300;
             s.login.lock_after = 4;
+            s.login.ip_slow_after = 100;
             s.login.ip_lock_after = 100;
         };
         let Some(app) = (match backend {
@@ -390,6 +391,7 @@ mod throttling {
         let adjust = |s: &mut voices::config::Settings| {
             s.login.slow_after = 100;
             s.login.lock_after = 100;
+            s.login.ip_slow_after = 100;
             s.login.ip_lock_after = 5;
         };
         let Some(app) = (match backend {
