@@ -62,6 +62,7 @@ fn v1() -> utoipa_actix_web::scope::Scope<
     utoipa_actix_web::scope("/api/v1")
         .configure(crate::accounts::api::routes)
         .configure(crate::audit::api::routes)
+        .configure(crate::studies::api::routes)
         .route("/openapi.json", web::get().to(openapi_json))
 }
 

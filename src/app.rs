@@ -128,7 +128,8 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .configure(crate::api::mount)
         .configure(crate::accounts::handlers::routes)
         .configure(crate::accounts::admin::routes)
-        .configure(crate::audit::handlers::routes);
+        .configure(crate::audit::handlers::routes)
+        .configure(crate::studies::handlers::routes);
 }
 
 async fn not_found() -> Result<actix_web::HttpResponse, AppError> {

@@ -9,6 +9,7 @@ pub mod db;
 pub mod health;
 pub mod mail;
 pub mod security;
+pub mod studies;
 pub mod web;
 
 /// Installs the one TLS crypto provider (ring) for the process; two in one tree panic at first use.

@@ -62,14 +62,136 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    studies (id) {
+        id -> BigInt,
+        title -> Text,
+        summary -> Text,
+        created_by -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    study_members (id) {
+        id -> BigInt,
+        study_id -> BigInt,
+        user_id -> BigInt,
+        is_lead -> Bool,
+        is_co_designer -> Bool,
+        is_interviewer -> Bool,
+        is_analyst -> Bool,
+        perspective -> Text,
+        added_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    questionnaires (id) {
+        id -> BigInt,
+        study_id -> BigInt,
+        title -> Text,
+        description -> Text,
+        status -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sections (id) {
+        id -> BigInt,
+        questionnaire_id -> BigInt,
+        position -> Integer,
+        title -> Text,
+        introduction -> Text,
+        lock_version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    questions (id) {
+        id -> BigInt,
+        questionnaire_id -> BigInt,
+        section_id -> BigInt,
+        position -> Integer,
+        kind -> Text,
+        text -> Text,
+        help_text -> Text,
+        required -> Bool,
+        for_staff -> Bool,
+        for_service_users -> Bool,
+        for_carers -> Bool,
+        wording_staff -> Text,
+        wording_service_user -> Text,
+        wording_carer -> Text,
+        wording_easy_read -> Text,
+        options -> Text,
+        likert_not_applicable -> Bool,
+        probes -> Text,
+        system_level -> Nullable<Text>,
+        provenance -> Text,
+        show_if_question_id -> Nullable<BigInt>,
+        show_if_answers -> Text,
+        lock_version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    taxonomy_terms (id) {
+        id -> BigInt,
+        scheme -> Text,
+        code -> Text,
+        label -> Text,
+        description -> Text,
+        position -> Integer,
+    }
+}
+
+diesel::table! {
+    taxonomy_links (comb_term_id, tdf_term_id) {
+        comb_term_id -> BigInt,
+        tdf_term_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    question_tags (question_id, term_id) {
+        question_id -> BigInt,
+        term_id -> BigInt,
+    }
+}
+
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(email_tokens -> users (user_id));
 diesel::joinable!(audit_events -> users (actor_user_id));
+
+diesel::joinable!(studies -> users (created_by));
+diesel::joinable!(study_members -> studies (study_id));
+diesel::joinable!(study_members -> users (user_id));
+diesel::joinable!(questionnaires -> studies (study_id));
+diesel::joinable!(sections -> questionnaires (questionnaire_id));
+diesel::joinable!(questions -> sections (section_id));
+diesel::joinable!(question_tags -> questions (question_id));
+diesel::joinable!(question_tags -> taxonomy_terms (term_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     api_tokens,
     email_tokens,
     login_failures,
-    audit_events
+    audit_events,
+    studies,
+    study_members,
+    questionnaires,
+    sections,
+    questions,
+    taxonomy_terms,
+    taxonomy_links,
+    question_tags,
 );

@@ -17,14 +17,10 @@ pub enum AppError {
     Unauthenticated,
     #[error("You do not have permission to do this.")]
     Forbidden,
-    #[error("Page not found.")]
+    #[error("Not found.")]
     NotFound,
     #[error("Your session has expired or the form was sent from somewhere else. Go back, reload the page and try again.")]
     Csrf,
-    #[error("{0}")]
-    Conflict(String),
-    #[error("{0}")]
-    BadRequest(String),
     #[error("Some of the information is missing or not right.")]
     Invalid(FieldErrors),
     #[error("{0}")]
@@ -40,8 +36,6 @@ impl AppError {
             AppError::Forbidden => "forbidden",
             AppError::NotFound => "not_found",
             AppError::Csrf => "csrf_failed",
-            AppError::Conflict(_) => "conflict",
-            AppError::BadRequest(_) => "bad_request",
             AppError::Invalid(_) => "invalid",
             AppError::TooManyRequests(_) => "too_many_requests",
             AppError::Internal(_) => "internal",
@@ -73,8 +67,6 @@ impl ResponseError for AppError {
             AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
             AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
-            AppError::Conflict(_) => StatusCode::CONFLICT,
-            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -109,13 +101,22 @@ impl From<validator::ValidationErrors> for AppError {
 }
 
 /// The first message for each field, as written in the form's `#[validate(..., message = "...")]`.
+/// A check across several fields (`#[validate(schema(...))]`) names the field to show it beside in its
+/// error code.
 pub fn field_errors(errors: &validator::ValidationErrors) -> FieldErrors {
-    errors
-        .field_errors()
-        .into_iter()
-        .filter_map(|(field, list)| {
-            let message = list.first()?.message.as_ref()?.to_string();
-            Some((field.to_string(), message))
-        })
-        .collect()
+    let mut fields = FieldErrors::new();
+    for (field, list) in errors.field_errors() {
+        for error in list {
+            let Some(message) = &error.message else {
+                continue;
+            };
+            let field = if field == "__all__" {
+                error.code.to_string()
+            } else {
+                field.to_string()
+            };
+            fields.entry(field).or_insert_with(|| message.to_string());
+        }
+    }
+    fields
 }

@@ -140,7 +140,10 @@ pub async fn render_errors(
             tracing::error!(error = %format!("{cause:#}"), "internal error");
             ("internal", friendly_message(status).to_string())
         }
-        Some(e) => (e.code(), e.to_string()),
+        Some(e) if is_api || matches!(e, AppError::Csrf | AppError::TooManyRequests(_)) => {
+            (e.code(), e.to_string())
+        }
+        Some(e) => (e.code(), friendly_message(status).to_string()),
         None if status.is_server_error() => {
             tracing::error!(%error, "internal error");
             ("internal", friendly_message(status).to_string())

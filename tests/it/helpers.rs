@@ -146,6 +146,8 @@ pub fn new_client() -> reqwest::Client {
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(30))
+        // Below the server's keep-alive (5 s), so a POST never goes out on a connection it is closing.
+        .pool_idle_timeout(Duration::from_secs(2))
         .build()
         .unwrap()
 }

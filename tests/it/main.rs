@@ -3,8 +3,10 @@
 
 mod accounts;
 mod api;
+mod browser;
 mod cli;
 mod health;
 mod helpers;
 mod mail;
 mod security;
+mod studies;

@@ -101,18 +101,54 @@ const PAGES: &[(&str, &str, Needs)] = &[
     ("GET", "/admin/users/invite", Needs::Admin),
     ("POST", "/admin/users/invite", Needs::Admin),
     ("GET", "/admin/audit", Needs::Admin),
+    ("GET", "/studies", Needs::Member),
+    ("GET", "/studies/new", Needs::Member),
+    ("POST", "/studies", Needs::Member),
 ];
 
+/// Every `/api/v1` route, as the OpenAPI document writes it. Study routes need only an account here:
+/// what a study's members may do is tested route by route in `studies.rs`.
 pub const API: &[(&str, &str, Needs)] = &[
     ("GET", "/api/v1/me", Needs::Member),
     ("GET", "/api/v1/me/tokens", Needs::Member),
     ("POST", "/api/v1/me/tokens", Needs::Member),
-    ("DELETE", "/api/v1/me/tokens/999", Needs::Member),
+    ("DELETE", "/api/v1/me/tokens/{id}", Needs::Member),
     ("PUT", "/api/v1/me/password", Needs::Member),
     ("GET", "/api/v1/users", Needs::Admin),
     ("POST", "/api/v1/users/invitations", Needs::Admin),
     ("GET", "/api/v1/audit-events", Needs::Admin),
+    ("GET", "/api/v1/studies", Needs::Member),
+    ("POST", "/api/v1/studies", Needs::Member),
+    ("GET", "/api/v1/studies/{id}", Needs::Member),
+    ("PUT", "/api/v1/studies/{id}", Needs::Member),
+    ("GET", "/api/v1/studies/{id}/members", Needs::Member),
+    ("POST", "/api/v1/studies/{id}/members", Needs::Member),
+    (
+        "PUT",
+        "/api/v1/studies/{id}/members/{member_id}",
+        Needs::Member,
+    ),
+    (
+        "DELETE",
+        "/api/v1/studies/{id}/members/{member_id}",
+        Needs::Member,
+    ),
 ];
+
+/// A route template made concrete: every `{placeholder}` becomes an id that does not exist.
+pub fn concrete(template: &str) -> String {
+    let mut path = String::new();
+    let mut rest = template;
+    while let Some(start) = rest.find('{') {
+        path.push_str(&rest[..start]);
+        path.push_str("999");
+        rest = &rest[rest[start..]
+            .find('}')
+            .map_or(rest.len(), |end| start + end + 1)..];
+    }
+    path.push_str(rest);
+    path
+}
 
 fn asks_to_sign_in(response: &reqwest::Response) -> bool {
     response.status() == StatusCode::SEE_OTHER
@@ -145,7 +181,7 @@ async fn api_request(
 ) -> reqwest::Response {
     let mut request = visitor.client.request(
         Method::from_bytes(method.as_bytes()).unwrap(),
-        visitor.url(path),
+        visitor.url(&concrete(path)),
     );
     if let Some(token) = bearer {
         request = request.bearer_auth(token);

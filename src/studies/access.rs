@@ -1,0 +1,38 @@
+//! Who may see and do what in a study. Someone who is not a member gets 404, as if the study did not
+//! exist; a member without the needed role gets 403.
+
+use super::queries::{self, Member, Study};
+use super::rules::StudyRole;
+use crate::db::Db;
+use crate::web::{AppError, CurrentUser};
+
+pub struct StudyAccess {
+    pub study: Study,
+    pub me: Member,
+}
+
+impl StudyAccess {
+    pub async fn open(db: &Db, user: &CurrentUser, study_id: i64) -> Result<Self, AppError> {
+        let user_id = user.id;
+        let (study, me) = db
+            .read(move |conn| queries::membership(conn, study_id, user_id).map_err(AppError::from))
+            .await?
+            .ok_or(AppError::NotFound)?;
+        Ok(StudyAccess { study, me })
+    }
+
+    /// Opens the study and checks that the person holds one of these roles.
+    pub async fn with_role(
+        db: &Db,
+        user: &CurrentUser,
+        study_id: i64,
+        any_of: &[StudyRole],
+    ) -> Result<Self, AppError> {
+        let access = Self::open(db, user, study_id).await?;
+        if any_of.iter().any(|role| access.me.roles.has(*role)) {
+            Ok(access)
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+}

@@ -1,0 +1,192 @@
+//! What study actions do, for pages and the JSON API alike; each change is audited in its transaction.
+
+use serde_json::json;
+use validator::ValidateEmail;
+
+use super::forms::{MemberForm, StudyForm};
+use super::queries::{self, Member};
+use super::rules::{Perspective, Roles};
+use crate::accounts::queries as accounts;
+use crate::accounts::rules::{normalize_email, Role};
+use crate::app::AppState;
+use crate::audit::{self, Origin};
+use crate::db::Db;
+use crate::web::{AppError, FieldErrors};
+
+/// Creates a study; its creator becomes its first lead and co-designer.
+pub async fn create_study(
+    db: &Db,
+    origin: &Origin,
+    user_id: i64,
+    form: &StudyForm,
+) -> Result<i64, AppError> {
+    let (title, summary) = (
+        form.title.trim().to_string(),
+        form.summary.trim().to_string(),
+    );
+    let origin = origin.clone().by(user_id);
+    db.write(move |conn| {
+        let id = queries::insert_study(conn, &title, &summary, user_id)?;
+        let creator = Roles {
+            lead: true,
+            co_designer: true,
+            ..Roles::default()
+        };
+        queries::insert_member(conn, id, user_id, creator, Perspective::Staff)?;
+        audit::record(
+            conn,
+            &origin,
+            "study_created",
+            "study",
+            Some(id),
+            json!({ "title": title }),
+        )?;
+        Ok(id)
+    })
+    .await
+}
+
+pub async fn update_study(
+    db: &Db,
+    origin: &Origin,
+    study_id: i64,
+    form: &StudyForm,
+) -> Result<(), AppError> {
+    let (title, summary) = (
+        form.title.trim().to_string(),
+        form.summary.trim().to_string(),
+    );
+    let origin = origin.clone();
+    db.write(move |conn| {
+        queries::update_study(conn, study_id, &title, &summary)?;
+        audit::record(
+            conn,
+            &origin,
+            "study_updated",
+            "study",
+            Some(study_id),
+            json!({ "title": title }),
+        )?;
+        Ok(())
+    })
+    .await
+}
+
+/// Adds a person to a study by email. Someone without an account is invited by email first.
+/// Returns the membership and whether an invitation went out.
+pub async fn add_member(
+    state: &AppState,
+    origin: &Origin,
+    study_id: i64,
+    form: &MemberForm,
+) -> Result<(Member, bool), AppError> {
+    let email = normalize_email(&form.email);
+    if email.is_empty() || !email.validate_email() {
+        return Err(AppError::invalid(
+            "email",
+            "Enter an email address in the correct format, like name@example.com",
+        ));
+    }
+    let lookup = email.clone();
+    let existing = state
+        .db
+        .read(move |conn| accounts::find_user_by_email(conn, &lookup).map_err(AppError::from))
+        .await?;
+    let (user_id, invited) = match existing {
+        Some(user) => (user.id, false),
+        None => {
+            let name = form.display_name.trim();
+            if name.is_empty() || name.chars().count() > 100 {
+                return Err(AppError::invalid(
+                    "display_name",
+                    "They have no account yet: enter their name, up to 100 characters, so we can invite them",
+                ));
+            }
+            let (user, _) =
+                crate::accounts::actions::invite(state, origin, &email, name, Role::Member).await?;
+            (user.id, true)
+        }
+    };
+    let (roles, perspective, origin) = (form.roles(), form.perspective(), origin.clone());
+    let member = state
+        .db
+        .write(move |conn| {
+            if queries::is_member(conn, study_id, user_id)? {
+                return Err(AppError::invalid("email", "This person is already a member of the study"));
+            }
+            let id = queries::insert_member(conn, study_id, user_id, roles, perspective)?;
+            audit::record(
+                conn,
+                &origin,
+                "study_member_added",
+                "study_member",
+                Some(id),
+                json!({ "study_id": study_id, "user_id": user_id, "roles": roles, "perspective": perspective }),
+            )?;
+            queries::member(conn, study_id, id)?.ok_or(AppError::NotFound)
+        })
+        .await?;
+    Ok((member, invited))
+}
+
+const LAST_LEAD: &str = "A study needs at least one lead. Make someone else a lead first.";
+
+pub async fn update_member(
+    db: &Db,
+    origin: &Origin,
+    study_id: i64,
+    member_id: i64,
+    form: &MemberForm,
+) -> Result<Member, AppError> {
+    let (roles, perspective, origin) = (form.roles(), form.perspective(), origin.clone());
+    db.write(move |conn| {
+        let before = queries::member(conn, study_id, member_id)?.ok_or(AppError::NotFound)?;
+        if before.roles.lead && !roles.lead && queries::lead_count(conn, study_id)? <= 1 {
+            return Err(AppError::Invalid(FieldErrors::from([(
+                "roles".into(),
+                LAST_LEAD.into(),
+            )])));
+        }
+        queries::update_member(conn, member_id, roles, perspective)?;
+        audit::record(
+            conn,
+            &origin,
+            "study_member_changed",
+            "study_member",
+            Some(member_id),
+            json!({ "before": { "roles": before.roles, "perspective": before.perspective },
+                    "after": { "roles": roles, "perspective": perspective } }),
+        )?;
+        queries::member(conn, study_id, member_id)?.ok_or(AppError::NotFound)
+    })
+    .await
+}
+
+pub async fn remove_member(
+    db: &Db,
+    origin: &Origin,
+    study_id: i64,
+    member_id: i64,
+) -> Result<(), AppError> {
+    let origin = origin.clone();
+    db.write(move |conn| {
+        let member = queries::member(conn, study_id, member_id)?.ok_or(AppError::NotFound)?;
+        if member.roles.lead && queries::lead_count(conn, study_id)? <= 1 {
+            return Err(AppError::Invalid(FieldErrors::from([(
+                "roles".into(),
+                LAST_LEAD.into(),
+            )])));
+        }
+        queries::delete_member(conn, member_id)?;
+        audit::record(
+            conn,
+            &origin,
+            "study_member_removed",
+            "study_member",
+            Some(member_id),
+            json!({ "study_id": study_id, "user_id": member.user_id }),
+        )?;
+        Ok(())
+    })
+    .await
+}

@@ -1,0 +1,240 @@
+//! Studies and members in the JSON API. A study someone is not a member of answers 404.
+
+use actix_web::{delete, get, post, put, web, HttpResponse};
+use serde::Serialize;
+use utoipa::ToSchema;
+use validator::Validate;
+
+use super::access::StudyAccess;
+use super::actions;
+use super::forms::{MemberForm, StudyForm};
+use super::queries::{self, Member, Study};
+use super::rules::{co_design_balance, CoDesignBalance, Roles, StudyRole};
+use crate::api::ErrorBody;
+use crate::app::AppState;
+use crate::audit::Origin;
+use crate::web::{AppError, CurrentUser};
+
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(list_studies)
+        .service(create_study)
+        .service(get_study)
+        .service(update_study)
+        .service(list_members)
+        .service(add_member)
+        .service(update_member)
+        .service(remove_member);
+}
+
+const LEAD: &[StudyRole] = &[StudyRole::Lead];
+
+#[derive(Serialize, ToSchema)]
+pub struct MyStudy {
+    pub study: Study,
+    /// Your roles in it.
+    pub roles: Roles,
+}
+
+/// The studies you are a member of.
+#[utoipa::path(tag = "studies", responses((status = 200, body = [MyStudy]), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
+#[get("/studies")]
+async fn list_studies(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+) -> Result<web::Json<Vec<MyStudy>>, AppError> {
+    let studies = state
+        .db
+        .read(move |conn| queries::studies_of(conn, user.id).map_err(AppError::from))
+        .await?;
+    Ok(web::Json(
+        studies
+            .into_iter()
+            .map(|(study, roles)| MyStudy { study, roles })
+            .collect(),
+    ))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StudyDetail {
+    pub study: Study,
+    pub members: Vec<Member>,
+    pub co_design_balance: CoDesignBalance,
+}
+
+async fn detail(state: &AppState, study: Study) -> Result<StudyDetail, AppError> {
+    let study_id = study.id;
+    let members = state
+        .db
+        .read(move |conn| queries::members(conn, study_id).map_err(AppError::from))
+        .await?;
+    let co_design_balance = co_design_balance(members.iter().map(|m| (&m.roles, m.perspective)));
+    Ok(StudyDetail {
+        study,
+        members,
+        co_design_balance,
+    })
+}
+
+/// Creates a study; you become its lead and a co-designer.
+#[utoipa::path(
+    tag = "studies",
+    request_body = StudyForm,
+    responses((status = 201, body = StudyDetail), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+#[post("/studies")]
+async fn create_study(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    origin: Origin,
+    body: web::Json<StudyForm>,
+) -> Result<HttpResponse, AppError> {
+    body.validate()?;
+    let id = actions::create_study(&state.db, &origin, user.id, &body).await?;
+    let access = StudyAccess::open(&state.db, &user, id).await?;
+    Ok(HttpResponse::Created().json(detail(&state, access.study).await?))
+}
+
+/// A study with its members and the balance of its co-design group.
+#[utoipa::path(
+    tag = "studies",
+    params(("id" = i64, Path, description = "Study id")),
+    responses((status = 200, body = StudyDetail), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+#[get("/studies/{id}")]
+async fn get_study(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> Result<web::Json<StudyDetail>, AppError> {
+    let access = StudyAccess::open(&state.db, &user, id.into_inner()).await?;
+    Ok(web::Json(detail(&state, access.study).await?))
+}
+
+/// Changes a study's title and summary (leads only).
+#[utoipa::path(
+    tag = "studies",
+    params(("id" = i64, Path, description = "Study id")),
+    request_body = StudyForm,
+    responses(
+        (status = 200, body = StudyDetail), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
+#[put("/studies/{id}")]
+async fn update_study(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    origin: Origin,
+    id: web::Path<i64>,
+    body: web::Json<StudyForm>,
+) -> Result<web::Json<StudyDetail>, AppError> {
+    let study_id = id.into_inner();
+    StudyAccess::with_role(&state.db, &user, study_id, LEAD).await?;
+    body.validate()?;
+    actions::update_study(&state.db, &origin.by(user.id), study_id, &body).await?;
+    let access = StudyAccess::open(&state.db, &user, study_id).await?;
+    Ok(web::Json(detail(&state, access.study).await?))
+}
+
+/// The study's members.
+#[utoipa::path(
+    tag = "studies",
+    params(("id" = i64, Path, description = "Study id")),
+    responses((status = 200, body = [Member]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+#[get("/studies/{id}/members")]
+async fn list_members(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> Result<web::Json<Vec<Member>>, AppError> {
+    let access = StudyAccess::open(&state.db, &user, id.into_inner()).await?;
+    Ok(web::Json(detail(&state, access.study).await?.members))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AddedMember {
+    pub member: Member,
+    /// True when the person had no account and was sent an invitation.
+    pub invited: bool,
+}
+
+/// Adds a member by email (leads only); someone without an account is invited.
+#[utoipa::path(
+    tag = "studies",
+    params(("id" = i64, Path, description = "Study id")),
+    request_body = MemberForm,
+    responses(
+        (status = 201, body = AddedMember), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
+#[post("/studies/{id}/members")]
+async fn add_member(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    origin: Origin,
+    id: web::Path<i64>,
+    body: web::Json<MemberForm>,
+) -> Result<HttpResponse, AppError> {
+    let access = StudyAccess::with_role(&state.db, &user, id.into_inner(), LEAD).await?;
+    body.validate()?;
+    let (member, invited) =
+        actions::add_member(&state, &origin.by(user.id), access.study.id, &body).await?;
+    Ok(HttpResponse::Created().json(AddedMember { member, invited }))
+}
+
+/// Changes a member's roles and perspective (leads only). The last lead cannot stop being one.
+#[utoipa::path(
+    tag = "studies",
+    params(("id" = i64, Path, description = "Study id"), ("member_id" = i64, Path, description = "Membership id")),
+    request_body = MemberForm,
+    responses(
+        (status = 200, body = Member), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
+#[put("/studies/{id}/members/{member_id}")]
+async fn update_member(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    origin: Origin,
+    path: web::Path<(i64, i64)>,
+    body: web::Json<MemberForm>,
+) -> Result<web::Json<Member>, AppError> {
+    let (study_id, member_id) = path.into_inner();
+    StudyAccess::with_role(&state.db, &user, study_id, LEAD).await?;
+    body.validate()?;
+    Ok(web::Json(
+        actions::update_member(&state.db, &origin.by(user.id), study_id, member_id, &body).await?,
+    ))
+}
+
+/// Removes a member (leads only). The last lead cannot be removed.
+#[utoipa::path(
+    tag = "studies",
+    params(("id" = i64, Path, description = "Study id"), ("member_id" = i64, Path, description = "Membership id")),
+    responses(
+        (status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
+#[delete("/studies/{id}/members/{member_id}")]
+async fn remove_member(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    origin: Origin,
+    path: web::Path<(i64, i64)>,
+) -> Result<HttpResponse, AppError> {
+    let (study_id, member_id) = path.into_inner();
+    StudyAccess::with_role(&state.db, &user, study_id, LEAD).await?;
+    actions::remove_member(&state.db, &origin.by(user.id), study_id, member_id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,362 @@
+//! Study pages: the list of my studies, creating and editing a study, and its members.
+
+use actix_web::{web, HttpResponse};
+use validator::Validate;
+
+use super::access::StudyAccess;
+use super::actions;
+use super::forms::{MemberForm, StudyForm};
+use super::queries::{self, Member};
+use super::rules::{co_design_balance, StudyRole};
+use crate::audit::Origin;
+use crate::web::error::field_errors;
+use crate::web::page::see_other;
+use crate::web::{AppError, CurrentUser, FieldErrors, Page};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/studies", web::get().to(index))
+        .route("/studies", web::post().to(create))
+        .route("/studies/new", web::get().to(new_page))
+        .route("/studies/{id}", web::get().to(show))
+        .route("/studies/{id}/edit", web::get().to(edit_page))
+        .route("/studies/{id}/edit", web::post().to(edit))
+        .route("/studies/{id}/members/new", web::get().to(new_member_page))
+        .route("/studies/{id}/members", web::post().to(add_member))
+        .route(
+            "/studies/{id}/members/{member}/edit",
+            web::get().to(edit_member_page),
+        )
+        .route(
+            "/studies/{id}/members/{member}/edit",
+            web::post().to(edit_member),
+        )
+        .route(
+            "/studies/{id}/members/{member}/remove",
+            web::get().to(remove_member_page),
+        )
+        .route(
+            "/studies/{id}/members/{member}/remove",
+            web::post().to(remove_member),
+        );
+}
+
+const LEAD: &[StudyRole] = &[StudyRole::Lead];
+
+async fn index(user: CurrentUser, page: Page) -> Result<HttpResponse, AppError> {
+    let user_id = user.id;
+    let studies = page
+        .state()
+        .db
+        .read(move |conn| queries::studies_of(conn, user_id).map_err(AppError::from))
+        .await?;
+    let mut context = tera::Context::new();
+    context.insert(
+        "studies",
+        &studies
+            .into_iter()
+            .map(|(study, roles)| serde_json::json!({ "study": study, "roles": roles }))
+            .collect::<Vec<_>>(),
+    );
+    page.render("studies/index.html", context)
+}
+
+fn study_form_context(form: &StudyForm, study_id: Option<i64>) -> tera::Context {
+    let mut context = tera::Context::new();
+    context.insert("title", &form.title);
+    context.insert("summary", &form.summary);
+    context.insert("study_id", &study_id);
+    context
+}
+
+async fn new_page(_user: CurrentUser, page: Page) -> Result<HttpResponse, AppError> {
+    page.render(
+        "studies/form.html",
+        study_form_context(&StudyForm::default(), None),
+    )
+}
+
+async fn create(
+    user: CurrentUser,
+    page: Page,
+    origin: Origin,
+    form: web::Form<StudyForm>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    if let Err(errors) = form.validate() {
+        return page.render_invalid(
+            "studies/form.html",
+            study_form_context(&form, None),
+            &field_errors(&errors),
+        );
+    }
+    let id = actions::create_study(&page.state().db, &origin, user.id, &form).await?;
+    page.flash(
+        "success",
+        "The study is created. You are its lead: add the co-design group next.",
+    );
+    Ok(see_other(&format!("/studies/{id}")))
+}
+
+async fn show(
+    user: CurrentUser,
+    page: Page,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let access = StudyAccess::open(&page.state().db, &user, path.into_inner()).await?;
+    let study_id = access.study.id;
+    let members = page
+        .state()
+        .db
+        .read(move |conn| queries::members(conn, study_id).map_err(AppError::from))
+        .await?;
+    let balance = co_design_balance(members.iter().map(|m| (&m.roles, m.perspective)));
+    let mut context = tera::Context::new();
+    context.insert("study", &access.study);
+    context.insert("me", &access.me);
+    context.insert("members", &members);
+    context.insert("balance", &balance);
+    page.render("studies/show.html", context)
+}
+
+async fn edit_page(
+    user: CurrentUser,
+    page: Page,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let access = StudyAccess::with_role(&page.state().db, &user, path.into_inner(), LEAD).await?;
+    let form = StudyForm {
+        title: access.study.title.clone(),
+        summary: access.study.summary.clone(),
+    };
+    page.render(
+        "studies/form.html",
+        study_form_context(&form, Some(access.study.id)),
+    )
+}
+
+async fn edit(
+    user: CurrentUser,
+    page: Page,
+    origin: Origin,
+    path: web::Path<i64>,
+    form: web::Form<StudyForm>,
+) -> Result<HttpResponse, AppError> {
+    let access = StudyAccess::with_role(&page.state().db, &user, path.into_inner(), LEAD).await?;
+    let form = form.into_inner();
+    let study_id = access.study.id;
+    if let Err(errors) = form.validate() {
+        return page.render_invalid(
+            "studies/form.html",
+            study_form_context(&form, Some(study_id)),
+            &field_errors(&errors),
+        );
+    }
+    actions::update_study(&page.state().db, &origin.by(user.id), study_id, &form).await?;
+    page.flash("success", "The study is saved.");
+    Ok(see_other(&format!("/studies/{study_id}")))
+}
+
+fn member_context(
+    access: &StudyAccess,
+    form: &MemberForm,
+    member: Option<&Member>,
+) -> tera::Context {
+    let mut context = tera::Context::new();
+    context.insert("study", &access.study);
+    context.insert("form", &serde_json::json!({
+        "email": form.email, "display_name": form.display_name, "lead": form.lead,
+        "co_designer": form.co_designer, "interviewer": form.interviewer, "analyst": form.analyst,
+        "perspective": form.perspective,
+    }));
+    context.insert("member", &member);
+    context.insert("role_options", &serde_json::json!([
+        { "value": "lead", "label": "Lead", "hint": "Manages the study and its members, and accepts suggested changes." },
+        { "value": "co_designer", "label": "Co-designer", "hint": "Drafts the questionnaire with the group." },
+        { "value": "interviewer", "label": "Interviewer", "hint": "Runs interviews and takes notes." },
+        { "value": "analyst", "label": "Analyst", "hint": "Codes and analyses what people said." }
+    ]));
+    context.insert("perspective_options", &serde_json::json!([
+        { "value": "staff", "label": "Staff" },
+        { "value": "service_user", "label": "Service-user advisor", "hint": "Brings their experience of using services." },
+        { "value": "carer", "label": "Carer advisor", "hint": "Brings their experience of caring for someone." }
+    ]));
+    context
+}
+
+async fn new_member_page(
+    user: CurrentUser,
+    page: Page,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let access = StudyAccess::with_role(&page.state().db, &user, path.into_inner(), LEAD).await?;
+    let form = MemberForm {
+        co_designer: true,
+        perspective: "staff".into(),
+        ..MemberForm::default()
+    };
+    page.render(
+        "studies/member_form.html",
+        member_context(&access, &form, None),
+    )
+}
+
+async fn add_member(
+    user: CurrentUser,
+    page: Page,
+    origin: Origin,
+    path: web::Path<i64>,
+    form: web::Form<MemberForm>,
+) -> Result<HttpResponse, AppError> {
+    let access = StudyAccess::with_role(&page.state().db, &user, path.into_inner(), LEAD).await?;
+    let form = form.into_inner();
+    let invalid = |errors: &FieldErrors| {
+        page.render_invalid(
+            "studies/member_form.html",
+            member_context(&access, &form, None),
+            errors,
+        )
+    };
+    if let Err(errors) = form.validate() {
+        return invalid(&field_errors(&errors));
+    }
+    match actions::add_member(page.state(), &origin.by(user.id), access.study.id, &form).await {
+        Ok((member, invited)) => {
+            let note = if invited {
+                " They have been sent an invitation to set up their account."
+            } else {
+                ""
+            };
+            page.flash(
+                "success",
+                format!(
+                    "{} is now a member of the study.{note}",
+                    member.display_name
+                ),
+            );
+            Ok(see_other(&format!("/studies/{}", access.study.id)))
+        }
+        Err(AppError::Invalid(errors)) => invalid(&errors),
+        Err(other) => Err(other),
+    }
+}
+
+async fn member_of(page: &Page, access: &StudyAccess, member_id: i64) -> Result<Member, AppError> {
+    let study_id = access.study.id;
+    page.state()
+        .db
+        .read(move |conn| queries::member(conn, study_id, member_id).map_err(AppError::from))
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+fn form_of(member: &Member) -> MemberForm {
+    MemberForm {
+        email: member.email.clone(),
+        display_name: member.display_name.clone(),
+        lead: member.roles.lead,
+        co_designer: member.roles.co_designer,
+        interviewer: member.roles.interviewer,
+        analyst: member.roles.analyst,
+        perspective: member.perspective.as_str().into(),
+    }
+}
+
+async fn edit_member_page(
+    user: CurrentUser,
+    page: Page,
+    path: web::Path<(i64, i64)>,
+) -> Result<HttpResponse, AppError> {
+    let (study_id, member_id) = path.into_inner();
+    let access = StudyAccess::with_role(&page.state().db, &user, study_id, LEAD).await?;
+    let member = member_of(&page, &access, member_id).await?;
+    page.render(
+        "studies/member_form.html",
+        member_context(&access, &form_of(&member), Some(&member)),
+    )
+}
+
+async fn edit_member(
+    user: CurrentUser,
+    page: Page,
+    origin: Origin,
+    path: web::Path<(i64, i64)>,
+    form: web::Form<MemberForm>,
+) -> Result<HttpResponse, AppError> {
+    let (study_id, member_id) = path.into_inner();
+    let access = StudyAccess::with_role(&page.state().db, &user, study_id, LEAD).await?;
+    let member = member_of(&page, &access, member_id).await?;
+    let form = form.into_inner();
+    let invalid = |errors: &FieldErrors| {
+        page.render_invalid(
+            "studies/member_form.html",
+            member_context(&access, &form, Some(&member)),
+            errors,
+        )
+    };
+    if let Err(errors) = form.validate() {
+        return invalid(&field_errors(&errors));
+    }
+    match actions::update_member(
+        &page.state().db,
+        &origin.by(user.id),
+        study_id,
+        member_id,
+        &form,
+    )
+    .await
+    {
+        Ok(updated) => {
+            page.flash(
+                "success",
+                format!("{}'s roles are saved.", updated.display_name),
+            );
+            Ok(see_other(&format!("/studies/{study_id}")))
+        }
+        Err(AppError::Invalid(errors)) => invalid(&errors),
+        Err(other) => Err(other),
+    }
+}
+
+async fn remove_member_page(
+    user: CurrentUser,
+    page: Page,
+    path: web::Path<(i64, i64)>,
+) -> Result<HttpResponse, AppError> {
+    let (study_id, member_id) = path.into_inner();
+    let access = StudyAccess::with_role(&page.state().db, &user, study_id, LEAD).await?;
+    let member = member_of(&page, &access, member_id).await?;
+    let mut context = tera::Context::new();
+    context.insert("study", &access.study);
+    context.insert("member", &member);
+    page.render("studies/member_remove.html", context)
+}
+
+async fn remove_member(
+    user: CurrentUser,
+    page: Page,
+    origin: Origin,
+    path: web::Path<(i64, i64)>,
+) -> Result<HttpResponse, AppError> {
+    let (study_id, member_id) = path.into_inner();
+    let access = StudyAccess::with_role(&page.state().db, &user, study_id, LEAD).await?;
+    let member = member_of(&page, &access, member_id).await?;
+    match actions::remove_member(&page.state().db, &origin.by(user.id), study_id, member_id).await {
+        Ok(()) => {
+            page.flash(
+                "success",
+                format!(
+                    "{} is no longer a member of the study.",
+                    member.display_name
+                ),
+            );
+            Ok(see_other(&format!("/studies/{study_id}")))
+        }
+        Err(AppError::Invalid(errors)) => {
+            let mut context = tera::Context::new();
+            context.insert("study", &access.study);
+            context.insert("member", &member);
+            page.render_invalid("studies/member_remove.html", context, &errors)
+        }
+        Err(other) => Err(other),
+    }
+}

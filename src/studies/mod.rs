@@ -1,0 +1,10 @@
+//! Studies: their members and study roles (lead, co-designer, interviewer, analyst), and the balance of
+//! staff and service-user and carer advisors in the co-design group.
+
+pub mod access;
+pub mod actions;
+pub mod api;
+pub mod forms;
+pub mod handlers;
+pub mod queries;
+pub mod rules;

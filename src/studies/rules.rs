@@ -1,0 +1,137 @@
+//! Study rules with no storage or HTTP: study roles, perspectives and what each role may do.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StudyRole {
+    Lead,
+    CoDesigner,
+    Interviewer,
+    Analyst,
+}
+
+/// Whose experience a member brings to the study. Service-user and carer advisors are equal editors;
+/// counting perspectives shows the balance of the co-design group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Perspective {
+    Staff,
+    ServiceUser,
+    Carer,
+}
+
+impl Perspective {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Perspective::Staff => "staff",
+            Perspective::ServiceUser => "service_user",
+            Perspective::Carer => "carer",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "staff" => Some(Perspective::Staff),
+            "service_user" => Some(Perspective::ServiceUser),
+            "carer" => Some(Perspective::Carer),
+            _ => None,
+        }
+    }
+}
+
+/// The study roles one member holds; any combination, at least one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Roles {
+    pub lead: bool,
+    pub co_designer: bool,
+    pub interviewer: bool,
+    pub analyst: bool,
+}
+
+impl Roles {
+    pub fn has(&self, role: StudyRole) -> bool {
+        match role {
+            StudyRole::Lead => self.lead,
+            StudyRole::CoDesigner => self.co_designer,
+            StudyRole::Interviewer => self.interviewer,
+            StudyRole::Analyst => self.analyst,
+        }
+    }
+
+    pub fn any(&self) -> bool {
+        self.lead || self.co_designer || self.interviewer || self.analyst
+    }
+
+    /// Leads and co-designers shape the questionnaire; everyone else reads it.
+    pub fn can_edit_questionnaires(&self) -> bool {
+        self.lead || self.co_designer
+    }
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+pub struct CoDesignBalance {
+    pub staff: usize,
+    pub service_user_advisors: usize,
+    pub carer_advisors: usize,
+}
+
+/// Counts the co-design group (leads and co-designers) by perspective.
+pub fn co_design_balance<'a>(
+    members: impl IntoIterator<Item = (&'a Roles, Perspective)>,
+) -> CoDesignBalance {
+    members
+        .into_iter()
+        .filter(|(roles, _)| roles.can_edit_questionnaires())
+        .fold(
+            CoDesignBalance::default(),
+            |mut balance, (_, perspective)| {
+                match perspective {
+                    Perspective::Staff => balance.staff += 1,
+                    Perspective::ServiceUser => balance.service_user_advisors += 1,
+                    Perspective::Carer => balance.carer_advisors += 1,
+                }
+                balance
+            },
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn balance_counts_only_the_co_design_group() {
+        let lead = Roles {
+            lead: true,
+            ..Roles::default()
+        };
+        let designer = Roles {
+            co_designer: true,
+            ..Roles::default()
+        };
+        let analyst = Roles {
+            analyst: true,
+            ..Roles::default()
+        };
+        let balance = co_design_balance([
+            (&lead, Perspective::Staff),
+            (&designer, Perspective::ServiceUser),
+            (&designer, Perspective::Carer),
+            (&analyst, Perspective::ServiceUser),
+        ]);
+        assert_eq!(
+            balance,
+            CoDesignBalance {
+                staff: 1,
+                service_user_advisors: 1,
+                carer_advisors: 1
+            }
+        );
+        assert!(!Roles::default().any());
+        assert!(analyst.has(StudyRole::Analyst) && !analyst.can_edit_questionnaires());
+        assert_eq!(Perspective::parse("carer"), Some(Perspective::Carer));
+        assert_eq!(Perspective::parse("patient"), None);
+    }
+}
