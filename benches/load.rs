@@ -1,1 +1,414 @@
-fn main(){}
+//! Load driver: starts the real `voices` binary as a separate process, once on SQLite and once on
+//! PostgreSQL, drives `GET /healthz` and `GET /login` with 32 concurrent keep-alive connections, and
+//! prints throughput, latency and the server's resident memory as Markdown tables.
+//!
+//! Run with `cargo bench --bench load`. Environment:
+//! - `VOICES_BENCH_SECONDS`: measured seconds per endpoint (default 10);
+//! - `VOICES_BENCH_POSTGRES_URL`: a PostgreSQL server URL allowed to create databases
+//!   (default `postgres://postgres@127.0.0.1:5432/postgres`);
+//! - `VOICES_BENCH_REQUIRE_POSTGRES=1`: fail instead of skipping the PostgreSQL run when it cannot be set up.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use reqwest::StatusCode;
+use tempfile::TempDir;
+
+const CONNECTIONS: usize = 32;
+const ENDPOINTS: [&str; 2] = ["/healthz", "/login"];
+const DEFAULT_SECONDS: u64 = 10;
+const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+const WARM_UP: Duration = Duration::from_secs(1);
+// Long enough for the pool's background connections and start-up allocations to settle, so the idle
+// figure is the steady state rather than a snapshot taken mid-start.
+const SETTLE: Duration = Duration::from_secs(2);
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    // Both rustls providers are in the dependency graph (ring and aws-lc-rs), so rustls cannot pick one
+    // on its own when reqwest builds its TLS configuration; the service installs ring, and so do we.
+    voices::install_crypto_provider();
+    let seconds = match std::env::var("VOICES_BENCH_SECONDS") {
+        Ok(text) => text
+            .parse()
+            .with_context(|| format!("VOICES_BENCH_SECONDS={text:?} is not a whole number"))?,
+        Err(_) => DEFAULT_SECONDS,
+    };
+    let duration = Duration::from_secs(seconds);
+
+    let mut reports = vec![measure("sqlite", Database::Sqlite, duration).await?];
+    let mut notes = Vec::new();
+    let admin_url =
+        std::env::var("VOICES_BENCH_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.into());
+    match ScratchDatabase::create(&admin_url) {
+        // `scratch` outlives the server started inside `measure`, so the server is gone before the
+        // database is dropped.
+        Ok(scratch) => {
+            let database = Database::Postgres(scratch.url.clone());
+            reports.push(measure("postgres", database, duration).await?);
+        }
+        Err(error) if std::env::var("VOICES_BENCH_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") => {
+            return Err(error
+                .context("VOICES_BENCH_REQUIRE_POSTGRES=1 and the PostgreSQL run cannot start"));
+        }
+        Err(error) => {
+            let skipped = format!("PostgreSQL run skipped: {error:#}");
+            eprintln!("{skipped}");
+            notes.push(skipped);
+        }
+    }
+
+    print_tables(&reports, seconds);
+    for note in notes {
+        println!("\n{note}");
+    }
+    Ok(())
+}
+
+enum Database {
+    /// A file in the server's own temporary data directory.
+    Sqlite,
+    /// The URL of a database created for this run.
+    Postgres(String),
+}
+
+/// A running `voices` process with its own data directory; killed when dropped, also on panic.
+struct Server {
+    child: Child,
+    port: u16,
+    // Removed after the process is killed: fields drop after `Drop::drop` has run.
+    _data_dir: TempDir,
+}
+
+impl Server {
+    fn start(database: &Database) -> anyhow::Result<Self> {
+        let data_dir =
+            TempDir::with_prefix("voices-bench-").context("creating a data directory")?;
+        // Ask the OS for a free port and release it for the server; another process could take it in
+        // between, but then the server fails to bind and start-up reports it.
+        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let database_url = match database {
+            Database::Sqlite => format!("sqlite://{}", data_dir.path().join("voices.db").display()),
+            Database::Postgres(url) => url.clone(),
+        };
+        let mut command = Command::new(env!("CARGO_BIN_EXE_voices"));
+        command
+            // Outside the repository, so a developer's config/local.toml cannot change what is measured.
+            .current_dir(data_dir.path())
+            .env("VOICES_BIND", format!("127.0.0.1:{port}"))
+            .env("VOICES_DATA_DIR", data_dir.path())
+            .env("VOICES_DATABASE_URL", database_url)
+            // Logging every request would measure the terminal, not the service.
+            .env("VOICES_LOG", "warn")
+            .stdin(Stdio::null())
+            // The server logs to stdout; send that to our stderr so stdout holds only the tables.
+            .stdout(std::io::stderr())
+            .stderr(Stdio::inherit());
+        // The bench's own settings would otherwise reach the server as unknown configuration keys.
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("VOICES_BENCH_") {
+                command.env_remove(name);
+            }
+        }
+        let child = command.spawn().context("starting the voices binary")?;
+        Ok(Server {
+            child,
+            port,
+            _data_dir: data_dir,
+        })
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// Fails if the process has exited: a crash must not pass for a run that merely had errors.
+    fn ensure_running(&mut self) -> anyhow::Result<()> {
+        match self.child.try_wait()? {
+            Some(status) => bail!("the server exited ({status})"),
+            None => Ok(()),
+        }
+    }
+
+    async fn wait_until_healthy(&mut self) -> anyhow::Result<()> {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(2))
+            .build()?;
+        let deadline = Instant::now() + STARTUP_TIMEOUT;
+        let url = self.url("/healthz");
+        loop {
+            self.ensure_running().context("during start-up")?;
+            if let Ok(response) = client.get(&url).send().await {
+                if response.status() == StatusCode::OK {
+                    return Ok(());
+                }
+            }
+            if Instant::now() > deadline {
+                bail!("GET /healthz did not answer 200 within {STARTUP_TIMEOUT:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Resident memory in KiB, as the kernel accounts it (VmRSS).
+    fn rss_kib(&self) -> anyhow::Result<u64> {
+        let path = format!("/proc/{}/status", self.child.id());
+        let status = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+            .with_context(|| format!("no VmRSS line in {path}"))
+    }
+
+    /// Established TCP connections accepted by the server, read from /proc/net/tcp (the server binds IPv4).
+    fn open_connections(&self) -> anyhow::Result<usize> {
+        let table = std::fs::read_to_string("/proc/net/tcp").context("reading /proc/net/tcp")?;
+        let local = format!(":{:04X}", self.port);
+        Ok(table
+            .lines()
+            .skip(1)
+            .filter(|line| {
+                let fields: Vec<&str> = line.split_whitespace().collect();
+                // Field 1 is the local address, field 3 the state; 01 is ESTABLISHED.
+                fields.len() > 3 && fields[1].ends_with(&local) && fields[3] == "01"
+            })
+            .count())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A PostgreSQL database created for one run and dropped afterwards.
+struct ScratchDatabase {
+    admin_url: String,
+    name: String,
+    url: String,
+}
+
+impl ScratchDatabase {
+    fn create(server_url: &str) -> anyhow::Result<Self> {
+        let mut admin = url::Url::parse(server_url)
+            .with_context(|| format!("VOICES_BENCH_POSTGRES_URL {server_url:?} is not a URL"))?;
+        // libpq waits indefinitely for an unresponsive host unless told otherwise.
+        if !admin.query_pairs().any(|(key, _)| key == "connect_timeout") {
+            admin.query_pairs_mut().append_pair("connect_timeout", "5");
+        }
+        let name = format!("voices_bench_{}", uuid::Uuid::new_v4().simple());
+        let mut url = admin.clone();
+        url.set_path(&name);
+        let admin_url = admin.to_string();
+        let mut conn = PgConnection::establish(&admin_url)
+            .with_context(|| format!("cannot connect to {server_url}"))?;
+        diesel::sql_query(format!("CREATE DATABASE \"{name}\""))
+            .execute(&mut conn)
+            .with_context(|| format!("cannot create database {name} on {server_url}"))?;
+        Ok(ScratchDatabase {
+            admin_url,
+            name,
+            url: url.to_string(),
+        })
+    }
+}
+
+impl Drop for ScratchDatabase {
+    fn drop(&mut self) {
+        // FORCE ends any connection still open, e.g. if the server could not be killed cleanly.
+        let dropped = PgConnection::establish(&self.admin_url)
+            .map_err(anyhow::Error::from)
+            .and_then(|mut conn| {
+                diesel::sql_query(format!(
+                    "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+                    self.name
+                ))
+                .execute(&mut conn)
+                .map_err(anyhow::Error::from)
+            });
+        if let Err(error) = dropped {
+            eprintln!("warning: could not drop database {}: {error:#}", self.name);
+        }
+    }
+}
+
+struct Report {
+    backend: &'static str,
+    idle_rss_kib: u64,
+    loaded_rss_kib: u64,
+    connections: usize,
+    endpoints: Vec<(&'static str, Tally)>,
+}
+
+async fn measure(
+    backend: &'static str,
+    database: Database,
+    duration: Duration,
+) -> anyhow::Result<Report> {
+    eprintln!("{backend}: starting the server");
+    let mut server = Server::start(&database)?;
+    server.wait_until_healthy().await?;
+    tokio::time::sleep(SETTLE).await;
+    let idle_rss_kib = server.rss_kib()?;
+
+    // One client per task, each allowed one idle connection, and each task sends its requests one after
+    // another: that is exactly one keep-alive connection per task, 32 in all.
+    let clients = (0..CONNECTIONS)
+        .map(|_| {
+            reqwest::Client::builder()
+                .timeout(REQUEST_TIMEOUT)
+                .pool_max_idle_per_host(1)
+                .build()
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut endpoints = Vec::new();
+    let mut connections = 0;
+    for endpoint in ENDPOINTS {
+        let url = server.url(endpoint);
+        eprintln!("{backend}: GET {endpoint}, {CONNECTIONS} connections, {duration:?}");
+        load(&clients, &url, WARM_UP).await;
+        // The warm-up connections are still open (idle, kept alive): count them to confirm all are used.
+        connections = connections.max(server.open_connections()?);
+        endpoints.push((endpoint, load(&clients, &url, duration).await));
+    }
+    server.ensure_running().context("after the load")?;
+    let loaded_rss_kib = server.rss_kib()?;
+    Ok(Report {
+        backend,
+        idle_rss_kib,
+        loaded_rss_kib,
+        connections,
+        endpoints,
+    })
+}
+
+/// What one load run saw: latency of each 200 response, and every other outcome as an error.
+#[derive(Default)]
+struct Tally {
+    latencies: Vec<Duration>,
+    errors: usize,
+    first_error: Option<String>,
+    elapsed: Duration,
+}
+
+impl Tally {
+    fn merge(&mut self, other: Tally) {
+        self.latencies.extend(other.latencies);
+        self.errors += other.errors;
+        if self.first_error.is_none() {
+            self.first_error = other.first_error;
+        }
+    }
+
+    fn requests_per_second(&self) -> f64 {
+        self.latencies.len() as f64 / self.elapsed.as_secs_f64()
+    }
+
+    /// Nearest-rank percentile in milliseconds; `latencies` must be sorted.
+    fn percentile_ms(&self, fraction: f64) -> f64 {
+        if self.latencies.is_empty() {
+            return f64::NAN;
+        }
+        let rank = (fraction * self.latencies.len() as f64).ceil() as usize;
+        self.latencies[rank.clamp(1, self.latencies.len()) - 1].as_secs_f64() * 1000.0
+    }
+}
+
+/// Every client sends requests back to back until `duration` has passed.
+async fn load(clients: &[reqwest::Client], url: &str, duration: Duration) -> Tally {
+    let start = Instant::now();
+    let deadline = start + duration;
+    let tasks: Vec<_> = clients
+        .iter()
+        .map(|client| {
+            let client = client.clone();
+            let url = url.to_string();
+            tokio::spawn(async move {
+                let mut tally = Tally::default();
+                while Instant::now() < deadline {
+                    let sent = Instant::now();
+                    match fetch(&client, &url).await {
+                        Ok(()) => tally.latencies.push(sent.elapsed()),
+                        Err(error) => {
+                            tally.errors += 1;
+                            tally.first_error.get_or_insert(error);
+                        }
+                    }
+                }
+                tally
+            })
+        })
+        .collect();
+    let mut total = Tally::default();
+    for task in tasks {
+        total.merge(task.await.expect("a load task panicked"));
+    }
+    total.elapsed = start.elapsed();
+    total.latencies.sort_unstable();
+    total
+}
+
+async fn fetch(client: &reqwest::Client, url: &str) -> Result<(), String> {
+    let response = client
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| format!("{:#}", anyhow::Error::from(e)))?;
+    let status = response.status();
+    // The whole body is part of the response time, and reading it frees the connection for the next request.
+    response
+        .bytes()
+        .await
+        .map_err(|e| format!("{:#}", anyhow::Error::from(e)))?;
+    if status == StatusCode::OK {
+        Ok(())
+    } else {
+        Err(format!("HTTP {status}"))
+    }
+}
+
+fn print_tables(reports: &[Report], seconds: u64) {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!(
+        "{CONNECTIONS} concurrent keep-alive connections, {seconds} s per endpoint after a {}s warm-up; \
+         {cores} CPU core(s) shared by the server and this load driver.\n",
+        WARM_UP.as_secs()
+    );
+    println!("| backend | endpoint | requests/s | p50 ms | p99 ms | max ms | errors |");
+    println!("|---|---|---:|---:|---:|---:|---|");
+    for report in reports {
+        for (endpoint, tally) in &report.endpoints {
+            let errors = match &tally.first_error {
+                Some(first) => format!("{} (first: {first})", tally.errors),
+                None => "0".into(),
+            };
+            println!(
+                "| {} | GET {endpoint} | {:.0} | {:.2} | {:.2} | {:.2} | {errors} |",
+                report.backend,
+                tally.requests_per_second(),
+                tally.percentile_ms(0.50),
+                tally.percentile_ms(0.99),
+                tally.percentile_ms(1.0),
+            );
+        }
+    }
+    println!("\n| backend | idle RSS MiB | RSS after load MiB | connections seen |");
+    println!("|---|---:|---:|---:|");
+    for report in reports {
+        println!(
+            "| {} | {:.1} | {:.1} | {} |",
+            report.backend,
+            report.idle_rss_kib as f64 / 1024.0,
+            report.loaded_rss_kib as f64 / 1024.0,
+            report.connections,
+        );
+    }
+}

@@ -11,6 +11,8 @@ use utoipa_actix_web::AppExt;
 
 use crate::app::AppState;
 
+pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
+
 /// Every API error has this shape.
 #[derive(Serialize, ToSchema)]
 pub struct ErrorBody {
@@ -60,10 +62,17 @@ fn v1() -> utoipa_actix_web::scope::Scope<
     >,
 > {
     utoipa_actix_web::scope("/api/v1")
+        .wrap(actix_web::middleware::from_fn(
+            crate::web::auth::require_signed_in,
+        ))
         .configure(crate::accounts::api::routes)
         .configure(crate::audit::api::routes)
         .configure(crate::studies::api::routes)
-        .route("/openapi.json", web::get().to(openapi_json))
+        .configure(crate::studies::questionnaires::api::routes)
+        .route(
+            OPENAPI_PATH.trim_start_matches("/api/v1"),
+            web::get().to(openapi_json),
+        )
 }
 
 /// The OpenAPI document, collected from the same routes the server mounts.

@@ -104,10 +104,15 @@ async fn show(
 ) -> Result<HttpResponse, AppError> {
     let access = StudyAccess::open(&page.state().db, &user, path.into_inner()).await?;
     let study_id = access.study.id;
-    let members = page
+    let (members, questionnaires) = page
         .state()
         .db
-        .read(move |conn| queries::members(conn, study_id).map_err(AppError::from))
+        .read(move |conn| {
+            Ok::<_, AppError>((
+                queries::members(conn, study_id)?,
+                super::questionnaires::queries::list_questionnaires(conn, study_id)?,
+            ))
+        })
         .await?;
     let balance = co_design_balance(members.iter().map(|m| (&m.roles, m.perspective)));
     let mut context = tera::Context::new();
@@ -115,6 +120,7 @@ async fn show(
     context.insert("me", &access.me);
     context.insert("members", &members);
     context.insert("balance", &balance);
+    context.insert("questionnaires", &questionnaires);
     page.render("studies/show.html", context)
 }
 

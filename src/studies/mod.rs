@@ -7,4 +7,5 @@ pub mod api;
 pub mod forms;
 pub mod handlers;
 pub mod queries;
+pub mod questionnaires;
 pub mod rules;

@@ -178,3 +178,25 @@ impl FromRequest for AdminUser {
         })
     }
 }
+
+/// Turns strangers away from a whole scope before any handler (or its body parsing) runs, so an
+/// unauthenticated call always gets 401, whatever else is wrong with it.
+pub async fn require_signed_in(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    if req.path() == crate::api::OPENAPI_PATH {
+        return next
+            .call(req)
+            .await
+            .map(actix_web::dev::ServiceResponse::map_into_boxed_body);
+    }
+    match resolve(req.request()).await {
+        Ok(Some(_)) => next
+            .call(req)
+            .await
+            .map(actix_web::dev::ServiceResponse::map_into_boxed_body),
+        Ok(None) => Ok(req.error_response(AppError::Unauthenticated)),
+        Err(error) => Ok(req.error_response(error)),
+    }
+}

@@ -8,5 +8,6 @@ mod cli;
 mod health;
 mod helpers;
 mod mail;
+mod questionnaires;
 mod security;
 mod studies;

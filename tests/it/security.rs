@@ -133,6 +133,64 @@ pub const API: &[(&str, &str, Needs)] = &[
         "/api/v1/studies/{id}/members/{member_id}",
         Needs::Member,
     ),
+    ("GET", "/api/v1/taxonomy", Needs::Member),
+    ("GET", "/api/v1/studies/{id}/questionnaires", Needs::Member),
+    ("POST", "/api/v1/studies/{id}/questionnaires", Needs::Member),
+    (
+        "GET",
+        "/api/v1/studies/{id}/questionnaires/{questionnaire_id}",
+        Needs::Member,
+    ),
+    (
+        "POST",
+        "/api/v1/studies/{id}/questionnaires/{questionnaire_id}/sections",
+        Needs::Member,
+    ),
+    (
+        "PUT",
+        "/api/v1/studies/{id}/sections/{section_id}",
+        Needs::Member,
+    ),
+    (
+        "DELETE",
+        "/api/v1/studies/{id}/sections/{section_id}",
+        Needs::Member,
+    ),
+    (
+        "POST",
+        "/api/v1/studies/{id}/sections/{section_id}/move",
+        Needs::Member,
+    ),
+    (
+        "POST",
+        "/api/v1/studies/{id}/sections/{section_id}/questions",
+        Needs::Member,
+    ),
+    (
+        "GET",
+        "/api/v1/studies/{id}/questions/{question_id}",
+        Needs::Member,
+    ),
+    (
+        "PUT",
+        "/api/v1/studies/{id}/questions/{question_id}",
+        Needs::Member,
+    ),
+    (
+        "DELETE",
+        "/api/v1/studies/{id}/questions/{question_id}",
+        Needs::Member,
+    ),
+    (
+        "POST",
+        "/api/v1/studies/{id}/questions/{question_id}/move",
+        Needs::Member,
+    ),
+    (
+        "POST",
+        "/api/v1/studies/{id}/questions/{question_id}/duplicate",
+        Needs::Member,
+    ),
 ];
 
 /// A route template made concrete: every `{placeholder}` becomes an id that does not exist.
@@ -388,7 +446,18 @@ async fn bad_input_gets_a_clear_4xx(app: TestApp) {
     let (status, html) = app.get_text("/no/such/page").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(html.contains("Page not found") && html.contains("<html lang=\"en-GB\">"));
-    let response = app.get("/api/v1/no-such-thing").await;
+    // The API asks who is calling before anything else, so strangers learn nothing about its routes.
+    assert_eq!(
+        app.get("/api/v1/no-such-thing").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let response = app
+        .client
+        .get(app.url("/api/v1/no-such-thing"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     let json: serde_json::Value = response.json().await.unwrap();
     assert_eq!(json["error"]["code"], "not_found");

@@ -1,0 +1,387 @@
+//! What questionnaire edits do, for pages and the JSON API alike: checked against the rules, saved in
+//! one transaction with their audit event, and refused (not overwritten) when someone else saved first.
+
+use std::collections::HashSet;
+
+use serde_json::json;
+
+use super::queries::{self, Direction, Question, Questionnaire, Section, SectionTree};
+use super::rules::{self, EarlierQuestion, QuestionInput};
+use crate::audit::{self, Origin};
+use crate::db::{Db, DbConnection};
+use crate::web::{AppError, FieldErrors};
+
+/// The outcome of a save that names the version it started from.
+pub enum Saved<T> {
+    Done,
+    /// Someone else saved first; this is what is stored now. Nothing was written.
+    Stale(T),
+}
+
+fn invalid(errors: FieldErrors) -> AppError {
+    AppError::Invalid(errors)
+}
+
+pub async fn create_questionnaire(
+    db: &Db,
+    origin: &Origin,
+    study_id: i64,
+    title: &str,
+    description: &str,
+) -> Result<i64, AppError> {
+    let (title, description, origin) = (
+        title.trim().to_string(),
+        description.trim().to_string(),
+        origin.clone(),
+    );
+    db.write(move |conn| {
+        let id = queries::insert_questionnaire(conn, study_id, &title, &description)?;
+        audit::record(
+            conn,
+            &origin,
+            "questionnaire_created",
+            "questionnaire",
+            Some(id),
+            json!({ "study_id": study_id, "title": title }),
+        )?;
+        Ok(id)
+    })
+    .await
+}
+
+/// Questions in the order participants meet them: by section, then within the section.
+fn reading_order(tree: &[SectionTree]) -> Vec<&Question> {
+    tree.iter().flat_map(|s| s.questions.iter()).collect()
+}
+
+fn earlier_than(tree: &[SectionTree], stop: impl Fn(&Question) -> bool) -> Vec<EarlierQuestion> {
+    reading_order(tree)
+        .into_iter()
+        .take_while(|q| !stop(q))
+        .map(|q| EarlierQuestion {
+            id: q.id,
+            kind: q.kind,
+            options: q.options.clone(),
+        })
+        .collect()
+}
+
+fn known_tags(conn: &mut DbConnection) -> Result<HashSet<i64>, AppError> {
+    Ok(queries::taxonomy(conn)?.into_iter().map(|t| t.id).collect())
+}
+
+pub async fn add_section(
+    db: &Db,
+    origin: &Origin,
+    questionnaire: &Questionnaire,
+    title: &str,
+    introduction: &str,
+) -> Result<i64, AppError> {
+    rules::check_section(title, introduction).map_err(invalid)?;
+    let (questionnaire_id, title, introduction, origin) = (
+        questionnaire.id,
+        title.trim().to_string(),
+        introduction.trim().to_string(),
+        origin.clone(),
+    );
+    db.write(move |conn| {
+        let id = queries::insert_section(conn, questionnaire_id, &title, &introduction)?;
+        audit::record(
+            conn,
+            &origin,
+            "section_added",
+            "section",
+            Some(id),
+            json!({ "questionnaire_id": questionnaire_id, "title": title }),
+        )?;
+        Ok(id)
+    })
+    .await
+}
+
+pub async fn update_section(
+    db: &Db,
+    origin: &Origin,
+    section: &Section,
+    lock_version: i32,
+    title: &str,
+    introduction: &str,
+) -> Result<Saved<Section>, AppError> {
+    rules::check_section(title, introduction).map_err(invalid)?;
+    let (id, title, introduction, origin) = (
+        section.id,
+        title.trim().to_string(),
+        introduction.trim().to_string(),
+        origin.clone(),
+    );
+    let before = section.clone();
+    db.write(move |conn| {
+        if !queries::update_section(conn, id, lock_version, &title, &introduction)? {
+            return Ok(Saved::Stale(current_section(conn, &before)?));
+        }
+        audit::record(
+            conn,
+            &origin,
+            "section_changed",
+            "section",
+            Some(id),
+            json!({ "before": { "title": before.title, "introduction": before.introduction },
+                    "after": { "title": title, "introduction": introduction } }),
+        )?;
+        Ok(Saved::Done)
+    })
+    .await
+}
+
+fn current_section(conn: &mut DbConnection, section: &Section) -> Result<Section, AppError> {
+    queries::tree(conn, section.questionnaire_id)?
+        .into_iter()
+        .map(|s| s.section)
+        .find(|s| s.id == section.id)
+        .ok_or(AppError::NotFound)
+}
+
+pub async fn delete_section(db: &Db, origin: &Origin, section: &Section) -> Result<(), AppError> {
+    let (section, origin) = (section.clone(), origin.clone());
+    db.write(move |conn| {
+        queries::delete_section(conn, section.id)?;
+        audit::record(
+            conn,
+            &origin,
+            "section_deleted",
+            "section",
+            Some(section.id),
+            json!({ "title": section.title }),
+        )?;
+        Ok(())
+    })
+    .await
+}
+
+const MOVE_BREAKS_CONDITION: &str =
+    "This move would put a question above the question its condition depends on. Change or remove the condition first.";
+
+pub async fn move_section(
+    db: &Db,
+    origin: &Origin,
+    section: &Section,
+    direction: Direction,
+) -> Result<(), AppError> {
+    let (section, origin) = (section.clone(), origin.clone());
+    db.write(move |conn| {
+        if !queries::move_section(conn, section.questionnaire_id, section.id, direction)? {
+            return Ok(());
+        }
+        check_conditions(conn, section.questionnaire_id)?;
+        audit::record(
+            conn,
+            &origin,
+            "section_moved",
+            "section",
+            Some(section.id),
+            json!({ "direction": direction_name(direction) }),
+        )?;
+        Ok(())
+    })
+    .await
+}
+
+fn direction_name(direction: Direction) -> &'static str {
+    match direction {
+        Direction::Up => "up",
+        Direction::Down => "down",
+    }
+}
+
+/// Refuses (and so rolls back) a reordering that leaves a condition pointing forward.
+fn check_conditions(conn: &mut DbConnection, questionnaire_id: i64) -> Result<(), AppError> {
+    let tree = queries::tree(conn, questionnaire_id)?;
+    let order: Vec<(i64, Option<i64>)> = reading_order(&tree)
+        .iter()
+        .map(|q| (q.id, q.show_if_question_id))
+        .collect();
+    if rules::conditions_point_back(&order) {
+        Ok(())
+    } else {
+        Err(AppError::invalid("position", MOVE_BREAKS_CONDITION))
+    }
+}
+
+pub async fn add_question(
+    db: &Db,
+    origin: &Origin,
+    section: &Section,
+    input: &QuestionInput,
+) -> Result<i64, AppError> {
+    let (section, input, origin) = (section.clone(), input.clone(), origin.clone());
+    db.write(move |conn| {
+        let tree = queries::tree(conn, section.questionnaire_id)?;
+        let this_section_at = tree
+            .iter()
+            .position(|s| s.section.id == section.id)
+            .ok_or(AppError::NotFound)?;
+        // A new question goes at the end of its section: everything in this and earlier sections is before it.
+        let earlier: Vec<EarlierQuestion> = tree[..=this_section_at]
+            .iter()
+            .flat_map(|s| s.questions.iter())
+            .map(|q| EarlierQuestion {
+                id: q.id,
+                kind: q.kind,
+                options: q.options.clone(),
+            })
+            .collect();
+        let content =
+            rules::check_question(&input, &earlier, &known_tags(conn)?).map_err(invalid)?;
+        let id =
+            queries::insert_question(conn, section.questionnaire_id, section.id, &content, None)?;
+        audit::record(
+            conn,
+            &origin,
+            "question_added",
+            "question",
+            Some(id),
+            json!({ "section_id": section.id, "text": content.input.text }),
+        )?;
+        Ok(id)
+    })
+    .await
+}
+
+pub async fn update_question(
+    db: &Db,
+    origin: &Origin,
+    question: &Question,
+    input: &QuestionInput,
+) -> Result<Saved<Question>, AppError> {
+    let (before, input, origin) = (question.clone(), input.clone(), origin.clone());
+    let lock_version = input.lock_version.unwrap_or(before.lock_version);
+    db.write(move |conn| {
+        let tree = queries::tree(conn, before.questionnaire_id)?;
+        let earlier = earlier_than(&tree, |q| q.id == before.id);
+        let content = rules::check_question(&input, &earlier, &known_tags(conn)?).map_err(invalid)?;
+        if !queries::update_question(conn, before.id, lock_version, &content)? {
+            let current = reading_order(&tree).into_iter().find(|q| q.id == before.id).cloned().ok_or(AppError::NotFound)?;
+            return Ok(Saved::Stale(current));
+        }
+        audit::record(
+            conn,
+            &origin,
+            "question_changed",
+            "question",
+            Some(before.id),
+            json!({ "before": { "text": before.text, "kind": before.kind }, "after": { "text": content.input.text, "kind": content.kind } }),
+        )?;
+        Ok(Saved::Done)
+    })
+    .await
+}
+
+/// Copies a question, with its wording, probes, tags and condition, to just below it.
+pub async fn duplicate_question(
+    db: &Db,
+    origin: &Origin,
+    question: &Question,
+) -> Result<i64, AppError> {
+    let (question, origin) = (question.clone(), origin.clone());
+    db.write(move |conn| {
+        let input = input_of(&question);
+        let tree = queries::tree(conn, question.questionnaire_id)?;
+        let mut earlier = earlier_than(&tree, |q| q.id == question.id);
+        earlier.push(EarlierQuestion {
+            id: question.id,
+            kind: question.kind,
+            options: question.options.clone(),
+        });
+        let content =
+            rules::check_question(&input, &earlier, &known_tags(conn)?).map_err(invalid)?;
+        let id = queries::insert_question(
+            conn,
+            question.questionnaire_id,
+            question.section_id,
+            &content,
+            Some(question.position + 1),
+        )?;
+        audit::record(
+            conn,
+            &origin,
+            "question_duplicated",
+            "question",
+            Some(id),
+            json!({ "copy_of": question.id }),
+        )?;
+        Ok(id)
+    })
+    .await
+}
+
+pub async fn delete_question(
+    db: &Db,
+    origin: &Origin,
+    question: &Question,
+) -> Result<(), AppError> {
+    let (question, origin) = (question.clone(), origin.clone());
+    db.write(move |conn| {
+        queries::delete_question(conn, question.id)?;
+        audit::record(
+            conn,
+            &origin,
+            "question_deleted",
+            "question",
+            Some(question.id),
+            json!({ "text": question.text }),
+        )?;
+        Ok(())
+    })
+    .await
+}
+
+pub async fn move_question(
+    db: &Db,
+    origin: &Origin,
+    question: &Question,
+    direction: Direction,
+) -> Result<(), AppError> {
+    let (question, origin) = (question.clone(), origin.clone());
+    db.write(move |conn| {
+        if !queries::move_question(conn, question.section_id, question.id, direction)? {
+            return Ok(());
+        }
+        check_conditions(conn, question.questionnaire_id)?;
+        audit::record(
+            conn,
+            &origin,
+            "question_moved",
+            "question",
+            Some(question.id),
+            json!({ "direction": direction_name(direction) }),
+        )?;
+        Ok(())
+    })
+    .await
+}
+
+/// A stored question as the input that would store it again.
+pub fn input_of(question: &Question) -> QuestionInput {
+    QuestionInput {
+        kind: question.kind.as_str().into(),
+        text: question.text.clone(),
+        help_text: question.help_text.clone(),
+        required: question.required,
+        for_staff: question.for_staff,
+        for_service_users: question.for_service_users,
+        for_carers: question.for_carers,
+        wording_staff: question.wording_staff.clone(),
+        wording_service_user: question.wording_service_user.clone(),
+        wording_carer: question.wording_carer.clone(),
+        wording_easy_read: question.wording_easy_read.clone(),
+        options: question.options.clone(),
+        likert_not_applicable: question.likert_not_applicable,
+        probes: question.probes.clone(),
+        system_level: question.system_level.clone().unwrap_or_default(),
+        provenance: question.provenance.clone(),
+        show_if_question_id: question.show_if_question_id,
+        show_if_answers: question.show_if_answers.clone(),
+        tags: question.tags.clone(),
+        lock_version: Some(question.lock_version),
+    }
+}
