@@ -70,6 +70,7 @@ diesel::table! {
         created_by -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        jargon -> Text,
     }
 }
 

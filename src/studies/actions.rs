@@ -129,6 +129,31 @@ pub async fn add_member(
     Ok((member, invited))
 }
 
+pub async fn set_jargon(
+    db: &Db,
+    origin: &Origin,
+    study_id: i64,
+    lines: &[String],
+) -> Result<Vec<String>, AppError> {
+    let terms = super::rules::check_jargon(lines)
+        .map_err(|message| AppError::invalid("jargon", &message))?;
+    let (saved, origin) = (terms.clone(), origin.clone());
+    db.write(move |conn| {
+        queries::set_jargon(conn, study_id, &saved)?;
+        audit::record(
+            conn,
+            &origin,
+            "jargon_changed",
+            "study",
+            Some(study_id),
+            json!({ "terms": saved }),
+        )?;
+        Ok::<_, AppError>(())
+    })
+    .await?;
+    Ok(terms)
+}
+
 const LAST_LEAD: &str = "A study needs at least one lead. Make someone else a lead first.";
 
 pub async fn update_member(

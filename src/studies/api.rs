@@ -8,6 +8,7 @@ use validator::Validate;
 use super::access::StudyAccess;
 use super::actions;
 use super::forms::{MemberForm, StudyForm};
+use super::plain_language::{self, PlainLanguageReport};
 use super::queries::{self, Member, Study};
 use super::rules::{co_design_balance, CoDesignBalance, Roles, StudyRole};
 use crate::api::ErrorBody;
@@ -23,7 +24,10 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(list_members)
         .service(add_member)
         .service(update_member)
-        .service(remove_member);
+        .service(remove_member)
+        .service(get_jargon)
+        .service(put_jargon)
+        .service(analyse_text);
 }
 
 const LEAD: &[StudyRole] = &[StudyRole::Lead];
@@ -237,4 +241,89 @@ async fn remove_member(
     StudyAccess::with_role(&state.db, &user, study_id, LEAD).await?;
     actions::remove_member(&state.db, &origin.by(user.id), study_id, member_id).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Serialize, serde::Deserialize, ToSchema)]
+pub struct Jargon {
+    /// Words and phrases to avoid in participant-facing text.
+    pub terms: Vec<String>,
+}
+
+/// The study's words to avoid.
+#[utoipa::path(
+    tag = "studies",
+    params(("id" = i64, Path, description = "Study id")),
+    responses((status = 200, body = Jargon), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+#[get("/studies/{id}/jargon")]
+async fn get_jargon(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> Result<web::Json<Jargon>, AppError> {
+    let access = StudyAccess::open(&state.db, &user, id.into_inner()).await?;
+    let study_id = access.study.id;
+    let terms = state
+        .db
+        .read(move |conn| queries::jargon(conn, study_id).map_err(AppError::from))
+        .await?;
+    Ok(web::Json(Jargon { terms }))
+}
+
+/// Replaces the study's words to avoid (leads and co-designers).
+#[utoipa::path(
+    tag = "studies",
+    params(("id" = i64, Path, description = "Study id")),
+    request_body = Jargon,
+    responses((status = 200, body = Jargon), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+#[put("/studies/{id}/jargon")]
+async fn put_jargon(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    origin: Origin,
+    id: web::Path<i64>,
+    body: web::Json<Jargon>,
+) -> Result<web::Json<Jargon>, AppError> {
+    let access = StudyAccess::with_role(
+        &state.db,
+        &user,
+        id.into_inner(),
+        &[StudyRole::Lead, StudyRole::CoDesigner],
+    )
+    .await?;
+    let terms =
+        actions::set_jargon(&state.db, &origin.by(user.id), access.study.id, &body.terms).await?;
+    Ok(web::Json(Jargon { terms }))
+}
+
+#[derive(serde::Deserialize, ToSchema)]
+pub struct TextToAnalyse {
+    pub text: String,
+}
+
+/// How plain a text is: reading ease and age, sentence length, passive voice and the study's jargon.
+#[utoipa::path(
+    tag = "studies",
+    params(("id" = i64, Path, description = "Study id")),
+    request_body = TextToAnalyse,
+    responses((status = 200, body = PlainLanguageReport), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+#[post("/studies/{id}/plain-language")]
+async fn analyse_text(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    body: web::Json<TextToAnalyse>,
+) -> Result<web::Json<PlainLanguageReport>, AppError> {
+    let access = StudyAccess::open(&state.db, &user, id.into_inner()).await?;
+    let study_id = access.study.id;
+    let jargon = state
+        .db
+        .read(move |conn| queries::jargon(conn, study_id).map_err(AppError::from))
+        .await?;
+    Ok(web::Json(plain_language::report(&body.text, &jargon)))
 }

@@ -20,6 +20,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/studies/{id}", web::get().to(show))
         .route("/studies/{id}/edit", web::get().to(edit_page))
         .route("/studies/{id}/edit", web::post().to(edit))
+        .route("/studies/{id}/jargon", web::get().to(jargon_page))
+        .route("/studies/{id}/jargon", web::post().to(save_jargon))
         .route("/studies/{id}/members/new", web::get().to(new_member_page))
         .route("/studies/{id}/members", web::post().to(add_member))
         .route(
@@ -160,6 +162,77 @@ async fn edit(
     actions::update_study(&page.state().db, &origin.by(user.id), study_id, &form).await?;
     page.flash("success", "The study is saved.");
     Ok(see_other(&format!("/studies/{study_id}")))
+}
+
+const EDITORS: &[StudyRole] = &[StudyRole::Lead, StudyRole::CoDesigner];
+
+#[derive(serde::Deserialize)]
+struct JargonForm {
+    #[serde(default)]
+    jargon: String,
+}
+
+fn jargon_context(access: &StudyAccess, text: &str) -> tera::Context {
+    let mut context = tera::Context::new();
+    context.insert("study", &access.study);
+    context.insert("jargon", text);
+    context
+}
+
+async fn jargon_page(
+    user: CurrentUser,
+    page: Page,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let access =
+        StudyAccess::with_role(&page.state().db, &user, path.into_inner(), EDITORS).await?;
+    let study_id = access.study.id;
+    let terms = page
+        .state()
+        .db
+        .read(move |conn| queries::jargon(conn, study_id).map_err(AppError::from))
+        .await?;
+    page.render(
+        "studies/jargon.html",
+        jargon_context(&access, &terms.join("\n")),
+    )
+}
+
+async fn save_jargon(
+    user: CurrentUser,
+    page: Page,
+    origin: Origin,
+    path: web::Path<i64>,
+    form: web::Form<JargonForm>,
+) -> Result<HttpResponse, AppError> {
+    let access =
+        StudyAccess::with_role(&page.state().db, &user, path.into_inner(), EDITORS).await?;
+    let lines: Vec<String> = form.jargon.lines().map(str::to_string).collect();
+    match actions::set_jargon(
+        &page.state().db,
+        &origin.by(user.id),
+        access.study.id,
+        &lines,
+    )
+    .await
+    {
+        Ok(terms) => {
+            page.flash(
+                "success",
+                format!(
+                    "The list of words to avoid is saved ({} words and phrases).",
+                    terms.len()
+                ),
+            );
+            Ok(see_other(&format!("/studies/{}", access.study.id)))
+        }
+        Err(AppError::Invalid(errors)) => page.render_invalid(
+            "studies/jargon.html",
+            jargon_context(&access, &form.jargon),
+            &errors,
+        ),
+        Err(other) => Err(other),
+    }
 }
 
 fn member_context(

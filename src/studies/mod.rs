@@ -6,6 +6,7 @@ pub mod actions;
 pub mod api;
 pub mod forms;
 pub mod handlers;
+pub mod plain_language;
 pub mod queries;
 pub mod questionnaires;
 pub mod rules;

@@ -264,6 +264,23 @@ pub fn delete_member(conn: &mut DbConnection, member_id: i64) -> QueryResult<()>
         .map(|_| ())
 }
 
+/// The study's words to avoid in participant-facing text.
+pub fn jargon(conn: &mut DbConnection, study_id: i64) -> QueryResult<Vec<String>> {
+    let text: String = studies::table
+        .find(study_id)
+        .select(studies::jargon)
+        .first(conn)?;
+    Ok(serde_json::from_str(&text).unwrap_or_default())
+}
+
+pub fn set_jargon(conn: &mut DbConnection, study_id: i64, terms: &[String]) -> QueryResult<()> {
+    let text = serde_json::to_string(terms).unwrap_or_else(|_| "[]".into());
+    diesel::update(studies::table.find(study_id))
+        .set(studies::jargon.eq(text))
+        .execute(conn)
+        .map(|_| ())
+}
+
 pub fn lead_count(conn: &mut DbConnection, study_id: i64) -> QueryResult<i64> {
     study_members::table
         .filter(study_members::study_id.eq(study_id))

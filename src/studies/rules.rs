@@ -97,9 +97,43 @@ pub fn co_design_balance<'a>(
         )
 }
 
+pub const JARGON_TERM_MAX: usize = 60;
+pub const JARGON_TERMS_MAX: usize = 200;
+
+/// Tidies a jargon list (one term per line on the page): trimmed, no blanks, no repeats ignoring case.
+pub fn check_jargon(lines: &[String]) -> Result<Vec<String>, String> {
+    let mut terms: Vec<String> = Vec::new();
+    for line in lines.iter().map(|l| l.trim()).filter(|l| !l.is_empty()) {
+        if line.chars().count() > JARGON_TERM_MAX {
+            return Err(format!(
+                "Each word or phrase can be up to {JARGON_TERM_MAX} characters"
+            ));
+        }
+        if !terms
+            .iter()
+            .any(|t| t.to_lowercase() == line.to_lowercase())
+        {
+            terms.push(line.to_string());
+        }
+    }
+    if terms.len() > JARGON_TERMS_MAX {
+        return Err(format!(
+            "The list can have up to {JARGON_TERMS_MAX} words and phrases"
+        ));
+    }
+    Ok(terms)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn jargon_lists_are_tidied_and_limited() {
+        let lines = ["  QI ", "", "qi", "PDSA"].map(String::from);
+        assert_eq!(check_jargon(&lines).unwrap(), vec!["QI", "PDSA"]);
+        assert!(check_jargon(&["x".repeat(61)]).is_err());
+    }
 
     #[test]
     fn balance_counts_only_the_co_design_group() {

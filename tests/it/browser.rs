@@ -16,6 +16,7 @@ use fantoccini::key::Key;
 use fantoccini::wd::Capabilities;
 use fantoccini::{Client, ClientBuilder, Locator};
 use futures_util::FutureExt;
+use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::json;
 use tempfile::TempDir;
 use voices::accounts::rules::Role;
@@ -279,8 +280,8 @@ impl Browser {
             "goog:chromeOptions": options,
         }))
         .unwrap();
-        let client = ClientBuilder::rustls()
-            .expect("TLS roots")
+        // chromedriver listens on plain HTTP on loopback: no TLS stack needed in the tests.
+        let client = ClientBuilder::new(HttpConnector::new())
             .capabilities(capabilities)
             .connect(&driver.url)
             .await

@@ -8,6 +8,7 @@ mod cli;
 mod health;
 mod helpers;
 mod mail;
+mod plain_language;
 mod questionnaires;
 mod security;
 mod studies;

@@ -1,6 +1,8 @@
 //! Questionnaire pages: the editor (a read-only guide for members who do not edit), and forms to add,
 //! change, move, duplicate and delete sections and questions. Every action works without JavaScript.
 
+use std::collections::BTreeMap;
+
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
@@ -12,6 +14,7 @@ use super::queries::{
 use super::rules::{QuestionInput, DEFAULT_LIKERT, KINDS};
 use crate::audit::Origin;
 use crate::studies::access::StudyAccess;
+use crate::studies::plain_language::{self, PlainLanguageReport};
 use crate::studies::rules::StudyRole;
 use crate::web::page::see_other;
 use crate::web::{AppError, CurrentUser, FieldErrors, Page};
@@ -225,17 +228,25 @@ async fn editor(
     let (study_id, questionnaire_id) = path.into_inner();
     let access = StudyAccess::open(&page.state().db, &user, study_id).await?;
     let questionnaire = load_questionnaire(&page, study_id, questionnaire_id).await?;
-    let (tree, terms) = page
+    let (tree, terms, jargon) = page
         .state()
         .db
         .read(move |conn| {
             Ok::<_, AppError>((
                 queries::tree(conn, questionnaire_id)?,
                 queries::taxonomy(conn)?,
+                crate::studies::queries::jargon(conn, study_id)?,
             ))
         })
         .await?;
+    // Question id → its text's plain-language figures, so the group sees at a glance what needs work.
+    let plain: BTreeMap<String, plain_language::Analysis> = tree
+        .iter()
+        .flat_map(|s| s.questions.iter())
+        .map(|q| (q.id.to_string(), plain_language::analyse(&q.text, &jargon)))
+        .collect();
     let mut context = tera::Context::new();
+    context.insert("plain", &plain);
     context.insert("study", &access.study);
     context.insert("questionnaire", &questionnaire);
     context.insert("can_edit", &access.me.roles.can_edit_questionnaires());
@@ -252,6 +263,17 @@ fn kind_options() -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// The plain-language report for each participant-facing field, by field name.
+fn plain_panels(
+    jargon: &[String],
+    fields: &[(&str, &str)],
+) -> BTreeMap<String, PlainLanguageReport> {
+    fields
+        .iter()
+        .map(|(name, text)| (name.to_string(), plain_language::report(text, jargon)))
+        .collect()
+}
+
 // ---- Sections ----
 
 #[derive(Debug, Default, Deserialize)]
@@ -262,20 +284,34 @@ struct SectionForm {
     lock_version: Option<i32>,
 }
 
-fn section_context(
+async fn section_context(
+    page: &Page,
     access: &StudyAccess,
     questionnaire: &Questionnaire,
     section: Option<&Section>,
     form: &SectionForm,
-) -> tera::Context {
+) -> Result<tera::Context, AppError> {
+    let study_id = access.study.id;
+    let jargon = page
+        .state()
+        .db
+        .read(move |conn| crate::studies::queries::jargon(conn, study_id).map_err(AppError::from))
+        .await?;
     let mut context = tera::Context::new();
+    context.insert(
+        "plain",
+        &plain_panels(
+            &jargon,
+            &[("title", &form.title), ("introduction", &form.introduction)],
+        ),
+    );
     context.insert("study", &access.study);
     context.insert("questionnaire", &questionnaire);
     context.insert("section", &section);
     context.insert("title", &form.title);
     context.insert("introduction", &form.introduction);
     context.insert("lock_version", &form.lock_version);
-    context
+    Ok(context)
 }
 
 async fn new_section_page(
@@ -288,7 +324,14 @@ async fn new_section_page(
     let questionnaire = load_questionnaire(&page, study_id, questionnaire_id).await?;
     page.render(
         "questionnaires/section_form.html",
-        section_context(&access, &questionnaire, None, &SectionForm::default()),
+        section_context(
+            &page,
+            &access,
+            &questionnaire,
+            None,
+            &SectionForm::default(),
+        )
+        .await?,
     )
 }
 
@@ -320,7 +363,7 @@ async fn add_section(
         }
         Err(AppError::Invalid(errors)) => page.render_invalid(
             "questionnaires/section_form.html",
-            section_context(&access, &questionnaire, None, &form),
+            section_context(&page, &access, &questionnaire, None, &form).await?,
             &errors,
         ),
         Err(other) => Err(other),
@@ -342,7 +385,7 @@ async fn edit_section_page(
     };
     page.render(
         "questionnaires/section_form.html",
-        section_context(&access, &questionnaire, Some(&section), &form),
+        section_context(&page, &access, &questionnaire, Some(&section), &form).await?,
     )
 }
 
@@ -377,13 +420,14 @@ async fn edit_section(
                 lock_version: Some(current.lock_version),
                 ..form.into_inner()
             };
-            let mut context = section_context(&access, &questionnaire, Some(&current), &mine);
+            let mut context =
+                section_context(&page, &access, &questionnaire, Some(&current), &mine).await?;
             context.insert("conflict", &current);
             page.render_status(StatusCode::CONFLICT, template, context)
         }
         Err(AppError::Invalid(errors)) => page.render_invalid(
             template,
-            section_context(&access, &questionnaire, Some(&section), &form),
+            section_context(&page, &access, &questionnaire, Some(&section), &form).await?,
             &errors,
         ),
         Err(other) => Err(other),
@@ -519,13 +563,15 @@ async fn question_context(
     input: &QuestionInput,
 ) -> Result<tera::Context, AppError> {
     let questionnaire_id = at.questionnaire.id;
-    let (tree, terms): (Vec<SectionTree>, Vec<TaxonomyTerm>) = page
+    let study_id = at.access.study.id;
+    let (tree, terms, jargon): (Vec<SectionTree>, Vec<TaxonomyTerm>, Vec<String>) = page
         .state()
         .db
         .read(move |conn| {
             Ok::<_, AppError>((
                 queries::tree(conn, questionnaire_id)?,
                 queries::taxonomy(conn)?,
+                crate::studies::queries::jargon(conn, study_id)?,
             ))
         })
         .await?;
@@ -553,6 +599,20 @@ async fn question_context(
     context.insert("section", at.section);
     context.insert("question", &at.question);
     context.insert("q", input);
+    context.insert(
+        "plain",
+        &plain_panels(
+            &jargon,
+            &[
+                ("text", &input.text),
+                ("help_text", &input.help_text),
+                ("wording_staff", &input.wording_staff),
+                ("wording_service_user", &input.wording_service_user),
+                ("wording_carer", &input.wording_carer),
+                ("wording_easy_read", &input.wording_easy_read),
+            ],
+        ),
+    );
     context.insert("options_text", &input.options.join("\n"));
     context.insert("probes_text", &input.probes.join("\n"));
     context.insert("show_if_answers_text", &input.show_if_answers.join("\n"));
