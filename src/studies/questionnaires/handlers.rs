@@ -12,6 +12,7 @@ use super::queries::{
 use super::rules::{QuestionInput, DEFAULT_LIKERT, KINDS};
 use crate::audit::Origin;
 use crate::studies::access::StudyAccess;
+use crate::studies::comments;
 use crate::studies::rules::StudyRole;
 use crate::web::page::see_other;
 use crate::web::{AppError, CurrentUser, FieldErrors, Page};
@@ -225,13 +226,14 @@ async fn editor(
     let (study_id, questionnaire_id) = path.into_inner();
     let access = StudyAccess::open(&page.state().db, &user, study_id).await?;
     let questionnaire = load_questionnaire(&page, study_id, questionnaire_id).await?;
-    let (tree, terms) = page
+    let (tree, terms, open_comments) = page
         .state()
         .db
         .read(move |conn| {
             Ok::<_, AppError>((
                 queries::tree(conn, questionnaire_id)?,
                 queries::taxonomy(conn)?,
+                comments::queries::open_counts(conn, questionnaire_id)?,
             ))
         })
         .await?;
@@ -241,6 +243,7 @@ async fn editor(
     context.insert("can_edit", &access.me.roles.can_edit_questionnaires());
     context.insert("sections", &tree);
     context.insert("terms", &terms);
+    context.insert("open_comments", &open_comments);
     context.insert("kinds", &kind_options());
     page.render("questionnaires/editor.html", context)
 }
