@@ -168,6 +168,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    comments (id) {
+        id -> BigInt,
+        questionnaire_id -> BigInt,
+        object_type -> Text,
+        object_id -> BigInt,
+        parent_id -> Nullable<BigInt>,
+        author_user_id -> BigInt,
+        body -> Text,
+        created_at -> Timestamp,
+        resolved_at -> Nullable<Timestamp>,
+        resolved_by -> Nullable<BigInt>,
+    }
+}
+
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(email_tokens -> users (user_id));
 diesel::joinable!(audit_events -> users (actor_user_id));
@@ -180,6 +195,8 @@ diesel::joinable!(sections -> questionnaires (questionnaire_id));
 diesel::joinable!(questions -> sections (section_id));
 diesel::joinable!(question_tags -> questions (question_id));
 diesel::joinable!(question_tags -> taxonomy_terms (term_id));
+diesel::joinable!(comments -> questionnaires (questionnaire_id));
+diesel::joinable!(comments -> users (author_user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -195,4 +212,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     taxonomy_terms,
     taxonomy_links,
     question_tags,
+    comments,
 );

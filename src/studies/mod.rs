@@ -4,6 +4,7 @@
 pub mod access;
 pub mod actions;
 pub mod api;
+pub mod comments;
 pub mod forms;
 pub mod handlers;
 pub mod plain_language;

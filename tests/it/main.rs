@@ -5,6 +5,7 @@ mod accounts;
 mod api;
 mod browser;
 mod cli;
+mod comments;
 mod health;
 mod helpers;
 mod mail;

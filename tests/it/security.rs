@@ -194,6 +194,41 @@ pub const API: &[(&str, &str, Needs)] = &[
         "/api/v1/studies/{id}/questions/{question_id}/duplicate",
         Needs::Member,
     ),
+    (
+        "GET",
+        "/api/v1/studies/{id}/questions/{question_id}/comments",
+        Needs::Member,
+    ),
+    (
+        "POST",
+        "/api/v1/studies/{id}/questions/{question_id}/comments",
+        Needs::Member,
+    ),
+    (
+        "GET",
+        "/api/v1/studies/{id}/sections/{section_id}/comments",
+        Needs::Member,
+    ),
+    (
+        "POST",
+        "/api/v1/studies/{id}/sections/{section_id}/comments",
+        Needs::Member,
+    ),
+    (
+        "POST",
+        "/api/v1/studies/{id}/comments/{comment_id}/replies",
+        Needs::Member,
+    ),
+    (
+        "POST",
+        "/api/v1/studies/{id}/comments/{comment_id}/resolve",
+        Needs::Member,
+    ),
+    (
+        "POST",
+        "/api/v1/studies/{id}/comments/{comment_id}/reopen",
+        Needs::Member,
+    ),
 ];
 
 /// A route template made concrete: every `{placeholder}` becomes an id that does not exist.

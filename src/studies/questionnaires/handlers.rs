@@ -14,6 +14,7 @@ use super::queries::{
 use super::rules::{QuestionInput, DEFAULT_LIKERT, KINDS};
 use crate::audit::Origin;
 use crate::studies::access::StudyAccess;
+use crate::studies::comments;
 use crate::studies::plain_language::{self, PlainLanguageReport};
 use crate::studies::rules::StudyRole;
 use crate::web::page::see_other;
@@ -228,7 +229,7 @@ async fn editor(
     let (study_id, questionnaire_id) = path.into_inner();
     let access = StudyAccess::open(&page.state().db, &user, study_id).await?;
     let questionnaire = load_questionnaire(&page, study_id, questionnaire_id).await?;
-    let (tree, terms, jargon) = page
+    let (tree, terms, jargon, open_comments) = page
         .state()
         .db
         .read(move |conn| {
@@ -236,6 +237,7 @@ async fn editor(
                 queries::tree(conn, questionnaire_id)?,
                 queries::taxonomy(conn)?,
                 crate::studies::queries::jargon(conn, study_id)?,
+                comments::queries::open_counts(conn, questionnaire_id)?,
             ))
         })
         .await?;
@@ -252,6 +254,7 @@ async fn editor(
     context.insert("can_edit", &access.me.roles.can_edit_questionnaires());
     context.insert("sections", &tree);
     context.insert("terms", &terms);
+    context.insert("open_comments", &open_comments);
     context.insert("kinds", &kind_options());
     page.render("questionnaires/editor.html", context)
 }
