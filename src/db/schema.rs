@@ -167,6 +167,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    revisions (id) {
+        id -> BigInt,
+        object_type -> Text,
+        object_id -> BigInt,
+        questionnaire_id -> BigInt,
+        author_user_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        reason -> Text,
+        action -> Text,
+        before -> Nullable<Text>,
+        after -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(email_tokens -> users (user_id));
 diesel::joinable!(audit_events -> users (actor_user_id));
@@ -179,6 +194,8 @@ diesel::joinable!(sections -> questionnaires (questionnaire_id));
 diesel::joinable!(questions -> sections (section_id));
 diesel::joinable!(question_tags -> questions (question_id));
 diesel::joinable!(question_tags -> taxonomy_terms (term_id));
+diesel::joinable!(revisions -> users (author_user_id));
+diesel::joinable!(revisions -> questionnaires (questionnaire_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -194,4 +211,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     taxonomy_terms,
     taxonomy_links,
     question_tags,
+    revisions,
 );

@@ -7,6 +7,7 @@ mod browser;
 mod cli;
 mod health;
 mod helpers;
+mod history;
 mod mail;
 mod questionnaires;
 mod security;

@@ -191,6 +191,26 @@ pub const API: &[(&str, &str, Needs)] = &[
         "/api/v1/studies/{id}/questions/{question_id}/duplicate",
         Needs::Member,
     ),
+    (
+        "GET",
+        "/api/v1/studies/{id}/questions/{question_id}/revisions",
+        Needs::Member,
+    ),
+    (
+        "POST",
+        "/api/v1/studies/{id}/questions/{question_id}/revisions/{revision_id}/restore",
+        Needs::Member,
+    ),
+    (
+        "GET",
+        "/api/v1/studies/{id}/sections/{section_id}/revisions",
+        Needs::Member,
+    ),
+    (
+        "POST",
+        "/api/v1/studies/{id}/sections/{section_id}/revisions/{revision_id}/restore",
+        Needs::Member,
+    ),
 ];
 
 /// A route template made concrete: every `{placeholder}` becomes an id that does not exist.

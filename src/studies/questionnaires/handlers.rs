@@ -9,7 +9,7 @@ use super::actions::{self, Saved};
 use super::queries::{
     self, Direction, Question, Questionnaire, Section, SectionTree, TaxonomyTerm,
 };
-use super::rules::{QuestionInput, DEFAULT_LIKERT, KINDS};
+use super::rules::{QuestionInput, SectionInput, DEFAULT_LIKERT, KINDS};
 use crate::audit::Origin;
 use crate::studies::access::StudyAccess;
 use crate::studies::rules::StudyRole;
@@ -90,7 +90,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 pub const EDITORS: &[StudyRole] = &[StudyRole::Lead, StudyRole::CoDesigner];
 
-async fn editor_access(
+pub(super) async fn editor_access(
     page: &Page,
     user: &CurrentUser,
     study_id: i64,
@@ -110,7 +110,7 @@ async fn load_questionnaire(
         .ok_or(AppError::NotFound)
 }
 
-async fn load_section(
+pub(super) async fn load_section(
     page: &Page,
     study_id: i64,
     id: i64,
@@ -122,7 +122,7 @@ async fn load_section(
         .ok_or(AppError::NotFound)
 }
 
-async fn load_question(
+pub(super) async fn load_question(
     page: &Page,
     study_id: i64,
     id: i64,
@@ -259,7 +259,18 @@ fn kind_options() -> Vec<serde_json::Value> {
 struct SectionForm {
     title: String,
     introduction: String,
+    reason: String,
     lock_version: Option<i32>,
+}
+
+impl SectionForm {
+    fn input(&self) -> SectionInput {
+        SectionInput {
+            title: self.title.clone(),
+            introduction: self.introduction.clone(),
+            reason: self.reason.clone(),
+        }
+    }
 }
 
 fn section_context(
@@ -274,6 +285,7 @@ fn section_context(
     context.insert("section", &section);
     context.insert("title", &form.title);
     context.insert("introduction", &form.introduction);
+    context.insert("reason", &form.reason);
     context.insert("lock_version", &form.lock_version);
     context
 }
@@ -306,8 +318,7 @@ async fn add_section(
         &page.state().db,
         &origin.by(user.id),
         &questionnaire,
-        &form.title,
-        &form.introduction,
+        &form.input(),
     )
     .await
     {
@@ -338,6 +349,7 @@ async fn edit_section_page(
     let form = SectionForm {
         title: section.title.clone(),
         introduction: section.introduction.clone(),
+        reason: String::new(),
         lock_version: Some(section.lock_version),
     };
     page.render(
@@ -363,8 +375,7 @@ async fn edit_section(
         &origin.by(user.id),
         &section,
         lock_version,
-        &form.title,
-        &form.introduction,
+        &form.input(),
     )
     .await
     {
@@ -500,6 +511,7 @@ fn question_input(pairs: Vec<(String, String)>) -> QuestionInput {
             "show_if_answers" => input.show_if_answers = lines(&value),
             "tags" => input.tags.extend(value.parse::<i64>().ok()),
             "lock_version" => input.lock_version = value.parse().ok(),
+            "reason" => input.reason = value,
             _ => {}
         }
     }
@@ -830,6 +842,7 @@ mod tests {
             ("tags", "x"),
             ("show_if_question_id", ""),
             ("lock_version", "2"),
+            ("reason", "Clearer for carers"),
             ("csrf_token", "ignored"),
         ]
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -840,5 +853,6 @@ mod tests {
         assert_eq!(input.tags, vec![3, 5]);
         assert_eq!(input.show_if_question_id, None);
         assert_eq!(input.lock_version, Some(2));
+        assert_eq!(input.reason, "Clearer for carers");
     }
 }
