@@ -70,6 +70,7 @@ fn v1() -> utoipa_actix_web::scope::Scope<
         .configure(crate::studies::api::routes)
         .configure(crate::studies::questionnaires::api::routes)
         .configure(crate::studies::comments::api::routes)
+        .configure(crate::studies::questionnaires::history::api::routes)
         .route(
             OPENAPI_PATH.trim_start_matches("/api/v1"),
             web::get().to(openapi_json),

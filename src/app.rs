@@ -131,7 +131,8 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .configure(crate::audit::handlers::routes)
         .configure(crate::studies::handlers::routes)
         .configure(crate::studies::questionnaires::handlers::routes)
-        .configure(crate::studies::comments::handlers::routes);
+        .configure(crate::studies::comments::handlers::routes)
+        .configure(crate::studies::questionnaires::history::handlers::routes);
 }
 
 async fn not_found() -> Result<actix_web::HttpResponse, AppError> {

@@ -183,6 +183,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    revisions (id) {
+        id -> BigInt,
+        object_type -> Text,
+        object_id -> BigInt,
+        questionnaire_id -> BigInt,
+        author_user_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        reason -> Text,
+        action -> Text,
+        before -> Nullable<Text>,
+        after -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(email_tokens -> users (user_id));
 diesel::joinable!(audit_events -> users (actor_user_id));
@@ -197,6 +212,8 @@ diesel::joinable!(question_tags -> questions (question_id));
 diesel::joinable!(question_tags -> taxonomy_terms (term_id));
 diesel::joinable!(comments -> questionnaires (questionnaire_id));
 diesel::joinable!(comments -> users (author_user_id));
+diesel::joinable!(revisions -> users (author_user_id));
+diesel::joinable!(revisions -> questionnaires (questionnaire_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -213,4 +230,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     taxonomy_links,
     question_tags,
     comments,
+    revisions,
 );

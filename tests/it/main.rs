@@ -8,6 +8,7 @@ mod cli;
 mod comments;
 mod health;
 mod helpers;
+mod history;
 mod mail;
 mod plain_language;
 mod questionnaires;

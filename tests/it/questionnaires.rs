@@ -13,11 +13,11 @@ on_both_databases!(
     questionnaires_through_the_api,
 );
 
-fn location(response: &reqwest::Response) -> String {
+pub(crate) fn location(response: &reqwest::Response) -> String {
     response.headers()["location"].to_str().unwrap().to_string()
 }
 
-fn id_after(text: &str, marker: &str) -> i64 {
+pub(crate) fn id_after(text: &str, marker: &str) -> i64 {
     let start = text
         .find(marker)
         .unwrap_or_else(|| panic!("{marker} in {text}"))
@@ -31,7 +31,7 @@ fn id_after(text: &str, marker: &str) -> i64 {
 }
 
 /// A study led by `app`'s visitor, with a questionnaire and one section; returns (study, questionnaire, section).
-async fn study_with_section(app: &TestApp) -> (i64, i64, i64) {
+pub(crate) async fn study_with_section(app: &TestApp) -> (i64, i64, i64) {
     app.signed_in_as("lead@example.org", Role::Member).await;
     let created = app
         .post_form("/studies", &[("title", "Involvement"), ("summary", "")])
@@ -65,7 +65,7 @@ async fn study_with_section(app: &TestApp) -> (i64, i64, i64) {
     (study, questionnaire, section)
 }
 
-async fn add_question(
+pub(crate) async fn add_question(
     visitor: &Visitor,
     study: i64,
     section: i64,

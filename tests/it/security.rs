@@ -136,6 +136,26 @@ pub const API: &[(&str, &str, Needs)] = &[
     ("GET", "/api/v1/studies/{id}/jargon", Needs::Member),
     ("PUT", "/api/v1/studies/{id}/jargon", Needs::Member),
     ("POST", "/api/v1/studies/{id}/plain-language", Needs::Member),
+    (
+        "GET",
+        "/api/v1/studies/{id}/questions/{question_id}/revisions",
+        Needs::Member,
+    ),
+    (
+        "POST",
+        "/api/v1/studies/{id}/questions/{question_id}/revisions/{revision_id}/restore",
+        Needs::Member,
+    ),
+    (
+        "GET",
+        "/api/v1/studies/{id}/sections/{section_id}/revisions",
+        Needs::Member,
+    ),
+    (
+        "POST",
+        "/api/v1/studies/{id}/sections/{section_id}/revisions/{revision_id}/restore",
+        Needs::Member,
+    ),
     ("GET", "/api/v1/taxonomy", Needs::Member),
     ("GET", "/api/v1/studies/{id}/questionnaires", Needs::Member),
     ("POST", "/api/v1/studies/{id}/questionnaires", Needs::Member),

@@ -1,12 +1,15 @@
 //! What questionnaire edits do, for pages and the JSON API alike: checked against the rules, saved in
-//! one transaction with their audit event, and refused (not overwritten) when someone else saved first.
+//! one transaction with their audit event and their revision (the history that can be restored), and
+//! refused (not overwritten) when someone else saved first.
 
 use std::collections::HashSet;
 
 use serde_json::json;
 
+use super::history::queries::{self as history, Change};
+use super::history::rules::{question_snapshot, snapshot, Action, ObjectType};
 use super::queries::{self, Direction, Question, Questionnaire, Section, SectionTree};
-use super::rules::{self, EarlierQuestion, QuestionInput};
+use super::rules::{self, EarlierQuestion, QuestionInput, SectionInput};
 use crate::audit::{self, Origin};
 use crate::db::{Db, DbConnection};
 use crate::web::{AppError, FieldErrors};
@@ -74,25 +77,33 @@ pub async fn add_section(
     db: &Db,
     origin: &Origin,
     questionnaire: &Questionnaire,
-    title: &str,
-    introduction: &str,
+    input: &SectionInput,
 ) -> Result<i64, AppError> {
-    rules::check_section(title, introduction).map_err(invalid)?;
-    let (questionnaire_id, title, introduction, origin) = (
-        questionnaire.id,
-        title.trim().to_string(),
-        introduction.trim().to_string(),
-        origin.clone(),
-    );
+    let input = rules::check_section_input(input).map_err(invalid)?;
+    let (questionnaire_id, origin) = (questionnaire.id, origin.clone());
     db.write(move |conn| {
-        let id = queries::insert_section(conn, questionnaire_id, &title, &introduction)?;
+        let id =
+            queries::insert_section(conn, questionnaire_id, &input.title, &input.introduction)?;
+        history::record(
+            conn,
+            &origin,
+            Change {
+                object: ObjectType::Section,
+                object_id: id,
+                questionnaire_id,
+                action: Action::Created,
+                reason: &input.reason,
+                before: None,
+                after: Some(snapshot(&input)),
+            },
+        )?;
         audit::record(
             conn,
             &origin,
             "section_added",
             "section",
             Some(id),
-            json!({ "questionnaire_id": questionnaire_id, "title": title }),
+            json!({ "questionnaire_id": questionnaire_id, "title": input.title }),
         )?;
         Ok(id)
     })
@@ -104,33 +115,73 @@ pub async fn update_section(
     origin: &Origin,
     section: &Section,
     lock_version: i32,
-    title: &str,
-    introduction: &str,
+    input: &SectionInput,
 ) -> Result<Saved<Section>, AppError> {
-    rules::check_section(title, introduction).map_err(invalid)?;
-    let (id, title, introduction, origin) = (
-        section.id,
-        title.trim().to_string(),
-        introduction.trim().to_string(),
-        origin.clone(),
-    );
-    let before = section.clone();
+    save_section(db, origin, section, lock_version, input, Action::Changed).await
+}
+
+/// Saves a section's new content (an edit, or an earlier version restored) with its revision.
+pub async fn save_section(
+    db: &Db,
+    origin: &Origin,
+    section: &Section,
+    lock_version: i32,
+    input: &SectionInput,
+    action: Action,
+) -> Result<Saved<Section>, AppError> {
+    let input = rules::check_section_input(input).map_err(invalid)?;
+    let (section, origin) = (section.clone(), origin.clone());
     db.write(move |conn| {
-        if !queries::update_section(conn, id, lock_version, &title, &introduction)? {
-            return Ok(Saved::Stale(current_section(conn, &before)?));
+        let current = current_section(conn, &section)?;
+        if !queries::update_section(
+            conn,
+            section.id,
+            lock_version,
+            &input.title,
+            &input.introduction,
+        )? {
+            // Read again: whoever saved first may have committed after `current` was read.
+            return Ok(Saved::Stale(current_section(conn, &section)?));
         }
+        let before = section_input_of(&current);
+        history::record(
+            conn,
+            &origin,
+            Change {
+                object: ObjectType::Section,
+                object_id: section.id,
+                questionnaire_id: section.questionnaire_id,
+                action,
+                reason: &input.reason,
+                before: Some(snapshot(&before)),
+                after: Some(snapshot(&input)),
+            },
+        )?;
         audit::record(
             conn,
             &origin,
-            "section_changed",
+            if action == Action::Restored {
+                "section_restored"
+            } else {
+                "section_changed"
+            },
             "section",
-            Some(id),
+            Some(section.id),
             json!({ "before": { "title": before.title, "introduction": before.introduction },
-                    "after": { "title": title, "introduction": introduction } }),
+                    "after": { "title": input.title, "introduction": input.introduction } }),
         )?;
         Ok(Saved::Done)
     })
     .await
+}
+
+/// A stored section as the input that would store it again.
+pub fn section_input_of(section: &Section) -> SectionInput {
+    SectionInput {
+        title: section.title.clone(),
+        introduction: section.introduction.clone(),
+        reason: String::new(),
+    }
 }
 
 fn current_section(conn: &mut DbConnection, section: &Section) -> Result<Section, AppError> {
@@ -144,7 +195,31 @@ fn current_section(conn: &mut DbConnection, section: &Section) -> Result<Section
 pub async fn delete_section(db: &Db, origin: &Origin, section: &Section) -> Result<(), AppError> {
     let (section, origin) = (section.clone(), origin.clone());
     db.write(move |conn| {
+        let tree = queries::tree(conn, section.questionnaire_id)?;
+        let questions: Vec<&Question> = tree
+            .iter()
+            .filter(|s| s.section.id == section.id)
+            .flat_map(|s| s.questions.iter())
+            .collect();
+        let gone: HashSet<i64> = questions.iter().map(|q| q.id).collect();
         queries::delete_section(conn, section.id)?;
+        for question in questions {
+            record_deleted_question(conn, &origin, question)?;
+        }
+        record_dropped_conditions(conn, &origin, &tree, &gone)?;
+        history::record(
+            conn,
+            &origin,
+            Change {
+                object: ObjectType::Section,
+                object_id: section.id,
+                questionnaire_id: section.questionnaire_id,
+                action: Action::Deleted,
+                reason: "",
+                before: Some(snapshot(&section_input_of(&section))),
+                after: None,
+            },
+        )?;
         audit::record(
             conn,
             &origin,
@@ -156,6 +231,65 @@ pub async fn delete_section(db: &Db, origin: &Origin, section: &Section) -> Resu
         Ok(())
     })
     .await
+}
+
+fn record_deleted_question(
+    conn: &mut DbConnection,
+    origin: &Origin,
+    question: &Question,
+) -> Result<(), AppError> {
+    history::record(
+        conn,
+        origin,
+        Change {
+            object: ObjectType::Question,
+            object_id: question.id,
+            questionnaire_id: question.questionnaire_id,
+            action: Action::Deleted,
+            reason: "",
+            before: Some(snapshot(&input_of(question))),
+            after: None,
+        },
+    )?;
+    Ok(())
+}
+
+const CONDITION_DROPPED: &str =
+    "The question this one depended on was deleted, so it is now always shown.";
+
+/// Deleting a question removes the conditions that pointed at it: that is a change to each dependant,
+/// and their history says so.
+fn record_dropped_conditions(
+    conn: &mut DbConnection,
+    origin: &Origin,
+    tree: &[SectionTree],
+    gone: &HashSet<i64>,
+) -> Result<(), AppError> {
+    let dependants = reading_order(tree).into_iter().filter(|q| {
+        !gone.contains(&q.id) && q.show_if_question_id.is_some_and(|t| gone.contains(&t))
+    });
+    for question in dependants {
+        let before = input_of(question);
+        let after = QuestionInput {
+            show_if_question_id: None,
+            show_if_answers: Vec::new(),
+            ..before.clone()
+        };
+        history::record(
+            conn,
+            origin,
+            Change {
+                object: ObjectType::Question,
+                object_id: question.id,
+                questionnaire_id: question.questionnaire_id,
+                action: Action::Changed,
+                reason: CONDITION_DROPPED,
+                before: Some(snapshot(&before)),
+                after: Some(snapshot(&after)),
+            },
+        )?;
+    }
+    Ok(())
 }
 
 const MOVE_BREAKS_CONDITION: &str =
@@ -234,6 +368,19 @@ pub async fn add_question(
             rules::check_question(&input, &earlier, &known_tags(conn)?).map_err(invalid)?;
         let id =
             queries::insert_question(conn, section.questionnaire_id, section.id, &content, None)?;
+        history::record(
+            conn,
+            &origin,
+            Change {
+                object: ObjectType::Question,
+                object_id: id,
+                questionnaire_id: section.questionnaire_id,
+                action: Action::Created,
+                reason: &content.input.reason,
+                before: None,
+                after: Some(question_snapshot(&content)),
+            },
+        )?;
         audit::record(
             conn,
             &origin,
@@ -253,23 +400,48 @@ pub async fn update_question(
     question: &Question,
     input: &QuestionInput,
 ) -> Result<Saved<Question>, AppError> {
-    let (before, input, origin) = (question.clone(), input.clone(), origin.clone());
-    let lock_version = input.lock_version.unwrap_or(before.lock_version);
+    save_question(db, origin, question, input, Action::Changed).await
+}
+
+/// Saves a question's new content (an edit, or an earlier version restored) with its revision.
+pub async fn save_question(
+    db: &Db,
+    origin: &Origin,
+    question: &Question,
+    input: &QuestionInput,
+    action: Action,
+) -> Result<Saved<Question>, AppError> {
+    let (question, input, origin) = (question.clone(), input.clone(), origin.clone());
+    let lock_version = input.lock_version.unwrap_or(question.lock_version);
     db.write(move |conn| {
-        let tree = queries::tree(conn, before.questionnaire_id)?;
-        let earlier = earlier_than(&tree, |q| q.id == before.id);
+        let tree = queries::tree(conn, question.questionnaire_id)?;
+        let earlier = earlier_than(&tree, |q| q.id == question.id);
         let content = rules::check_question(&input, &earlier, &known_tags(conn)?).map_err(invalid)?;
-        if !queries::update_question(conn, before.id, lock_version, &content)? {
-            let current = reading_order(&tree).into_iter().find(|q| q.id == before.id).cloned().ok_or(AppError::NotFound)?;
+        // What is stored now, read in this transaction: the true "before" when the save succeeds.
+        let current = reading_order(&tree).into_iter().find(|q| q.id == question.id).cloned().ok_or(AppError::NotFound)?;
+        if !queries::update_question(conn, question.id, lock_version, &content)? {
             return Ok(Saved::Stale(current));
         }
+        history::record(
+            conn,
+            &origin,
+            Change {
+                object: ObjectType::Question,
+                object_id: question.id,
+                questionnaire_id: question.questionnaire_id,
+                action,
+                reason: &content.input.reason,
+                before: Some(snapshot(&input_of(&current))),
+                after: Some(question_snapshot(&content)),
+            },
+        )?;
         audit::record(
             conn,
             &origin,
-            "question_changed",
+            if action == Action::Restored { "question_restored" } else { "question_changed" },
             "question",
-            Some(before.id),
-            json!({ "before": { "text": before.text, "kind": before.kind }, "after": { "text": content.input.text, "kind": content.kind } }),
+            Some(question.id),
+            json!({ "before": { "text": current.text, "kind": current.kind }, "after": { "text": content.input.text, "kind": content.kind } }),
         )?;
         Ok(Saved::Done)
     })
@@ -301,6 +473,19 @@ pub async fn duplicate_question(
             &content,
             Some(question.position + 1),
         )?;
+        history::record(
+            conn,
+            &origin,
+            Change {
+                object: ObjectType::Question,
+                object_id: id,
+                questionnaire_id: question.questionnaire_id,
+                action: Action::Duplicated,
+                reason: "",
+                before: None,
+                after: Some(question_snapshot(&content)),
+            },
+        )?;
         audit::record(
             conn,
             &origin,
@@ -321,7 +506,10 @@ pub async fn delete_question(
 ) -> Result<(), AppError> {
     let (question, origin) = (question.clone(), origin.clone());
     db.write(move |conn| {
+        let tree = queries::tree(conn, question.questionnaire_id)?;
         queries::delete_question(conn, question.id)?;
+        record_deleted_question(conn, &origin, &question)?;
+        record_dropped_conditions(conn, &origin, &tree, &HashSet::from([question.id]))?;
         audit::record(
             conn,
             &origin,
@@ -383,5 +571,6 @@ pub fn input_of(question: &Question) -> QuestionInput {
         show_if_answers: question.show_if_answers.clone(),
         tags: question.tags.clone(),
         lock_version: Some(question.lock_version),
+        reason: String::new(),
     }
 }

@@ -10,7 +10,7 @@ use super::handlers::{QuestionnaireForm, EDITORS};
 use super::queries::{
     self, Direction, Question, Questionnaire, Section, SectionTree, TaxonomyTerm,
 };
-use super::rules::QuestionInput;
+use super::rules::{QuestionInput, SectionInput};
 use crate::api::ErrorBody;
 use crate::app::AppState;
 use crate::audit::Origin;
@@ -169,6 +169,19 @@ pub struct SectionBody {
     pub introduction: String,
     /// Required when changing a section: the version the change started from.
     pub lock_version: Option<i32>,
+    /// Why we changed it (optional, up to 1,000 characters): kept in the section's history.
+    #[serde(default)]
+    pub reason: String,
+}
+
+impl SectionBody {
+    fn input(&self) -> SectionInput {
+        SectionInput {
+            title: self.title.clone(),
+            introduction: self.introduction.clone(),
+            reason: self.reason.clone(),
+        }
+    }
 }
 
 /// Both versions, when a save started from an old version.
@@ -178,7 +191,7 @@ pub struct ConflictBody<T: ToSchema> {
     pub current: T,
 }
 
-fn conflict<T: Serialize + ToSchema>(current: T) -> HttpResponse {
+pub(super) fn conflict<T: Serialize + ToSchema>(current: T) -> HttpResponse {
     HttpResponse::Conflict().json(ConflictBody {
         error: crate::api::ErrorDetail {
             code: "conflict".into(),
@@ -189,7 +202,7 @@ fn conflict<T: Serialize + ToSchema>(current: T) -> HttpResponse {
     })
 }
 
-async fn section_of(
+pub(super) async fn section_of(
     state: &AppState,
     user: &CurrentUser,
     study_id: i64,
@@ -208,7 +221,7 @@ async fn section_of(
         .ok_or(AppError::NotFound)
 }
 
-async fn question_of(
+pub(super) async fn question_of(
     state: &AppState,
     user: &CurrentUser,
     study_id: i64,
@@ -256,8 +269,7 @@ async fn add_section(
         &state.db,
         &origin.by(user.id),
         &questionnaire,
-        &body.title,
-        &body.introduction,
+        &body.input(),
     )
     .await?;
     Ok(HttpResponse::Created().json(tree_of(&state, study_id, questionnaire_id).await?))
@@ -288,8 +300,7 @@ async fn update_section(
         &origin.by(user.id),
         &section,
         lock_version,
-        &body.title,
-        &body.introduction,
+        &body.input(),
     )
     .await?
     {

@@ -11,7 +11,7 @@ use super::actions::{self, Saved};
 use super::queries::{
     self, Direction, Question, Questionnaire, Section, SectionTree, TaxonomyTerm,
 };
-use super::rules::{QuestionInput, DEFAULT_LIKERT, KINDS};
+use super::rules::{QuestionInput, SectionInput, DEFAULT_LIKERT, KINDS};
 use crate::audit::Origin;
 use crate::studies::access::StudyAccess;
 use crate::studies::comments;
@@ -94,7 +94,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 pub const EDITORS: &[StudyRole] = &[StudyRole::Lead, StudyRole::CoDesigner];
 
-async fn editor_access(
+pub(super) async fn editor_access(
     page: &Page,
     user: &CurrentUser,
     study_id: i64,
@@ -114,7 +114,7 @@ async fn load_questionnaire(
         .ok_or(AppError::NotFound)
 }
 
-async fn load_section(
+pub(super) async fn load_section(
     page: &Page,
     study_id: i64,
     id: i64,
@@ -126,7 +126,7 @@ async fn load_section(
         .ok_or(AppError::NotFound)
 }
 
-async fn load_question(
+pub(super) async fn load_question(
     page: &Page,
     study_id: i64,
     id: i64,
@@ -284,7 +284,18 @@ fn plain_panels(
 struct SectionForm {
     title: String,
     introduction: String,
+    reason: String,
     lock_version: Option<i32>,
+}
+
+impl SectionForm {
+    fn input(&self) -> SectionInput {
+        SectionInput {
+            title: self.title.clone(),
+            introduction: self.introduction.clone(),
+            reason: self.reason.clone(),
+        }
+    }
 }
 
 async fn section_context(
@@ -313,6 +324,7 @@ async fn section_context(
     context.insert("section", &section);
     context.insert("title", &form.title);
     context.insert("introduction", &form.introduction);
+    context.insert("reason", &form.reason);
     context.insert("lock_version", &form.lock_version);
     Ok(context)
 }
@@ -352,8 +364,7 @@ async fn add_section(
         &page.state().db,
         &origin.by(user.id),
         &questionnaire,
-        &form.title,
-        &form.introduction,
+        &form.input(),
     )
     .await
     {
@@ -384,6 +395,7 @@ async fn edit_section_page(
     let form = SectionForm {
         title: section.title.clone(),
         introduction: section.introduction.clone(),
+        reason: String::new(),
         lock_version: Some(section.lock_version),
     };
     page.render(
@@ -409,8 +421,7 @@ async fn edit_section(
         &origin.by(user.id),
         &section,
         lock_version,
-        &form.title,
-        &form.introduction,
+        &form.input(),
     )
     .await
     {
@@ -547,6 +558,7 @@ fn question_input(pairs: Vec<(String, String)>) -> QuestionInput {
             "show_if_answers" => input.show_if_answers = lines(&value),
             "tags" => input.tags.extend(value.parse::<i64>().ok()),
             "lock_version" => input.lock_version = value.parse().ok(),
+            "reason" => input.reason = value,
             _ => {}
         }
     }
@@ -893,6 +905,7 @@ mod tests {
             ("tags", "x"),
             ("show_if_question_id", ""),
             ("lock_version", "2"),
+            ("reason", "Clearer for carers"),
             ("csrf_token", "ignored"),
         ]
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -903,5 +916,6 @@ mod tests {
         assert_eq!(input.tags, vec![3, 5]);
         assert_eq!(input.show_if_question_id, None);
         assert_eq!(input.lock_version, Some(2));
+        assert_eq!(input.reason, "Clearer for carers");
     }
 }

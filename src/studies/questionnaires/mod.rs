@@ -4,5 +4,6 @@
 pub mod actions;
 pub mod api;
 pub mod handlers;
+pub mod history;
 pub mod queries;
 pub mod rules;

@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::history::rules::reason_error;
 use crate::web::FieldErrors;
 
 pub const TEXT_MAX: usize = 2000;
@@ -159,6 +160,17 @@ pub struct QuestionInput {
     pub tags: Vec<i64>,
     /// The version this edit started from; a different current version means someone else saved first.
     pub lock_version: Option<i32>,
+    /// Why we changed it (optional, up to 1,000 characters): kept in the question's history.
+    pub reason: String,
+}
+
+/// A section as the co-design group writes it; `reason` is kept in the section's history.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SectionInput {
+    pub title: String,
+    pub introduction: String,
+    pub reason: String,
 }
 
 /// An earlier question that a condition may point at.
@@ -205,6 +217,10 @@ pub fn check_question(
     input.options = tidy_lines(&input.options);
     input.probes = tidy_lines(&input.probes);
     input.show_if_answers = tidy_lines(&input.show_if_answers);
+    input.reason = input.reason.trim().to_string();
+    if let Some(message) = reason_error(&input.reason) {
+        error("reason", message);
+    }
 
     let kind = QuestionKind::parse(&input.kind);
     if kind.is_none() {
@@ -366,6 +382,25 @@ pub fn check_section(title: &str, introduction: &str) -> Result<(), FieldErrors>
     }
 }
 
+/// Checks a section with its note, and tidies it for storing.
+pub fn check_section_input(input: &SectionInput) -> Result<SectionInput, FieldErrors> {
+    let mut errors = check_section(&input.title, &input.introduction)
+        .err()
+        .unwrap_or_default();
+    if let Some(message) = reason_error(&input.reason) {
+        errors.insert("reason".into(), message);
+    }
+    if errors.is_empty() {
+        Ok(SectionInput {
+            title: input.title.trim().to_string(),
+            introduction: input.introduction.trim().to_string(),
+            reason: input.reason.trim().to_string(),
+        })
+    } else {
+        Err(errors)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -407,8 +442,19 @@ mod tests {
             tags: vec![99],
             ..QuestionInput::default()
         };
+        let input = QuestionInput {
+            reason: "x".repeat(1001),
+            ..input
+        };
         let errors = check_question(&input, &[], &tags()).unwrap_err();
-        for field in ["kind", "text", "audiences", "system_level", "tags"] {
+        for field in [
+            "kind",
+            "text",
+            "audiences",
+            "system_level",
+            "tags",
+            "reason",
+        ] {
             assert!(errors.contains_key(field), "{field}: {errors:?}");
         }
         let long = QuestionInput {
@@ -504,5 +550,22 @@ mod tests {
     fn sections_need_a_title() {
         assert!(check_section(" ", "").unwrap_err().contains_key("title"));
         assert!(check_section("Background", "").is_ok());
+        let long_note = SectionInput {
+            title: " Background ".into(),
+            reason: "x".repeat(1001),
+            ..SectionInput::default()
+        };
+        assert!(check_section_input(&long_note)
+            .unwrap_err()
+            .contains_key("reason"));
+        let tidied = check_section_input(&SectionInput {
+            reason: " clearer ".into(),
+            ..long_note
+        })
+        .unwrap();
+        assert_eq!(
+            (tidied.title.as_str(), tidied.reason.as_str()),
+            ("Background", "clearer")
+        );
     }
 }
