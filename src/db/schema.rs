@@ -96,6 +96,19 @@ diesel::table! {
         status -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        info_summary -> Text,
+        info_full_text -> Text,
+        info_data_use -> Text,
+        withdrawal_days -> Integer,
+        withdrawal_after -> Text,
+        retention -> Text,
+        contact_details -> Text,
+        distress_signposting -> Text,
+        consent_statements -> Text,
+        info_lock_version -> Integer,
+        signoff_member_ids -> Text,
+        signoff_needs_advisor -> Bool,
+        signoff_needs_staff -> Bool,
     }
 }
 
@@ -167,6 +180,29 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    questionnaire_sign_offs (id) {
+        id -> BigInt,
+        questionnaire_id -> BigInt,
+        user_id -> BigInt,
+        content_hash -> Text,
+        signed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    questionnaire_versions (id) {
+        id -> BigInt,
+        questionnaire_id -> BigInt,
+        version_number -> Integer,
+        snapshot -> Text,
+        content_hash -> Text,
+        sign_offs -> Text,
+        published_by -> BigInt,
+        published_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(email_tokens -> users (user_id));
 diesel::joinable!(audit_events -> users (actor_user_id));
@@ -179,6 +215,10 @@ diesel::joinable!(sections -> questionnaires (questionnaire_id));
 diesel::joinable!(questions -> sections (section_id));
 diesel::joinable!(question_tags -> questions (question_id));
 diesel::joinable!(question_tags -> taxonomy_terms (term_id));
+diesel::joinable!(questionnaire_sign_offs -> questionnaires (questionnaire_id));
+diesel::joinable!(questionnaire_sign_offs -> users (user_id));
+diesel::joinable!(questionnaire_versions -> questionnaires (questionnaire_id));
+diesel::joinable!(questionnaire_versions -> users (published_by));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -194,4 +234,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     taxonomy_terms,
     taxonomy_links,
     question_tags,
+    questionnaire_sign_offs,
+    questionnaire_versions,
 );

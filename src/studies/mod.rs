@@ -4,8 +4,10 @@
 pub mod access;
 pub mod actions;
 pub mod api;
+pub mod consent;
 pub mod forms;
 pub mod handlers;
 pub mod queries;
 pub mod questionnaires;
 pub mod rules;
+pub mod versions;

@@ -11,3 +11,4 @@ mod mail;
 mod questionnaires;
 mod security;
 mod studies;
+mod versions;
