@@ -71,6 +71,8 @@ fn v1() -> utoipa_actix_web::scope::Scope<
         .configure(crate::studies::questionnaires::api::routes)
         .configure(crate::studies::comments::api::routes)
         .configure(crate::studies::questionnaires::history::api::routes)
+        .configure(crate::studies::consent::api::routes)
+        .configure(crate::studies::versions::api::routes)
         .route(
             OPENAPI_PATH.trim_start_matches("/api/v1"),
             web::get().to(openapi_json),

@@ -99,6 +99,7 @@ fn load_templates(assets: Arc<AssetIndex>) -> anyhow::Result<tera::Tera> {
         },
     );
     tera.register_filter("when", format_time);
+    tera.register_filter("markdown", markdown);
     Ok(tera)
 }
 
@@ -119,6 +120,14 @@ fn format_time(
     Ok(tera::Value::String(parsed.format(pattern).to_string()))
 }
 
+/// `{{ text | markdown | safe }}`: Markdown written by the co-design group as HTML that is safe to show.
+fn markdown(value: &tera::Value, _: &HashMap<String, tera::Value>) -> tera::Result<tera::Value> {
+    let text = value.as_str().ok_or("markdown: expects text")?;
+    Ok(tera::Value::String(
+        crate::studies::consent::rules::markdown_to_safe_html(text),
+    ))
+}
+
 fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(crate::health::healthz))
         .route(
@@ -132,7 +141,9 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .configure(crate::studies::handlers::routes)
         .configure(crate::studies::questionnaires::handlers::routes)
         .configure(crate::studies::comments::handlers::routes)
-        .configure(crate::studies::questionnaires::history::handlers::routes);
+        .configure(crate::studies::questionnaires::history::handlers::routes)
+        .configure(crate::studies::consent::handlers::routes)
+        .configure(crate::studies::versions::handlers::routes);
 }
 
 async fn not_found() -> Result<actix_web::HttpResponse, AppError> {

@@ -97,6 +97,19 @@ diesel::table! {
         status -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        info_summary -> Text,
+        info_full_text -> Text,
+        info_data_use -> Text,
+        withdrawal_days -> Integer,
+        withdrawal_after -> Text,
+        retention -> Text,
+        contact_details -> Text,
+        distress_signposting -> Text,
+        consent_statements -> Text,
+        info_lock_version -> Integer,
+        signoff_member_ids -> Text,
+        signoff_needs_advisor -> Bool,
+        signoff_needs_staff -> Bool,
     }
 }
 
@@ -184,6 +197,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    questionnaire_sign_offs (id) {
+        id -> BigInt,
+        questionnaire_id -> BigInt,
+        user_id -> BigInt,
+        content_hash -> Text,
+        signed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     revisions (id) {
         id -> BigInt,
         object_type -> Text,
@@ -195,6 +218,19 @@ diesel::table! {
         action -> Text,
         before -> Nullable<Text>,
         after -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    questionnaire_versions (id) {
+        id -> BigInt,
+        questionnaire_id -> BigInt,
+        version_number -> Integer,
+        snapshot -> Text,
+        content_hash -> Text,
+        sign_offs -> Text,
+        published_by -> BigInt,
+        published_at -> Timestamp,
     }
 }
 
@@ -214,6 +250,10 @@ diesel::joinable!(comments -> questionnaires (questionnaire_id));
 diesel::joinable!(comments -> users (author_user_id));
 diesel::joinable!(revisions -> users (author_user_id));
 diesel::joinable!(revisions -> questionnaires (questionnaire_id));
+diesel::joinable!(questionnaire_sign_offs -> questionnaires (questionnaire_id));
+diesel::joinable!(questionnaire_sign_offs -> users (user_id));
+diesel::joinable!(questionnaire_versions -> questionnaires (questionnaire_id));
+diesel::joinable!(questionnaire_versions -> users (published_by));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -231,4 +271,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     question_tags,
     comments,
     revisions,
+    questionnaire_sign_offs,
+    questionnaire_versions,
 );

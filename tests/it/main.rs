@@ -14,3 +14,4 @@ mod plain_language;
 mod questionnaires;
 mod security;
 mod studies;
+mod versions;

@@ -156,6 +156,56 @@ pub const API: &[(&str, &str, Needs)] = &[
         "/api/v1/studies/{id}/sections/{section_id}/revisions/{revision_id}/restore",
         Needs::Member,
     ),
+    (
+        "GET",
+        "/api/v1/studies/{id}/questionnaires/{questionnaire_id}/information",
+        Needs::Member,
+    ),
+    (
+        "PUT",
+        "/api/v1/studies/{id}/questionnaires/{questionnaire_id}/information",
+        Needs::Member,
+    ),
+    (
+        "GET",
+        "/api/v1/studies/{id}/questionnaires/{questionnaire_id}/sign-off-rule",
+        Needs::Member,
+    ),
+    (
+        "PUT",
+        "/api/v1/studies/{id}/questionnaires/{questionnaire_id}/sign-off-rule",
+        Needs::Member,
+    ),
+    (
+        "POST",
+        "/api/v1/studies/{id}/questionnaires/{questionnaire_id}/sign-offs",
+        Needs::Member,
+    ),
+    (
+        "POST",
+        "/api/v1/studies/{id}/questionnaires/{questionnaire_id}/status",
+        Needs::Member,
+    ),
+    (
+        "POST",
+        "/api/v1/studies/{id}/questionnaires/{questionnaire_id}/publish",
+        Needs::Member,
+    ),
+    (
+        "GET",
+        "/api/v1/studies/{id}/questionnaires/{questionnaire_id}/versions",
+        Needs::Member,
+    ),
+    (
+        "GET",
+        "/api/v1/studies/{id}/questionnaires/{questionnaire_id}/versions/{number}",
+        Needs::Member,
+    ),
+    (
+        "GET",
+        "/api/v1/studies/{id}/questionnaires/{questionnaire_id}/versions/{from}/compare/{to}",
+        Needs::Member,
+    ),
     ("GET", "/api/v1/taxonomy", Needs::Member),
     ("GET", "/api/v1/studies/{id}/questionnaires", Needs::Member),
     ("POST", "/api/v1/studies/{id}/questionnaires", Needs::Member),

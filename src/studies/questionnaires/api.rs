@@ -191,7 +191,7 @@ pub struct ConflictBody<T: ToSchema> {
     pub current: T,
 }
 
-pub(super) fn conflict<T: Serialize + ToSchema>(current: T) -> HttpResponse {
+pub fn conflict<T: Serialize + ToSchema>(current: T) -> HttpResponse {
     HttpResponse::Conflict().json(ConflictBody {
         error: crate::api::ErrorDetail {
             code: "conflict".into(),

@@ -1,0 +1,15 @@
+DROP TABLE questionnaire_versions;
+DROP TABLE questionnaire_sign_offs;
+ALTER TABLE questionnaires DROP COLUMN signoff_needs_staff;
+ALTER TABLE questionnaires DROP COLUMN signoff_needs_advisor;
+ALTER TABLE questionnaires DROP COLUMN signoff_member_ids;
+ALTER TABLE questionnaires DROP COLUMN info_lock_version;
+ALTER TABLE questionnaires DROP COLUMN consent_statements;
+ALTER TABLE questionnaires DROP COLUMN distress_signposting;
+ALTER TABLE questionnaires DROP COLUMN contact_details;
+ALTER TABLE questionnaires DROP COLUMN retention;
+ALTER TABLE questionnaires DROP COLUMN withdrawal_after;
+ALTER TABLE questionnaires DROP COLUMN withdrawal_days;
+ALTER TABLE questionnaires DROP COLUMN info_data_use;
+ALTER TABLE questionnaires DROP COLUMN info_full_text;
+ALTER TABLE questionnaires DROP COLUMN info_summary;
