@@ -435,6 +435,56 @@ fn open_gap(conn: &mut DbConnection, section_id: i64, position: i32) -> QueryRes
     .map(|_| ())
 }
 
+/// The columns a question's content fills: one list for insert and update, so they cannot drift apart.
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = questions, treat_none_as_null = true)]
+struct ContentColumns<'a> {
+    kind: &'a str,
+    text: &'a str,
+    help_text: &'a str,
+    required: bool,
+    for_staff: bool,
+    for_service_users: bool,
+    for_carers: bool,
+    wording_staff: &'a str,
+    wording_service_user: &'a str,
+    wording_carer: &'a str,
+    wording_easy_read: &'a str,
+    options: String,
+    likert_not_applicable: bool,
+    probes: String,
+    system_level: Option<&'a str>,
+    provenance: &'a str,
+    show_if_question_id: Option<i64>,
+    show_if_answers: String,
+}
+
+impl<'a> ContentColumns<'a> {
+    fn of(content: &'a QuestionContent) -> Self {
+        let q = &content.input;
+        ContentColumns {
+            kind: content.kind.as_str(),
+            text: &q.text,
+            help_text: &q.help_text,
+            required: q.required,
+            for_staff: q.for_staff,
+            for_service_users: q.for_service_users,
+            for_carers: q.for_carers,
+            wording_staff: &q.wording_staff,
+            wording_service_user: &q.wording_service_user,
+            wording_carer: &q.wording_carer,
+            wording_easy_read: &q.wording_easy_read,
+            options: to_json(&q.options),
+            likert_not_applicable: q.likert_not_applicable,
+            probes: to_json(&q.probes),
+            system_level: content.system_level.map(|l| l.as_str()),
+            provenance: &q.provenance,
+            show_if_question_id: q.show_if_question_id,
+            show_if_answers: to_json(&q.show_if_answers),
+        }
+    }
+}
+
 /// Inserts a question at the end of a section, or at `position` when given.
 pub fn insert_question(
     conn: &mut DbConnection,
@@ -456,37 +506,19 @@ pub fn insert_question(
             last.unwrap_or(0) + 1
         }
     };
-    let q = &content.input;
     let at = now();
     let id = diesel::insert_into(questions::table)
         .values((
+            ContentColumns::of(content),
             questions::questionnaire_id.eq(questionnaire_id),
             questions::section_id.eq(section_id),
             questions::position.eq(position),
-            questions::kind.eq(content.kind.as_str()),
-            questions::text.eq(&q.text),
-            questions::help_text.eq(&q.help_text),
-            questions::required.eq(q.required),
-            questions::for_staff.eq(q.for_staff),
-            questions::for_service_users.eq(q.for_service_users),
-            questions::for_carers.eq(q.for_carers),
-            questions::wording_staff.eq(&q.wording_staff),
-            questions::wording_service_user.eq(&q.wording_service_user),
-            questions::wording_carer.eq(&q.wording_carer),
-            questions::wording_easy_read.eq(&q.wording_easy_read),
-            questions::options.eq(to_json(&q.options)),
-            questions::likert_not_applicable.eq(q.likert_not_applicable),
-            questions::probes.eq(to_json(&q.probes)),
-            questions::system_level.eq(content.system_level.map(|l| l.as_str())),
-            questions::provenance.eq(&q.provenance),
-            questions::show_if_question_id.eq(q.show_if_question_id),
-            questions::show_if_answers.eq(to_json(&q.show_if_answers)),
             questions::created_at.eq(at),
             questions::updated_at.eq(at),
         ))
         .returning(questions::id)
         .get_result(conn)?;
-    set_tags(conn, id, &q.tags)?;
+    set_tags(conn, id, &content.input.tags)?;
     Ok(id)
 }
 
@@ -497,37 +529,19 @@ pub fn update_question(
     lock_version: i32,
     content: &QuestionContent,
 ) -> QueryResult<bool> {
-    let q = &content.input;
     let updated = diesel::update(
         questions::table
             .filter(questions::id.eq(id))
             .filter(questions::lock_version.eq(lock_version)),
     )
     .set((
-        questions::kind.eq(content.kind.as_str()),
-        questions::text.eq(&q.text),
-        questions::help_text.eq(&q.help_text),
-        questions::required.eq(q.required),
-        questions::for_staff.eq(q.for_staff),
-        questions::for_service_users.eq(q.for_service_users),
-        questions::for_carers.eq(q.for_carers),
-        questions::wording_staff.eq(&q.wording_staff),
-        questions::wording_service_user.eq(&q.wording_service_user),
-        questions::wording_carer.eq(&q.wording_carer),
-        questions::wording_easy_read.eq(&q.wording_easy_read),
-        questions::options.eq(to_json(&q.options)),
-        questions::likert_not_applicable.eq(q.likert_not_applicable),
-        questions::probes.eq(to_json(&q.probes)),
-        questions::system_level.eq(content.system_level.map(|l| l.as_str())),
-        questions::provenance.eq(&q.provenance),
-        questions::show_if_question_id.eq(q.show_if_question_id),
-        questions::show_if_answers.eq(to_json(&q.show_if_answers)),
+        ContentColumns::of(content),
         questions::lock_version.eq(lock_version + 1),
         questions::updated_at.eq(now()),
     ))
     .execute(conn)?;
     if updated == 1 {
-        set_tags(conn, id, &q.tags)?;
+        set_tags(conn, id, &content.input.tags)?;
     }
     Ok(updated == 1)
 }
