@@ -9,8 +9,6 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 use utoipa_actix_web::AppExt;
 
-use crate::app::AppState;
-
 pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
 
 /// Every API error has this shape.
@@ -79,8 +77,14 @@ fn v1() -> utoipa_actix_web::scope::Scope<
         )
 }
 
-/// The OpenAPI document, collected from the same routes the server mounts.
-pub fn document() -> String {
+/// The OpenAPI document, collected from the same routes the server mounts. Built on first request:
+/// most instances are never asked, and building it is the biggest allocation at start-up.
+pub fn document() -> &'static str {
+    static DOCUMENT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DOCUMENT.get_or_init(build_document)
+}
+
+fn build_document() -> String {
     let (_, doc) = actix_web::App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
@@ -95,8 +99,8 @@ pub fn mount(cfg: &mut web::ServiceConfig) {
     cfg.service(v1());
 }
 
-async fn openapi_json(state: web::Data<AppState>) -> HttpResponse {
+async fn openapi_json() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")
-        .body(state.api_doc.clone())
+        .body(document())
 }

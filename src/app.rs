@@ -32,7 +32,6 @@ pub struct AppState {
     pub templates: Arc<tera::Tera>,
     pub mailer: Mailer,
     pub assets: Arc<AssetIndex>,
-    pub api_doc: String,
     session_key: Key,
 }
 
@@ -63,7 +62,6 @@ impl AppState {
             templates,
             mailer,
             assets,
-            api_doc: crate::api::document(),
             session_key,
         })
     }
