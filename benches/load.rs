@@ -1,6 +1,8 @@
 //! Load driver: starts the real `voices` binary as a separate process, once on SQLite and once on
-//! PostgreSQL, drives `GET /healthz` and `GET /login` with 32 concurrent keep-alive connections, and
-//! prints throughput, latency and the server's resident memory as Markdown tables.
+//! PostgreSQL, drives `GET /healthz` and `GET /login` with 32 concurrent keep-alive connections, then
+//! seeds a 60-question questionnaire with history and comments through the JSON API and has 16 signed-in
+//! editors load its editor page, and prints throughput, latency and the server's resident memory as
+//! Markdown tables.
 //!
 //! Run with `cargo bench --bench load`. Environment:
 //! - `VOICES_BENCH_SECONDS`: measured seconds per endpoint (default 10);
@@ -8,17 +10,26 @@
 //!   (default `postgres://postgres@127.0.0.1:5432/postgres`);
 //! - `VOICES_BENCH_REQUIRE_POSTGRES=1`: fail instead of skipping the PostgreSQL run when it cannot be set up.
 
+use std::io::Write;
 use std::net::TcpListener;
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use diesel::{Connection, PgConnection, RunQueryDsl};
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
 use tempfile::TempDir;
 
 const CONNECTIONS: usize = 32;
 const ENDPOINTS: [&str; 2] = ["/healthz", "/login"];
+/// The co-design group editing together: each editor has a browser session of their own.
+const EDITORS: usize = 16;
+const EDITOR_SECTIONS: usize = 3;
+const EDITOR_QUESTIONS: usize = 60;
+const EDITOR_EMAIL: &str = "bench.editor@example.org";
+const EDITOR_PASSWORD: &str = "a long passphrase for the load driver";
 const DEFAULT_SECONDS: u64 = 10;
 const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -81,8 +92,9 @@ enum Database {
 struct Server {
     child: Child,
     port: u16,
+    database_url: String,
     // Removed after the process is killed: fields drop after `Drop::drop` has run.
-    _data_dir: TempDir,
+    data_dir: TempDir,
 }
 
 impl Server {
@@ -96,31 +108,39 @@ impl Server {
             Database::Sqlite => format!("sqlite://{}", data_dir.path().join("voices.db").display()),
             Database::Postgres(url) => url.clone(),
         };
-        let mut command = Command::new(env!("CARGO_BIN_EXE_voices"));
+        let mut command = voices_command(data_dir.path(), port, &database_url);
         command
-            // Outside the repository, so a developer's config/local.toml cannot change what is measured.
-            .current_dir(data_dir.path())
-            .env("VOICES_BIND", format!("127.0.0.1:{port}"))
-            .env("VOICES_DATA_DIR", data_dir.path())
-            .env("VOICES_DATABASE_URL", database_url)
-            // Logging every request would measure the terminal, not the service.
-            .env("VOICES_LOG", "warn")
             .stdin(Stdio::null())
             // The server logs to stdout; send that to our stderr so stdout holds only the tables.
             .stdout(std::io::stderr())
             .stderr(Stdio::inherit());
-        // The bench's own settings would otherwise reach the server as unknown configuration keys.
-        for (name, _) in std::env::vars_os() {
-            if name.to_string_lossy().starts_with("VOICES_BENCH_") {
-                command.env_remove(name);
-            }
-        }
         let child = command.spawn().context("starting the voices binary")?;
         Ok(Server {
             child,
             port,
-            _data_dir: data_dir,
+            database_url,
+            data_dir,
         })
+    }
+
+    /// Runs a `voices` command-line command against the running server's database and returns what it
+    /// printed, as an operator would set the service up.
+    fn cli(&self, args: &[&str], input: &str) -> anyhow::Result<String> {
+        let mut child = voices_command(self.data_dir.path(), self.port, &self.database_url)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .with_context(|| format!("starting voices {}", args[0]))?;
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin.write_all(input.as_bytes())?;
+        }
+        let output = child.wait_with_output()?;
+        if !output.status.success() {
+            bail!("voices {} failed ({})", args[0], output.status);
+        }
+        Ok(String::from_utf8(output.stdout)?)
     }
 
     fn url(&self, path: &str) -> String {
@@ -180,6 +200,26 @@ impl Server {
             })
             .count())
     }
+}
+
+/// The `voices` binary with the settings the load driver gives it, for the server and for CLI commands.
+fn voices_command(data_dir: &Path, port: u16, database_url: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_voices"));
+    command
+        // Outside the repository, so a developer's config/local.toml cannot change what is measured.
+        .current_dir(data_dir)
+        .env("VOICES_BIND", format!("127.0.0.1:{port}"))
+        .env("VOICES_DATA_DIR", data_dir)
+        .env("VOICES_DATABASE_URL", database_url)
+        // Logging every request would measure the terminal, not the service.
+        .env("VOICES_LOG", "warn");
+    // The bench's own settings would otherwise reach the server as unknown configuration keys.
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("VOICES_BENCH_") {
+            command.env_remove(name);
+        }
+    }
+    command
 }
 
 impl Drop for Server {
@@ -244,8 +284,14 @@ struct Report {
     backend: &'static str,
     idle_rss_kib: u64,
     loaded_rss_kib: u64,
+    scenarios: Vec<Scenario>,
+}
+
+/// One measured load: what was requested, how many connections the server saw, what came back.
+struct Scenario {
+    name: String,
     connections: usize,
-    endpoints: Vec<(&'static str, Tally)>,
+    tally: Tally,
 }
 
 async fn measure(
@@ -269,25 +315,246 @@ async fn measure(
                 .build()
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let mut endpoints = Vec::new();
-    let mut connections = 0;
+    let mut scenarios = Vec::new();
     for endpoint in ENDPOINTS {
         let url = server.url(endpoint);
         eprintln!("{backend}: GET {endpoint}, {CONNECTIONS} connections, {duration:?}");
-        load(&clients, &url, WARM_UP).await;
-        // The warm-up connections are still open (idle, kept alive): count them to confirm all are used.
-        connections = connections.max(server.open_connections()?);
-        endpoints.push((endpoint, load(&clients, &url, duration).await));
+        scenarios.push(
+            run_scenario(&server, &clients, format!("GET {endpoint}"), &url, duration).await?,
+        );
     }
+    // Closed now, so the editors' connections are the only ones the server holds when they are counted.
+    drop(clients);
+
+    eprintln!("{backend}: seeding a questionnaire of {EDITOR_QUESTIONS} questions through the API");
+    let editor_path = seed_editor(&server).await?;
+    let mut editors = Vec::with_capacity(EDITORS);
+    for _ in 0..EDITORS {
+        editors.push(signed_in_editor(&server).await?);
+    }
+    eprintln!("{backend}: GET {editor_path}, {EDITORS} signed-in editors, {duration:?}");
+    let name = format!("GET {editor_path} (editor, {EDITOR_QUESTIONS} questions)");
+    let url = server.url(&editor_path);
+    scenarios.push(run_scenario(&server, &editors, name, &url, duration).await?);
+
     server.ensure_running().context("after the load")?;
     let loaded_rss_kib = server.rss_kib()?;
     Ok(Report {
         backend,
         idle_rss_kib,
         loaded_rss_kib,
-        connections,
-        endpoints,
+        scenarios,
     })
+}
+
+/// Warms up, counts the server's connections, then measures.
+async fn run_scenario(
+    server: &Server,
+    clients: &[reqwest::Client],
+    name: String,
+    url: &str,
+    duration: Duration,
+) -> anyhow::Result<Scenario> {
+    load(clients, url, WARM_UP).await;
+    // The warm-up connections are still open (idle, kept alive): count them to confirm all are used.
+    let connections = server.open_connections()?;
+    Ok(Scenario {
+        name,
+        connections,
+        tally: load(clients, url, duration).await,
+    })
+}
+
+/// Creates an editor account and a study with a questionnaire of `EDITOR_QUESTIONS` questions in
+/// `EDITOR_SECTIONS` sections, through the CLI and the JSON API as an operator and a script would. Each
+/// question is tagged, has a probe, is changed twice with a reason (so it has history) and has an open
+/// comment thread; each section has one too. Returns the editor page's path.
+async fn seed_editor(server: &Server) -> anyhow::Result<String> {
+    server.cli(
+        &[
+            "create-admin",
+            "--email",
+            EDITOR_EMAIL,
+            "--name",
+            "Bench Editor",
+        ],
+        &format!("{EDITOR_PASSWORD}\n"),
+    )?;
+    let printed = server.cli(
+        &[
+            "create-api-token",
+            "--email",
+            EDITOR_EMAIL,
+            "--name",
+            "load driver",
+        ],
+        "",
+    )?;
+    let token = printed
+        .lines()
+        .map(str::trim)
+        .find(|line| line.starts_with("vt_"))
+        .context("create-api-token printed no token")?
+        .to_string();
+    let api = Api {
+        client: reqwest::Client::builder()
+            .timeout(REQUEST_TIMEOUT)
+            .build()?,
+        base: server.url("/api/v1"),
+        token,
+    };
+
+    let study = api
+        .call(Method::POST, "/studies", json!({ "title": "Load test" }))
+        .await?["study"]["id"]
+        .as_i64()
+        .context("no study id")?;
+    let questionnaire = api
+        .call(
+            Method::POST,
+            &format!("/studies/{study}/questionnaires"),
+            json!({ "title": "Interview guide", "description": "For the load driver" }),
+        )
+        .await?["questionnaire"]["id"]
+        .as_i64()
+        .context("no questionnaire id")?;
+    let mut tree = Value::Null;
+    for title in ["Before", "During", "After"].iter().take(EDITOR_SECTIONS) {
+        tree = api
+            .call(
+                Method::POST,
+                &format!("/studies/{study}/questionnaires/{questionnaire}/sections"),
+                json!({ "title": title, "introduction": "We start with you.", "reason": "A first draft" }),
+            )
+            .await?;
+    }
+    // Each answer holds the whole tree, so the last one lists every section.
+    let sections: Vec<i64> = tree["sections"]
+        .as_array()
+        .context("no sections in the tree")?
+        .iter()
+        .filter_map(|s| s["section"]["id"].as_i64())
+        .collect();
+    for &section in &sections {
+        api.call(
+            Method::POST,
+            &format!("/studies/{study}/sections/{section}/comments"),
+            json!({ "body": "Is this the right order?" }),
+        )
+        .await?;
+    }
+    for n in 0..EDITOR_QUESTIONS {
+        let section = sections[n % sections.len()];
+        let mut question = json!({
+            "kind": "long_text",
+            "text": format!("What helped you take part in improvement project {n}?"),
+            "help_text": "Take your time.",
+            "for_staff": true,
+            "for_service_users": true,
+            "for_carers": true,
+            "probes": ["Can you say more about that?"],
+            "tags": [2],
+        });
+        let id = api
+            .call(
+                Method::POST,
+                &format!("/studies/{study}/sections/{section}/questions"),
+                question.clone(),
+            )
+            .await?["id"]
+            .as_i64()
+            .context("no question id")?;
+        for (lock_version, text, reason) in [
+            (
+                0,
+                format!("What made it easier to take part in project {n}?"),
+                "Plainer words",
+            ),
+            (
+                1,
+                format!("What made taking part in project {n} easier?"),
+                "Shorter",
+            ),
+        ] {
+            question["text"] = json!(text);
+            question["lock_version"] = json!(lock_version);
+            question["reason"] = json!(reason);
+            api.call(
+                Method::PUT,
+                &format!("/studies/{study}/questions/{id}"),
+                question.clone(),
+            )
+            .await?;
+        }
+        api.call(
+            Method::POST,
+            &format!("/studies/{study}/questions/{id}/comments"),
+            json!({ "body": "Could this be shorter for carers?" }),
+        )
+        .await?;
+    }
+    Ok(format!("/studies/{study}/questionnaires/{questionnaire}"))
+}
+
+/// The JSON API with a personal access token.
+struct Api {
+    client: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Api {
+    async fn call(&self, method: Method, path: &str, body: Value) -> anyhow::Result<Value> {
+        let response = self
+            .client
+            .request(method.clone(), format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await?;
+        let status = response.status();
+        let text = response.text().await?;
+        if !status.is_success() {
+            bail!("{method} /api/v1{path} answered {status}: {text}");
+        }
+        Ok(serde_json::from_str(&text)?)
+    }
+}
+
+/// A browser-like client signed in through the sign-in page (with its CSRF token), with one keep-alive
+/// connection and its own session cookie.
+async fn signed_in_editor(server: &Server) -> anyhow::Result<reqwest::Client> {
+    let client = reqwest::Client::builder()
+        .timeout(REQUEST_TIMEOUT)
+        .pool_max_idle_per_host(1)
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let page = client
+        .get(server.url("/login"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = page
+        .find(marker)
+        .context("no CSRF token on the sign-in page")?
+        + marker.len();
+    let csrf: String = page[start..].chars().take_while(|c| *c != '"').collect();
+    let signed_in = client
+        .post(server.url("/login"))
+        .form(&[
+            ("email", EDITOR_EMAIL),
+            ("password", EDITOR_PASSWORD),
+            ("csrf_token", &csrf),
+        ])
+        .send()
+        .await?;
+    if signed_in.status() != StatusCode::SEE_OTHER {
+        bail!("signing in answered {}", signed_in.status());
+    }
+    Ok(client)
 }
 
 /// What one load run saw: latency of each 200 response, and every other outcome as an error.
@@ -378,20 +645,28 @@ async fn fetch(client: &reqwest::Client, url: &str) -> Result<(), String> {
 fn print_tables(reports: &[Report], seconds: u64) {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
-        "{CONNECTIONS} concurrent keep-alive connections, {seconds} s per endpoint after a {}s warm-up; \
-         {cores} CPU core(s) shared by the server and this load driver.\n",
+        "{CONNECTIONS} concurrent keep-alive connections ({EDITORS} signed-in editors for the editor page), \
+         {seconds} s per request after a {}s warm-up; {cores} CPU core(s) shared by the server and this \
+         load driver.\n",
         WARM_UP.as_secs()
     );
-    println!("| backend | endpoint | requests/s | p50 ms | p99 ms | max ms | errors |");
-    println!("|---|---|---:|---:|---:|---:|---|");
+    println!(
+        "| backend | request | connections | requests/s | p50 ms | p99 ms | max ms | errors |"
+    );
+    println!("|---|---|---:|---:|---:|---:|---:|---|");
     for report in reports {
-        for (endpoint, tally) in &report.endpoints {
+        for Scenario {
+            name,
+            connections,
+            tally,
+        } in &report.scenarios
+        {
             let errors = match &tally.first_error {
                 Some(first) => format!("{} (first: {first})", tally.errors),
                 None => "0".into(),
             };
             println!(
-                "| {} | GET {endpoint} | {:.0} | {:.2} | {:.2} | {:.2} | {errors} |",
+                "| {} | {name} | {connections} | {:.0} | {:.2} | {:.2} | {:.2} | {errors} |",
                 report.backend,
                 tally.requests_per_second(),
                 tally.percentile_ms(0.50),
@@ -400,15 +675,14 @@ fn print_tables(reports: &[Report], seconds: u64) {
             );
         }
     }
-    println!("\n| backend | idle RSS MiB | RSS after load MiB | connections seen |");
-    println!("|---|---:|---:|---:|");
+    println!("\n| backend | idle RSS MiB | RSS after load MiB |");
+    println!("|---|---:|---:|");
     for report in reports {
         println!(
-            "| {} | {:.1} | {:.1} | {} |",
+            "| {} | {:.1} | {:.1} |",
             report.backend,
             report.idle_rss_kib as f64 / 1024.0,
             report.loaded_rss_kib as f64 / 1024.0,
-            report.connections,
         );
     }
 }

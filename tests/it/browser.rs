@@ -52,7 +52,10 @@ async fn every_page_works_by_keyboard_and_passes_axe() {
         problems: Vec::new(),
     };
     browser
-        .run(keyboard_flow(&browser.client, &app, &mut audit))
+        .run(async {
+            keyboard_flow(&browser.client, &app, &mut audit).await;
+            questionnaire_flow(&browser.client, &app, &mut audit).await;
+        })
         .await;
 
     let no_script = Browser::open(&driver, false).await;
@@ -144,6 +147,152 @@ async fn keyboard_flow(client: &Client, app: &TestApp, audit: &mut Audit) {
         .expect("a Sign out button in the header");
     sign_out.send_keys(&Key::Enter).await.unwrap();
     wait_for_text(client, ".notice", "You have signed out.").await;
+}
+
+/// A co-designer builds a small questionnaire by keyboard alone, from a new study to a moved question,
+/// and every questionnaire page is scanned: the editor, the question form (also with its errors), the
+/// section form, history, comments, information and consent, and versions.
+async fn questionnaire_flow(client: &Client, app: &TestApp, audit: &mut Audit) {
+    client.goto(&app.url("/login")).await.unwrap();
+    type_into(client, "#email", "admin@example.org").await;
+    type_into(client, "#password", &(PASSWORD.to_string() + &Key::Enter)).await;
+    wait_for_text(client, "h1", "Hello, Test Person").await;
+
+    client.goto(&app.url("/studies/new")).await.unwrap();
+    type_into(
+        client,
+        "#title",
+        &("Involvement in improvement".to_string() + &Key::Enter),
+    )
+    .await;
+    wait_for_text(client, "h1", "Involvement in improvement").await;
+    follow(
+        client,
+        "//main//a[normalize-space()='Create a questionnaire']",
+    )
+    .await;
+    wait_for_text(client, "h1", "questionnaire").await;
+    type_into(
+        client,
+        "#title",
+        &("Interview guide".to_string() + &Key::Enter),
+    )
+    .await;
+    wait_for_text(client, "h1", "Interview guide").await;
+    let editor = client.current_url().await.unwrap();
+
+    follow(client, "//main//a[normalize-space()='Add a section']").await;
+    wait_for(client, "#introduction").await;
+    audit.check(client, "section form").await;
+    type_into(
+        client,
+        "#title",
+        &("Your experience".to_string() + &Key::Enter),
+    )
+    .await;
+    wait_for_text(client, "h2", "Your experience").await;
+
+    follow(
+        client,
+        "//main//a[starts-with(normalize-space(), 'Add a question')]",
+    )
+    .await;
+    wait_for_text(client, "h1", "Add a question").await;
+    audit.check(client, "question form").await;
+    submit(client, "Add question").await;
+    wait_for(client, "[data-error-summary]").await;
+    wait_for(client, "#text-error").await;
+    audit.check(client, "question form errors").await;
+    type_into(
+        client,
+        "#text",
+        "Have you taken part in an improvement project?",
+    )
+    .await;
+    type_into(client, "#kind-single_choice", " ").await;
+    type_into(client, "#options", &format!("Yes{}No", Key::Enter)).await;
+    submit(client, "Add question").await;
+    wait_for_text(client, ".question-card__text", "Have you taken part").await;
+
+    follow(
+        client,
+        "//main//a[starts-with(normalize-space(), 'Add a question')]",
+    )
+    .await;
+    wait_for_text(client, "h1", "Add a question").await;
+    type_into(client, "#text", "What helped you take part?").await;
+    type_into(client, "#probes", "Can you give me an example?").await;
+    submit(client, "Add question").await;
+    wait_for_text(client, ".question-card__text", "What helped you").await;
+
+    // The second question goes first.
+    let move_up = client
+        .find(Locator::XPath(
+            "//li[contains(@class, 'question-card')]//button[starts-with(normalize-space(), 'Move up')]",
+        ))
+        .await
+        .expect("a Move up button on the second question");
+    move_up.send_keys(&Key::Enter).await.unwrap();
+    wait_for_text(client, ".notice", "The question is moved.").await;
+    let first = client
+        .find(Locator::Css(".question-card__text"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(first, "What helped you take part?", "Move up moved it");
+    audit.check(client, "questionnaire editor").await;
+
+    follow(client, "(//li[contains(@class, 'question-card')]//a[starts-with(normalize-space(), 'History')])[1]").await;
+    wait_for_text(client, "h1", "History").await;
+    audit.check(client, "question history").await;
+
+    client.goto(editor.as_str()).await.unwrap();
+    follow(client, "(//li[contains(@class, 'question-card')]//a[starts-with(normalize-space(), 'Comments')])[1]").await;
+    wait_for(client, "#body").await;
+    type_into(client, "#body", "Could we ask for an example first?").await;
+    submit(client, "Post comment").await;
+    wait_for_text(client, ".notice", "Your comment is posted.").await;
+    audit.check(client, "question comments").await;
+
+    client.goto(editor.as_str()).await.unwrap();
+    follow(
+        client,
+        "//main//a[normalize-space()='Information and consent']",
+    )
+    .await;
+    wait_for_text(client, "h1", "nformation").await;
+    audit.check(client, "information and consent").await;
+
+    client.goto(editor.as_str()).await.unwrap();
+    follow(
+        client,
+        "//main//a[normalize-space()='Sign-off and versions']",
+    )
+    .await;
+    wait_for_text(client, "h1", "ersion").await;
+    audit.check(client, "sign-off and versions").await;
+}
+
+/// Follows a link as a keyboard user does: focus it, press Enter.
+async fn follow(client: &Client, xpath: &str) {
+    client
+        .find(Locator::XPath(xpath))
+        .await
+        .unwrap_or_else(|_| panic!("no {xpath} on the page"))
+        .send_keys(&Key::Enter)
+        .await
+        .unwrap();
+}
+
+/// Presses Enter on the form's submit button with this text (a textarea would take Enter as a newline).
+async fn submit(client: &Client, text: &str) {
+    follow(
+        client,
+        &format!("//main//button[normalize-space()='{text}']"),
+    )
+    .await;
 }
 
 /// The no-JavaScript session signs in and follows links, all by keyboard.

@@ -9,12 +9,11 @@ use serde::Deserialize;
 
 use super::actions::{self, Saved};
 use super::queries::{
-    self, Direction, Question, Questionnaire, Section, SectionTree, TaxonomyTerm,
+    self, Direction, EditorData, Question, Questionnaire, Section, SectionTree, TaxonomyTerm,
 };
 use super::rules::{QuestionInput, SectionInput, DEFAULT_LIKERT, KINDS};
 use crate::audit::Origin;
 use crate::studies::access::StudyAccess;
-use crate::studies::comments;
 use crate::studies::plain_language::{self, PlainLanguageReport};
 use crate::studies::rules::StudyRole;
 use crate::web::page::see_other;
@@ -220,7 +219,8 @@ async fn create_questionnaire(
     )))
 }
 
-/// The whole questionnaire in a fixed number of queries, whatever its size.
+/// The whole questionnaire in a fixed number of queries, whatever its size: the signed-in user, the
+/// membership, the questionnaire and `editor_data`'s six (tests/it/query_counts.rs proves it).
 async fn editor(
     user: CurrentUser,
     page: Page,
@@ -229,16 +229,16 @@ async fn editor(
     let (study_id, questionnaire_id) = path.into_inner();
     let access = StudyAccess::open(&page.state().db, &user, study_id).await?;
     let questionnaire = load_questionnaire(&page, study_id, questionnaire_id).await?;
-    let (tree, terms, jargon, open_comments) = page
+    let EditorData {
+        tree,
+        terms,
+        jargon,
+        open_comments,
+    } = page
         .state()
         .db
         .read(move |conn| {
-            Ok::<_, AppError>((
-                queries::tree(conn, questionnaire_id)?,
-                queries::taxonomy(conn)?,
-                crate::studies::queries::jargon(conn, study_id)?,
-                comments::queries::open_counts(conn, questionnaire_id)?,
-            ))
+            queries::editor_data(conn, study_id, questionnaire_id).map_err(AppError::from)
         })
         .await?;
     // Question id → its text's plain-language figures, so the group sees at a glance what needs work.

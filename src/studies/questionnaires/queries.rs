@@ -13,6 +13,7 @@ use crate::db::schema::{
     question_tags, questionnaires, questions, sections, taxonomy_links, taxonomy_terms,
 };
 use crate::db::{now, DbConnection};
+use crate::studies::comments::queries::{open_counts, OpenCounts};
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize, ToSchema)]
 #[diesel(table_name = questionnaires)]
@@ -258,6 +259,31 @@ pub fn tree(conn: &mut DbConnection, questionnaire_id: i64) -> QueryResult<Vec<S
             section,
         })
         .collect())
+}
+
+/// Everything the editor shows besides the study and the questionnaire themselves.
+#[derive(Debug)]
+pub struct EditorData {
+    pub tree: Vec<SectionTree>,
+    pub terms: Vec<TaxonomyTerm>,
+    /// The study's words to avoid, for the plain-language figures of each question.
+    pub jargon: Vec<String>,
+    pub open_comments: OpenCounts,
+}
+
+/// The editor's data in six queries, whatever the number of sections, questions, tags, revisions or
+/// comments: the tree (three), the taxonomy, the study's jargon and the open comment counts (one each).
+pub fn editor_data(
+    conn: &mut DbConnection,
+    study_id: i64,
+    questionnaire_id: i64,
+) -> QueryResult<EditorData> {
+    Ok(EditorData {
+        tree: tree(conn, questionnaire_id)?,
+        terms: taxonomy(conn)?,
+        jargon: crate::studies::queries::jargon(conn, study_id)?,
+        open_comments: open_counts(conn, questionnaire_id)?,
+    })
 }
 
 // ---- Sections ----
