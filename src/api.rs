@@ -71,6 +71,8 @@ fn v1() -> utoipa_actix_web::scope::Scope<
         .configure(crate::studies::questionnaires::history::api::routes)
         .configure(crate::studies::consent::api::routes)
         .configure(crate::studies::versions::api::routes)
+        .configure(crate::studies::preview::api::routes)
+        .configure(crate::studies::transfer::api::routes)
         .route(
             OPENAPI_PATH.trim_start_matches("/api/v1"),
             web::get().to(openapi_json),

@@ -137,11 +137,13 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .configure(crate::accounts::admin::routes)
         .configure(crate::audit::handlers::routes)
         .configure(crate::studies::handlers::routes)
+        .configure(crate::studies::transfer::handlers::routes)
         .configure(crate::studies::questionnaires::handlers::routes)
         .configure(crate::studies::comments::handlers::routes)
         .configure(crate::studies::questionnaires::history::handlers::routes)
         .configure(crate::studies::consent::handlers::routes)
-        .configure(crate::studies::versions::handlers::routes);
+        .configure(crate::studies::versions::handlers::routes)
+        .configure(crate::studies::preview::handlers::routes);
 }
 
 async fn not_found() -> Result<actix_web::HttpResponse, AppError> {

@@ -11,6 +11,7 @@ mod helpers;
 mod history;
 mod mail;
 mod plain_language;
+mod preview;
 mod query_counts;
 mod questionnaires;
 mod security;

@@ -206,6 +206,26 @@ pub const API: &[(&str, &str, Needs)] = &[
         "/api/v1/studies/{id}/questionnaires/{questionnaire_id}/versions/{from}/compare/{to}",
         Needs::Member,
     ),
+    (
+        "GET",
+        "/api/v1/studies/{id}/questionnaires/{questionnaire_id}/preview",
+        Needs::Member,
+    ),
+    (
+        "GET",
+        "/api/v1/studies/{id}/questionnaires/{questionnaire_id}/versions/{number}/preview",
+        Needs::Member,
+    ),
+    (
+        "GET",
+        "/api/v1/studies/{id}/questionnaires/{questionnaire_id}/export",
+        Needs::Member,
+    ),
+    (
+        "POST",
+        "/api/v1/studies/{id}/questionnaires/import",
+        Needs::Member,
+    ),
     ("GET", "/api/v1/taxonomy", Needs::Member),
     ("GET", "/api/v1/studies/{id}/questionnaires", Needs::Member),
     ("POST", "/api/v1/studies/{id}/questionnaires", Needs::Member),
