@@ -14,4 +14,5 @@ mod plain_language;
 mod questionnaires;
 mod security;
 mod studies;
+mod suggestions;
 mod versions;
