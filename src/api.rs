@@ -69,6 +69,7 @@ fn v1() -> utoipa_actix_web::scope::Scope<
         .configure(crate::studies::questionnaires::api::routes)
         .configure(crate::studies::comments::api::routes)
         .configure(crate::studies::questionnaires::history::api::routes)
+        .configure(crate::studies::questionnaires::suggestions::api::routes)
         .configure(crate::studies::consent::api::routes)
         .configure(crate::studies::versions::api::routes)
         .configure(crate::studies::preview::api::routes)

@@ -141,6 +141,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .configure(crate::studies::questionnaires::handlers::routes)
         .configure(crate::studies::comments::handlers::routes)
         .configure(crate::studies::questionnaires::history::handlers::routes)
+        .configure(crate::studies::questionnaires::suggestions::handlers::routes)
         .configure(crate::studies::consent::handlers::routes)
         .configure(crate::studies::versions::handlers::routes)
         .configure(crate::studies::preview::handlers::routes);

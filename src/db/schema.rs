@@ -234,6 +234,24 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    suggestions (id) {
+        id -> BigInt,
+        questionnaire_id -> BigInt,
+        object_type -> Text,
+        object_id -> BigInt,
+        author_user_id -> BigInt,
+        proposed -> Text,
+        reason -> Text,
+        based_on_lock_version -> Integer,
+        status -> Text,
+        decided_by -> Nullable<BigInt>,
+        decided_at -> Nullable<Timestamp>,
+        decision_note -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(email_tokens -> users (user_id));
 diesel::joinable!(audit_events -> users (actor_user_id));
@@ -254,6 +272,8 @@ diesel::joinable!(questionnaire_sign_offs -> questionnaires (questionnaire_id));
 diesel::joinable!(questionnaire_sign_offs -> users (user_id));
 diesel::joinable!(questionnaire_versions -> questionnaires (questionnaire_id));
 diesel::joinable!(questionnaire_versions -> users (published_by));
+diesel::joinable!(suggestions -> questionnaires (questionnaire_id));
+diesel::joinable!(suggestions -> users (author_user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -273,4 +293,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     revisions,
     questionnaire_sign_offs,
     questionnaire_versions,
+    suggestions,
 );

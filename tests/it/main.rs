@@ -16,4 +16,5 @@ mod query_counts;
 mod questionnaires;
 mod security;
 mod studies;
+mod suggestions;
 mod versions;

@@ -17,9 +17,9 @@ use crate::questionnaires::{add_question, id_after, location, study_with_section
 
 on_both_databases!(the_editor_needs_the_same_queries_for_3_and_60_questions);
 
-/// Queries the editor's data takes: the tree (sections, questions, tags), the taxonomy, the jargon and
-/// the open comment counts.
-const EDITOR_DATA_QUERIES: usize = 6;
+/// Queries the editor's data takes: the tree (sections, questions, tags), the taxonomy, the jargon, and
+/// the open comment and suggestion counts.
+const EDITOR_DATA_QUERIES: usize = 7;
 /// The whole page: the signed-in user (session extractor), the membership (access check), the
 /// questionnaire, then the editor's data.
 const EDITOR_PAGE_QUERIES: usize = 3 + EDITOR_DATA_QUERIES;

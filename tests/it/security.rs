@@ -319,6 +319,41 @@ pub const API: &[(&str, &str, Needs)] = &[
         "/api/v1/studies/{id}/comments/{comment_id}/reopen",
         Needs::Member,
     ),
+    (
+        "GET",
+        "/api/v1/studies/{id}/questions/{question_id}/suggestions",
+        Needs::Member,
+    ),
+    (
+        "POST",
+        "/api/v1/studies/{id}/questions/{question_id}/suggestions",
+        Needs::Member,
+    ),
+    (
+        "GET",
+        "/api/v1/studies/{id}/sections/{section_id}/suggestions",
+        Needs::Member,
+    ),
+    (
+        "POST",
+        "/api/v1/studies/{id}/sections/{section_id}/suggestions",
+        Needs::Member,
+    ),
+    (
+        "POST",
+        "/api/v1/studies/{id}/suggestions/{suggestion_id}/accept",
+        Needs::Member,
+    ),
+    (
+        "POST",
+        "/api/v1/studies/{id}/suggestions/{suggestion_id}/reject",
+        Needs::Member,
+    ),
+    (
+        "POST",
+        "/api/v1/studies/{id}/suggestions/{suggestion_id}/withdraw",
+        Needs::Member,
+    ),
 ];
 
 /// A route template made concrete: every `{placeholder}` becomes an id that does not exist.

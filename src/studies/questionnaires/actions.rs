@@ -9,7 +9,7 @@ use serde_json::json;
 use super::history::queries::{self as history, Change};
 use super::history::rules::{question_snapshot, snapshot, Action, ObjectType};
 use super::queries::{self, Direction, Question, Questionnaire, Section, SectionTree};
-use super::rules::{self, EarlierQuestion, QuestionInput, SectionInput};
+use super::rules::{self, EarlierQuestion, QuestionContent, QuestionInput, SectionInput};
 use crate::audit::{self, Origin};
 use crate::db::{Db, DbConnection};
 use crate::web::{AppError, FieldErrors};
@@ -129,50 +129,61 @@ pub async fn save_section(
     input: &SectionInput,
     action: Action,
 ) -> Result<Saved<Section>, AppError> {
+    let (section, input, origin) = (section.clone(), input.clone(), origin.clone());
+    db.write(move |conn| save_section_in(conn, &origin, &section, lock_version, &input, action))
+        .await
+}
+
+/// `save_section` inside a transaction the caller holds, so a change that also records something else
+/// (an accepted suggestion) is one transaction with the same checks and revision as any edit.
+pub fn save_section_in(
+    conn: &mut DbConnection,
+    origin: &Origin,
+    section: &Section,
+    lock_version: i32,
+    input: &SectionInput,
+    action: Action,
+) -> Result<Saved<Section>, AppError> {
     let input = rules::check_section_input(input).map_err(invalid)?;
-    let (section, origin) = (section.clone(), origin.clone());
-    db.write(move |conn| {
-        let current = current_section(conn, &section)?;
-        if !queries::update_section(
-            conn,
-            section.id,
-            lock_version,
-            &input.title,
-            &input.introduction,
-        )? {
-            // Read again: whoever saved first may have committed after `current` was read.
-            return Ok(Saved::Stale(current_section(conn, &section)?));
-        }
-        let before = section_input_of(&current);
-        history::record(
-            conn,
-            &origin,
-            Change {
-                object: ObjectType::Section,
-                object_id: section.id,
-                questionnaire_id: section.questionnaire_id,
-                action,
-                reason: &input.reason,
-                before: Some(snapshot(&before)),
-                after: Some(snapshot(&input)),
-            },
-        )?;
-        audit::record(
-            conn,
-            &origin,
-            if action == Action::Restored {
-                "section_restored"
-            } else {
-                "section_changed"
-            },
-            "section",
-            Some(section.id),
-            json!({ "before": { "title": before.title, "introduction": before.introduction },
-                    "after": { "title": input.title, "introduction": input.introduction } }),
-        )?;
-        Ok(Saved::Done)
-    })
-    .await
+    let current = current_section(conn, section)?;
+    if !queries::update_section(
+        conn,
+        section.id,
+        lock_version,
+        &input.title,
+        &input.introduction,
+    )? {
+        // Read again: whoever saved first may have committed after `current` was read.
+        return Ok(Saved::Stale(current_section(conn, section)?));
+    }
+    let before = section_input_of(&current);
+    history::record(
+        conn,
+        origin,
+        Change {
+            object: ObjectType::Section,
+            object_id: section.id,
+            questionnaire_id: section.questionnaire_id,
+            action,
+            reason: &input.reason,
+            before: Some(snapshot(&before)),
+            after: Some(snapshot(&input)),
+        },
+    )?;
+    audit::record(
+        conn,
+        origin,
+        if action == Action::Restored {
+            "section_restored"
+        } else {
+            "section_changed"
+        },
+        "section",
+        Some(section.id),
+        json!({ "before": { "title": before.title, "introduction": before.introduction },
+                "after": { "title": input.title, "introduction": input.introduction } }),
+    )?;
+    Ok(Saved::Done)
 }
 
 /// A stored section as the input that would store it again.
@@ -412,40 +423,69 @@ pub async fn save_question(
     action: Action,
 ) -> Result<Saved<Question>, AppError> {
     let (question, input, origin) = (question.clone(), input.clone(), origin.clone());
+    db.write(move |conn| save_question_in(conn, &origin, &question, &input, action))
+        .await
+}
+
+/// `save_question` inside a transaction the caller holds, so a change that also records something else
+/// (an accepted suggestion) is one transaction with the same checks and revision as any edit.
+pub fn save_question_in(
+    conn: &mut DbConnection,
+    origin: &Origin,
+    question: &Question,
+    input: &QuestionInput,
+    action: Action,
+) -> Result<Saved<Question>, AppError> {
     let lock_version = input.lock_version.unwrap_or(question.lock_version);
-    db.write(move |conn| {
-        let tree = queries::tree(conn, question.questionnaire_id)?;
-        let earlier = earlier_than(&tree, |q| q.id == question.id);
-        let content = rules::check_question(&input, &earlier, &known_tags(conn)?).map_err(invalid)?;
-        // What is stored now, read in this transaction: the true "before" when the save succeeds.
-        let current = reading_order(&tree).into_iter().find(|q| q.id == question.id).cloned().ok_or(AppError::NotFound)?;
-        if !queries::update_question(conn, question.id, lock_version, &content)? {
-            return Ok(Saved::Stale(current));
-        }
-        history::record(
-            conn,
-            &origin,
-            Change {
-                object: ObjectType::Question,
-                object_id: question.id,
-                questionnaire_id: question.questionnaire_id,
-                action,
-                reason: &content.input.reason,
-                before: Some(snapshot(&input_of(&current))),
-                after: Some(question_snapshot(&content)),
-            },
-        )?;
-        audit::record(
-            conn,
-            &origin,
-            if action == Action::Restored { "question_restored" } else { "question_changed" },
-            "question",
-            Some(question.id),
-            json!({ "before": { "text": current.text, "kind": current.kind }, "after": { "text": content.input.text, "kind": content.kind } }),
-        )?;
-        Ok(Saved::Done)
-    })
-    .await
+    let tree = queries::tree(conn, question.questionnaire_id)?;
+    let content = check_question_at(conn, &tree, question, input)?;
+    // What is stored now, read in this transaction: the true "before" when the save succeeds.
+    let current = reading_order(&tree)
+        .into_iter()
+        .find(|q| q.id == question.id)
+        .cloned()
+        .ok_or(AppError::NotFound)?;
+    if !queries::update_question(conn, question.id, lock_version, &content)? {
+        return Ok(Saved::Stale(current));
+    }
+    history::record(
+        conn,
+        origin,
+        Change {
+            object: ObjectType::Question,
+            object_id: question.id,
+            questionnaire_id: question.questionnaire_id,
+            action,
+            reason: &content.input.reason,
+            before: Some(snapshot(&input_of(&current))),
+            after: Some(question_snapshot(&content)),
+        },
+    )?;
+    audit::record(
+        conn,
+        origin,
+        if action == Action::Restored {
+            "question_restored"
+        } else {
+            "question_changed"
+        },
+        "question",
+        Some(question.id),
+        json!({ "before": { "text": current.text, "kind": current.kind }, "after": { "text": content.input.text, "kind": content.kind } }),
+    )?;
+    Ok(Saved::Done)
+}
+
+/// Checks new content for an existing question where it stands in `tree` (its questionnaire now): the
+/// rules an edit and a suggestion of that edit share.
+pub fn check_question_at(
+    conn: &mut DbConnection,
+    tree: &[SectionTree],
+    question: &Question,
+    input: &QuestionInput,
+) -> Result<QuestionContent, AppError> {
+    let earlier = earlier_than(tree, |q| q.id == question.id);
+    rules::check_question(input, &earlier, &known_tags(conn)?).map_err(invalid)
 }
 
 /// Copies a question, with its wording, probes, tags and condition, to just below it.

@@ -175,7 +175,7 @@ pub struct SectionBody {
 }
 
 impl SectionBody {
-    fn input(&self) -> SectionInput {
+    pub(crate) fn input(&self) -> SectionInput {
         SectionInput {
             title: self.title.clone(),
             introduction: self.introduction.clone(),

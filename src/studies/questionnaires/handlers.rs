@@ -8,10 +8,12 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
 use super::actions::{self, Saved};
+use super::history::actions::Target;
 use super::queries::{
     self, Direction, EditorData, Question, Questionnaire, Section, SectionTree, TaxonomyTerm,
 };
 use super::rules::{QuestionInput, SectionInput, DEFAULT_LIKERT, KINDS};
+use super::suggestions::{self, handlers::suggestions_url};
 use crate::audit::Origin;
 use crate::studies::access::StudyAccess;
 use crate::studies::plain_language::{self, PlainLanguageReport};
@@ -90,6 +92,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::post().to(delete_question),
     );
 }
+
+const SUGGESTED: &str =
+    "Your suggestion is sent. Nothing changes until a lead or the author accepts it.";
 
 pub const EDITORS: &[StudyRole] = &[StudyRole::Lead, StudyRole::CoDesigner];
 
@@ -234,6 +239,7 @@ async fn editor(
         terms,
         jargon,
         open_comments,
+        open_suggestions,
     } = page
         .state()
         .db
@@ -255,6 +261,7 @@ async fn editor(
     context.insert("sections", &tree);
     context.insert("terms", &terms);
     context.insert("open_comments", &open_comments);
+    context.insert("open_suggestions", &open_suggestions);
     context.insert("kinds", &kind_options());
     page.render("questionnaires/editor.html", context)
 }
@@ -286,7 +293,12 @@ struct SectionForm {
     introduction: String,
     reason: String,
     lock_version: Option<i32>,
+    /// "suggest" when the person pressed "Suggest this change" rather than "Save".
+    mode: String,
 }
+
+/// The edit forms' second button: propose the change for a lead or the author to accept.
+const SUGGEST: &str = "suggest";
 
 impl SectionForm {
     fn input(&self) -> SectionInput {
@@ -397,6 +409,7 @@ async fn edit_section_page(
         introduction: section.introduction.clone(),
         reason: String::new(),
         lock_version: Some(section.lock_version),
+        mode: String::new(),
     };
     page.render(
         "questionnaires/section_form.html",
@@ -416,6 +429,32 @@ async fn edit_section(
     let (section, questionnaire) = load_section(&page, study_id, section_id).await?;
     let lock_version = form.lock_version.unwrap_or(section.lock_version);
     let template = "questionnaires/section_form.html";
+    if form.mode == SUGGEST {
+        let made = suggestions::actions::suggest_section(
+            &page.state().db,
+            &origin.by(user.id),
+            user.id,
+            &section,
+            lock_version,
+            &form.input(),
+        )
+        .await;
+        return match made {
+            Ok(_) => {
+                page.flash("success", SUGGESTED);
+                Ok(see_other(&suggestions_url(
+                    study_id,
+                    &Target::Section(section),
+                )))
+            }
+            Err(AppError::Invalid(errors)) => page.render_invalid(
+                template,
+                section_context(&page, &access, &questionnaire, Some(&section), &form).await?,
+                &errors,
+            ),
+            Err(other) => Err(other),
+        };
+    }
     match actions::update_section(
         &page.state().db,
         &origin.by(user.id),
@@ -767,7 +806,9 @@ async fn edit_question(
     let access = editor_access(&page, &user, study_id).await?;
     let (question, questionnaire) = load_question(&page, study_id, question_id).await?;
     let section = question_section(&page, study_id, &question).await?;
-    let input = question_input(form.into_inner());
+    let pairs = form.into_inner();
+    let suggest = pairs.iter().any(|(k, v)| k == "mode" && v == SUGGEST);
+    let input = question_input(pairs);
     let template = "questionnaires/question_form.html";
     let at = QuestionPage {
         access: &access,
@@ -775,6 +816,30 @@ async fn edit_question(
         section: &section,
         question: Some(&question),
     };
+    if suggest {
+        let db = &page.state().db;
+        return match suggestions::actions::suggest_question(
+            db,
+            &origin.by(user.id),
+            user.id,
+            &question,
+            &input,
+        )
+        .await
+        {
+            Ok(_) => {
+                page.flash("success", SUGGESTED);
+                let target = Target::Question(Box::new(question));
+                Ok(see_other(&suggestions_url(study_id, &target)))
+            }
+            Err(AppError::Invalid(errors)) => page.render_invalid(
+                template,
+                question_context(&page, at, &input).await?,
+                &errors,
+            ),
+            Err(other) => Err(other),
+        };
+    }
     match actions::update_question(&page.state().db, &origin.by(user.id), &question, &input).await {
         Ok(Saved::Done) => {
             page.flash("success", "The question is saved.");

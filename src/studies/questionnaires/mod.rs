@@ -7,3 +7,4 @@ pub mod handlers;
 pub mod history;
 pub mod queries;
 pub mod rules;
+pub mod suggestions;

@@ -269,10 +269,12 @@ pub struct EditorData {
     /// The study's words to avoid, for the plain-language figures of each question.
     pub jargon: Vec<String>,
     pub open_comments: OpenCounts,
+    pub open_suggestions: OpenCounts,
 }
 
-/// The editor's data in six queries, whatever the number of sections, questions, tags, revisions or
-/// comments: the tree (three), the taxonomy, the study's jargon and the open comment counts (one each).
+/// The editor's data in seven queries, whatever the number of sections, questions, tags, revisions,
+/// comments or suggestions: the tree (three), the taxonomy, the study's jargon, and the open comment
+/// and suggestion counts (one each).
 pub fn editor_data(
     conn: &mut DbConnection,
     study_id: i64,
@@ -283,6 +285,7 @@ pub fn editor_data(
         terms: taxonomy(conn)?,
         jargon: crate::studies::queries::jargon(conn, study_id)?,
         open_comments: open_counts(conn, questionnaire_id)?,
+        open_suggestions: super::suggestions::queries::open_counts(conn, questionnaire_id)?,
     })
 }
 

@@ -103,14 +103,14 @@ fn parse<T: DeserializeOwned>(text: Option<&str>) -> Option<T> {
     text.and_then(|t| serde_json::from_str(t).ok())
 }
 
-/// Reads snapshots of one kind of object as readable fields.
-struct Reader {
+/// Reads snapshots of one kind of object as readable fields (also for suggestions, which hold a snapshot).
+pub struct Reader {
     object: ObjectType,
     tag_labels: HashMap<i64, String>,
 }
 
 impl Reader {
-    fn new(conn: &mut DbConnection, object: ObjectType) -> Result<Self, AppError> {
+    pub fn new(conn: &mut DbConnection, object: ObjectType) -> Result<Self, AppError> {
         // Only questions carry tags; sections need no extra query.
         let tag_labels = match object {
             ObjectType::Question => questionnaire_queries::taxonomy(conn)?
@@ -122,7 +122,7 @@ impl Reader {
         Ok(Reader { object, tag_labels })
     }
 
-    fn fields(&self, snapshot: Option<&str>) -> Option<Vec<Field>> {
+    pub fn fields(&self, snapshot: Option<&str>) -> Option<Vec<Field>> {
         match self.object {
             ObjectType::Question => parse::<QuestionInput>(snapshot)
                 .map(|q| rules::question_fields(&q, &self.tag_labels)),
@@ -132,7 +132,7 @@ impl Reader {
         }
     }
 
-    fn current(&self, target: &Target) -> Vec<Field> {
+    pub fn current(&self, target: &Target) -> Vec<Field> {
         match target {
             Target::Question(q) => rules::question_fields(&input_of(q), &self.tag_labels),
             Target::Section(s) => rules::section_fields(&section_input_of(s)),

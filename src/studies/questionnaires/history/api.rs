@@ -20,7 +20,7 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(restore_section);
 }
 
-fn conflict_with(current: Target) -> HttpResponse {
+pub(crate) fn conflict_with(current: Target) -> HttpResponse {
     match current {
         Target::Question(question) => conflict(*question),
         Target::Section(section) => conflict(section),

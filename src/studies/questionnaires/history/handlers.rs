@@ -55,12 +55,12 @@ fn history_url(study_id: i64, kind: &str, object_id: i64) -> String {
 
 /// A changed field as the page shows it: its label and the diff as escaped HTML.
 #[derive(Serialize)]
-struct ShownChange {
+pub(crate) struct ShownChange {
     label: String,
     html: String,
 }
 
-fn shown(changes: &[FieldChange]) -> Vec<ShownChange> {
+pub(crate) fn shown(changes: &[FieldChange]) -> Vec<ShownChange> {
     changes
         .iter()
         .map(|c| ShownChange {

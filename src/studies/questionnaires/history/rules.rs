@@ -33,6 +33,14 @@ impl ObjectType {
             ObjectType::Section => "section",
         }
     }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "question" => Some(ObjectType::Question),
+            "section" => Some(ObjectType::Section),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,0 +1,3 @@
+DROP TRIGGER sections_delete_suggestions;
+DROP TRIGGER questions_delete_suggestions;
+DROP TABLE suggestions;
