@@ -10,6 +10,7 @@ on_both_databases!(
     a_co_designer_builds_a_questionnaire_without_javascript,
     every_questionnaire_route_checks_membership_and_role,
     two_people_saving_the_same_question_never_overwrite_each_other,
+    duplicating_a_section_copies_its_questions_and_their_conditions,
     questionnaires_through_the_api,
 );
 
@@ -312,6 +313,10 @@ async fn every_questionnaire_route_checks_membership_and_role(app: TestApp) {
         ("GET", format!("/studies/{study}/sections/{section}/edit")),
         ("POST", format!("/studies/{study}/sections/{section}/edit")),
         ("POST", format!("/studies/{study}/sections/{section}/move")),
+        (
+            "POST",
+            format!("/studies/{study}/sections/{section}/duplicate"),
+        ),
         ("GET", format!("/studies/{study}/sections/{section}/delete")),
         (
             "GET",
@@ -661,4 +666,77 @@ async fn questionnaires_through_the_api(app: TestApp) {
     .await
     .unwrap();
     assert_eq!(gone.status(), StatusCode::NOT_FOUND);
+}
+
+async fn duplicating_a_section_copies_its_questions_and_their_conditions(app: TestApp) {
+    let (study, questionnaire, section) = study_with_section(&app).await;
+    let first = add_question(
+        &app,
+        study,
+        section,
+        &[
+            ("kind", "yes_no_not_sure"),
+            ("text", "Were you involved?"),
+            ("for_carers", "on"),
+            ("tags", "3"),
+        ],
+    )
+    .await;
+    let first = id_after(&location(&first), "#question-");
+    let first_id = first.to_string();
+    let second = add_question(
+        &app,
+        study,
+        section,
+        &[
+            ("kind", "long_text"),
+            ("text", "What was it like?"),
+            ("for_carers", "on"),
+            ("show_if_question_id", first_id.as_str()),
+            ("show_if_answers", "Yes"),
+        ],
+    )
+    .await;
+    assert_eq!(second.status(), StatusCode::SEE_OTHER);
+
+    let copied = app
+        .post_form(
+            &format!("/studies/{study}/sections/{section}/duplicate"),
+            &[],
+        )
+        .await;
+    assert_eq!(copied.status(), StatusCode::SEE_OTHER);
+    let (_, editor) = app
+        .get_text(&format!("/studies/{study}/questionnaires/{questionnaire}"))
+        .await;
+    assert!(editor.contains("is copied, with its questions"));
+    assert!(
+        editor.contains("1. Your experience</h2>") && editor.contains("2. Your experience</h2>")
+    );
+
+    let tree: serde_json::Value = app
+        .client
+        .get(app.url(&format!(
+            "/api/v1/studies/{study}/questionnaires/{questionnaire}"
+        )))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let copy = &tree["sections"][1]["questions"];
+    assert_eq!(copy.as_array().unwrap().len(), 2);
+    let copied_first = copy[0]["id"].as_i64().unwrap();
+    assert_ne!(copied_first, first);
+    assert_eq!(copy[0]["tags"], serde_json::json!([3]));
+    assert_eq!(
+        copy[1]["show_if_question_id"], copied_first,
+        "the copy's condition points at the copy"
+    );
+    assert_eq!(copy[1]["show_if_answers"], serde_json::json!(["Yes"]));
+    assert_eq!(
+        tree["sections"][0]["questions"][1]["show_if_question_id"], first,
+        "the original is untouched"
+    );
 }

@@ -226,6 +226,11 @@ pub const API: &[(&str, &str, Needs)] = &[
         "/api/v1/studies/{id}/questionnaires/import",
         Needs::Member,
     ),
+    (
+        "POST",
+        "/api/v1/studies/{id}/sections/{section_id}/duplicate",
+        Needs::Member,
+    ),
     ("GET", "/api/v1/taxonomy", Needs::Member),
     ("GET", "/api/v1/studies/{id}/questionnaires", Needs::Member),
     ("POST", "/api/v1/studies/{id}/questionnaires", Needs::Member),

@@ -2,7 +2,7 @@
 //! one transaction with their audit event and their revision (the history that can be restored), and
 //! refused (not overwritten) when someone else saved first.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::json;
 
@@ -489,6 +489,93 @@ pub fn check_question_at(
 }
 
 /// Copies a question, with its wording, probes, tags and condition, to just below it.
+/// Copies a section and its questions to just below it. Conditions between questions of the section
+/// point at the copies; conditions on earlier questions stay as they are.
+pub async fn duplicate_section(
+    db: &Db,
+    origin: &Origin,
+    section: &Section,
+) -> Result<i64, AppError> {
+    let (section, origin) = (section.clone(), origin.clone());
+    db.write(move |conn| {
+        let tree = queries::tree(conn, section.questionnaire_id)?;
+        let at = tree
+            .iter()
+            .position(|s| s.section.id == section.id)
+            .ok_or(AppError::NotFound)?;
+        let input = SectionInput {
+            title: section.title.clone(),
+            introduction: section.introduction.clone(),
+            reason: String::new(),
+        };
+        let copy_id =
+            queries::insert_section_after(conn, &section, &input.title, &input.introduction)?;
+        history::record(
+            conn,
+            &origin,
+            Change {
+                object: ObjectType::Section,
+                object_id: copy_id,
+                questionnaire_id: section.questionnaire_id,
+                action: Action::Duplicated,
+                reason: "",
+                before: None,
+                after: Some(snapshot(&input)),
+            },
+        )?;
+        // The copy follows the original, so everything up to the end of the original comes before it.
+        let mut earlier: Vec<EarlierQuestion> = tree[..=at]
+            .iter()
+            .flat_map(|s| s.questions.iter())
+            .map(|q| EarlierQuestion {
+                id: q.id,
+                kind: q.kind,
+                options: q.options.clone(),
+            })
+            .collect();
+        let known = known_tags(conn)?;
+        let mut copies: HashMap<i64, i64> = HashMap::new();
+        for question in &tree[at].questions {
+            let mut input = input_of(question);
+            if let Some(copy) = input.show_if_question_id.and_then(|t| copies.get(&t)) {
+                input.show_if_question_id = Some(*copy);
+            }
+            let content = rules::check_question(&input, &earlier, &known).map_err(invalid)?;
+            let id =
+                queries::insert_question(conn, section.questionnaire_id, copy_id, &content, None)?;
+            history::record(
+                conn,
+                &origin,
+                Change {
+                    object: ObjectType::Question,
+                    object_id: id,
+                    questionnaire_id: section.questionnaire_id,
+                    action: Action::Duplicated,
+                    reason: "",
+                    before: None,
+                    after: Some(question_snapshot(&content)),
+                },
+            )?;
+            copies.insert(question.id, id);
+            earlier.push(EarlierQuestion {
+                id,
+                kind: content.kind,
+                options: content.input.options.clone(),
+            });
+        }
+        audit::record(
+            conn,
+            &origin,
+            "section_duplicated",
+            "section",
+            Some(copy_id),
+            json!({ "copy_of": section.id, "questions": copies.len() }),
+        )?;
+        Ok(copy_id)
+    })
+    .await
+}
+
 pub async fn duplicate_question(
     db: &Db,
     origin: &Origin,

@@ -26,6 +26,7 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(update_section)
         .service(delete_section)
         .service(move_section)
+        .service(duplicate_section)
         .service(add_question)
         .service(get_question)
         .service(update_question)
@@ -484,4 +485,24 @@ async fn duplicate_question(
     let question = question_of(&state, &user, study_id, question_id, true).await?;
     let id = actions::duplicate_question(&state.db, &origin.by(user.id), &question).await?;
     Ok(HttpResponse::Created().json(question_of(&state, &user, study_id, id, false).await?))
+}
+
+/// Copies a section and its questions to just below it (leads and co-designers).
+#[utoipa::path(
+    tag = "questionnaires",
+    params(("id" = i64, Path, description = "Study id"), ("section_id" = i64, Path, description = "Section id")),
+    responses((status = 201, body = QuestionnaireTree), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+#[post("/studies/{id}/sections/{section_id}/duplicate")]
+async fn duplicate_section(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    origin: Origin,
+    path: web::Path<(i64, i64)>,
+) -> Result<HttpResponse, AppError> {
+    let (study_id, section_id) = path.into_inner();
+    let (section, questionnaire) = section_of(&state, &user, study_id, section_id, true).await?;
+    actions::duplicate_section(&state.db, &origin.by(user.id), &section).await?;
+    Ok(HttpResponse::Created().json(tree_of(&state, study_id, questionnaire.id).await?))
 }

@@ -52,6 +52,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::post().to(move_section),
     )
     .route(
+        "/studies/{id}/sections/{s}/duplicate",
+        web::post().to(duplicate_section),
+    )
+    .route(
         "/studies/{id}/sections/{s}/delete",
         web::get().to(delete_section_page),
     )
@@ -520,6 +524,29 @@ async fn move_section(
         "{}#section-{}",
         editor_url(&questionnaire),
         section.id
+    )))
+}
+
+async fn duplicate_section(
+    user: CurrentUser,
+    page: Page,
+    origin: Origin,
+    path: web::Path<(i64, i64)>,
+) -> Result<HttpResponse, AppError> {
+    let (study_id, section_id) = path.into_inner();
+    editor_access(&page, &user, study_id).await?;
+    let (section, questionnaire) = load_section(&page, study_id, section_id).await?;
+    let id = actions::duplicate_section(&page.state().db, &origin.by(user.id), &section).await?;
+    page.flash(
+        "success",
+        format!(
+            "Section “{}” is copied, with its questions, just below the original.",
+            section.title
+        ),
+    );
+    Ok(see_other(&format!(
+        "{}#section-{id}",
+        editor_url(&questionnaire)
     )))
 }
 

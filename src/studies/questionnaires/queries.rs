@@ -329,6 +329,34 @@ pub fn insert_section(
         .get_result(conn)
 }
 
+/// Inserts a section just below `after`, moving the later sections down one place.
+pub fn insert_section_after(
+    conn: &mut DbConnection,
+    after: &Section,
+    title: &str,
+    introduction: &str,
+) -> QueryResult<i64> {
+    diesel::update(
+        sections::table
+            .filter(sections::questionnaire_id.eq(after.questionnaire_id))
+            .filter(sections::position.gt(after.position)),
+    )
+    .set(sections::position.eq(sections::position + 1))
+    .execute(conn)?;
+    let at = now();
+    diesel::insert_into(sections::table)
+        .values((
+            sections::questionnaire_id.eq(after.questionnaire_id),
+            sections::position.eq(after.position + 1),
+            sections::title.eq(title),
+            sections::introduction.eq(introduction),
+            sections::created_at.eq(at),
+            sections::updated_at.eq(at),
+        ))
+        .returning(sections::id)
+        .get_result(conn)
+}
+
 /// Saves a section if nobody saved it since `lock_version`; false when someone did.
 pub fn update_section(
     conn: &mut DbConnection,
