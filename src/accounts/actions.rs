@@ -13,17 +13,30 @@ use crate::db::{now, Db};
 use crate::security::{hash_token, new_token};
 use crate::web::AppError;
 
-async fn hash_off_workers(password: String) -> Result<String, AppError> {
-    tokio::task::spawn_blocking(move || passwords::hash(&password))
+/// Runs argon2 work on a blocking thread, at most one per CPU core at a time. Each hash takes 19 MiB and
+/// a core for a while: without a bound, a burst of sign-ins would grow memory and starve every other
+/// request; with it, the burst waits its turn.
+async fn with_argon2<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, AppError> {
+    static TURNS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    let turns = TURNS.get_or_init(|| {
+        tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+    });
+    let _turn = turns.acquire().await.map_err(AppError::internal)?;
+    tokio::task::spawn_blocking(work)
         .await
-        .map_err(AppError::internal)?
+        .map_err(AppError::internal)
+}
+
+async fn hash_off_workers(password: String) -> Result<String, AppError> {
+    with_argon2(move || passwords::hash(&password))
+        .await?
         .map_err(AppError::internal)
 }
 
 async fn verify_off_workers(password: String, stored: Option<String>) -> Result<bool, AppError> {
-    tokio::task::spawn_blocking(move || passwords::verify(&password, stored.as_deref()))
-        .await
-        .map_err(AppError::internal)
+    with_argon2(move || passwords::verify(&password, stored.as_deref())).await
 }
 
 /// Checks an email and password, with throttling per email and per address. A wrong password, an unknown
