@@ -41,9 +41,6 @@ const SETTLE: Duration = Duration::from_secs(2);
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    // Both rustls providers are in the dependency graph (ring and aws-lc-rs), so rustls cannot pick one
-    // on its own when reqwest builds its TLS configuration; the service installs ring, and so do we.
-    voices::install_crypto_provider();
     let seconds = match std::env::var("VOICES_BENCH_SECONDS") {
         Ok(text) => text
             .parse()

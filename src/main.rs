@@ -162,14 +162,18 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     server.await.context("serving")
 }
 
-/// Start-up (migrations, templates, route tables) frees most of what it allocates, but glibc keeps
-/// freed heap for reuse; handing it back keeps an idle server small.
+/// Start-up (migrations, templates, each worker's route tables) frees much of what it allocates, but
+/// glibc keeps freed heap for reuse; handing it back keeps an idle server small. The workers build
+/// their apps on their own threads after `run` returns, so the trim waits until they are done.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn release_freed_memory() {
-    // SAFETY: malloc_trim only returns free heap pages to the system; it touches no live allocation.
-    unsafe {
-        libc::malloc_trim(0);
-    }
+    std::thread::spawn(|| {
+        std::thread::sleep(std::time::Duration::from_secs(2));
+        // SAFETY: malloc_trim only returns free heap pages to the system; it touches no live allocation.
+        unsafe {
+            libc::malloc_trim(0);
+        }
+    });
 }
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
