@@ -203,6 +203,21 @@ pub fn conflict<T: Serialize + ToSchema>(current: T) -> HttpResponse {
     })
 }
 
+/// Any member may read; only leads and co-designers may change.
+async fn check_access(
+    state: &AppState,
+    user: &CurrentUser,
+    study_id: i64,
+    editors_only: bool,
+) -> Result<(), AppError> {
+    if editors_only {
+        StudyAccess::with_role(&state.db, user, study_id, EDITORS).await?;
+    } else {
+        StudyAccess::open(&state.db, user, study_id).await?;
+    }
+    Ok(())
+}
+
 pub(super) async fn section_of(
     state: &AppState,
     user: &CurrentUser,
@@ -210,11 +225,7 @@ pub(super) async fn section_of(
     section_id: i64,
     editors_only: bool,
 ) -> Result<(Section, Questionnaire), AppError> {
-    if editors_only {
-        StudyAccess::with_role(&state.db, user, study_id, EDITORS).await?;
-    } else {
-        StudyAccess::open(&state.db, user, study_id).await?;
-    }
+    check_access(state, user, study_id, editors_only).await?;
     state
         .db
         .read(move |conn| queries::find_section(conn, study_id, section_id).map_err(AppError::from))
@@ -229,11 +240,7 @@ pub(super) async fn question_of(
     question_id: i64,
     editors_only: bool,
 ) -> Result<Question, AppError> {
-    if editors_only {
-        StudyAccess::with_role(&state.db, user, study_id, EDITORS).await?;
-    } else {
-        StudyAccess::open(&state.db, user, study_id).await?;
-    }
+    check_access(state, user, study_id, editors_only).await?;
     let found = state
         .db
         .read(move |conn| {
