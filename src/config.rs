@@ -31,6 +31,8 @@ pub struct Settings {
     pub login: LoginSettings,
     pub tokens: TokenSettings,
     pub limits: LimitSettings,
+    pub outbox: OutboxSettings,
+    pub links: LinkSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -59,6 +61,26 @@ pub struct TokenSettings {
 pub struct LimitSettings {
     pub form_bytes: usize,
     pub json_bytes: usize,
+}
+
+/// How the background worker sends the outbox (see config/default.toml).
+#[derive(Debug, Clone, Deserialize)]
+pub struct OutboxSettings {
+    pub concurrency: usize,
+    pub per_second: u32,
+    pub batch_size: i64,
+    pub poll_ms: u64,
+    pub lease_seconds: i64,
+    pub max_attempts: i32,
+    pub retry_base_seconds: i64,
+    pub retry_max_seconds: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LinkSettings {
+    /// Unrecognised participant links from one IP address within `window_minutes` before it must wait.
+    pub unknown_per_ip: i64,
+    pub window_minutes: i64,
 }
 
 impl Settings {

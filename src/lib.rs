@@ -6,6 +6,7 @@ pub mod app;
 pub mod audit;
 pub mod config;
 pub mod db;
+pub mod distribution;
 pub mod health;
 pub mod mail;
 pub mod security;

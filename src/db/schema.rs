@@ -71,6 +71,10 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         jargon -> Text,
+        service_areas -> Text,
+        anonymise_responses -> Bool,
+        small_count_threshold -> Integer,
+        next_participant_number -> Integer,
     }
 }
 
@@ -252,6 +256,137 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    participants (id) {
+        id -> BigInt,
+        study_id -> BigInt,
+        code -> Text,
+        participant_group -> Text,
+        service_area -> Text,
+        system_level -> Text,
+        tags -> Text,
+        source -> Text,
+        opted_out_at -> Nullable<Timestamp>,
+        identity_erased_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    participant_identities (participant_id) {
+        participant_id -> BigInt,
+        study_id -> BigInt,
+        name -> Text,
+        email -> Nullable<Text>,
+        phone -> Text,
+        communication_needs -> Text,
+        preferred_mode -> Text,
+    }
+}
+
+diesel::table! {
+    participations (id) {
+        id -> BigInt,
+        participant_id -> BigInt,
+        questionnaire_id -> BigInt,
+        version_id -> BigInt,
+        campaign_id -> Nullable<BigInt>,
+        closes_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        opened_at -> Nullable<Timestamp>,
+        consented_at -> Nullable<Timestamp>,
+        declined_at -> Nullable<Timestamp>,
+        started_at -> Nullable<Timestamp>,
+        completed_at -> Nullable<Timestamp>,
+        withdrawn_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    link_tokens (id) {
+        id -> BigInt,
+        participation_id -> BigInt,
+        purpose -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    open_links (id) {
+        id -> BigInt,
+        study_id -> BigInt,
+        questionnaire_id -> BigInt,
+        version_id -> BigInt,
+        participant_group -> Text,
+        token_hash -> Text,
+        closes_at -> Timestamp,
+        created_by -> BigInt,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    campaigns (id) {
+        id -> BigInt,
+        study_id -> BigInt,
+        questionnaire_id -> BigInt,
+        version_id -> BigInt,
+        name -> Text,
+        status -> Text,
+        recipient_filter -> Text,
+        invitation_subject -> Text,
+        invitation_body -> Text,
+        reminder_subject -> Text,
+        reminder_body -> Text,
+        reminder_days -> Text,
+        contact -> Text,
+        closes_at -> Timestamp,
+        lock_version -> Integer,
+        created_by -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        launched_at -> Nullable<Timestamp>,
+        closed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    campaign_recipients (id) {
+        id -> BigInt,
+        campaign_id -> BigInt,
+        participant_id -> BigInt,
+        participation_id -> BigInt,
+        invited_at -> Timestamp,
+        reminders_queued -> Integer,
+    }
+}
+
+diesel::table! {
+    outbox_messages (id) {
+        id -> BigInt,
+        idempotency_key -> Text,
+        message_id -> Text,
+        kind -> Text,
+        study_id -> Nullable<BigInt>,
+        campaign_id -> Nullable<BigInt>,
+        participation_id -> Nullable<BigInt>,
+        to_address -> Nullable<Text>,
+        subject -> Nullable<Text>,
+        body_text -> Nullable<Text>,
+        body_html -> Nullable<Text>,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(email_tokens -> users (user_id));
 diesel::joinable!(audit_events -> users (actor_user_id));
@@ -275,6 +410,20 @@ diesel::joinable!(questionnaire_versions -> users (published_by));
 diesel::joinable!(suggestions -> questionnaires (questionnaire_id));
 diesel::joinable!(suggestions -> users (author_user_id));
 
+diesel::joinable!(participants -> studies (study_id));
+diesel::joinable!(participant_identities -> participants (participant_id));
+diesel::joinable!(participations -> participants (participant_id));
+diesel::joinable!(participations -> questionnaires (questionnaire_id));
+diesel::joinable!(participations -> questionnaire_versions (version_id));
+diesel::joinable!(link_tokens -> participations (participation_id));
+diesel::joinable!(open_links -> questionnaires (questionnaire_id));
+diesel::joinable!(campaigns -> questionnaires (questionnaire_id));
+diesel::joinable!(campaigns -> questionnaire_versions (version_id));
+diesel::joinable!(campaign_recipients -> campaigns (campaign_id));
+diesel::joinable!(campaign_recipients -> participants (participant_id));
+diesel::joinable!(campaign_recipients -> participations (participation_id));
+diesel::joinable!(outbox_messages -> participations (participation_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     api_tokens,
@@ -294,4 +443,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     questionnaire_sign_offs,
     questionnaire_versions,
     suggestions,
+    participants,
+    participant_identities,
+    participations,
+    link_tokens,
+    open_links,
+    campaigns,
+    campaign_recipients,
+    outbox_messages,
 );

@@ -1,6 +1,8 @@
 //! Email: each message is three templates (`email/<name>/subject.txt`, `body.txt`, `body.html`) sent
 //! through lettre, by SMTP when configured and otherwise written as .eml files under `data_dir/outbox`.
 
+pub mod outbox;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 

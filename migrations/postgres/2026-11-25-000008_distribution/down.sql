@@ -1,0 +1,12 @@
+DROP TABLE outbox_messages;
+DROP TABLE campaign_recipients;
+DROP TABLE campaigns;
+DROP TABLE open_links;
+DROP TABLE link_tokens;
+DROP TABLE participations;
+DROP TABLE participant_identities;
+DROP TABLE participants;
+ALTER TABLE studies DROP COLUMN next_participant_number;
+ALTER TABLE studies DROP COLUMN small_count_threshold;
+ALTER TABLE studies DROP COLUMN anonymise_responses;
+ALTER TABLE studies DROP COLUMN service_areas;

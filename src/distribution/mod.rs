@@ -1,0 +1,5 @@
+//! Distribution: the study's roster of participants (pseudonymous research records, identities kept
+//! apart), email campaigns with reminders, participant links and opt-out, and tracking who has been
+//! reached, started and finished.
+
+pub mod participants;
