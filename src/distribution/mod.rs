@@ -2,4 +2,5 @@
 //! apart), email campaigns with reminders, participant links and opt-out, and tracking who has been
 //! reached, started and finished.
 
+pub mod campaigns;
 pub mod participants;
