@@ -31,6 +31,7 @@ pub struct AppState {
     pub db: Db,
     pub templates: Arc<tera::Tera>,
     pub mailer: Mailer,
+    pub outbox: TemporaryOutbox,
     pub assets: Arc<AssetIndex>,
     session_key: Key,
 }
@@ -61,9 +62,18 @@ impl AppState {
             db,
             templates,
             mailer,
+            outbox: TemporaryOutbox,
             assets,
             session_key,
         })
+    }
+
+    /// The host of the public address, for Message-IDs.
+    pub fn message_domain(&self) -> String {
+        url::Url::parse(&self.settings.base_url)
+            .ok()
+            .and_then(|u| u.host_str().map(String::from))
+            .unwrap_or_else(|| "localhost".into())
     }
 
     /// Renders a template with no request behind it (error pages, emails).
@@ -144,7 +154,10 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .configure(crate::studies::questionnaires::suggestions::handlers::routes)
         .configure(crate::studies::consent::handlers::routes)
         .configure(crate::studies::versions::handlers::routes)
-        .configure(crate::studies::preview::handlers::routes);
+        .configure(crate::studies::preview::handlers::routes)
+        .configure(crate::distribution::campaigns::handlers::routes)
+        .configure(crate::distribution::tracking::handlers::routes)
+        .configure(crate::distribution::links::handlers::routes);
 }
 
 async fn not_found() -> Result<actix_web::HttpResponse, AppError> {
@@ -189,4 +202,9 @@ pub fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
     .context("listening")?
     .run();
     Ok(server)
+}
+
+pub struct TemporaryOutbox;
+impl TemporaryOutbox {
+    pub fn wake(&self) {}
 }

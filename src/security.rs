@@ -25,6 +25,19 @@ pub fn new_token(prefix: &str) -> NewToken {
     NewToken { secret, hash }
 }
 
+/// A link token that can be made again from the same inputs but by nobody without the key: HMAC-SHA256 of
+/// `label` under `key`, base64url (256 bits). Emails are composed at send time and a retried send must
+/// carry the same link, yet the secret is never stored; only its hash is.
+pub fn derived_token(key: &[u8], label: &str) -> NewToken {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes a key of any length");
+    mac.update(label.as_bytes());
+    let secret =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+    let hash = hash_token(&secret);
+    NewToken { secret, hash }
+}
+
 /// Tokens carry 256 bits of entropy, so a fast unsalted hash is enough to make a stolen table useless.
 pub fn hash_token(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))

@@ -33,6 +33,25 @@ impl Origin {
         }
     }
 
+    /// A change the service makes by itself on schedule (e.g. closing a campaign on its closing date).
+    pub fn system() -> Self {
+        Origin {
+            user_id: None,
+            ip: Some("schedule".into()),
+            request_id: None,
+        }
+    }
+
+    /// A change made by a participant through their link: no account, and their address is not kept,
+    /// since with the participant's code it would be personal data.
+    pub fn participant(self) -> Self {
+        Origin {
+            user_id: None,
+            ip: None,
+            request_id: self.request_id,
+        }
+    }
+
     pub fn by(mut self, user_id: i64) -> Self {
         self.user_id = Some(user_id);
         self

@@ -50,6 +50,11 @@ impl Mailer {
         })
     }
 
+    /// True when no SMTP server is configured and emails only become files: pages say so plainly.
+    pub fn writes_files(&self) -> bool {
+        matches!(*self.transport, Transport::Files(_))
+    }
+
     /// Renders the named email for one recipient, as a plain-text and HTML alternative.
     pub fn compose(
         &self,

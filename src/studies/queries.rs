@@ -18,6 +18,10 @@ pub struct Study {
     pub created_by: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// In views shared beyond the study's leads, counts from 1 up to this minus one are hidden.
+    pub small_count_threshold: i32,
+    /// At submission, the link between a participant's identity and their answers is dropped.
+    pub anonymise_responses: bool,
 }
 
 /// A member as the study sees them: the person, their roles and perspective.
@@ -265,6 +269,13 @@ pub fn delete_member(conn: &mut DbConnection, member_id: i64) -> QueryResult<()>
 }
 
 /// The study's words to avoid in participant-facing text.
+pub fn study_title(conn: &mut DbConnection, study_id: i64) -> QueryResult<String> {
+    studies::table
+        .find(study_id)
+        .select(studies::title)
+        .first(conn)
+}
+
 pub fn jargon(conn: &mut DbConnection, study_id: i64) -> QueryResult<Vec<String>> {
     let text: String = studies::table
         .find(study_id)

@@ -1,6 +1,7 @@
 //! One global CSRF check on every state-changing request. The token lives in the (encrypted) session and
 //! comes back in the form field `csrf_token` or the `X-CSRF-Token` header. The only exemption is the JSON
-//! API called without the session cookie (with a bearer token, or not signed in at all).
+//! API called without the session cookie (with a bearer token, or not signed in at all), and one-click
+//! unsubscribe links.
 
 use actix_session::{Session, SessionExt};
 use actix_web::body::{BoxBody, MessageBody};
@@ -57,7 +58,10 @@ pub async fn guard(
     // it is authenticated (or refused with 401) by its bearer token alone.
     let api_without_cookie = req.path().starts_with("/api/")
         && (has_bearer(&req) || req.cookie(crate::app::SESSION_COOKIE).is_none());
-    let exempt = req.method().is_safe() || api_without_cookie;
+    // One-click unsubscribe (RFC 8058) is posted by mail programs, which hold no session: the opt-out
+    // link's own secret is the authority, and the worst a forged post could do is what the link does.
+    let opt_out_link = req.path().starts_with("/o/");
+    let exempt = req.method().is_safe() || api_without_cookie || opt_out_link;
     if exempt {
         return next
             .call(req)

@@ -359,6 +359,19 @@ pub const API: &[(&str, &str, Needs)] = &[
         "/api/v1/studies/{id}/suggestions/{suggestion_id}/withdraw",
         Needs::Member,
     ),
+    ("GET", "/api/v1/studies/{id}/campaigns", Needs::Member),
+    ("POST", "/api/v1/studies/{id}/campaigns", Needs::Member),
+    ("GET", "/api/v1/studies/{id}/campaigns/{campaign_id}", Needs::Member),
+    ("PUT", "/api/v1/studies/{id}/campaigns/{campaign_id}", Needs::Member),
+    ("GET", "/api/v1/studies/{id}/campaigns/{campaign_id}/preview", Needs::Member),
+    ("POST", "/api/v1/studies/{id}/campaigns/{campaign_id}/launch", Needs::Member),
+    ("POST", "/api/v1/studies/{id}/campaigns/{campaign_id}/close", Needs::Member),
+    ("GET", "/api/v1/studies/{id}/campaigns/{campaign_id}/tracking", Needs::Member),
+    ("POST", "/api/v1/studies/{id}/participants/{participant_id}/questionnaires/{questionnaire_id}/reissue", Needs::Member),
+    ("GET", "/api/v1/studies/{id}/participants/{participant_id}/timeline", Needs::Member),
+    ("GET", "/api/v1/studies/{id}/questionnaires/{questionnaire_id}/open-links", Needs::Member),
+    ("POST", "/api/v1/studies/{id}/questionnaires/{questionnaire_id}/open-links", Needs::Member),
+    ("POST", "/api/v1/studies/{id}/questionnaires/{questionnaire_id}/open-links/{link_id}/revoke", Needs::Member),
 ];
 
 /// A route template made concrete: every `{placeholder}` becomes an id that does not exist.

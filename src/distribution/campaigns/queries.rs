@@ -1,0 +1,490 @@
+//! Storage for campaigns, their recipients and the roster as a campaign sees it. No HTTP here.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::rules::RecipientFilter;
+use crate::db::schema::{
+    campaign_recipients, campaigns, outbox_messages, participant_identities, participants,
+    participations, questionnaire_versions, questionnaires, studies,
+};
+use crate::db::{now, DbConnection};
+use crate::distribution::participants::rules::{Milestones, Progress};
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, ToSchema)]
+#[diesel(table_name = campaigns)]
+pub struct Campaign {
+    pub id: i64,
+    pub study_id: i64,
+    pub questionnaire_id: i64,
+    /// The published questionnaire version everyone in this campaign answers.
+    pub version_id: i64,
+    pub name: String,
+    /// draft, active or closed.
+    pub status: String,
+    /// JSON of the recipient filter.
+    #[serde(skip)]
+    pub recipient_filter: String,
+    pub invitation_subject: String,
+    pub invitation_body: String,
+    pub reminder_subject: String,
+    pub reminder_body: String,
+    /// JSON array of days after the invitation.
+    #[serde(skip)]
+    pub reminder_days: String,
+    pub contact: String,
+    pub closes_at: NaiveDateTime,
+    pub lock_version: i32,
+    pub created_by: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub launched_at: Option<NaiveDateTime>,
+    pub closed_at: Option<NaiveDateTime>,
+}
+
+impl Campaign {
+    pub fn filter(&self) -> RecipientFilter {
+        serde_json::from_str(&self.recipient_filter).unwrap_or_default()
+    }
+
+    pub fn days(&self) -> Vec<i32> {
+        serde_json::from_str(&self.reminder_days).unwrap_or_default()
+    }
+}
+
+/// What a campaign is made of, as a lead or co-designer edits it.
+#[derive(Debug, Clone)]
+pub struct CampaignContent {
+    pub name: String,
+    pub version_id: i64,
+    pub questionnaire_id: i64,
+    pub filter: RecipientFilter,
+    pub invitation_subject: String,
+    pub invitation_body: String,
+    pub reminder_subject: String,
+    pub reminder_body: String,
+    pub reminder_days: Vec<i32>,
+    pub contact: String,
+    pub closes_at: NaiveDateTime,
+}
+
+pub fn insert(
+    conn: &mut DbConnection,
+    study_id: i64,
+    content: &CampaignContent,
+    user_id: i64,
+) -> QueryResult<i64> {
+    let at = now();
+    diesel::insert_into(campaigns::table)
+        .values((
+            campaigns::study_id.eq(study_id),
+            campaigns::questionnaire_id.eq(content.questionnaire_id),
+            campaigns::version_id.eq(content.version_id),
+            campaigns::name.eq(&content.name),
+            campaigns::recipient_filter.eq(to_json(&content.filter)),
+            campaigns::invitation_subject.eq(&content.invitation_subject),
+            campaigns::invitation_body.eq(&content.invitation_body),
+            campaigns::reminder_subject.eq(&content.reminder_subject),
+            campaigns::reminder_body.eq(&content.reminder_body),
+            campaigns::reminder_days.eq(to_json(&content.reminder_days)),
+            campaigns::contact.eq(&content.contact),
+            campaigns::closes_at.eq(content.closes_at),
+            campaigns::created_by.eq(user_id),
+            campaigns::created_at.eq(at),
+            campaigns::updated_at.eq(at),
+        ))
+        .returning(campaigns::id)
+        .get_result(conn)
+}
+
+fn to_json<T: Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("plain data serialises")
+}
+
+/// Saves over the version the editor started from; false if someone else saved in between. The
+/// questionnaire version and recipients can change only while the campaign is a draft.
+pub fn update(
+    conn: &mut DbConnection,
+    campaign: &Campaign,
+    content: &CampaignContent,
+    lock_version: i32,
+) -> QueryResult<bool> {
+    let changed = diesel::update(
+        campaigns::table
+            .find(campaign.id)
+            .filter(campaigns::lock_version.eq(lock_version)),
+    )
+    .set((
+        campaigns::name.eq(&content.name),
+        campaigns::questionnaire_id.eq(content.questionnaire_id),
+        campaigns::version_id.eq(content.version_id),
+        campaigns::recipient_filter.eq(to_json(&content.filter)),
+        campaigns::invitation_subject.eq(&content.invitation_subject),
+        campaigns::invitation_body.eq(&content.invitation_body),
+        campaigns::reminder_subject.eq(&content.reminder_subject),
+        campaigns::reminder_body.eq(&content.reminder_body),
+        campaigns::reminder_days.eq(to_json(&content.reminder_days)),
+        campaigns::contact.eq(&content.contact),
+        campaigns::closes_at.eq(content.closes_at),
+        campaigns::lock_version.eq(lock_version + 1),
+        campaigns::updated_at.eq(now()),
+    ))
+    .execute(conn)?;
+    Ok(changed == 1)
+}
+
+pub fn find(conn: &mut DbConnection, study_id: i64, id: i64) -> QueryResult<Option<Campaign>> {
+    campaigns::table
+        .filter(campaigns::study_id.eq(study_id))
+        .find(id)
+        .select(Campaign::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn list(conn: &mut DbConnection, study_id: i64) -> QueryResult<Vec<Campaign>> {
+    campaigns::table
+        .filter(campaigns::study_id.eq(study_id))
+        .order(campaigns::id.desc())
+        .select(Campaign::as_select())
+        .load(conn)
+}
+
+pub fn active(conn: &mut DbConnection) -> QueryResult<Vec<Campaign>> {
+    campaigns::table
+        .filter(campaigns::status.eq("active"))
+        .select(Campaign::as_select())
+        .load(conn)
+}
+
+/// Marks a draft or active campaign active; false if it is closed.
+pub fn activate(conn: &mut DbConnection, id: i64) -> QueryResult<bool> {
+    let at = now();
+    let changed = diesel::update(
+        campaigns::table
+            .find(id)
+            .filter(campaigns::status.ne("closed")),
+    )
+    .set((campaigns::status.eq("active"), campaigns::updated_at.eq(at)))
+    .execute(conn)?;
+    diesel::update(
+        campaigns::table
+            .find(id)
+            .filter(campaigns::launched_at.is_null()),
+    )
+    .set(campaigns::launched_at.eq(at))
+    .execute(conn)?;
+    Ok(changed == 1)
+}
+
+/// Closes a campaign; false if it was already closed.
+pub fn close(conn: &mut DbConnection, id: i64) -> QueryResult<bool> {
+    let at = now();
+    let changed = diesel::update(
+        campaigns::table
+            .find(id)
+            .filter(campaigns::status.ne("closed")),
+    )
+    .set((
+        campaigns::status.eq("closed"),
+        campaigns::closed_at.eq(at),
+        campaigns::updated_at.eq(at),
+    ))
+    .execute(conn)?;
+    Ok(changed == 1)
+}
+
+/// A published version a campaign can send, with its questionnaire's title.
+#[derive(Debug, Clone, Queryable, Serialize, ToSchema)]
+pub struct SendableVersion {
+    pub version_id: i64,
+    pub questionnaire_id: i64,
+    pub questionnaire_title: String,
+    pub version_number: i32,
+    pub published_at: NaiveDateTime,
+}
+
+pub fn sendable_versions(
+    conn: &mut DbConnection,
+    study_id: i64,
+) -> QueryResult<Vec<SendableVersion>> {
+    questionnaire_versions::table
+        .inner_join(questionnaires::table)
+        .filter(questionnaires::study_id.eq(study_id))
+        .order((
+            questionnaires::title.asc(),
+            questionnaire_versions::version_number.desc(),
+        ))
+        .select((
+            questionnaire_versions::id,
+            questionnaire_versions::questionnaire_id,
+            questionnaires::title,
+            questionnaire_versions::version_number,
+            questionnaire_versions::published_at,
+        ))
+        .load(conn)
+}
+
+/// One roster entry with where they are in one questionnaire: what filters, launching and tracking use.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RosterEntry {
+    pub participant_id: i64,
+    pub code: String,
+    pub group: String,
+    pub service_area: String,
+    pub system_level: String,
+    pub tags: Vec<String>,
+    pub has_email: bool,
+    pub opted_out: bool,
+    pub participation_id: Option<i64>,
+    pub participation_started: bool,
+    #[serde(skip)]
+    pub milestones: Milestones,
+}
+
+impl RosterEntry {
+    pub fn progress(&self) -> Progress {
+        Progress::from_milestones(&self.milestones)
+    }
+}
+
+type RosterRow = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<NaiveDateTime>,
+    Option<String>,
+    ParticipationMilestones,
+);
+
+type ParticipationMilestones = (
+    Option<i64>,
+    Option<NaiveDateTime>,
+    Option<NaiveDateTime>,
+    Option<NaiveDateTime>,
+    Option<NaiveDateTime>,
+    Option<NaiveDateTime>,
+    Option<NaiveDateTime>,
+);
+
+/// The whole roster of a study against one questionnaire, in one query. `invited` is not known here
+/// (it depends on emails sent); callers set it.
+pub fn roster(
+    conn: &mut DbConnection,
+    study_id: i64,
+    questionnaire_id: i64,
+) -> QueryResult<Vec<RosterEntry>> {
+    let rows: Vec<RosterRow> = participants::table
+        .left_join(participant_identities::table)
+        .left_join(
+            participations::table.on(participations::participant_id
+                .eq(participants::id)
+                .and(participations::questionnaire_id.eq(questionnaire_id))),
+        )
+        .filter(participants::study_id.eq(study_id))
+        .order(participants::id.asc())
+        .select((
+            participants::id,
+            participants::code,
+            participants::participant_group,
+            participants::service_area,
+            participants::system_level,
+            participants::tags,
+            participants::opted_out_at,
+            participant_identities::email.nullable(),
+            (
+                participations::id.nullable(),
+                participations::opened_at.nullable(),
+                participations::consented_at.nullable(),
+                participations::declined_at.nullable(),
+                participations::started_at.nullable(),
+                participations::completed_at.nullable(),
+                participations::withdrawn_at.nullable(),
+            ),
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(id, code, group, service, level, tags, opted_out, email, p)| {
+                let set = |t: Option<NaiveDateTime>| t.is_some();
+                RosterEntry {
+                    participant_id: id,
+                    code,
+                    group,
+                    service_area: service,
+                    system_level: level,
+                    tags: serde_json::from_str(&tags).unwrap_or_default(),
+                    has_email: email.is_some(),
+                    opted_out: opted_out.is_some(),
+                    participation_id: p.0,
+                    participation_started: set(p.4),
+                    milestones: Milestones {
+                        invited: p.0.is_some(),
+                        opened: set(p.1),
+                        consented: set(p.2),
+                        declined: set(p.3),
+                        started: set(p.4),
+                        completed: set(p.5),
+                        withdrawn: set(p.6),
+                        opted_out: opted_out.is_some(),
+                    },
+                }
+            },
+        )
+        .collect())
+}
+
+/// The participants already in a campaign.
+pub fn recipient_ids(conn: &mut DbConnection, campaign_id: i64) -> QueryResult<Vec<i64>> {
+    campaign_recipients::table
+        .filter(campaign_recipients::campaign_id.eq(campaign_id))
+        .select(campaign_recipients::participant_id)
+        .load(conn)
+}
+
+/// Gives a participant their participation in the campaign's questionnaire, or points their existing
+/// one at this campaign. Someone who has started keeps the version they started.
+pub fn enrol(
+    conn: &mut DbConnection,
+    campaign: &Campaign,
+    entry: &RosterEntry,
+) -> QueryResult<i64> {
+    match entry.participation_id {
+        Some(id) => {
+            let update = diesel::update(participations::table.find(id)).set((
+                participations::campaign_id.eq(campaign.id),
+                participations::closes_at.eq(campaign.closes_at),
+            ));
+            update.execute(conn)?;
+            if !entry.participation_started {
+                diesel::update(participations::table.find(id))
+                    .set(participations::version_id.eq(campaign.version_id))
+                    .execute(conn)?;
+            }
+            Ok(id)
+        }
+        None => diesel::insert_into(participations::table)
+            .values((
+                participations::participant_id.eq(entry.participant_id),
+                participations::questionnaire_id.eq(campaign.questionnaire_id),
+                participations::version_id.eq(campaign.version_id),
+                participations::campaign_id.eq(campaign.id),
+                participations::closes_at.eq(campaign.closes_at),
+                participations::created_at.eq(now()),
+            ))
+            .returning(participations::id)
+            .get_result(conn),
+    }
+}
+
+pub fn insert_recipient(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    participant_id: i64,
+    participation_id: i64,
+) -> QueryResult<()> {
+    diesel::insert_into(campaign_recipients::table)
+        .values((
+            campaign_recipients::campaign_id.eq(campaign_id),
+            campaign_recipients::participant_id.eq(participant_id),
+            campaign_recipients::participation_id.eq(participation_id),
+            campaign_recipients::invited_at.eq(now()),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// A recipient who may be due a reminder.
+#[derive(Debug, Clone, Queryable)]
+pub struct ReminderCandidate {
+    pub recipient_id: i64,
+    pub participant_id: i64,
+    pub participation_id: i64,
+    pub invited_at: NaiveDateTime,
+    pub reminders_queued: i32,
+}
+
+/// Recipients of a campaign who have not finished, not opted out, and have had fewer reminders than the
+/// schedule holds.
+pub fn reminder_candidates(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    schedule_length: i32,
+) -> QueryResult<Vec<ReminderCandidate>> {
+    campaign_recipients::table
+        .inner_join(participants::table)
+        .inner_join(participations::table)
+        .filter(campaign_recipients::campaign_id.eq(campaign_id))
+        .filter(campaign_recipients::reminders_queued.lt(schedule_length))
+        .filter(participants::opted_out_at.is_null())
+        .filter(participations::completed_at.is_null())
+        .filter(participations::declined_at.is_null())
+        .filter(participations::withdrawn_at.is_null())
+        .select((
+            campaign_recipients::id,
+            campaign_recipients::participant_id,
+            campaign_recipients::participation_id,
+            campaign_recipients::invited_at,
+            campaign_recipients::reminders_queued,
+        ))
+        .load(conn)
+}
+
+/// Counts one more reminder for a recipient, only if nobody (another instance) has already: the
+/// conditional update is what makes reminders exactly-once across instances.
+pub fn claim_reminder(
+    conn: &mut DbConnection,
+    recipient_id: i64,
+    already_queued: i32,
+) -> QueryResult<bool> {
+    let changed = diesel::update(
+        campaign_recipients::table
+            .find(recipient_id)
+            .filter(campaign_recipients::reminders_queued.eq(already_queued)),
+    )
+    .set(campaign_recipients::reminders_queued.eq(already_queued + 1))
+    .execute(conn)?;
+    Ok(changed == 1)
+}
+
+/// Campaigns whose closing time has passed but that are still marked active.
+pub fn overdue(conn: &mut DbConnection, at: NaiveDateTime) -> QueryResult<Vec<i64>> {
+    campaigns::table
+        .filter(campaigns::status.eq("active"))
+        .filter(campaigns::closes_at.le(at))
+        .select(campaigns::id)
+        .load(conn)
+}
+
+/// Emails of a campaign not yet sent will not be: closing a campaign stops its mail.
+pub fn cancel_unsent(
+    conn: &mut DbConnection,
+    campaign_id: i64,
+    reason: &str,
+) -> QueryResult<usize> {
+    diesel::update(
+        outbox_messages::table
+            .filter(outbox_messages::campaign_id.eq(campaign_id))
+            .filter(outbox_messages::status.eq("queued")),
+    )
+    .set((
+        outbox_messages::status.eq("cancelled"),
+        outbox_messages::last_error.eq(reason),
+    ))
+    .execute(conn)
+}
+
+/// The study's list of service areas, in its order.
+pub fn service_areas(conn: &mut DbConnection, study_id: i64) -> QueryResult<Vec<String>> {
+    let json: String = studies::table
+        .find(study_id)
+        .select(studies::service_areas)
+        .first(conn)?;
+    Ok(serde_json::from_str(&json).unwrap_or_default())
+}

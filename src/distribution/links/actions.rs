@@ -1,0 +1,320 @@
+//! What happens when someone follows a link, opts out, joins by an open link, or a lead reissues a
+//! link. Unrecognised links are counted per IP address so that guessing is slowed to a stop.
+
+use chrono::NaiveDateTime;
+
+use super::queries::{self, LinkTarget, NewOpenLink, OpenLink, Purpose};
+use crate::audit::{self, Origin};
+use crate::config::Settings;
+use crate::db::{now, Db, DbConnection};
+use crate::distribution::participants::rules::Group;
+use crate::mail::outbox::{self, Kind, Queued};
+use crate::security::{hash_token, new_token};
+use crate::studies::versions::rules::Snapshot;
+use crate::web::AppError;
+
+/// Where a followed link to take part leads.
+pub enum Followed {
+    /// The link works: the participation and what the participant is shown.
+    Ready(Box<LinkTarget>, Box<Snapshot>),
+    /// The link was replaced by a newer one.
+    Replaced(Box<Snapshot>),
+    /// The closing date has passed.
+    Closed(Box<Snapshot>),
+    /// The participant withdrew.
+    Withdrawn(Box<Snapshot>),
+}
+
+type Limits = (crate::config::LinkSettings, i64);
+
+fn limits(settings: &Settings) -> Limits {
+    (settings.links.clone(), settings.login.window_minutes)
+}
+
+/// Links are looked up by hash; an unknown one counts against the address it came from.
+fn lookup(
+    conn: &mut DbConnection,
+    limits: &Limits,
+    secret: &str,
+    purpose: Purpose,
+    ip: Option<&str>,
+) -> Result<(Box<LinkTarget>, Box<Snapshot>), AppError> {
+    let Some(target) = queries::find_by_hash(conn, &hash_token(secret), purpose)? else {
+        return Err(unrecognised(conn, ip, limits)?);
+    };
+    let snapshot: Snapshot =
+        serde_json::from_str(&queries::version_snapshot(conn, target.version_id)?)
+            .map_err(AppError::internal)?;
+    Ok((Box::new(target), Box::new(snapshot)))
+}
+
+/// Follows a participant's link to take part, noting the first time it was opened.
+pub async fn follow(
+    db: &Db,
+    settings: &Settings,
+    secret: String,
+    ip: Option<String>,
+) -> Result<Followed, AppError> {
+    let limits = limits(settings);
+    db.write(move |conn| {
+        let (target, snapshot) = lookup(conn, &limits, &secret, Purpose::Respond, ip.as_deref())?;
+        if target.revoked_at.is_some() {
+            return Ok(Followed::Replaced(snapshot));
+        }
+        if target.withdrawn_at.is_some() {
+            return Ok(Followed::Withdrawn(snapshot));
+        }
+        if target.closes_at.is_some_and(|closes| closes <= now()) {
+            return Ok(Followed::Closed(snapshot));
+        }
+        queries::mark_opened(conn, target.participation_id)?;
+        Ok(Followed::Ready(target, snapshot))
+    })
+    .await
+}
+
+/// The participant an opt-out link is for. Opt-out links keep working whatever else happens.
+pub async fn opt_out_target(
+    db: &Db,
+    settings: &Settings,
+    secret: String,
+    ip: Option<String>,
+) -> Result<(Box<LinkTarget>, Box<Snapshot>), AppError> {
+    let limits = limits(settings);
+    // A write: an unrecognised link is counted.
+    db.write(move |conn| lookup(conn, &limits, &secret, Purpose::OptOut, ip.as_deref()))
+        .await
+}
+
+/// Counts an unrecognised link from this address and says how to answer: "not recognised", or "wait"
+/// once the address has had too many.
+fn unrecognised(
+    conn: &mut DbConnection,
+    ip: Option<&str>,
+    (limits, login_window_minutes): &Limits,
+) -> Result<AppError, AppError> {
+    use crate::accounts::queries::{recent_failures, record_failures};
+    let key = format!("link:{}", hash_token(ip.unwrap_or("unknown")));
+    let at = now();
+    let since = at - chrono::Duration::minutes(limits.window_minutes);
+    let recent = recent_failures(conn, &key, since, limits.unknown_per_ip)?;
+    if i64::try_from(recent.len()).unwrap_or(i64::MAX) >= limits.unknown_per_ip {
+        return Ok(AppError::TooManyRequests(format!(
+            "Too many links that we do not recognise have come from your connection. Please wait {} minutes and try again.",
+            limits.window_minutes
+        )));
+    }
+    let keep = limits.window_minutes.max(*login_window_minutes);
+    record_failures(conn, &[&key], at - chrono::Duration::minutes(keep))?;
+    Ok(AppError::NotFound)
+}
+
+/// Stops emails to this participant about the study. Repeating it changes nothing.
+pub async fn opt_out(db: &Db, origin: &Origin, target: &LinkTarget) -> Result<(), AppError> {
+    let (participant_id, code, study_id) = (
+        target.participant_id,
+        target.participant_code.clone(),
+        target.study_id,
+    );
+    let origin = origin.clone().participant();
+    db.write(move |conn| {
+        if queries::opt_out(conn, participant_id)? {
+            audit::record(
+                conn,
+                &origin,
+                "participant.opted_out",
+                "participant",
+                Some(participant_id),
+                serde_json::json!({ "study_id": study_id, "code": code }),
+            )?;
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// A new link for a participant: every earlier one stops working. The new link is returned to show
+/// once; with `send_email`, an email carrying a link of its own is queued too.
+pub async fn reissue(
+    db: &Db,
+    origin: &Origin,
+    study_id: i64,
+    participant_id: i64,
+    questionnaire_id: i64,
+    send_email: bool,
+    message_domain: String,
+) -> Result<(String, bool), AppError> {
+    let origin = origin.clone();
+    db.write(move |conn| {
+        let (participation_id, code, campaign_id) =
+            queries::participation_of(conn, study_id, participant_id, questionnaire_id)?
+                .ok_or(AppError::NotFound)?;
+        let revoked = queries::revoke_respond_tokens(conn, participation_id)?;
+        let token = new_token("");
+        queries::insert_token(conn, participation_id, Purpose::Respond, &token.hash)?;
+        let emailed = send_email && campaign_id.is_some();
+        if emailed {
+            outbox::queue(
+                conn,
+                &Queued {
+                    key: format!(
+                        "participation:{participation_id}:new-link:{}",
+                        &token.hash[..16]
+                    ),
+                    kind: Kind::NewLink,
+                    study_id: Some(study_id),
+                    campaign_id,
+                    participation_id: Some(participation_id),
+                    prepared: None,
+                },
+                &message_domain,
+            )?;
+        }
+        audit::record(
+            conn,
+            &origin,
+            "participant.link_reissued",
+            "participant",
+            Some(participant_id),
+            serde_json::json!({
+                "study_id": study_id, "code": code, "questionnaire_id": questionnaire_id,
+                "links_revoked": revoked, "emailed": emailed,
+            }),
+        )?;
+        Ok((token.secret, emailed))
+    })
+    .await
+}
+
+pub async fn open_links(db: &Db, questionnaire_id: i64) -> Result<Vec<OpenLink>, AppError> {
+    db.read(move |conn| queries::open_links_of(conn, questionnaire_id).map_err(AppError::from))
+        .await
+}
+
+/// Makes an open link for the newest published version; returns its secret, shown once.
+pub async fn create_open_link(
+    db: &Db,
+    origin: &Origin,
+    study_id: i64,
+    questionnaire_id: i64,
+    group: Option<Group>,
+    closes_at: NaiveDateTime,
+) -> Result<String, AppError> {
+    let origin = origin.clone();
+    let user_id = origin.user_id.ok_or(AppError::Unauthenticated)?;
+    db.write(move |conn| {
+        let version_id =
+            crate::distribution::campaigns::queries::sendable_versions(conn, study_id)?
+                .into_iter()
+                .find(|v| v.questionnaire_id == questionnaire_id)
+                .map(|v| v.version_id)
+                .ok_or_else(|| {
+                    AppError::invalid(
+                        "__all__",
+                        "Publish a version of this questionnaire before making an open link.",
+                    )
+                })?;
+        let token = new_token("");
+        let id = queries::insert_open_link(
+            conn,
+            &NewOpenLink {
+                study_id,
+                questionnaire_id,
+                version_id,
+                group: group.map_or("", Group::as_str),
+                hash: &token.hash,
+                closes_at,
+                created_by: user_id,
+            },
+        )?;
+        audit::record(
+            conn,
+            &origin,
+            "open_link.created",
+            "open_link",
+            Some(id),
+            serde_json::json!({ "study_id": study_id, "questionnaire_id": questionnaire_id }),
+        )?;
+        Ok(token.secret)
+    })
+    .await
+}
+
+pub async fn revoke_open_link(
+    db: &Db,
+    origin: &Origin,
+    questionnaire_id: i64,
+    id: i64,
+) -> Result<(), AppError> {
+    let origin = origin.clone();
+    db.write(move |conn| {
+        if queries::revoke_open_link(conn, questionnaire_id, id)? {
+            audit::record(
+                conn,
+                &origin,
+                "open_link.revoked",
+                "open_link",
+                Some(id),
+                serde_json::json!({ "questionnaire_id": questionnaire_id }),
+            )?;
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// An open link as a visitor meets it: open (with its study's id and title), or closed.
+pub enum Joining {
+    Open(OpenLink, i64, String),
+    Closed(String),
+}
+
+fn lookup_open_link(
+    conn: &mut DbConnection,
+    limits: &Limits,
+    secret: &str,
+    ip: Option<&str>,
+) -> Result<Joining, AppError> {
+    let Some((link, study_id, title)) = queries::find_open_link(conn, &hash_token(secret))? else {
+        return Err(unrecognised(conn, ip, limits)?);
+    };
+    if link.revoked_at.is_some() || link.closes_at <= now() {
+        Ok(Joining::Closed(title))
+    } else {
+        Ok(Joining::Open(link, study_id, title))
+    }
+}
+
+pub async fn find_open_link(
+    db: &Db,
+    settings: &Settings,
+    secret: String,
+    ip: Option<String>,
+) -> Result<Joining, AppError> {
+    let limits = limits(settings);
+    db.write(move |conn| lookup_open_link(conn, &limits, &secret, ip.as_deref()))
+        .await
+}
+
+/// Someone joins through an open link: an anonymous participant with a personal link, returned so the
+/// visitor can go straight on (and bookmark it to come back). None when the open link has closed.
+pub async fn join(
+    db: &Db,
+    settings: &Settings,
+    secret: String,
+    ip: Option<String>,
+) -> Result<Option<String>, AppError> {
+    let limits = limits(settings);
+    db.write(move |conn| {
+        let Joining::Open(link, study_id, _) =
+            lookup_open_link(conn, &limits, &secret, ip.as_deref())?
+        else {
+            return Ok(None);
+        };
+        let participation_id = queries::create_anonymous(conn, &link, study_id)?;
+        let token = new_token("");
+        queries::insert_token(conn, participation_id, Purpose::Respond, &token.hash)?;
+        Ok(Some(token.secret))
+    })
+    .await
+}
