@@ -74,6 +74,7 @@ fn v1() -> utoipa_actix_web::scope::Scope<
         .configure(crate::studies::versions::api::routes)
         .configure(crate::studies::preview::api::routes)
         .configure(crate::studies::transfer::api::routes)
+        .configure(crate::distribution::participants::api::routes)
         .route(
             OPENAPI_PATH.trim_start_matches("/api/v1"),
             web::get().to(openapi_json),

@@ -144,7 +144,8 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .configure(crate::studies::questionnaires::suggestions::handlers::routes)
         .configure(crate::studies::consent::handlers::routes)
         .configure(crate::studies::versions::handlers::routes)
-        .configure(crate::studies::preview::handlers::routes);
+        .configure(crate::studies::preview::handlers::routes)
+        .configure(crate::distribution::participants::handlers::routes);
 }
 
 async fn not_found() -> Result<actix_web::HttpResponse, AppError> {

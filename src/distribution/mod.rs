@@ -3,4 +3,7 @@
 //! reached, started and finished.
 
 pub mod campaigns;
+mod csv_export;
 pub mod participants;
+
+pub use csv_export::csv_cell;
