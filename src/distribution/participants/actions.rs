@@ -306,7 +306,9 @@ pub async fn add(
         let new = checked(conn, study_id, &input, None)?;
         let created = queries::insert(conn, study_id, "roster", std::slice::from_ref(&new))
             .map_err(|e| clash_or(e, "email", EMAIL_CLASH))?;
-        let (id, code) = created.into_iter().next().ok_or(AppError::NotFound)?;
+        let (id, code) = created.into_iter().next().ok_or_else(|| {
+            AppError::internal(anyhow::anyhow!("a participant was added without an id"))
+        })?;
         audit::record(
             conn,
             &origin,

@@ -361,9 +361,11 @@ pub fn insert(
         let ids: Vec<i64> = codes
             .iter()
             .map(|code| {
-                ids.get(code)
-                    .copied()
-                    .ok_or(diesel::result::Error::NotFound)
+                ids.get(code).copied().ok_or_else(|| {
+                    diesel::result::Error::QueryBuilderError(
+                        format!("no id came back for {code}").into(),
+                    )
+                })
             })
             .collect::<QueryResult<_>>()?;
         let needs: Vec<String> = chunk
