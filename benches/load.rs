@@ -17,10 +17,13 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use diesel::{Connection, PgConnection, RunQueryDsl};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use tempfile::TempDir;
+
+#[path = "support/shared.rs"]
+mod shared;
+use shared::ScratchDatabase;
 
 const CONNECTIONS: usize = 32;
 const ENDPOINTS: [&str; 2] = ["/healthz", "/login"];
@@ -223,57 +226,6 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-    }
-}
-
-/// A PostgreSQL database created for one run and dropped afterwards.
-struct ScratchDatabase {
-    admin_url: String,
-    name: String,
-    url: String,
-}
-
-impl ScratchDatabase {
-    fn create(server_url: &str) -> anyhow::Result<Self> {
-        let mut admin = url::Url::parse(server_url)
-            .with_context(|| format!("VOICES_BENCH_POSTGRES_URL {server_url:?} is not a URL"))?;
-        // libpq waits indefinitely for an unresponsive host unless told otherwise.
-        if !admin.query_pairs().any(|(key, _)| key == "connect_timeout") {
-            admin.query_pairs_mut().append_pair("connect_timeout", "5");
-        }
-        let name = format!("voices_bench_{}", uuid::Uuid::new_v4().simple());
-        let mut url = admin.clone();
-        url.set_path(&name);
-        let admin_url = admin.to_string();
-        let mut conn = PgConnection::establish(&admin_url)
-            .with_context(|| format!("cannot connect to {server_url}"))?;
-        diesel::sql_query(format!("CREATE DATABASE \"{name}\""))
-            .execute(&mut conn)
-            .with_context(|| format!("cannot create database {name} on {server_url}"))?;
-        Ok(ScratchDatabase {
-            admin_url,
-            name,
-            url: url.to_string(),
-        })
-    }
-}
-
-impl Drop for ScratchDatabase {
-    fn drop(&mut self) {
-        // FORCE ends any connection still open, e.g. if the server could not be killed cleanly.
-        let dropped = PgConnection::establish(&self.admin_url)
-            .map_err(anyhow::Error::from)
-            .and_then(|mut conn| {
-                diesel::sql_query(format!(
-                    "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
-                    self.name
-                ))
-                .execute(&mut conn)
-                .map_err(anyhow::Error::from)
-            });
-        if let Err(error) = dropped {
-            eprintln!("warning: could not drop database {}: {error:#}", self.name);
-        }
     }
 }
 
@@ -527,30 +479,7 @@ async fn signed_in_editor(server: &Server) -> anyhow::Result<reqwest::Client> {
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
         .build()?;
-    let page = client
-        .get(server.url("/login"))
-        .send()
-        .await?
-        .text()
-        .await?;
-    let marker = "name=\"csrf_token\" value=\"";
-    let start = page
-        .find(marker)
-        .context("no CSRF token on the sign-in page")?
-        + marker.len();
-    let csrf: String = page[start..].chars().take_while(|c| *c != '"').collect();
-    let signed_in = client
-        .post(server.url("/login"))
-        .form(&[
-            ("email", EDITOR_EMAIL),
-            ("password", EDITOR_PASSWORD),
-            ("csrf_token", &csrf),
-        ])
-        .send()
-        .await?;
-    if signed_in.status() != StatusCode::SEE_OTHER {
-        bail!("signing in answered {}", signed_in.status());
-    }
+    shared::sign_in(&client, &server.url(""), EDITOR_EMAIL, EDITOR_PASSWORD).await?;
     Ok(client)
 }
 

@@ -74,6 +74,7 @@ fn v1() -> utoipa_actix_web::scope::Scope<
         .configure(crate::studies::versions::api::routes)
         .configure(crate::studies::preview::api::routes)
         .configure(crate::studies::transfer::api::routes)
+        .configure(crate::distribution::participants::api::routes)
         .configure(crate::distribution::campaigns::api::routes)
         .configure(crate::distribution::links::api::routes)
         .route(

@@ -155,6 +155,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .configure(crate::studies::consent::handlers::routes)
         .configure(crate::studies::versions::handlers::routes)
         .configure(crate::studies::preview::handlers::routes)
+        .configure(crate::distribution::participants::handlers::routes)
         .configure(crate::distribution::campaigns::handlers::routes)
         .configure(crate::distribution::tracking::handlers::routes)
         .configure(crate::distribution::links::handlers::routes);

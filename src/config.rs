@@ -61,6 +61,7 @@ pub struct TokenSettings {
 pub struct LimitSettings {
     pub form_bytes: usize,
     pub json_bytes: usize,
+    pub upload_bytes: usize,
 }
 
 /// How the background worker sends the outbox (see config/default.toml).

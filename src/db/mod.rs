@@ -233,6 +233,19 @@ impl Db {
     }
 }
 
+/// Runs the same diesel statement on the connection's own backend, for the few statements
+/// MultiConnection cannot build for both (a many-row INSERT on SQLite). The body is written once and
+/// compiled once per backend.
+macro_rules! on_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Postgres($c) => $body,
+            $crate::db::DbConnection::Sqlite($c) => $body,
+        }
+    };
+}
+pub(crate) use on_backend;
+
 /// The current time as both databases keep it: UTC, whole microseconds (SQLite would keep nanoseconds).
 pub fn now() -> NaiveDateTime {
     Utc::now().naive_utc().trunc_subsecs(6)

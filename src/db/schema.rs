@@ -285,6 +285,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    participant_imports (id) {
+        id -> BigInt,
+        study_id -> BigInt,
+        created_by -> BigInt,
+        created_at -> Timestamp,
+        accepted_rows -> Text,
+        summary -> Text,
+    }
+}
+
+diesel::table! {
     participations (id) {
         id -> BigInt,
         participant_id -> BigInt,
@@ -412,6 +423,7 @@ diesel::joinable!(suggestions -> users (author_user_id));
 
 diesel::joinable!(participants -> studies (study_id));
 diesel::joinable!(participant_identities -> participants (participant_id));
+diesel::joinable!(participant_imports -> studies (study_id));
 diesel::joinable!(participations -> participants (participant_id));
 diesel::joinable!(participations -> questionnaires (questionnaire_id));
 diesel::joinable!(participations -> questionnaire_versions (version_id));
@@ -445,6 +457,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     suggestions,
     participants,
     participant_identities,
+    participant_imports,
     participations,
     link_tokens,
     open_links,

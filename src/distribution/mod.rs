@@ -3,18 +3,9 @@
 //! reached, started and finished.
 
 pub mod campaigns;
+mod csv_export;
 pub mod links;
 pub mod participants;
 pub mod tracking;
 
-use std::borrow::Cow;
-
-/// A cell for a CSV file people open in a spreadsheet: text that starts like a formula (`= + - @`, or a
-/// tab or carriage return) gets a leading apostrophe, so it is shown, never run.
-pub fn csv_cell(text: &str) -> Cow<'_, str> {
-    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        Cow::Owned(format!("'{text}"))
-    } else {
-        Cow::Borrowed(text)
-    }
-}
+pub use csv_export::csv_cell;

@@ -1,14 +1,15 @@
 //! One global CSRF check on every state-changing request. The token lives in the (encrypted) session and
-//! comes back in the form field `csrf_token` or the `X-CSRF-Token` header. The only exemption is the JSON
-//! API called without the session cookie (with a bearer token, or not signed in at all), and one-click
-//! unsubscribe links.
+//! comes back in the form field `csrf_token` (of a urlencoded or a multipart form) or the
+//! `X-CSRF-Token` header. The only exemptions are the JSON API called without the session cookie (with
+//! a bearer token, or not signed in at all), and one-click unsubscribe links.
 
 use actix_session::{Session, SessionExt};
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::error::PayloadError;
 use actix_web::http::header;
 use actix_web::middleware::Next;
-use actix_web::web::{self, BytesMut};
+use actix_web::web::{self, Bytes, BytesMut};
 use actix_web::{Error, HttpMessage};
 use futures_util::StreamExt;
 
@@ -50,6 +51,22 @@ fn same(a: &str, b: &str) -> bool {
             == 0
 }
 
+/// The text of one part of a multipart body (forms put the token first, so little is read).
+async fn multipart_field(headers: &header::HeaderMap, body: Bytes, name: &str) -> Option<String> {
+    let stream = futures_util::stream::once(async move { Ok::<_, PayloadError>(body) });
+    let mut parts = actix_multipart::Multipart::new(headers, stream);
+    while let Some(Ok(mut part)) = parts.next().await {
+        if part.name() == Some(name) {
+            let mut value = Vec::new();
+            while let Some(Ok(chunk)) = part.next().await {
+                value.extend_from_slice(&chunk);
+            }
+            return String::from_utf8(value).ok();
+        }
+    }
+    None
+}
+
 pub async fn guard(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -74,16 +91,25 @@ pub async fn guard(
         .get(HEADER)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let is_form = req
+    let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    if provided.is_none() && is_form {
+        .unwrap_or_default();
+    let is_form = content_type.starts_with("application/x-www-form-urlencoded");
+    // A file upload form: the token is one of its parts.
+    let is_multipart = content_type.starts_with("multipart/form-data");
+    if provided.is_none() && (is_form || is_multipart) {
         let limit = req
             .app_data::<web::Data<AppState>>()
-            .map(|s| s.settings.limits.form_bytes)
-            .unwrap_or(65536);
+            .map(|s| &s.settings.limits)
+            .map_or(65536, |l| {
+                if is_multipart {
+                    l.upload_bytes + l.form_bytes
+                } else {
+                    l.form_bytes
+                }
+            });
         let mut payload = req.take_payload();
         let mut body = BytesMut::new();
         while let Some(chunk) = payload.next().await {
@@ -97,9 +123,13 @@ pub async fn guard(
             body.extend_from_slice(&chunk);
         }
         let body = body.freeze();
-        provided = url::form_urlencoded::parse(&body)
-            .find(|(key, _)| key == FIELD)
-            .map(|(_, value)| value.into_owned());
+        provided = if is_multipart {
+            multipart_field(req.headers(), body.clone(), FIELD).await
+        } else {
+            url::form_urlencoded::parse(&body)
+                .find(|(key, _)| key == FIELD)
+                .map(|(_, value)| value.into_owned())
+        };
         req.set_payload(Payload::from(body));
     }
     match (expected, provided) {

@@ -352,3 +352,116 @@ impl TestApp {
         }
     }
 }
+
+/// Where a redirect points.
+pub fn location(response: &Response) -> String {
+    response.headers()["location"].to_str().unwrap().to_string()
+}
+
+/// The number written right after `marker` in `text`.
+pub fn id_after(text: &str, marker: &str) -> i64 {
+    let start = text
+        .find(marker)
+        .unwrap_or_else(|| panic!("{marker} in {text}"))
+        + marker.len();
+    text[start..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .unwrap()
+}
+
+/// Someone with a browser session and an API token of their own.
+pub struct Person {
+    pub visitor: Visitor,
+    pub token: String,
+}
+
+impl Person {
+    /// A JSON API call with this person's bearer token: the status and the body (Null if not JSON).
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (StatusCode, serde_json::Value) {
+        let mut request = self
+            .visitor
+            .client
+            .request(method, self.visitor.url(path))
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or_default())
+    }
+}
+
+/// A study led by lead@example.org (signed in as the app's own visitor too), with one member in
+/// each other role and someone who is not a member.
+pub struct StudyTeam {
+    pub study: i64,
+    pub lead: Person,
+    pub co_designer: Person,
+    pub interviewer: Person,
+    pub analyst: Person,
+    pub outsider: Person,
+}
+
+impl StudyTeam {
+    pub async fn new(app: &TestApp) -> StudyTeam {
+        let lead_id = app.signed_in_as("lead@example.org", Role::Member).await;
+        let created = app
+            .post_form("/studies", &[("title", "Involvement"), ("summary", "")])
+            .await;
+        let study = id_after(&location(&created), "/studies/");
+        let person = |email: &'static str, user_id: i64| {
+            let visitor = app.new_visitor();
+            async move {
+                assert_eq!(
+                    visitor.sign_in(email, PASSWORD).await.status(),
+                    StatusCode::SEE_OTHER,
+                    "sign in {email}"
+                );
+                let token =
+                    actions::create_api_token(&app.db, &Origin::command_line(), user_id, "test")
+                        .await
+                        .unwrap()
+                        .1;
+                Person { visitor, token }
+            }
+        };
+        let mut members = Vec::new();
+        for (email, role) in [
+            ("co-designer@example.org", "co_designer"),
+            ("interviewer@example.org", "interviewer"),
+            ("analyst@example.org", "analyst"),
+        ] {
+            let id = app.create_user(email, Role::Member).await;
+            let added = app
+                .post_form(
+                    &format!("/studies/{study}/members"),
+                    &[("email", email), (role, "on"), ("perspective", "staff")],
+                )
+                .await;
+            assert_eq!(added.status(), StatusCode::SEE_OTHER, "add {email}");
+            members.push(person(email, id).await);
+        }
+        let outsider_id = app.create_user("outsider@example.org", Role::Member).await;
+        let outsider = person("outsider@example.org", outsider_id).await;
+        let lead = person("lead@example.org", lead_id).await;
+        let mut members = members.into_iter();
+        StudyTeam {
+            study,
+            lead,
+            co_designer: members.next().unwrap(),
+            interviewer: members.next().unwrap(),
+            analyst: members.next().unwrap(),
+            outsider,
+        }
+    }
+}

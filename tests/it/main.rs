@@ -10,6 +10,7 @@ mod health;
 mod helpers;
 mod history;
 mod mail;
+mod participants;
 mod plain_language;
 mod preview;
 mod query_counts;

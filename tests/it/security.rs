@@ -4,12 +4,15 @@ use diesel::RunQueryDsl;
 use reqwest::{Method, StatusCode};
 use voices::accounts::rules::Role;
 
-use crate::helpers::{new_client, spawn_app, spawn_with, Backend, TestApp, Visitor};
+use voices::studies::rules::StudyRole;
+
+use crate::helpers::{new_client, spawn_app, spawn_with, Backend, StudyTeam, TestApp, Visitor};
 use crate::on_both_databases;
 
 on_both_databases!(
     forms_without_a_valid_csrf_token_are_refused,
     every_route_checks_the_role,
+    every_study_route_checks_the_study_role,
     bad_input_gets_a_clear_4xx,
     the_audit_log_is_append_only,
 );
@@ -372,6 +375,155 @@ pub const API: &[(&str, &str, Needs)] = &[
     ("GET", "/api/v1/studies/{id}/questionnaires/{questionnaire_id}/open-links", Needs::Member),
     ("POST", "/api/v1/studies/{id}/questionnaires/{questionnaire_id}/open-links", Needs::Member),
     ("POST", "/api/v1/studies/{id}/questionnaires/{questionnaire_id}/open-links/{link_id}/revoke", Needs::Member),
+    ("GET", "/api/v1/studies/{id}/participants", Needs::Member),
+    ("POST", "/api/v1/studies/{id}/participants", Needs::Member),
+    (
+        "POST",
+        "/api/v1/studies/{id}/participants/import",
+        Needs::Member,
+    ),
+    (
+        "GET",
+        "/api/v1/studies/{id}/participants/{participant_id}",
+        Needs::Member,
+    ),
+    (
+        "PATCH",
+        "/api/v1/studies/{id}/participants/{participant_id}",
+        Needs::Member,
+    ),
+    (
+        "POST",
+        "/api/v1/studies/{id}/participants/{participant_id}/erase-identity",
+        Needs::Member,
+    ),
+    ("GET", "/api/v1/studies/{id}/service-areas", Needs::Member),
+    ("PUT", "/api/v1/studies/{id}/service-areas", Needs::Member),
+];
+
+const LEAD: &[StudyRole] = &[StudyRole::Lead];
+const LEAD_OR_ANALYST: &[StudyRole] = &[StudyRole::Lead, StudyRole::Analyst];
+/// Campaign emails are written by the co-design group; how a campaign goes is seen by the whole team.
+const WRITERS: &[StudyRole] = &[StudyRole::Lead, StudyRole::CoDesigner];
+const VIEWERS: &[StudyRole] = &[StudyRole::Lead, StudyRole::CoDesigner, StudyRole::Analyst];
+
+/// Study routes and the study roles that may use them: `{id}` is a study the caller may be a member
+/// of, other placeholders ids that do not exist (so a member let in gets 404 or 422, never 403). A
+/// member without one of the roles gets 403; someone who is not a member, 404; a stranger is asked
+/// to sign in (pages) or gets 401 (API). The body is what a POST, PUT or PATCH sends.
+const STUDY_ROUTES: &[(&str, &str, &str, &[StudyRole])] = &[
+    ("GET", "/studies/{id}/participants", "", LEAD),
+    ("POST", "/studies/{id}/participants", "", LEAD),
+    ("GET", "/studies/{id}/participants.csv", "", LEAD),
+    ("GET", "/studies/{id}/participants/new", "", LEAD),
+    ("GET", "/studies/{id}/participants/import", "", LEAD),
+    ("POST", "/studies/{id}/participants/import", "", LEAD),
+    (
+        "GET",
+        "/studies/{id}/participants/import/{import}",
+        "",
+        LEAD,
+    ),
+    (
+        "POST",
+        "/studies/{id}/participants/import/{import}",
+        "",
+        LEAD,
+    ),
+    (
+        "POST",
+        "/studies/{id}/participants/import/{import}/cancel",
+        "",
+        LEAD,
+    ),
+    ("GET", "/studies/{id}/participants/{pid}", "", LEAD),
+    ("GET", "/studies/{id}/participants/{pid}/edit", "", LEAD),
+    ("POST", "/studies/{id}/participants/{pid}/edit", "", LEAD),
+    (
+        "GET",
+        "/studies/{id}/participants/{pid}/erase-identity",
+        "",
+        LEAD,
+    ),
+    (
+        "POST",
+        "/studies/{id}/participants/{pid}/erase-identity",
+        "",
+        LEAD,
+    ),
+    ("GET", "/studies/{id}/service-areas", "", LEAD),
+    ("POST", "/studies/{id}/service-areas", "", LEAD),
+    (
+        "GET",
+        "/api/v1/studies/{id}/participants",
+        "",
+        LEAD_OR_ANALYST,
+    ),
+    ("POST", "/api/v1/studies/{id}/participants", "{}", LEAD),
+    (
+        "POST",
+        "/api/v1/studies/{id}/participants/import?dry_run=true",
+        "group",
+        LEAD,
+    ),
+    (
+        "GET",
+        "/api/v1/studies/{id}/participants/{participant_id}",
+        "",
+        LEAD_OR_ANALYST,
+    ),
+    (
+        "PATCH",
+        "/api/v1/studies/{id}/participants/{participant_id}",
+        "{}",
+        LEAD,
+    ),
+    (
+        "POST",
+        "/api/v1/studies/{id}/participants/{participant_id}/erase-identity",
+        "",
+        LEAD,
+    ),
+    (
+        "GET",
+        "/api/v1/studies/{id}/service-areas",
+        "",
+        LEAD_OR_ANALYST,
+    ),
+    (
+        "PUT",
+        "/api/v1/studies/{id}/service-areas",
+        "{\"service_areas\": []}",
+        LEAD,
+    ),
+    ("GET", "/studies/{id}/campaigns", "", VIEWERS),
+    ("POST", "/studies/{id}/campaigns", "", LEAD),
+    ("GET", "/studies/{id}/campaigns/new", "", LEAD),
+    ("GET", "/studies/{id}/campaigns/{cid}", "", VIEWERS),
+    ("GET", "/studies/{id}/campaigns/{cid}/edit", "", WRITERS),
+    ("POST", "/studies/{id}/campaigns/{cid}/edit", "", WRITERS),
+    ("GET", "/studies/{id}/campaigns/{cid}/preview", "", WRITERS),
+    ("POST", "/studies/{id}/campaigns/{cid}/launch", "", LEAD),
+    ("POST", "/studies/{id}/campaigns/{cid}/close", "", LEAD),
+    ("GET", "/studies/{id}/campaigns/{cid}/tracking.csv", "", LEAD),
+    ("GET", "/studies/{id}/participants/{pid}/timeline", "", LEAD),
+    ("POST", "/studies/{id}/participants/{pid}/questionnaires/{q}/reissue", "", LEAD),
+    ("GET", "/studies/{id}/questionnaires/{q}/open-links", "", LEAD),
+    ("POST", "/studies/{id}/questionnaires/{q}/open-links", "", LEAD),
+    ("POST", "/studies/{id}/questionnaires/{q}/open-links/{lid}/revoke", "", LEAD),
+    ("GET", "/api/v1/studies/{id}/campaigns", "", VIEWERS),
+    ("POST", "/api/v1/studies/{id}/campaigns", "{}", LEAD),
+    ("GET", "/api/v1/studies/{id}/campaigns/{campaign_id}", "", VIEWERS),
+    ("PUT", "/api/v1/studies/{id}/campaigns/{campaign_id}", "{}", WRITERS),
+    ("GET", "/api/v1/studies/{id}/campaigns/{campaign_id}/preview", "", WRITERS),
+    ("POST", "/api/v1/studies/{id}/campaigns/{campaign_id}/launch", "", LEAD),
+    ("POST", "/api/v1/studies/{id}/campaigns/{campaign_id}/close", "", LEAD),
+    ("GET", "/api/v1/studies/{id}/campaigns/{campaign_id}/tracking", "", VIEWERS),
+    ("POST", "/api/v1/studies/{id}/participants/{participant_id}/questionnaires/{questionnaire_id}/reissue", "{}", LEAD),
+    ("GET", "/api/v1/studies/{id}/participants/{participant_id}/timeline", "", LEAD),
+    ("GET", "/api/v1/studies/{id}/questionnaires/{questionnaire_id}/open-links", "", LEAD),
+    ("POST", "/api/v1/studies/{id}/questionnaires/{questionnaire_id}/open-links", "{\"closes_on\": \"2099-01-01\"}", LEAD),
+    ("POST", "/api/v1/studies/{id}/questionnaires/{questionnaire_id}/open-links/{link_id}/revoke", "", LEAD),
 ];
 
 /// A route template made concrete: every `{placeholder}` becomes an id that does not exist.
@@ -539,6 +691,79 @@ async fn every_route_checks_the_role(app: TestApp) {
             status != StatusCode::FORBIDDEN && status != StatusCode::UNAUTHORIZED,
             "admin {method} {path} → {status}"
         );
+    }
+}
+
+/// A page request (POSTs carry the session's CSRF token) or, under /api/, a JSON request with the
+/// bearer token if there is one.
+async fn study_request(
+    visitor: &Visitor,
+    bearer: Option<&str>,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> reqwest::Response {
+    let method = Method::from_bytes(method.as_bytes()).unwrap();
+    let mut request = visitor.client.request(method.clone(), visitor.url(path));
+    if path.starts_with("/api/") {
+        if let Some(token) = bearer {
+            request = request.bearer_auth(token);
+        }
+        if method != Method::GET {
+            request = request
+                .header("content-type", "application/json")
+                .body(body.to_string());
+        }
+    } else if method == Method::POST {
+        request = request.form(&[("csrf_token", visitor.csrf().await)]);
+    }
+    request.send().await.unwrap()
+}
+
+async fn every_study_route_checks_the_study_role(app: TestApp) {
+    let team = StudyTeam::new(&app).await;
+    // Two strangers: one that has visited pages (and has a session cookie), one API caller without.
+    let (stranger, api_stranger) = (app.new_visitor(), app.new_visitor());
+    let members = [
+        (StudyRole::Lead, &team.lead),
+        (StudyRole::CoDesigner, &team.co_designer),
+        (StudyRole::Interviewer, &team.interviewer),
+        (StudyRole::Analyst, &team.analyst),
+    ];
+    for &(method, template, body, roles) in STUDY_ROUTES {
+        let path = concrete(&template.replace("{id}", &team.study.to_string()));
+        let api = path.starts_with("/api/");
+        let someone = if api { &api_stranger } else { &stranger };
+        let response = study_request(someone, None, method, &path, body).await;
+        if api {
+            assert_eq!(
+                response.status(),
+                StatusCode::UNAUTHORIZED,
+                "stranger {method} {path}"
+            );
+        } else {
+            assert!(asks_to_sign_in(&response), "stranger {method} {path}");
+        }
+        let outsider = &team.outsider;
+        let token = api.then_some(outsider.token.as_str());
+        let status = study_request(&outsider.visitor, token, method, &path, body)
+            .await
+            .status();
+        assert_eq!(status, StatusCode::NOT_FOUND, "outsider {method} {path}");
+        for (role, person) in members {
+            let token = api.then_some(person.token.as_str());
+            let response = study_request(&person.visitor, token, method, &path, body).await;
+            let status = response.status();
+            if roles.contains(&role) {
+                assert!(allowed(&response), "{role:?} {method} {path} → {status}");
+                assert!(
+                    !status.is_server_error(),
+                    "{role:?} {method} {path} → {status}"
+                );
+            } else {
+                assert_eq!(status, StatusCode::FORBIDDEN, "{role:?} {method} {path}");
+            }
+        }
     }
 }
 

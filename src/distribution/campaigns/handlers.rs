@@ -102,7 +102,10 @@ async fn render_form(
     let study_id = access.study.id;
     let versions = actions::sendable_versions(db, study_id).await?;
     let services = db
-        .read(move |conn| super::queries::service_areas(conn, study_id).map_err(AppError::from))
+        .read(move |conn| {
+            crate::distribution::participants::queries::service_areas(conn, study_id)
+                .map_err(AppError::from)
+        })
         .await?;
     let mut context = tera::Context::new();
     context.insert("study", &access.study);

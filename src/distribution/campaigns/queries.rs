@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use super::rules::RecipientFilter;
 use crate::db::schema::{
     campaign_recipients, campaigns, outbox_messages, participant_identities, participants,
-    participations, questionnaire_versions, questionnaires, studies,
+    participations, questionnaire_versions, questionnaires,
 };
 use crate::db::{now, DbConnection};
 use crate::distribution::participants::rules::{Milestones, Progress};
@@ -478,13 +478,4 @@ pub fn cancel_unsent(
         outbox_messages::last_error.eq(reason),
     ))
     .execute(conn)
-}
-
-/// The study's list of service areas, in its order.
-pub fn service_areas(conn: &mut DbConnection, study_id: i64) -> QueryResult<Vec<String>> {
-    let json: String = studies::table
-        .find(study_id)
-        .select(studies::service_areas)
-        .first(conn)?;
-    Ok(serde_json::from_str(&json).unwrap_or_default())
 }
