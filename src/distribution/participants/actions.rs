@@ -22,7 +22,7 @@ use crate::web::{AppError, FieldErrors};
 pub const PER_PAGE: i64 = 100;
 
 /// Problems from the rules, as a form shows them: one message per field.
-pub fn field_errors(problems: Problems) -> AppError {
+fn field_errors(problems: Problems) -> AppError {
     let mut fields = FieldErrors::new();
     for (field, message) in problems {
         fields.entry(field.to_string()).or_insert(message);
@@ -456,17 +456,21 @@ pub async fn start_import(
     user_id: i64,
     bytes: Vec<u8>,
 ) -> Result<i64, AppError> {
-    let preview = db
-        .read(move |conn| preview_in(conn, study_id, &bytes))
+    // Reading the file and writing thousands of rows as JSON is work for a blocking thread.
+    let (rows, kept) = db
+        .read(move |conn| {
+            let preview = preview_in(conn, study_id, &bytes)?;
+            let rows = serde_json::to_string(&preview.accepted).map_err(AppError::internal)?;
+            let kept = PendingImport {
+                id: 0,
+                created_at: None,
+                first_rows: preview.accepted.into_iter().take(FIRST_ROWS).collect(),
+                summary: preview.summary,
+            };
+            let kept = serde_json::to_string(&kept).map_err(AppError::internal)?;
+            Ok::<_, AppError>((rows, kept))
+        })
         .await?;
-    let rows = serde_json::to_string(&preview.accepted).map_err(AppError::internal)?;
-    let kept = PendingImport {
-        id: 0,
-        created_at: None,
-        first_rows: preview.accepted.into_iter().take(FIRST_ROWS).collect(),
-        summary: preview.summary,
-    };
-    let kept = serde_json::to_string(&kept).map_err(AppError::internal)?;
     db.write(move |conn| {
         queries::purge_stale_imports(conn)?;
         Ok(queries::insert_import(
