@@ -16,6 +16,8 @@ use rust_embed::RustEmbed;
 
 use crate::config::Settings;
 use crate::db::Db;
+use crate::mail::outbox::Composer;
+use crate::mail::worker::{Outbox, Worker};
 use crate::mail::Mailer;
 use crate::web::assets::AssetIndex;
 use crate::web::{csrf, middleware, AppError};
@@ -31,6 +33,8 @@ pub struct AppState {
     pub db: Db,
     pub templates: Arc<tera::Tera>,
     pub mailer: Mailer,
+    pub outbox: Outbox,
+    pub composer: Arc<dyn Composer>,
     pub assets: Arc<AssetIndex>,
     session_key: Key,
 }
@@ -49,18 +53,15 @@ impl AppState {
     pub fn with_db(settings: Settings, db: Db) -> anyhow::Result<Self> {
         let assets = Arc::new(AssetIndex::build());
         let templates = Arc::new(load_templates(assets.clone())?);
-        let mailer = Mailer::new(
-            &settings.smtp_url,
-            settings.data_dir.join("outbox"),
-            &settings.mail_from,
-            templates.clone(),
-        )?;
+        let mailer = Mailer::new(&settings, templates.clone())?;
         let session_key = Key::from(&settings.secret_key_bytes()?);
         Ok(AppState {
             settings: Arc::new(settings),
             db,
             templates,
             mailer,
+            outbox: Outbox::default(),
+            composer: Arc::new(crate::distribution::campaigns::compose::CampaignComposer),
             assets,
             session_key,
         })
@@ -135,6 +136,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .configure(crate::api::mount)
         .configure(crate::accounts::handlers::routes)
         .configure(crate::accounts::admin::routes)
+        .configure(crate::mail::handlers::routes)
         .configure(crate::audit::handlers::routes)
         .configure(crate::studies::handlers::routes)
         .configure(crate::studies::transfer::handlers::routes)
@@ -151,8 +153,16 @@ async fn not_found() -> Result<actix_web::HttpResponse, AppError> {
     Err(AppError::NotFound)
 }
 
-/// Serves the app on an already bound listener (port 0 in tests). The returned server runs until stopped.
+/// Serves the app on an already bound listener (port 0 in tests), and starts its outbox worker. The
+/// returned server runs until stopped; the worker stops claiming emails when the server has stopped
+/// (see `state.outbox.finished()` to wait for its last sends).
 pub fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
+    state.outbox.start(Worker {
+        db: state.db.clone(),
+        mailer: state.mailer.clone(),
+        composer: state.composer.clone(),
+        settings: state.settings.outbox.clone(),
+    });
     let settings = state.settings.clone();
     let key = state.session_key.clone();
     let data = web::Data::new(state);
