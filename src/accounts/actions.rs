@@ -151,7 +151,11 @@ pub async fn request_password_reset(
     let token = new_token("");
     let hours = state.settings.tokens.reset_hours;
     let expires = now() + Duration::hours(hours);
-    let (origin, mailer, link) = (origin.clone(), state.mailer.clone(), link(state, &token.secret));
+    let (origin, mailer, link) = (
+        origin.clone(),
+        state.mailer.clone(),
+        link(state, &token.secret),
+    );
     state
         .db
         .write(move |conn| {
@@ -164,7 +168,15 @@ pub async fn request_password_reset(
             context.insert("link", &link);
             context.insert("hours", &hours);
             let purpose = LinkPurpose::PasswordReset;
-            issue_link(conn, &mailer, &user, purpose, &token.hash, expires, &context)?;
+            issue_link(
+                conn,
+                &mailer,
+                &user,
+                purpose,
+                &token.hash,
+                expires,
+                &context,
+            )?;
             audit::record(
                 conn,
                 &origin,
@@ -194,7 +206,11 @@ pub async fn invite(
     let token = new_token("");
     let expires = now() + Duration::hours(state.settings.tokens.invitation_hours);
     let days = state.settings.tokens.invitation_hours / 24;
-    let (origin, mailer, link) = (origin.clone(), state.mailer.clone(), link(state, &token.secret));
+    let (origin, mailer, link) = (
+        origin.clone(),
+        state.mailer.clone(),
+        link(state, &token.secret),
+    );
     let user = state
         .db
         .write(move |conn| {
@@ -219,7 +235,15 @@ pub async fn invite(
             context.insert("link", &link);
             context.insert("days", &days);
             let purpose = LinkPurpose::Invitation;
-            issue_link(conn, &mailer, &user, purpose, &token.hash, expires, &context)?;
+            issue_link(
+                conn,
+                &mailer,
+                &user,
+                purpose,
+                &token.hash,
+                expires,
+                &context,
+            )?;
             audit::record(
                 conn,
                 &origin,

@@ -54,7 +54,14 @@ pub async fn send_again(state: &AppState, origin: &Origin, id: i64) -> Result<()
             if !queries::requeue_failed(conn, id, now())? {
                 return Err(AppError::NotFound);
             }
-            audit::record(conn, &origin, "email_requeued", "outbox_message", Some(id), json!({}))?;
+            audit::record(
+                conn,
+                &origin,
+                "email_requeued",
+                "outbox_message",
+                Some(id),
+                json!({}),
+            )?;
             Ok(())
         })
         .await?;

@@ -81,10 +81,9 @@ impl Mailer {
         Ok(Mailer {
             transport: Arc::new(transport),
             outbox_dir,
-            from: settings
-                .mail_from
-                .parse()
-                .with_context(|| format!("mail_from {:?} is not an email address", settings.mail_from))?,
+            from: settings.mail_from.parse().with_context(|| {
+                format!("mail_from {:?} is not an email address", settings.mail_from)
+            })?,
             domain,
             templates,
         })
@@ -229,10 +228,16 @@ mod tests {
         assert_eq!(mailer.message_domain(), "voices.example.org");
         assert!(mailer.writes_files());
         let url = "https://voices.example.org/o/tok";
-        let wire = String::from_utf8(mailer.build(&envelope(Some(url))).unwrap().formatted())
-            .unwrap();
-        assert!(wire.contains("Message-ID: <abc@voices.example.org>"), "{wire}");
-        assert!(wire.contains(&format!("List-Unsubscribe: <{url}>")), "{wire}");
+        let wire =
+            String::from_utf8(mailer.build(&envelope(Some(url))).unwrap().formatted()).unwrap();
+        assert!(
+            wire.contains("Message-ID: <abc@voices.example.org>"),
+            "{wire}"
+        );
+        assert!(
+            wire.contains(&format!("List-Unsubscribe: <{url}>")),
+            "{wire}"
+        );
         assert!(wire.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"));
         assert!(wire.contains("multipart/alternative"));
 

@@ -17,7 +17,10 @@ pub enum Outcome {
     /// Given up: the reply (or reason) is kept for administrators.
     Failed(String),
     /// Queued again for `at`, after a temporary failure.
-    Retry { at: NaiveDateTime, error: String },
+    Retry {
+        at: NaiveDateTime,
+        error: String,
+    },
     /// Not to be sent after all (the composer said so).
     Cancelled(String),
     /// Claimed but never attempted (the worker is stopping): due again at once, the attempt not counted.
@@ -100,7 +103,11 @@ pub fn record(
                 .set((om::status.eq("failed"), unlocked, om::last_error.eq(error)))
                 .execute(conn)?,
             Outcome::Cancelled(reason) => diesel::update(row)
-                .set((om::status.eq("cancelled"), unlocked, om::last_error.eq(reason)))
+                .set((
+                    om::status.eq("cancelled"),
+                    unlocked,
+                    om::last_error.eq(reason),
+                ))
                 .execute(conn)?,
             Outcome::Retry { at, error } => diesel::update(row)
                 .set((
@@ -166,18 +173,28 @@ pub fn recent_failures(conn: &mut DbConnection, limit: i64) -> QueryResult<Vec<F
         .filter(om::status.eq("failed"))
         .order(om::id.desc())
         .limit(limit)
-        .select((om::id, om::kind, om::attempts, om::last_error, om::created_at))
+        .select((
+            om::id,
+            om::kind,
+            om::attempts,
+            om::last_error,
+            om::created_at,
+        ))
         .load(conn)
 }
 
 /// Queues a failed email again as if new; false if there is no failed email with this id.
 pub fn requeue_failed(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> QueryResult<bool> {
-    let changed = diesel::update(om::table.filter(om::id.eq(id)).filter(om::status.eq("failed")))
-        .set((
-            om::status.eq("queued"),
-            om::attempts.eq(0),
-            om::next_attempt_at.eq(now),
-        ))
-        .execute(conn)?;
+    let changed = diesel::update(
+        om::table
+            .filter(om::id.eq(id))
+            .filter(om::status.eq("failed")),
+    )
+    .set((
+        om::status.eq("queued"),
+        om::attempts.eq(0),
+        om::next_attempt_at.eq(now),
+    ))
+    .execute(conn)?;
     Ok(changed == 1)
 }

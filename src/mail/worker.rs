@@ -217,10 +217,13 @@ impl Worker {
             }
         }
         stream::iter(emails)
-            .for_each_concurrent(self.settings.concurrency.max(1), |(message, composition)| async move {
-                let outcome = self.send_one(&message, composition, pacer, stop).await;
-                let _ = outcomes.send((message.id, outcome));
-            })
+            .for_each_concurrent(
+                self.settings.concurrency.max(1),
+                |(message, composition)| async move {
+                    let outcome = self.send_one(&message, composition, pacer, stop).await;
+                    let _ = outcomes.send((message.id, outcome));
+                },
+            )
             .await;
     }
 

@@ -302,7 +302,9 @@ async fn add_member(
         Ok((member, invited)) => {
             let note = match (invited, page.state().mailer.no_server_note()) {
                 (false, _) => String::new(),
-                (true, None) => " They have been sent an invitation to set up their account.".into(),
+                (true, None) => {
+                    " They have been sent an invitation to set up their account.".into()
+                }
                 (true, Some(no_server)) => format!(" {no_server}"),
             };
             page.flash(
