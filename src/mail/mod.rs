@@ -6,6 +6,7 @@ pub mod api;
 pub mod handlers;
 pub mod outbox;
 pub mod queries;
+pub mod smtp;
 pub mod worker;
 
 use std::path::PathBuf;
@@ -14,7 +15,6 @@ use std::sync::Arc;
 use anyhow::Context;
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
-use lettre::transport::smtp::{AsyncSmtpTransport, PoolConfig};
 use lettre::{AsyncFileTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::config::Settings;
@@ -22,7 +22,7 @@ use crate::db::DbConnection;
 use outbox::{Kind, Prepared, Queued};
 
 enum Transport {
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Smtp(smtp::Smtp),
     Files(AsyncFileTransport<Tokio1Executor>),
 }
 
@@ -64,14 +64,9 @@ impl Mailer {
                 .with_context(|| format!("creating the outbox folder {}", outbox_dir.display()))?;
             Transport::Files(AsyncFileTransport::new(outbox_dir.clone()))
         } else {
-            // Each concurrent send holds one connection; an idle one is kept for the next batch.
-            let pool = PoolConfig::new()
-                .max_size(u32::try_from(settings.outbox.concurrency.max(1)).unwrap_or(u32::MAX));
             Transport::Smtp(
-                AsyncSmtpTransport::<Tokio1Executor>::from_url(&settings.smtp_url)
-                    .context("VOICES_SMTP_URL is not a valid smtp:// or smtps:// URL")?
-                    .pool_config(pool)
-                    .build(),
+                smtp::Smtp::from_url(&settings.smtp_url, settings.outbox.concurrency)
+                    .context("VOICES_SMTP_URL is not a valid smtp:// or smtps:// URL")?,
             )
         };
         let domain = url::Url::parse(&settings.base_url)
@@ -182,13 +177,7 @@ impl Mailer {
 
     pub async fn deliver(&self, message: Message) -> Result<(), SendError> {
         match &*self.transport {
-            Transport::Smtp(smtp) => smtp.send(message).await.map(|_| ()).map_err(|e| {
-                if e.is_permanent() {
-                    SendError::Permanent(e.to_string())
-                } else {
-                    SendError::Temporary(e.to_string())
-                }
-            }),
+            Transport::Smtp(smtp) => smtp.send(&message).await,
             Transport::Files(files) => files
                 .send(message)
                 .await
