@@ -65,6 +65,7 @@ fn v1() -> utoipa_actix_web::scope::Scope<
         ))
         .configure(crate::accounts::api::routes)
         .configure(crate::audit::api::routes)
+        .configure(crate::mail::api::routes)
         .configure(crate::studies::api::routes)
         .configure(crate::studies::questionnaires::api::routes)
         .configure(crate::studies::comments::api::routes)

@@ -16,6 +16,8 @@ use rust_embed::RustEmbed;
 
 use crate::config::Settings;
 use crate::db::Db;
+use crate::mail::outbox::Composer;
+use crate::mail::worker::{Outbox, Worker};
 use crate::mail::Mailer;
 use crate::web::assets::AssetIndex;
 use crate::web::{csrf, middleware, AppError};
@@ -31,7 +33,8 @@ pub struct AppState {
     pub db: Db,
     pub templates: Arc<tera::Tera>,
     pub mailer: Mailer,
-    pub outbox: TemporaryOutbox,
+    pub outbox: Outbox,
+    pub composer: Arc<dyn Composer>,
     pub assets: Arc<AssetIndex>,
     session_key: Key,
 }
@@ -50,30 +53,25 @@ impl AppState {
     pub fn with_db(settings: Settings, db: Db) -> anyhow::Result<Self> {
         let assets = Arc::new(AssetIndex::build());
         let templates = Arc::new(load_templates(assets.clone())?);
-        let mailer = Mailer::new(
-            &settings.smtp_url,
-            settings.data_dir.join("outbox"),
-            &settings.mail_from,
-            templates.clone(),
-        )?;
-        let session_key = Key::from(&settings.secret_key_bytes()?);
+        let mailer = Mailer::new(&settings, templates.clone())?;
+        let secret = settings.secret_key_bytes()?;
+        let session_key = Key::from(&secret);
+        let composer = Arc::new(
+            crate::distribution::campaigns::compose::CampaignComposer::new(
+                &secret,
+                &settings.base_url,
+            ),
+        );
         Ok(AppState {
             settings: Arc::new(settings),
             db,
             templates,
             mailer,
-            outbox: TemporaryOutbox,
+            outbox: Outbox::default(),
+            composer,
             assets,
             session_key,
         })
-    }
-
-    /// The host of the public address, for Message-IDs.
-    pub fn message_domain(&self) -> String {
-        url::Url::parse(&self.settings.base_url)
-            .ok()
-            .and_then(|u| u.host_str().map(String::from))
-            .unwrap_or_else(|| "localhost".into())
     }
 
     /// Renders a template with no request behind it (error pages, emails).
@@ -145,6 +143,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .configure(crate::api::mount)
         .configure(crate::accounts::handlers::routes)
         .configure(crate::accounts::admin::routes)
+        .configure(crate::mail::handlers::routes)
         .configure(crate::audit::handlers::routes)
         .configure(crate::studies::handlers::routes)
         .configure(crate::studies::transfer::handlers::routes)
@@ -165,8 +164,23 @@ async fn not_found() -> Result<actix_web::HttpResponse, AppError> {
     Err(AppError::NotFound)
 }
 
-/// Serves the app on an already bound listener (port 0 in tests). The returned server runs until stopped.
+/// Serves the app on an already bound listener (port 0 in tests), and starts its outbox worker. The
+/// returned server runs until stopped; the worker stops claiming emails when the server has stopped
+/// (see `state.outbox.finished()` to wait for its last sends).
 pub fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
+    state.outbox.start(Worker {
+        db: state.db.clone(),
+        mailer: state.mailer.clone(),
+        composer: state.composer.clone(),
+        settings: state.settings.outbox.clone(),
+    });
+    crate::distribution::campaigns::schedule::start(
+        state.db.clone(),
+        state.outbox.waker(),
+        state.mailer.message_domain().to_string(),
+        std::time::Duration::from_secs(state.settings.campaigns.schedule_seconds.max(1)),
+        state.outbox.stop_signal(),
+    );
     let settings = state.settings.clone();
     let key = state.session_key.clone();
     let data = web::Data::new(state);
@@ -203,9 +217,4 @@ pub fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
     .context("listening")?
     .run();
     Ok(server)
-}
-
-pub struct TemporaryOutbox;
-impl TemporaryOutbox {
-    pub fn wake(&self) {}
 }

@@ -33,6 +33,7 @@ pub struct Settings {
     pub limits: LimitSettings,
     pub outbox: OutboxSettings,
     pub links: LinkSettings,
+    pub campaigns: CampaignSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -75,6 +76,12 @@ pub struct OutboxSettings {
     pub max_attempts: i32,
     pub retry_base_seconds: i64,
     pub retry_max_seconds: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct CampaignSettings {
+    /// How often each instance looks for reminders due and campaigns past their closing date.
+    pub schedule_seconds: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -157,9 +157,14 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let backend = state.db.backend().name();
     let listener = TcpListener::bind(&bind).with_context(|| format!("binding {bind}"))?;
     tracing::info!(%bind, database = backend, "Voices is running at {base_url}");
+    let outbox_finished = state.outbox.finished();
     let server = run(listener, state)?;
     release_freed_memory();
-    server.await.context("serving")
+    server.await.context("serving")?;
+    // Sends already under way finish and are recorded; whatever is still out after this is claimed
+    // again once its lease runs out, with the same Message-ID.
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(30), outbox_finished.wait()).await;
+    Ok(())
 }
 
 /// Keeps the heap small. glibc gives busy threads their own arenas (up to eight per core) and keeps what

@@ -1,7 +1,7 @@
 //! What account actions do, for the pages, the JSON API and the command line alike: each change and its
 //! audit event are written in one transaction.
 
-use chrono::Duration;
+use chrono::{Duration, NaiveDateTime};
 use serde_json::json;
 
 use super::passwords;
@@ -9,7 +9,8 @@ use super::queries::{self, ApiToken, LinkPurpose, User};
 use super::rules::{self, LoginGate, Role};
 use crate::app::AppState;
 use crate::audit::{self, Origin};
-use crate::db::{now, Db};
+use crate::db::{now, Db, DbConnection};
+use crate::mail::Mailer;
 use crate::security::{hash_token, new_token};
 use crate::web::AppError;
 
@@ -120,8 +121,27 @@ fn link(state: &AppState, secret: &str) -> String {
     format!("{}/accounts/set-password/{secret}", state.settings.base_url)
 }
 
+/// Stores a one-time link for someone and queues the email that carries it, in the caller's write: the
+/// email is queued if and only if the link exists. The email template is named after the purpose.
+fn issue_link(
+    conn: &mut DbConnection,
+    mailer: &Mailer,
+    user: &User,
+    purpose: LinkPurpose,
+    token_hash: &str,
+    expires: NaiveDateTime,
+    context: &tera::Context,
+) -> Result<(), AppError> {
+    let token_id = queries::insert_email_token(conn, user.id, purpose, token_hash, expires)?;
+    let key = format!("account:{}:{token_id}", purpose.as_str());
+    mailer
+        .queue(conn, key, purpose.as_str(), &user.email, context)
+        .map_err(AppError::internal)?;
+    Ok(())
+}
+
 /// Emails a one-time link to choose a new password, if the address belongs to an active account.
-/// The caller's answer is the same either way, and the email leaves in the background.
+/// The caller's answer is the same either way: the email leaves from the outbox, not from here.
 pub async fn request_password_reset(
     state: &AppState,
     origin: &Origin,
@@ -129,22 +149,33 @@ pub async fn request_password_reset(
 ) -> Result<(), AppError> {
     let email = rules::normalize_email(email);
     let token = new_token("");
-    let expires = now() + Duration::hours(state.settings.tokens.reset_hours);
-    let origin = origin.clone();
-    let token_hash = token.hash.clone();
-    let user = state
+    let hours = state.settings.tokens.reset_hours;
+    let expires = now() + Duration::hours(hours);
+    let (origin, mailer, link) = (
+        origin.clone(),
+        state.mailer.clone(),
+        link(state, &token.secret),
+    );
+    state
         .db
         .write(move |conn| {
             let Some(user) = queries::find_user_by_email(conn, &email)?.filter(|u| u.is_active)
             else {
-                return Ok::<_, AppError>(None);
+                return Ok::<_, AppError>(());
             };
-            queries::insert_email_token(
+            let mut context = tera::Context::new();
+            context.insert("name", &user.display_name);
+            context.insert("link", &link);
+            context.insert("hours", &hours);
+            let purpose = LinkPurpose::PasswordReset;
+            issue_link(
                 conn,
-                user.id,
-                LinkPurpose::PasswordReset,
-                &token_hash,
+                &mailer,
+                &user,
+                purpose,
+                &token.hash,
                 expires,
+                &context,
             )?;
             audit::record(
                 conn,
@@ -154,37 +185,32 @@ pub async fn request_password_reset(
                 Some(user.id),
                 json!({}),
             )?;
-            Ok(Some(user))
+            Ok(())
         })
         .await?;
-    if let Some(user) = user {
-        let mut context = tera::Context::new();
-        context.insert("name", &user.display_name);
-        context.insert("link", &link(state, &token.secret));
-        context.insert("hours", &state.settings.tokens.reset_hours);
-        let message = state
-            .mailer
-            .compose("password_reset", &user.email, &context)
-            .map_err(AppError::internal)?;
-        state.mailer.send_in_background(message);
-    }
+    state.outbox.wake();
     Ok(())
 }
 
 /// An administrator invites someone: the account is created without a password and an email link lets
-/// them choose one. Returns the new account and whether the email went out.
+/// them choose one. The email is queued with the account and leaves from the outbox.
 pub async fn invite(
     state: &AppState,
     origin: &Origin,
     email: &str,
     display_name: &str,
     role: Role,
-) -> Result<(User, bool), AppError> {
+) -> Result<User, AppError> {
     let email = rules::normalize_email(email);
     let display_name = display_name.trim().to_string();
     let token = new_token("");
     let expires = now() + Duration::hours(state.settings.tokens.invitation_hours);
-    let (audit_origin, token_hash) = (origin.clone(), token.hash.clone());
+    let days = state.settings.tokens.invitation_hours / 24;
+    let (origin, mailer, link) = (
+        origin.clone(),
+        state.mailer.clone(),
+        link(state, &token.secret),
+    );
     let user = state
         .db
         .write(move |conn| {
@@ -195,46 +221,42 @@ pub async fn invite(
                 ));
             }
             let id = queries::insert_user(conn, &email, &display_name, role, None)?;
-            queries::insert_email_token(conn, id, LinkPurpose::Invitation, &token_hash, expires)?;
+            let user = queries::find_user(conn, id)?.ok_or(AppError::NotFound)?;
+            let inviter = match origin.user_id {
+                Some(by) => queries::find_user(conn, by)?.map(|u| u.display_name),
+                None => None,
+            };
+            let mut context = tera::Context::new();
+            context.insert("name", &user.display_name);
+            context.insert(
+                "inviter",
+                &inviter.unwrap_or_else(|| "An administrator".into()),
+            );
+            context.insert("link", &link);
+            context.insert("days", &days);
+            let purpose = LinkPurpose::Invitation;
+            issue_link(
+                conn,
+                &mailer,
+                &user,
+                purpose,
+                &token.hash,
+                expires,
+                &context,
+            )?;
             audit::record(
                 conn,
-                &audit_origin,
+                &origin,
                 "user_invited",
                 "user",
                 Some(id),
                 json!({ "role": role.as_str() }),
             )?;
-            queries::find_user(conn, id)?.ok_or(AppError::NotFound)
+            Ok(user)
         })
         .await?;
-    let inviter = match origin.user_id {
-        Some(id) => state
-            .db
-            .read(move |conn| queries::find_user(conn, id).map_err(AppError::from))
-            .await?
-            .map(|u| u.display_name),
-        None => None,
-    };
-    let mut context = tera::Context::new();
-    context.insert("name", &user.display_name);
-    context.insert(
-        "inviter",
-        &inviter.unwrap_or_else(|| "An administrator".into()),
-    );
-    context.insert("link", &link(state, &token.secret));
-    context.insert("days", &(state.settings.tokens.invitation_hours / 24));
-    let message = state
-        .mailer
-        .compose("invitation", &user.email, &context)
-        .map_err(AppError::internal)?;
-    let sent = match state.mailer.send(message).await {
-        Ok(()) => true,
-        Err(error) => {
-            tracing::warn!(%error, "invitation email failed");
-            false
-        }
-    };
-    Ok((user, sent))
+    state.outbox.wake();
+    Ok(user)
 }
 
 /// The person behind a live invitation or password link, or None when it is unknown, used or expired.

@@ -99,23 +99,19 @@ async fn invite(
     let role = Role::parse(&form.role).unwrap_or(Role::Member);
     let origin = origin.by(admin.id);
     match actions::invite(page.state(), &origin, &form.email, &form.display_name, role).await {
-        Ok((user, sent)) => {
-            if sent {
-                page.flash(
+        Ok(user) => {
+            match page.state().mailer.no_server_note() {
+                None => page.flash(
                     "success",
                     format!(
                         "{} has been sent an invitation by email.",
                         user.display_name
                     ),
-                );
-            } else {
-                page.flash(
+                ),
+                Some(note) => page.flash(
                     "info",
-                    format!(
-                        "{}'s account is created, but the invitation email could not be sent. Check the email settings.",
-                        user.display_name
-                    ),
-                );
+                    format!("{}'s account is created. {note}", user.display_name),
+                ),
             }
             Ok(see_other("/admin/users"))
         }

@@ -148,7 +148,8 @@ async fn list_users(
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Invited {
     pub user: UserSummary,
-    /// False when the account was created but the email could not be sent.
+    /// True when the invitation is queued for the mail server; false when no mail server is set up
+    /// and emails are only written as files.
     pub email_sent: bool,
 }
 
@@ -173,7 +174,7 @@ async fn invite_user(
 ) -> Result<HttpResponse, AppError> {
     body.validate()?;
     let role = Role::parse(&body.role).unwrap_or(Role::Member);
-    let (user, email_sent) = actions::invite(
+    let user = actions::invite(
         &state,
         &origin.by(admin.id),
         &body.email,
@@ -183,6 +184,6 @@ async fn invite_user(
     .await?;
     Ok(HttpResponse::Created().json(Invited {
         user: UserSummary::from(user),
-        email_sent,
+        email_sent: !state.mailer.writes_files(),
     }))
 }

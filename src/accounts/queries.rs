@@ -196,7 +196,7 @@ pub fn insert_email_token(
     purpose: LinkPurpose,
     token_hash: &str,
     expires_at: NaiveDateTime,
-) -> QueryResult<()> {
+) -> QueryResult<i64> {
     diesel::insert_into(email_tokens::table)
         .values((
             email_tokens::user_id.eq(user_id),
@@ -205,8 +205,8 @@ pub fn insert_email_token(
             email_tokens::created_at.eq(now()),
             email_tokens::expires_at.eq(expires_at),
         ))
-        .execute(conn)
-        .map(|_| ())
+        .returning(email_tokens::id)
+        .get_result(conn)
 }
 
 /// The person a link belongs to, if the link is unused and unexpired, with the link's purpose.

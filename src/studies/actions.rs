@@ -102,7 +102,7 @@ pub async fn add_member(
                     "They have no account yet: enter their name, up to 100 characters, so we can invite them",
                 ));
             }
-            let (user, _) =
+            let user =
                 crate::accounts::actions::invite(state, origin, &email, name, Role::Member).await?;
             (user.id, true)
         }

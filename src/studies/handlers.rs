@@ -300,10 +300,12 @@ async fn add_member(
     }
     match actions::add_member(page.state(), &origin.by(user.id), access.study.id, &form).await {
         Ok((member, invited)) => {
-            let note = if invited {
-                " They have been sent an invitation to set up their account."
-            } else {
-                ""
+            let note = match (invited, page.state().mailer.no_server_note()) {
+                (false, _) => String::new(),
+                (true, None) => {
+                    " They have been sent an invitation to set up their account.".into()
+                }
+                (true, Some(no_server)) => format!(" {no_server}"),
             };
             page.flash(
                 "success",

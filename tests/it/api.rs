@@ -95,7 +95,8 @@ async fn administrators_invite_through_the_api(app: TestApp) {
     assert_eq!(response.status(), StatusCode::CREATED);
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["user"]["has_password"], false);
-    assert_eq!(body["email_sent"], true);
+    // Queued, but no mail server is set up in these tests: the email is only written as a file.
+    assert_eq!(body["email_sent"], false);
     app.wait_for_email("new@example.org").await;
 
     let response =

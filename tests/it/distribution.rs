@@ -24,7 +24,10 @@ async fn campaign_emails_travel_by_smtp_and_are_tracked_postgres() {
 }
 
 /// An app sending to a fresh SMTP sink, or None when PostgreSQL is asked for and not configured.
-async fn app_with_smtp(backend: Backend, adjust: impl FnOnce(&mut voices::config::Settings)) -> Option<(TestApp, Sink)> {
+async fn app_with_smtp(
+    backend: Backend,
+    adjust: impl FnOnce(&mut voices::config::Settings),
+) -> Option<(TestApp, Sink)> {
     let (url, sink) = Sink::start();
     let settings = move |s: &mut voices::config::Settings| {
         s.smtp_url = url;
@@ -71,7 +74,12 @@ impl<'a> Caller<'a> {
         Caller { app, token }
     }
 
-    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let mut request = new_client()
             .request(method, self.app.url(path))
             .bearer_auth(&self.token);
@@ -81,7 +89,10 @@ impl<'a> Caller<'a> {
         let response = request.send().await.unwrap();
         let status = response.status();
         let text = response.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 }
 
@@ -97,11 +108,18 @@ pub async fn published_study(app: &TestApp) -> (i64, i64, i64) {
     }
     let lead = Caller::new(app, "lead@example.org").await;
     let (status, study) = lead
-        .call(Method::POST, "/api/v1/studies", Some(json!({ "title": "Involvement", "summary": "" })))
+        .call(
+            Method::POST,
+            "/api/v1/studies",
+            Some(json!({ "title": "Involvement", "summary": "" })),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{study}");
-    let study = study["id"].as_i64().unwrap();
-    for (email, role) in [("designer@example.org", "co_designer"), ("analyst@example.org", "analyst")] {
+    let study = study["study"]["id"].as_i64().unwrap();
+    for (email, role) in [
+        ("designer@example.org", "co_designer"),
+        ("analyst@example.org", "analyst"),
+    ] {
         let (status, body) = lead
             .call(
                 Method::POST,
@@ -119,19 +137,25 @@ pub async fn published_study(app: &TestApp) -> (i64, i64, i64) {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{questionnaire}");
-    let questionnaire = questionnaire["id"].as_i64().unwrap();
+    let questionnaire = questionnaire["questionnaire"]["id"].as_i64().unwrap();
     let base = format!("/api/v1/studies/{study}/questionnaires/{questionnaire}");
     let (status, section) = lead
-        .call(Method::POST, &format!("{base}/sections"), Some(json!({ "title": "Taking part", "introduction": "" })))
+        .call(
+            Method::POST,
+            &format!("{base}/sections"),
+            Some(json!({ "title": "Taking part", "introduction": "" })),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{section}");
-    let section = section["id"].as_i64().unwrap();
+    let section = section["sections"][0]["section"]["id"].as_i64().unwrap();
     let (status, question) = lead
         .call(
             Method::POST,
             &format!("/api/v1/studies/{study}/sections/{section}/questions"),
-            Some(json!({ "kind": "long_text", "text": "What helped you take part?",
-                "for_staff": true, "for_service_users": true, "for_carers": true })),
+            Some(
+                json!({ "kind": "long_text", "text": "What helped you take part?",
+                "for_staff": true, "for_service_users": true, "for_carers": true }),
+            ),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{question}");
@@ -150,7 +174,13 @@ pub async fn published_study(app: &TestApp) -> (i64, i64, i64) {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{sheet}");
-    let (_, members) = lead.call(Method::GET, &format!("/api/v1/studies/{study}/members"), None).await;
+    let (_, members) = lead
+        .call(
+            Method::GET,
+            &format!("/api/v1/studies/{study}/members"),
+            None,
+        )
+        .await;
     let lead_member = members
         .as_array()
         .unwrap()
@@ -160,25 +190,42 @@ pub async fn published_study(app: &TestApp) -> (i64, i64, i64) {
         .as_i64()
         .unwrap();
     for (method, path, body) in [
-        (Method::PUT, format!("{base}/sign-off-rule"), json!({ "member_ids": [lead_member], "needs_advisor": false, "needs_staff": false })),
-        (Method::POST, format!("{base}/status"), json!({ "status": "pilot" })),
+        (
+            Method::PUT,
+            format!("{base}/sign-off-rule"),
+            json!({ "member_ids": [lead_member], "needs_advisor": false, "needs_staff": false }),
+        ),
+        (
+            Method::POST,
+            format!("{base}/status"),
+            json!({ "status": "pilot" }),
+        ),
         (Method::POST, format!("{base}/sign-offs"), json!({})),
         (Method::POST, format!("{base}/publish"), json!({})),
     ] {
         let (status, body) = lead.call(method, &path, Some(body)).await;
         assert!(status.is_success(), "{path}: {status} {body}");
     }
-    let (_, versions) = lead.call(Method::GET, &format!("{base}/versions"), None).await;
+    let (_, versions) = lead
+        .call(Method::GET, &format!("{base}/versions"), None)
+        .await;
     let version = versions[0]["id"].as_i64().unwrap();
     (study, questionnaire, version)
 }
 
 async fn add_participant(lead: &Caller<'_>, study: i64, body: Value) -> (i64, String) {
     let (status, added) = lead
-        .call(Method::POST, &format!("/api/v1/studies/{study}/participants"), Some(body))
+        .call(
+            Method::POST,
+            &format!("/api/v1/studies/{study}/participants"),
+            Some(body),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{added}");
-    (added["id"].as_i64().unwrap(), added["code"].as_str().unwrap().to_string())
+    (
+        added["id"].as_i64().unwrap(),
+        added["code"].as_str().unwrap().to_string(),
+    )
 }
 
 fn campaign_body(version: i64) -> Value {
@@ -209,7 +256,10 @@ fn text_part(received: &Received) -> String {
 }
 
 fn path_after(text: &str, marker: &str) -> String {
-    format!("{marker}{}", value_after(text, marker).unwrap_or_else(|| panic!("{marker} in {text}")))
+    format!(
+        "{marker}{}",
+        value_after(text, marker).unwrap_or_else(|| panic!("{marker} in {text}"))
+    )
 }
 
 async fn campaign_emails_travel_by_smtp_and_are_tracked(backend: Backend) {
@@ -224,50 +274,111 @@ async fn campaign_emails_travel_by_smtp_and_are_tracked(backend: Backend) {
         json!({ "name": "Alex Smith", "email": "alex@example.org", "group": "staff" }),
     )
     .await;
-    add_participant(&lead, study, json!({ "name": "Bo", "email": "bo@example.org", "group": "carer" })).await;
+    add_participant(
+        &lead,
+        study,
+        json!({ "name": "Bo", "email": "bo@example.org", "group": "carer" }),
+    )
+    .await;
     // Not in the filter's groups, and one without an email address: neither is invited.
-    add_participant(&lead, study, json!({ "name": "Cy", "email": "cy@example.org", "group": "service_user" })).await;
+    add_participant(
+        &lead,
+        study,
+        json!({ "name": "Cy", "email": "cy@example.org", "group": "service_user" }),
+    )
+    .await;
     add_participant(&lead, study, json!({ "name": "Di", "group": "staff" })).await;
 
     // A template mistake is found when saving, beside the field, never at send time.
     let mut bad = campaign_body(version);
     bad["invitation_body"] = json!("Hi {{ nmae }}: {{ link }}");
     bad["reminder_body"] = json!("Hi {{ get_env(name=\"VOICES_SECRET_KEY\") }}");
-    let (status, body) = lead.call(Method::POST, &format!("/api/v1/studies/{study}/campaigns"), Some(bad)).await;
+    let (status, body) = lead
+        .call(
+            Method::POST,
+            &format!("/api/v1/studies/{study}/campaigns"),
+            Some(bad),
+        )
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(body["error"]["fields"]["invitation_body"].as_str().unwrap().contains("{{ nmae }} is not a placeholder"));
-    assert!(body["error"]["fields"]["reminder_body"].is_string(), "{body}");
+    assert!(body["error"]["fields"]["invitation_body"]
+        .as_str()
+        .unwrap()
+        .contains("{{ nmae }} is not a placeholder"));
+    assert!(
+        body["error"]["fields"]["reminder_body"].is_string(),
+        "{body}"
+    );
 
     let (status, campaign) = lead
-        .call(Method::POST, &format!("/api/v1/studies/{study}/campaigns"), Some(campaign_body(version)))
+        .call(
+            Method::POST,
+            &format!("/api/v1/studies/{study}/campaigns"),
+            Some(campaign_body(version)),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{campaign}");
     let campaign = campaign["id"].as_i64().unwrap();
     let base = format!("/api/v1/studies/{study}/campaigns/{campaign}");
 
-    let (status, preview) = lead.call(Method::GET, &format!("{base}/preview?participant={alex_code}"), None).await;
+    let (status, preview) = lead
+        .call(
+            Method::GET,
+            &format!("{base}/preview?participant={alex_code}"),
+            None,
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{preview}");
-    assert!(preview["invitation"]["text"].as_str().unwrap().starts_with("Hello Alex Smith,"));
-    assert!(preview["invitation"]["html"].as_str().unwrap().contains("<a href="));
-    assert!(preview["plain_language"]["analysis"]["reading_age"].is_number(), "{preview}");
+    assert!(preview["invitation"]["text"]
+        .as_str()
+        .unwrap()
+        .starts_with("Hello Alex Smith,"));
+    assert!(preview["invitation"]["html"]
+        .as_str()
+        .unwrap()
+        .contains("<a href="));
+    assert!(
+        preview["plain_language"]["analysis"]["reading_age"].is_number(),
+        "{preview}"
+    );
 
-    let (status, launched) = lead.call(Method::POST, &format!("{base}/launch"), None).await;
+    let (status, launched) = lead
+        .call(Method::POST, &format!("{base}/launch"), None)
+        .await;
     assert_eq!(status, StatusCode::OK, "{launched}");
     assert_eq!(launched["invited"], 2);
     let received = sink.wait_for(2, Duration::from_secs(20)).await;
     assert_eq!(received.len(), 2);
-    let to_alex = received.iter().find(|r| r.to == ["alex@example.org"]).expect("Alex's invitation");
-    assert_eq!(to_alex.header("Subject").unwrap(), "Your views on Involvement");
-    assert!(to_alex.header("Message-ID").unwrap().ends_with("@127.0.0.1>"));
-    assert!(to_alex.message.contains("Content-Type: text/html"), "an HTML part");
-    assert_eq!(to_alex.header("List-Unsubscribe-Post").unwrap(), "List-Unsubscribe=One-Click");
+    let to_alex = received
+        .iter()
+        .find(|r| r.to == ["alex@example.org"])
+        .expect("Alex's invitation");
+    assert_eq!(
+        to_alex.header("Subject").unwrap(),
+        "Your views on Involvement"
+    );
+    assert!(to_alex
+        .header("Message-ID")
+        .unwrap()
+        .ends_with("@127.0.0.1>"));
+    assert!(
+        to_alex.message.contains("Content-Type: text/html"),
+        "an HTML part"
+    );
+    assert_eq!(
+        to_alex.header("List-Unsubscribe-Post").unwrap(),
+        "List-Unsubscribe=One-Click"
+    );
     let unsubscribe = to_alex.header("List-Unsubscribe").unwrap();
     let text = text_part(to_alex);
     assert!(text.starts_with("Hello Alex Smith,"), "{text}");
     assert!(text.contains("Questions: Sam, 01234 567890"));
     let link = path_after(&text, "/p/");
     let opt_out = path_after(&text, "/o/");
-    assert!(unsubscribe.contains(&opt_out), "{unsubscribe} carries {opt_out}");
+    assert!(
+        unsubscribe.contains(&opt_out),
+        "{unsubscribe} carries {opt_out}"
+    );
     assert_eq!(link.len(), "/p/".len() + 43, "a 256-bit token");
 
     // The secret is not stored anywhere: only its hash.
@@ -276,15 +387,22 @@ async fn campaign_emails_travel_by_smtp_and_are_tracked(backend: Backend) {
         .db
         .read(move |conn| {
             use voices::db::schema::{link_tokens, outbox_messages};
-            let hashes: Vec<String> = link_tokens::table.select(link_tokens::token_hash).load(conn)?;
-            let bodies: Vec<Option<String>> = outbox_messages::table.select(outbox_messages::body_text).load(conn)?;
+            let hashes: Vec<String> = link_tokens::table
+                .select(link_tokens::token_hash)
+                .load(conn)?;
+            let bodies: Vec<Option<String>> = outbox_messages::table
+                .select(outbox_messages::body_text)
+                .load(conn)?;
             Ok::<_, AppError>((hashes, bodies))
         })
         .await
         .unwrap();
     assert!(stored.0.contains(&voices::security::hash_token(&secret)));
     assert!(!stored.0.contains(&secret));
-    assert!(stored.1.iter().all(|b| b.as_deref().is_none_or(|b| !b.contains(&secret))));
+    assert!(stored
+        .1
+        .iter()
+        .all(|b| b.as_deref().is_none_or(|b| !b.contains(&secret))));
 
     // Following the link opens the study's information, over plain HTTP, with no account.
     let participant = app.new_visitor();
@@ -295,7 +413,9 @@ async fn campaign_emails_travel_by_smtp_and_are_tracked(backend: Backend) {
     assert_eq!(response.headers()["cache-control"], "no-store");
 
     // Tracking: two sent, one opened; the analyst sees counts only, with small ones hidden.
-    let (_, tracking) = lead.call(Method::GET, &format!("{base}/tracking"), None).await;
+    let (_, tracking) = lead
+        .call(Method::GET, &format!("{base}/tracking"), None)
+        .await;
     let column = |name: &str| {
         let columns = tracking["summary"]["columns"].as_array().unwrap();
         let i = columns.iter().position(|c| c == name).unwrap();
@@ -305,7 +425,9 @@ async fn campaign_emails_travel_by_smtp_and_are_tracked(backend: Backend) {
     assert_eq!(column("opened"), 1);
     assert_eq!(tracking["recipients"].as_array().unwrap().len(), 2);
     let analyst = Caller::new(&app, "analyst@example.org").await;
-    let (status, shared) = analyst.call(Method::GET, &format!("{base}/tracking"), None).await;
+    let (status, shared) = analyst
+        .call(Method::GET, &format!("{base}/tracking"), None)
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(shared["recipients"].as_array().unwrap().len(), 0);
     assert_eq!(shared["summary"]["overall"]["total"]["suppressed"], true);
@@ -318,30 +440,65 @@ async fn campaign_emails_travel_by_smtp_and_are_tracked(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    assert!(response.text().await.unwrap().contains("You will not get more emails"));
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("You will not get more emails"));
     let (_, timeline) = lead
-        .call(Method::GET, &format!("/api/v1/studies/{study}/participants/{alex}/timeline"), None)
+        .call(
+            Method::GET,
+            &format!("/api/v1/studies/{study}/participants/{alex}/timeline"),
+            None,
+        )
         .await;
-    let events: Vec<&str> = timeline["events"].as_array().unwrap().iter().map(|e| e["what"].as_str().unwrap()).collect();
+    let events: Vec<&str> = timeline["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["what"].as_str().unwrap())
+        .collect();
     assert!(events.contains(&"Invitation email sent"), "{events:?}");
     assert!(events.contains(&"Opened their link"), "{events:?}");
-    assert!(events.contains(&"Opted out of emails about this study"), "{events:?}");
+    assert!(
+        events.contains(&"Opted out of emails about this study"),
+        "{events:?}"
+    );
 
     // The statuses CSV: codes and statuses, never names or addresses.
     let lead_page = app.new_visitor();
-    lead_page.sign_in("lead@example.org", crate::helpers::PASSWORD).await;
-    let (status, csv) = lead_page.get_text(&format!("/studies/{study}/campaigns/{campaign}/tracking.csv")).await;
+    lead_page
+        .sign_in("lead@example.org", crate::helpers::PASSWORD)
+        .await;
+    let (status, csv) = lead_page
+        .get_text(&format!(
+            "/studies/{study}/campaigns/{campaign}/tracking.csv"
+        ))
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert!(csv.starts_with("code,group,service_area,system_level,email,status,reminders_sent"));
     assert!(csv.contains(&format!("{alex_code},staff")) && csv.contains("opted_out"));
     assert!(!csv.contains("alex@example.org") && !csv.contains("Alex"));
 
     // Launching again invites only people added since; Alex, opted out, is never emailed again.
-    add_participant(&lead, study, json!({ "name": "Ed", "email": "ed@example.org", "group": "carer" })).await;
-    let (_, launched) = lead.call(Method::POST, &format!("{base}/launch"), None).await;
+    add_participant(
+        &lead,
+        study,
+        json!({ "name": "Ed", "email": "ed@example.org", "group": "carer" }),
+    )
+    .await;
+    let (_, launched) = lead
+        .call(Method::POST, &format!("{base}/launch"), None)
+        .await;
     assert_eq!(launched["invited"], 1);
     let received = sink.wait_for(3, Duration::from_secs(20)).await;
-    assert_eq!(received.iter().filter(|r| r.to == ["alex@example.org"]).count(), 1);
+    assert_eq!(
+        received
+            .iter()
+            .filter(|r| r.to == ["alex@example.org"])
+            .count(),
+        1
+    );
     assert_eq!(received.last().unwrap().to, ["ed@example.org"]);
 
     // Reminders are due after 7 days: pretend a week has passed. Alex opted out, so only Bo and Ed.
@@ -366,22 +523,42 @@ async fn campaign_emails_travel_by_smtp_and_are_tracked(backend: Backend) {
 async fn links_are_calm_reissued_closed_and_rate_limited(app: TestApp) {
     let (study, questionnaire, version) = published_study(&app).await;
     let lead = Caller::new(&app, "lead@example.org").await;
-    let (pat, _) = add_participant(&lead, study, json!({ "name": "Pat", "email": "pat@example.org", "group": "staff" })).await;
+    let (pat, _) = add_participant(
+        &lead,
+        study,
+        json!({ "name": "Pat", "email": "pat@example.org", "group": "staff" }),
+    )
+    .await;
     let (status, campaign) = lead
-        .call(Method::POST, &format!("/api/v1/studies/{study}/campaigns"), Some(campaign_body(version)))
+        .call(
+            Method::POST,
+            &format!("/api/v1/studies/{study}/campaigns"),
+            Some(campaign_body(version)),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED);
     let campaign = campaign["id"].as_i64().unwrap();
-    lead.call(Method::POST, &format!("/api/v1/studies/{study}/campaigns/{campaign}/launch"), None).await;
+    lead.call(
+        Method::POST,
+        &format!("/api/v1/studies/{study}/campaigns/{campaign}/launch"),
+        None,
+    )
+    .await;
 
     // A lead gives Pat a link by hand; then replaces it: the first stops working, calmly.
-    let reissue = format!("/api/v1/studies/{study}/participants/{pat}/questionnaires/{questionnaire}/reissue");
-    let (status, first) = lead.call(Method::POST, &reissue, Some(json!({ "send_email": false }))).await;
+    let reissue = format!(
+        "/api/v1/studies/{study}/participants/{pat}/questionnaires/{questionnaire}/reissue"
+    );
+    let (status, first) = lead
+        .call(Method::POST, &reissue, Some(json!({ "send_email": false })))
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{first}");
     let first = first["link"].as_str().unwrap().replace(&app.url(""), "");
     let visitor = app.new_visitor();
     assert_eq!(visitor.get(&first).await.status(), StatusCode::OK);
-    let (_, second) = lead.call(Method::POST, &reissue, Some(json!({ "send_email": false }))).await;
+    let (_, second) = lead
+        .call(Method::POST, &reissue, Some(json!({ "send_email": false })))
+        .await;
     let second = second["link"].as_str().unwrap().replace(&app.url(""), "");
     let (status, page) = visitor.get_text(&first).await;
     assert_eq!(status, StatusCode::GONE);
@@ -422,7 +599,13 @@ async fn links_are_calm_reissued_closed_and_rate_limited(app: TestApp) {
     let personal = joined.headers()["location"].to_str().unwrap().to_string();
     assert!(personal.starts_with("/p/"));
     assert_eq!(newcomer.get(&personal).await.status(), StatusCode::OK);
-    let (_, roster) = lead.call(Method::GET, &format!("/api/v1/studies/{study}/participants"), None).await;
+    let (_, roster) = lead
+        .call(
+            Method::GET,
+            &format!("/api/v1/studies/{study}/participants"),
+            None,
+        )
+        .await;
     assert!(roster.to_string().contains("carer"), "{roster}");
 
     // Unknown links: one calm page, then after too many from one address, a wait.
@@ -445,40 +628,78 @@ async fn only_the_right_roles_reach_campaigns(app: TestApp) {
     let designer = Caller::new(&app, "designer@example.org").await;
     let analyst = Caller::new(&app, "analyst@example.org").await;
     let outsider = Caller::new(&app, "outsider@example.org").await;
-    let (pat, _) = add_participant(&lead, study, json!({ "name": "Pat", "email": "pat@example.org", "group": "staff" })).await;
+    let (pat, _) = add_participant(
+        &lead,
+        study,
+        json!({ "name": "Pat", "email": "pat@example.org", "group": "staff" }),
+    )
+    .await;
     let (_, campaign) = lead
-        .call(Method::POST, &format!("/api/v1/studies/{study}/campaigns"), Some(campaign_body(version)))
+        .call(
+            Method::POST,
+            &format!("/api/v1/studies/{study}/campaigns"),
+            Some(campaign_body(version)),
+        )
         .await;
     let campaign = campaign["id"].as_i64().unwrap();
     // Every route's role check is in security.rs; here, what the roles see and change.
     let c = format!("/api/v1/studies/{study}/campaigns/{campaign}");
     let (status, _) = outsider.call(Method::GET, &c, None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, tracking) = analyst.call(Method::GET, &format!("{c}/tracking"), None).await;
+    let (status, tracking) = analyst
+        .call(Method::GET, &format!("{c}/tracking"), None)
+        .await;
     assert_eq!(status, StatusCode::OK);
-    assert!(tracking["recipients"].as_array().unwrap().is_empty(), "no codes for analysts");
+    assert!(
+        tracking["recipients"].as_array().unwrap().is_empty(),
+        "no codes for analysts"
+    );
     let mut wording = campaign_body(version);
     wording["name"] = json!("Renamed by a co-designer");
     wording["invitation_subject"] = json!("Have your say on {{ study }}");
     let (status, saved) = designer.call(Method::PUT, &c, Some(wording)).await;
     assert_eq!(status, StatusCode::OK, "{saved}");
     assert_eq!(saved["invitation_subject"], "Have your say on {{ study }}");
-    assert_eq!(saved["name"], "Spring survey", "only the lead renames or re-targets");
-    let (status, _) = designer.call(Method::POST, &format!("{c}/launch"), None).await;
+    assert_eq!(
+        saved["name"], "Spring survey",
+        "only the lead renames or re-targets"
+    );
+    let (status, _) = designer
+        .call(Method::POST, &format!("{c}/launch"), None)
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, _) = lead
-        .call(Method::POST, &format!("/api/v1/studies/{study}/participants/{pat}/questionnaires/{questionnaire}/reissue"), Some(json!({})))
+        .call(
+            Method::POST,
+            &format!(
+                "/api/v1/studies/{study}/participants/{pat}/questionnaires/{questionnaire}/reissue"
+            ),
+            Some(json!({})),
+        )
         .await;
-    assert_eq!(status, StatusCode::NOT_FOUND, "no link before an invitation");
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "no link before an invitation"
+    );
 
     // The pages follow the same rules; a co-designer changes the wording only.
     let page = app.new_visitor();
-    page.sign_in("designer@example.org", crate::helpers::PASSWORD).await;
+    page.sign_in("designer@example.org", crate::helpers::PASSWORD)
+        .await;
     let edit = format!("/studies/{study}/campaigns/{campaign}/edit");
     let (status, form) = page.get_text(&edit).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(!form.contains("name=\"closes_on\""), "only the lead sets the dates");
-    assert_eq!(page.get(&format!("/studies/{study}/campaigns/new")).await.status(), StatusCode::FORBIDDEN);
+    assert!(
+        !form.contains("name=\"closes_on\""),
+        "only the lead sets the dates"
+    );
+    assert_eq!(
+        page.get(&format!("/studies/{study}/campaigns/new"))
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
     let saved = page
         .post_form(
             &edit,
@@ -496,4 +717,7 @@ async fn only_the_right_roles_reach_campaigns(app: TestApp) {
     assert!(text.contains("Dear {{ name }}, {{ link }}"), "input kept");
 }
 
-crate::on_both_databases!(links_are_calm_reissued_closed_and_rate_limited, only_the_right_roles_reach_campaigns,);
+crate::on_both_databases!(
+    links_are_calm_reissued_closed_and_rate_limited,
+    only_the_right_roles_reach_campaigns,
+);

@@ -3,6 +3,7 @@
 
 use std::net::TcpListener;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
@@ -14,6 +15,8 @@ use voices::app::{run, AppState};
 use voices::audit::Origin;
 use voices::config::Settings;
 use voices::db::Db;
+use voices::mail::outbox::Composer;
+use voices::mail::worker::{Finished, OutboxWaker};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -55,8 +58,77 @@ pub struct TestApp {
     pub db: Db,
     pub backend: Backend,
     pub data_dir: TempDir,
-    server: actix_web::dev::ServerHandle,
+    /// The settings the app runs with, for starting it again or a second instance beside it.
+    pub settings: Settings,
+    instance: Instance,
     postgres: Option<PostgresDatabase>,
+}
+
+/// One running server with its outbox worker.
+pub struct Instance {
+    pub address: String,
+    pub db: Db,
+    pub waker: OutboxWaker,
+    server: actix_web::dev::ServerHandle,
+    finished: Option<Finished>,
+}
+
+impl Instance {
+    /// Serves the app with these settings on a new port (the base URL stays as it is).
+    pub async fn start(settings: &Settings, composer: Option<Arc<dyn Composer>>) -> Instance {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a random port");
+        Self::start_on(listener, settings, composer).await
+    }
+
+    async fn start_on(
+        listener: TcpListener,
+        settings: &Settings,
+        composer: Option<Arc<dyn Composer>>,
+    ) -> Instance {
+        let address = format!("http://{}", listener.local_addr().unwrap());
+        let mut state = tokio::task::spawn_blocking({
+            let settings = settings.clone();
+            move || AppState::new(settings)
+        })
+        .await
+        .unwrap()
+        .expect("app state");
+        if let Some(composer) = composer {
+            state.composer = composer;
+        }
+        let (db, waker, finished) = (
+            state.db.clone(),
+            state.outbox.waker(),
+            state.outbox.finished(),
+        );
+        let server = run(listener, state).expect("server");
+        let handle = server.handle();
+        tokio::spawn(server);
+        Instance {
+            address,
+            db,
+            waker,
+            server: handle,
+            finished: Some(finished),
+        }
+    }
+
+    /// Stops the server and waits until its outbox worker has recorded its last sends.
+    pub async fn stop(&mut self) {
+        self.server.stop(false).await;
+        if let Some(finished) = self.finished.take() {
+            tokio::time::timeout(Duration::from_secs(20), finished.wait())
+                .await
+                .expect("the outbox worker stops with its server");
+        }
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        // stop() sends its command at once; the future only waits for completion.
+        drop(self.server.stop(false));
+    }
 }
 
 pub fn test_settings(data_dir: &TempDir) -> Settings {
@@ -88,7 +160,41 @@ pub async fn spawn_postgres_app(adjust: impl FnOnce(&mut Settings)) -> Option<Te
     Some(spawn_with(Backend::Postgres, adjust).await)
 }
 
+/// Runs each named `async fn(Backend)` once per database, for tests that start apps themselves.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($test:ident),* $(,)?) => { $(
+        mod $test {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$test($crate::helpers::Backend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$test($crate::helpers::Backend::Postgres).await
+            }
+        }
+    )* };
+}
+
+/// An app on this backend, or None (with a loud note) for PostgreSQL when no server is configured.
+pub async fn spawn_on(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> Option<TestApp> {
+    match backend {
+        Backend::Sqlite => Some(spawn_with(backend, adjust).await),
+        Backend::Postgres => spawn_postgres_app(adjust).await,
+    }
+}
+
 pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_composing(backend, adjust, None).await
+}
+
+/// An app whose outbox composes campaign emails with `composer` instead of the real one.
+pub async fn spawn_composing(
+    backend: Backend,
+    adjust: impl FnOnce(&mut Settings),
+    composer: Option<Arc<dyn Composer>>,
+) -> TestApp {
     voices::install_crypto_provider();
     // Server logs appear with a failing test's output when VOICES_TEST_LOG is set (e.g. to "info").
     if let Ok(filter) = tracing_subscriber::EnvFilter::try_from_env("VOICES_TEST_LOG") {
@@ -114,29 +220,19 @@ pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) ->
         }
     };
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind a random port");
-    let address = format!("http://{}", listener.local_addr().unwrap());
-    settings.base_url = address.clone();
+    settings.base_url = format!("http://{}", listener.local_addr().unwrap());
     adjust(&mut settings);
-    let state = tokio::task::spawn_blocking({
-        let settings = settings.clone();
-        move || AppState::new(settings)
-    })
-    .await
-    .unwrap()
-    .expect("app state");
-    let db = state.db.clone();
-    let server = run(listener, state).expect("server");
-    let handle = server.handle();
-    tokio::spawn(server);
+    let instance = Instance::start_on(listener, &settings, composer).await;
     TestApp {
         visitor: Visitor {
-            address,
+            address: instance.address.clone(),
             client: new_client(),
         },
-        db,
+        db: instance.db.clone(),
         backend,
         data_dir,
-        server: handle,
+        settings,
+        instance,
         postgres,
     }
 }
@@ -155,7 +251,7 @@ pub fn new_client() -> reqwest::Client {
 impl Drop for TestApp {
     fn drop(&mut self) {
         // stop() sends its command at once; the future only waits for completion.
-        drop(self.server.stop(false));
+        drop(self.instance.server.stop(false));
         drop(self.postgres.take());
     }
 }
@@ -236,6 +332,30 @@ impl TestApp {
         let response = self.sign_in(email, PASSWORD).await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "sign in");
         id
+    }
+
+    /// Wakes the outbox worker, as the app does after queueing emails.
+    pub fn wake_outbox(&self) {
+        self.instance.waker.wake();
+    }
+
+    /// Stops the server: its outbox worker finishes what it is sending and claims nothing more.
+    pub async fn stop(&mut self) {
+        self.instance.stop().await;
+    }
+
+    /// Starts the app again on the same database and data folder.
+    pub async fn start_again(&mut self) {
+        self.instance = Instance::start(&self.settings, None).await;
+        self.visitor.address = self.instance.address.clone();
+        self.db = self.instance.db.clone();
+    }
+
+    /// Another instance on the same database and data folder, as behind a load balancer.
+    pub async fn another_instance(&self, adjust: impl FnOnce(&mut Settings)) -> Instance {
+        let mut settings = self.settings.clone();
+        adjust(&mut settings);
+        Instance::start(&settings, None).await
     }
 
     pub fn outbox(&self) -> PathBuf {

@@ -130,7 +130,7 @@ async fn a_lead_creates_a_study_and_builds_the_co_design_group(app: TestApp) {
     app.wait_for_email("tia@example.org").await;
 
     let (_, page) = app.get_text(&format!("/studies/{study}")).await;
-    assert!(page.contains("They have been sent an invitation"));
+    assert!(page.contains("is now a member of the study. No mail server is set up"));
     assert!(page.contains("<strong>1</strong> staff"));
     assert!(page.contains("<strong>1</strong> service-user advisor and"));
     assert!(page.contains("<strong>1</strong> carer advisor."));

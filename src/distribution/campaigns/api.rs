@@ -223,7 +223,7 @@ async fn launch_campaign(
         &state.db,
         &origin.by(user.id),
         &campaign,
-        state.message_domain(),
+        state.mailer.message_domain().to_string(),
     )
     .await?;
     if invited > 0 {

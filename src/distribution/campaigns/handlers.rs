@@ -466,7 +466,7 @@ async fn launch(
         &state.db,
         &origin.by(user.id),
         &campaign,
-        state.message_domain(),
+        state.mailer.message_domain().to_string(),
     )
     .await
     {

@@ -7,3 +7,4 @@ pub mod compose;
 pub mod handlers;
 pub mod queries;
 pub mod rules;
+pub mod schedule;

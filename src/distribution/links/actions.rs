@@ -31,17 +31,14 @@ fn limits(settings: &Settings) -> Limits {
     (settings.links.clone(), settings.login.window_minutes)
 }
 
-/// Links are looked up by hash; an unknown one counts against the address it came from.
+/// Links are looked up by hash; an unknown one is `NotFound`, which `counted` then counts.
 fn lookup(
     conn: &mut DbConnection,
-    limits: &Limits,
     secret: &str,
     purpose: Purpose,
-    ip: Option<&str>,
 ) -> Result<(Box<LinkTarget>, Box<Snapshot>), AppError> {
-    let Some(target) = queries::find_by_hash(conn, &hash_token(secret), purpose)? else {
-        return Err(unrecognised(conn, ip, limits)?);
-    };
+    let target =
+        queries::find_by_hash(conn, &hash_token(secret), purpose)?.ok_or(AppError::NotFound)?;
     let snapshot: Snapshot =
         serde_json::from_str(&queries::version_snapshot(conn, target.version_id)?)
             .map_err(AppError::internal)?;
@@ -55,22 +52,23 @@ pub async fn follow(
     secret: String,
     ip: Option<String>,
 ) -> Result<Followed, AppError> {
-    let limits = limits(settings);
-    db.write(move |conn| {
-        let (target, snapshot) = lookup(conn, &limits, &secret, Purpose::Respond, ip.as_deref())?;
-        if target.revoked_at.is_some() {
-            return Ok(Followed::Replaced(snapshot));
-        }
-        if target.withdrawn_at.is_some() {
-            return Ok(Followed::Withdrawn(snapshot));
-        }
-        if target.closes_at.is_some_and(|closes| closes <= now()) {
-            return Ok(Followed::Closed(snapshot));
-        }
-        queries::mark_opened(conn, target.participation_id)?;
-        Ok(Followed::Ready(target, snapshot))
-    })
-    .await
+    let followed = db
+        .write(move |conn| {
+            let (target, snapshot) = lookup(conn, &secret, Purpose::Respond)?;
+            if target.revoked_at.is_some() {
+                return Ok(Followed::Replaced(snapshot));
+            }
+            if target.withdrawn_at.is_some() {
+                return Ok(Followed::Withdrawn(snapshot));
+            }
+            if target.closes_at.is_some_and(|closes| closes <= now()) {
+                return Ok(Followed::Closed(snapshot));
+            }
+            queries::mark_opened(conn, target.participation_id)?;
+            Ok(Followed::Ready(target, snapshot))
+        })
+        .await;
+    counted(db, &limits(settings), ip, followed).await
 }
 
 /// The participant an opt-out link is for. Opt-out links keep working whatever else happens.
@@ -80,33 +78,43 @@ pub async fn opt_out_target(
     secret: String,
     ip: Option<String>,
 ) -> Result<(Box<LinkTarget>, Box<Snapshot>), AppError> {
-    let limits = limits(settings);
-    // A write: an unrecognised link is counted.
-    db.write(move |conn| lookup(conn, &limits, &secret, Purpose::OptOut, ip.as_deref()))
-        .await
+    let found = db
+        .read(move |conn| lookup(conn, &secret, Purpose::OptOut))
+        .await;
+    counted(db, &limits(settings), ip, found).await
 }
 
-/// Counts an unrecognised link from this address and says how to answer: "not recognised", or "wait"
-/// once the address has had too many.
-fn unrecognised(
-    conn: &mut DbConnection,
-    ip: Option<&str>,
-    (limits, login_window_minutes): &Limits,
-) -> Result<AppError, AppError> {
-    use crate::accounts::queries::{recent_failures, record_failures};
-    let key = format!("link:{}", hash_token(ip.unwrap_or("unknown")));
-    let at = now();
-    let since = at - chrono::Duration::minutes(limits.window_minutes);
-    let recent = recent_failures(conn, &key, since, limits.unknown_per_ip)?;
-    if i64::try_from(recent.len()).unwrap_or(i64::MAX) >= limits.unknown_per_ip {
-        return Ok(AppError::TooManyRequests(format!(
-            "Too many links that we do not recognise have come from your connection. Please wait {} minutes and try again.",
-            limits.window_minutes
-        )));
-    }
-    let keep = limits.window_minutes.max(*login_window_minutes);
-    record_failures(conn, &[&key], at - chrono::Duration::minutes(keep))?;
-    Ok(AppError::NotFound)
+/// An unknown link (`NotFound`) counts against the address it came from, in a write of its own (the
+/// lookup's own transaction was rolled back by the error), and after too many the answer is "wait".
+async fn counted<T>(
+    db: &Db,
+    limits: &Limits,
+    ip: Option<String>,
+    result: Result<T, AppError>,
+) -> Result<T, AppError> {
+    let Err(AppError::NotFound) = result else {
+        return result;
+    };
+    let (limits, login_window_minutes) = limits.clone();
+    let verdict = db
+        .write(move |conn| {
+            use crate::accounts::queries::{recent_failures, record_failures};
+            let key = format!("link:{}", hash_token(ip.as_deref().unwrap_or("unknown")));
+            let at = now();
+            let since = at - chrono::Duration::minutes(limits.window_minutes);
+            let recent = recent_failures(conn, &key, since, limits.unknown_per_ip)?;
+            if i64::try_from(recent.len()).unwrap_or(i64::MAX) >= limits.unknown_per_ip {
+                return Ok(AppError::TooManyRequests(format!(
+                    "Too many links that we do not recognise have come from your connection. Please wait {} minutes and try again.",
+                    limits.window_minutes
+                )));
+            }
+            let keep = limits.window_minutes.max(login_window_minutes);
+            record_failures(conn, &[&key], at - chrono::Duration::minutes(keep))?;
+            Ok::<_, AppError>(AppError::NotFound)
+        })
+        .await?;
+    Err(verdict)
 }
 
 /// Stops emails to this participant about the study. Repeating it changes nothing.
@@ -269,15 +277,9 @@ pub enum Joining {
     Closed(String),
 }
 
-fn lookup_open_link(
-    conn: &mut DbConnection,
-    limits: &Limits,
-    secret: &str,
-    ip: Option<&str>,
-) -> Result<Joining, AppError> {
-    let Some((link, study_id, title)) = queries::find_open_link(conn, &hash_token(secret))? else {
-        return Err(unrecognised(conn, ip, limits)?);
-    };
+fn lookup_open_link(conn: &mut DbConnection, secret: &str) -> Result<Joining, AppError> {
+    let (link, study_id, title) =
+        queries::find_open_link(conn, &hash_token(secret))?.ok_or(AppError::NotFound)?;
     if link.revoked_at.is_some() || link.closes_at <= now() {
         Ok(Joining::Closed(title))
     } else {
@@ -291,9 +293,8 @@ pub async fn find_open_link(
     secret: String,
     ip: Option<String>,
 ) -> Result<Joining, AppError> {
-    let limits = limits(settings);
-    db.write(move |conn| lookup_open_link(conn, &limits, &secret, ip.as_deref()))
-        .await
+    let found = db.read(move |conn| lookup_open_link(conn, &secret)).await;
+    counted(db, &limits(settings), ip, found).await
 }
 
 /// Someone joins through an open link: an anonymous participant with a personal link, returned so the
@@ -304,17 +305,16 @@ pub async fn join(
     secret: String,
     ip: Option<String>,
 ) -> Result<Option<String>, AppError> {
-    let limits = limits(settings);
-    db.write(move |conn| {
-        let Joining::Open(link, study_id, _) =
-            lookup_open_link(conn, &limits, &secret, ip.as_deref())?
-        else {
-            return Ok(None);
-        };
-        let participation_id = queries::create_anonymous(conn, &link, study_id)?;
-        let token = new_token("");
-        queries::insert_token(conn, participation_id, Purpose::Respond, &token.hash)?;
-        Ok(Some(token.secret))
-    })
-    .await
+    let joined = db
+        .write(move |conn| {
+            let Joining::Open(link, study_id, _) = lookup_open_link(conn, &secret)? else {
+                return Ok(None);
+            };
+            let participation_id = queries::create_anonymous(conn, &link, study_id)?;
+            let token = new_token("");
+            queries::insert_token(conn, participation_id, Purpose::Respond, &token.hash)?;
+            Ok(Some(token.secret))
+        })
+        .await;
+    counted(db, &limits(settings), ip, joined).await
 }

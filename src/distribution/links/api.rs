@@ -68,7 +68,7 @@ async fn reissue_link(
         participant_id,
         questionnaire_id,
         body.send_email,
-        state.message_domain(),
+        state.mailer.message_domain().to_string(),
     )
     .await?;
     if emailed {

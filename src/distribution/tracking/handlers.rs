@@ -133,7 +133,7 @@ async fn reissue(
         participant_id,
         questionnaire_id,
         form.send_email.is_some(),
-        state.message_domain(),
+        state.mailer.message_domain().to_string(),
     )
     .await?;
     if emailed {

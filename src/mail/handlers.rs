@@ -1,0 +1,88 @@
+//! The outbox page for administrators: how many emails are where, the recent failures with the mail
+//! server's reply, and sending a failed email again.
+
+use actix_web::{web, HttpResponse};
+use serde::Serialize;
+use serde_json::json;
+
+use super::queries::{self, FailedEmail, StatusCounts};
+use crate::app::AppState;
+use crate::audit::{self, Origin};
+use crate::db::now;
+use crate::web::page::see_other;
+use crate::web::{AdminUser, AppError, Page};
+
+const FAILED_SHOWN: i64 = 50;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/admin/outbox", web::get().to(outbox_page))
+        .route("/admin/outbox/{id}/retry", web::post().to(retry));
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct OutboxOverview {
+    pub counts: StatusCounts,
+    /// Set when no mail server is configured: emails are only written as files.
+    pub no_mail_server: Option<String>,
+    /// The most recent failures, newest first.
+    pub failed: Vec<FailedEmail>,
+}
+
+pub async fn overview(state: &AppState) -> Result<OutboxOverview, AppError> {
+    let (counts, failed) = state
+        .db
+        .read(|conn| {
+            Ok::<_, AppError>((
+                queries::status_counts(conn)?,
+                queries::recent_failures(conn, FAILED_SHOWN)?,
+            ))
+        })
+        .await?;
+    Ok(OutboxOverview {
+        counts,
+        no_mail_server: state.mailer.no_server_note(),
+        failed,
+    })
+}
+
+/// Queues a failed email again, with its attempts counted from zero.
+pub async fn send_again(state: &AppState, origin: &Origin, id: i64) -> Result<(), AppError> {
+    let origin = origin.clone();
+    state
+        .db
+        .write(move |conn| {
+            if !queries::requeue_failed(conn, id, now())? {
+                return Err(AppError::NotFound);
+            }
+            audit::record(
+                conn,
+                &origin,
+                "email_requeued",
+                "outbox_message",
+                Some(id),
+                json!({}),
+            )?;
+            Ok(())
+        })
+        .await?;
+    state.outbox.wake();
+    Ok(())
+}
+
+async fn outbox_page(_admin: AdminUser, page: Page) -> Result<HttpResponse, AppError> {
+    let mut context = tera::Context::new();
+    context.insert("outbox", &overview(page.state()).await?);
+    page.render("admin/outbox.html", context)
+}
+
+async fn retry(
+    AdminUser(admin): AdminUser,
+    page: Page,
+    origin: Origin,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    send_again(page.state(), &origin.by(admin.id), id).await?;
+    page.flash("success", format!("Email {id} is queued to be sent again."));
+    Ok(see_other("/admin/outbox"))
+}

@@ -1,0 +1,383 @@
+//! The background worker that empties the outbox: one per app instance. It claims a batch of due emails,
+//! composes the campaign ones, sends them with bounded concurrency (and a rate limit, if set), and
+//! records each outcome as it happens, so a crash re-sends as little as possible.
+//!
+//! What a stop costs: when the server stops, the worker claims nothing more, emails it claimed but had
+//! not started are handed back at once, and sends already talking to the mail server finish and are
+//! recorded. Only if the process dies mid-send (or the database cannot be reached to record it) does an
+//! email stay claimed until its lease runs out; it is then sent again with the same Message-ID, so the
+//! receiving side can recognise the duplicate. An email is never lost.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::NaiveDateTime;
+use futures_util::{stream, StreamExt};
+use tokio::sync::{mpsc, watch, Notify};
+use tokio::time::Instant;
+
+use super::outbox::{Composer, Composition, Kind, OutboxMessage};
+use super::queries::{self, Outcome};
+use super::{Envelope, Mailer, SendError};
+use crate::config::OutboxSettings;
+use crate::db::{now, Db};
+
+/// Wakes the worker; queueing code calls it after its transaction commits.
+#[derive(Clone, Default)]
+pub struct OutboxWaker(Arc<Notify>);
+
+impl OutboxWaker {
+    pub fn wake(&self) {
+        // A wake while the worker is busy is kept, so the emails just queued are looked for next.
+        self.0.notify_one();
+    }
+}
+
+/// Waits for a worker to finish after its app stopped.
+pub struct Finished(watch::Receiver<bool>);
+
+impl Finished {
+    pub async fn wait(mut self) {
+        let _ = self.0.wait_for(|done| *done).await;
+    }
+}
+
+/// The app's handle on its worker. The worker stops claiming when this handle is dropped, which happens
+/// when the server stops and drops the app state.
+pub struct Outbox {
+    waker: OutboxWaker,
+    stop: watch::Sender<()>,
+    finished: Arc<watch::Sender<bool>>,
+}
+
+impl Default for Outbox {
+    fn default() -> Self {
+        Outbox {
+            waker: OutboxWaker::default(),
+            stop: watch::channel(()).0,
+            finished: Arc::new(watch::channel(false).0),
+        }
+    }
+}
+
+/// What the worker sends with.
+pub struct Worker {
+    pub db: Db,
+    pub mailer: Mailer,
+    pub composer: Arc<dyn Composer>,
+    pub settings: OutboxSettings,
+}
+
+impl Outbox {
+    pub fn wake(&self) {
+        self.waker.wake();
+    }
+
+    pub fn waker(&self) -> OutboxWaker {
+        self.waker.clone()
+    }
+
+    /// Changes to closed when the app stops: other background work of the app stops with it.
+    pub fn stop_signal(&self) -> watch::Receiver<()> {
+        self.stop.subscribe()
+    }
+
+    pub fn finished(&self) -> Finished {
+        Finished(self.finished.subscribe())
+    }
+
+    /// Starts the worker on the current Tokio runtime.
+    pub fn start(&self, worker: Worker) {
+        let (waker, stop, finished) = (
+            self.waker.clone(),
+            self.stop.subscribe(),
+            self.finished.clone(),
+        );
+        tokio::spawn(async move {
+            worker.run(waker, stop).await;
+            finished.send_replace(true);
+        });
+    }
+}
+
+/// Spaces sends evenly to at most `per_second`, across all concurrent sends of the worker.
+struct Pacer {
+    gap: Duration,
+    next: std::sync::Mutex<Instant>,
+}
+
+impl Pacer {
+    fn new(per_second: u32) -> Option<Self> {
+        (per_second > 0).then(|| Pacer {
+            gap: Duration::from_secs(1) / per_second,
+            next: std::sync::Mutex::new(Instant::now()),
+        })
+    }
+
+    async fn wait(&self) {
+        let at = {
+            let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
+            let at = (*next).max(Instant::now());
+            *next = at + self.gap;
+            at
+        };
+        tokio::time::sleep_until(at).await;
+    }
+}
+
+/// After a temporary failure: when to try again, or None to give up.
+pub fn retry_at(
+    attempts: i32,
+    settings: &OutboxSettings,
+    now: NaiveDateTime,
+) -> Option<NaiveDateTime> {
+    if attempts >= settings.max_attempts {
+        return None;
+    }
+    let doublings = u32::try_from(attempts.max(1) - 1).unwrap_or(0).min(30);
+    let delay = settings
+        .retry_base_seconds
+        .saturating_mul(1_i64 << doublings)
+        .min(settings.retry_max_seconds);
+    Some(now + chrono::Duration::seconds(delay))
+}
+
+fn stopping(stop: &watch::Receiver<()>) -> bool {
+    stop.has_changed().is_err()
+}
+
+impl Worker {
+    async fn run(self, waker: OutboxWaker, mut stop: watch::Receiver<()>) {
+        let (outcomes, recorded) = mpsc::unbounded_channel();
+        let recorder = tokio::spawn(record(self.db.clone(), recorded));
+        let pacer = Pacer::new(self.settings.per_second);
+        let poll = Duration::from_millis(self.settings.poll_ms.max(10));
+        while !stopping(&stop) {
+            match self.claim().await {
+                Ok(batch) if !batch.is_empty() => {
+                    self.send(batch, pacer.as_ref(), &outcomes, &stop).await;
+                    continue;
+                }
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "outbox: could not claim emails"),
+            }
+            tokio::select! {
+                () = waker.0.notified() => {}
+                () = tokio::time::sleep(poll) => {}
+                _ = stop.changed() => {}
+            }
+        }
+        drop(outcomes);
+        let _ = recorder.await;
+        tracing::info!("outbox worker stopped");
+    }
+
+    async fn claim(&self) -> anyhow::Result<Vec<OutboxMessage>> {
+        let lease = self.settings.lease_seconds.max(1);
+        // With a rate limit, claim no more than can be sent well within the lease.
+        let limit = match self.settings.per_second {
+            0 => self.settings.batch_size,
+            rate => self
+                .settings
+                .batch_size
+                .min(i64::from(rate) * lease / 2)
+                .max(1),
+        };
+        self.db
+            .write(move |conn| {
+                let at = now();
+                queries::claim(conn, limit, at, at + chrono::Duration::seconds(lease))
+                    .map_err(anyhow::Error::from)
+            })
+            .await
+    }
+
+    /// Composes and sends one claimed batch; each outcome goes to the recorder as soon as it is known.
+    async fn send(
+        &self,
+        batch: Vec<OutboxMessage>,
+        pacer: Option<&Pacer>,
+        outcomes: &mpsc::UnboundedSender<(i64, Outcome)>,
+        stop: &watch::Receiver<()>,
+    ) {
+        let (prepared, others): (Vec<_>, Vec<_>) = batch
+            .into_iter()
+            .partition(|m| Kind::parse(&m.kind) == Some(Kind::Prepared));
+        let mut emails: Vec<(OutboxMessage, Composition)> = prepared
+            .into_iter()
+            .map(|m| {
+                let composition = prepared_composition(&m);
+                (m, composition)
+            })
+            .collect();
+        if !others.is_empty() {
+            match self.compose(&others).await {
+                Ok(mut composed) => emails.extend(others.into_iter().filter_map(|m| {
+                    let composition = composed.remove(&m.id)?;
+                    Some((m, composition))
+                })),
+                // The batch stays claimed and is tried again when the lease runs out.
+                Err(error) => tracing::warn!(%error, "outbox: composing emails failed"),
+            }
+        }
+        stream::iter(emails)
+            .for_each_concurrent(
+                self.settings.concurrency.max(1),
+                |(message, composition)| async move {
+                    let outcome = self.send_one(&message, composition, pacer, stop).await;
+                    let _ = outcomes.send((message.id, outcome));
+                },
+            )
+            .await;
+    }
+
+    /// Asks the composer for the batch's campaign emails, recording cancellations (and emails it gave
+    /// nothing for) in the same transaction; returns the emails to send.
+    async fn compose(
+        &self,
+        messages: &[OutboxMessage],
+    ) -> anyhow::Result<HashMap<i64, Composition>> {
+        let (composer, messages) = (self.composer.clone(), messages.to_vec());
+        self.db
+            .write(move |conn| {
+                let mut composed = composer.compose(conn, &messages)?;
+                let unsent: Vec<(i64, Outcome)> = messages
+                    .iter()
+                    .filter_map(|m| match composed.get(&m.id) {
+                        Some(Composition::Send(_)) => None,
+                        Some(Composition::Cancel(reason)) => {
+                            Some((m.id, Outcome::Cancelled(reason.clone())))
+                        }
+                        None => Some((m.id, Outcome::Failed("not composed".into()))),
+                    })
+                    .collect();
+                queries::record(conn, &unsent, now())?;
+                composed.retain(|_, c| matches!(c, Composition::Send(_)));
+                Ok(composed)
+            })
+            .await
+    }
+
+    async fn send_one(
+        &self,
+        message: &OutboxMessage,
+        composition: Composition,
+        pacer: Option<&Pacer>,
+        stop: &watch::Receiver<()>,
+    ) -> Outcome {
+        let composed = match composition {
+            Composition::Send(composed) => composed,
+            Composition::Cancel(reason) => return Outcome::Cancelled(reason),
+        };
+        if stopping(stop) {
+            return Outcome::Released;
+        }
+        let email = match self.mailer.build(&Envelope {
+            message_id: &message.message_id,
+            to: &composed.to,
+            subject: &composed.subject,
+            text: &composed.text,
+            html: &composed.html,
+            opt_out_url: composed.opt_out_url.as_deref(),
+        }) {
+            Ok(email) => email,
+            Err(SendError::Permanent(reason) | SendError::Temporary(reason)) => {
+                return Outcome::Failed(reason)
+            }
+        };
+        if let Some(pacer) = pacer {
+            pacer.wait().await;
+        }
+        if stopping(stop) {
+            return Outcome::Released;
+        }
+        match self.mailer.deliver(email).await {
+            Ok(()) => Outcome::Sent,
+            Err(SendError::Permanent(reply)) => Outcome::Failed(reply),
+            Err(SendError::Temporary(reply)) => {
+                match retry_at(message.attempts, &self.settings, now()) {
+                    Some(at) => Outcome::Retry { at, error: reply },
+                    None => Outcome::Failed(reply),
+                }
+            }
+        }
+    }
+}
+
+/// A prepared email from the text stored on its row.
+fn prepared_composition(message: &OutboxMessage) -> Composition {
+    match (
+        &message.to_address,
+        &message.subject,
+        &message.body_text,
+        &message.body_html,
+    ) {
+        (Some(to), Some(subject), Some(text), Some(html)) => {
+            Composition::Send(super::outbox::Composed {
+                to: to.clone(),
+                subject: subject.clone(),
+                text: text.clone(),
+                html: html.clone(),
+                opt_out_url: None,
+            })
+        }
+        _ => Composition::Cancel("the prepared email has no text".into()),
+    }
+}
+
+/// Writes outcomes as they arrive, all that have arrived in one transaction: prompt when emails trickle
+/// in, cheap when they pour. Ids and outcomes are logged; addresses and replies never are.
+async fn record(db: Db, mut recorded: mpsc::UnboundedReceiver<(i64, Outcome)>) {
+    let mut outcomes = Vec::new();
+    while recorded.recv_many(&mut outcomes, 1000).await > 0 {
+        for (id, outcome) in &outcomes {
+            match outcome {
+                Outcome::Sent => tracing::debug!(id, "outbox: email sent"),
+                Outcome::Released => tracing::debug!(id, "outbox: email handed back"),
+                Outcome::Retry { .. } => tracing::info!(id, "outbox: email will be retried"),
+                Outcome::Failed(_) => tracing::warn!(id, "outbox: email failed"),
+                Outcome::Cancelled(_) => tracing::info!(id, "outbox: email cancelled"),
+            }
+        }
+        let batch = std::mem::take(&mut outcomes);
+        if let Err(error) = db
+            .write(move |conn| queries::record(conn, &batch, now()).map_err(anyhow::Error::from))
+            .await
+        {
+            // The emails stay claimed until their lease runs out, then go again with the same Message-ID.
+            tracing::error!(%error, "outbox: could not record what was sent");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_back_off_exponentially_then_give_up() {
+        let mut settings = crate::config::Settings::defaults().outbox;
+        settings.retry_base_seconds = 60;
+        settings.retry_max_seconds = 600;
+        settings.max_attempts = 6;
+        let at = now();
+        let delay = |attempts| retry_at(attempts, &settings, at).map(|t| (t - at).num_seconds());
+        assert_eq!(delay(1), Some(60));
+        assert_eq!(delay(2), Some(120));
+        assert_eq!(delay(3), Some(240));
+        assert_eq!(delay(4), Some(480));
+        assert_eq!(delay(5), Some(600));
+        assert_eq!(delay(6), None);
+    }
+
+    #[tokio::test]
+    async fn the_pacer_spaces_sends() {
+        let pacer = Pacer::new(100).unwrap();
+        let start = Instant::now();
+        for _ in 0..6 {
+            pacer.wait().await;
+        }
+        assert!(start.elapsed() >= Duration::from_millis(50));
+    }
+}
