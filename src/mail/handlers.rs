@@ -41,8 +41,29 @@ pub async fn overview(state: &AppState) -> Result<OutboxOverview, AppError> {
     Ok(OutboxOverview {
         counts,
         no_mail_server: state.mailer.no_server_note(),
-        failed,
+        failed: failed
+            .into_iter()
+            .map(|f| FailedEmail {
+                last_error: f.last_error.as_deref().map(without_addresses),
+                ..f
+            })
+            .collect(),
     })
+}
+
+/// A mail server's reply with any email address it quotes masked: the page lists failures, not people.
+fn without_addresses(reply: &str) -> String {
+    reply
+        .split(' ')
+        .map(|word| {
+            if word.contains('@') {
+                "[address]"
+            } else {
+                word
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Queues a failed email again, with its attempts counted from zero.
@@ -85,4 +106,17 @@ async fn retry(
     send_again(page.state(), &origin.by(admin.id), id).await?;
     page.flash("success", format!("Email {id} is queued to be sent again."));
     Ok(see_other("/admin/outbox"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn replies_lose_the_addresses_they_quote() {
+        assert_eq!(
+            super::without_addresses(
+                "permanent error (550): 5.1.1 <gone@example.org>: no such user"
+            ),
+            "permanent error (550): 5.1.1 [address] no such user"
+        );
+    }
 }

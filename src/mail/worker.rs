@@ -147,6 +147,20 @@ fn stopping(stop: &watch::Receiver<()>) -> bool {
     stop.has_changed().is_err()
 }
 
+/// What every send of one claimed batch shares.
+struct Turn<'a> {
+    pacer: Option<&'a Pacer>,
+    stop: &'a watch::Receiver<()>,
+    hand_back_at: Instant,
+}
+
+impl Turn<'_> {
+    /// No more sends in this batch: the app is stopping, or the lease is half gone.
+    fn over(&self) -> bool {
+        stopping(self.stop) || Instant::now() >= self.hand_back_at
+    }
+}
+
 impl Worker {
     async fn run(self, waker: OutboxWaker, mut stop: watch::Receiver<()>) {
         let (outcomes, recorded) = mpsc::unbounded_channel();
@@ -154,9 +168,20 @@ impl Worker {
         let pacer = Pacer::new(self.settings.per_second);
         let poll = Duration::from_millis(self.settings.poll_ms.max(10));
         while !stopping(&stop) {
+            let claimed_at = Instant::now();
             match self.claim().await {
                 Ok(batch) if !batch.is_empty() => {
-                    self.send(batch, pacer.as_ref(), &outcomes, &stop).await;
+                    // Sends are bounded by the SMTP timeout (60 s), so one started within half the
+                    // lease is recorded before the lease ends and no other instance can claim it
+                    // meanwhile; emails not started by then are handed back.
+                    let lease =
+                        Duration::from_secs(self.settings.lease_seconds.max(1).unsigned_abs());
+                    let turn = Turn {
+                        pacer: pacer.as_ref(),
+                        stop: &stop,
+                        hand_back_at: claimed_at + lease / 2,
+                    };
+                    self.send(batch, &turn, &outcomes).await;
                     continue;
                 }
                 Ok(_) => {}
@@ -197,9 +222,8 @@ impl Worker {
     async fn send(
         &self,
         batch: Vec<OutboxMessage>,
-        pacer: Option<&Pacer>,
+        turn: &Turn<'_>,
         outcomes: &mpsc::UnboundedSender<(i64, Outcome)>,
-        stop: &watch::Receiver<()>,
     ) {
         let (prepared, others): (Vec<_>, Vec<_>) = batch
             .into_iter()
@@ -225,7 +249,7 @@ impl Worker {
             .for_each_concurrent(
                 self.settings.concurrency.max(1),
                 |(message, composition)| async move {
-                    let outcome = self.send_one(&message, composition, pacer, stop).await;
+                    let outcome = self.send_one(&message, composition, turn).await;
                     let _ = outcomes.send((message.id, outcome));
                 },
             )
@@ -263,14 +287,13 @@ impl Worker {
         &self,
         message: &OutboxMessage,
         composition: Composition,
-        pacer: Option<&Pacer>,
-        stop: &watch::Receiver<()>,
+        turn: &Turn<'_>,
     ) -> Outcome {
         let composed = match composition {
             Composition::Send(composed) => composed,
             Composition::Cancel(reason) => return Outcome::Cancelled(reason),
         };
-        if stopping(stop) {
+        if turn.over() {
             return Outcome::Released;
         }
         let email = match self.mailer.build(&Envelope {
@@ -286,10 +309,10 @@ impl Worker {
                 return Outcome::Failed(reason)
             }
         };
-        if let Some(pacer) = pacer {
+        if let Some(pacer) = turn.pacer {
             pacer.wait().await;
         }
-        if stopping(stop) {
+        if turn.over() {
             return Outcome::Released;
         }
         match self.mailer.deliver(email).await {

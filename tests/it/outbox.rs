@@ -276,7 +276,7 @@ async fn temporary_refusals_are_retried_with_backoff(backend: Backend) {
 
 async fn permanent_refusals_fail_with_the_reply_and_can_be_sent_again(backend: Backend) {
     let (smtp_url, sink) = Sink::start();
-    let reply = "5.1.1 This mailbox is closed: the person left the trust";
+    let reply = "5.1.1 <gone@example.org> This mailbox is closed: the person left the trust";
     sink.refuse_permanently(Some(reply));
     let Some(app) = spawn_on(backend, |s| quick(s, &smtp_url)).await else {
         return;
