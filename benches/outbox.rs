@@ -1,7 +1,12 @@
 //! Outbox throughput: starts an SMTP sink on loopback and the app in-process on SQLite (a temp data
-//! folder) with `smtp_url` pointing at the sink, queues 10,000 prepared emails in one write, wakes the
-//! worker and measures until the sink has every email and every row is recorded as sent. Prints
-//! emails/s and the process's peak resident memory (VmHWM: app, sink and driver together).
+//! folder) with `smtp_url` pointing at the sink, queues 10,000 emails, wakes the worker and measures
+//! until the sink has every email and every row is recorded as sent. Prints emails/s and the process's
+//! peak resident memory (VmHWM: app, sink and driver together).
+//!
+//! Two kinds of email (`VOICES_BENCH_SCENARIO`): `invitations` (the default) seeds a study with a
+//! published questionnaire and 10,000 participants, then launches a campaign: queueing is the launch
+//! (participations, recipients and outbox rows in one transaction), and every email is composed at send
+//! time from the campaign's templates with its own derived links. `prepared` queues ready-made emails.
 //!
 //! Run with `cargo bench --bench outbox`. Settings come as the service reads them (defaults, then
 //! `VOICES_*`), so e.g. `VOICES_OUTBOX__CONCURRENCY=16 cargo bench --bench outbox` compares a setting.
@@ -78,6 +83,93 @@ fn email(i: usize) -> Queued {
     }
 }
 
+/// Seeds a study with a published questionnaire and `participants` people with email addresses, then
+/// creates and launches a campaign to all of them. Returns how long the launch (the queueing) took.
+async fn launch_campaign(
+    db: &voices::db::Db,
+    participants: usize,
+    domain: String,
+) -> anyhow::Result<Duration> {
+    use voices::distribution::campaigns::actions::{self, CampaignInput};
+    use voices::distribution::participants::rules::{Attributes, Group, Identity, NewParticipant};
+    let (study, version) = db
+        .write(move |conn| {
+            let lead = voices::accounts::queries::insert_user(
+                conn,
+                "lead@example.org",
+                "Lead",
+                voices::accounts::rules::Role::Member,
+                None,
+            )?;
+            let study = voices::studies::queries::insert_study(conn, "Involvement", "", lead)?;
+            voices::studies::queries::insert_member(
+                conn,
+                study,
+                lead,
+                voices::studies::rules::Roles {
+                    lead: true,
+                    ..Default::default()
+                },
+                voices::studies::rules::Perspective::Staff,
+            )?;
+            let questionnaire = voices::studies::questionnaires::queries::insert_questionnaire(
+                conn,
+                study,
+                "Your experience of involvement",
+                "",
+            )?;
+            let version = voices::studies::versions::queries::insert_version(
+                conn,
+                &voices::studies::versions::queries::NewVersion {
+                    questionnaire_id: questionnaire,
+                    version_number: 1,
+                    snapshot_json: "{}",
+                    content_hash: "bench",
+                    sign_offs: &[],
+                    published_by: lead,
+                },
+            )?;
+            let people: Vec<NewParticipant> = (0..participants)
+                .map(|i| NewParticipant {
+                    attributes: Attributes {
+                        group: Group::Staff,
+                        service_area: String::new(),
+                        system_level: None,
+                        tags: Vec::new(),
+                    },
+                    identity: Identity {
+                        name: format!("Participant {i}"),
+                        email: Some(format!("participant{i}@example.org")),
+                        ..Identity::default()
+                    },
+                })
+                .collect();
+            voices::distribution::participants::queries::insert(conn, study, "import", &people)?;
+            Ok::<_, anyhow::Error>((study, version))
+        })
+        .await?;
+    let origin = voices::audit::Origin::command_line().by(1);
+    let mut input = CampaignInput::suggested("The study team, involvement@example.org".into());
+    input.name = "Benchmark".into();
+    input.version_id = Some(version);
+    input.closes_on = Some(voices::db::now().date() + chrono::Duration::days(30));
+    let id = actions::create(db, &origin, study, input)
+        .await
+        .map_err(|e| anyhow::anyhow!("creating the campaign: {e}"))?;
+    let campaign = actions::find(db, study, id)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let launching = Instant::now();
+    let invited = actions::launch(db, &origin, &campaign, domain)
+        .await
+        .map_err(|e| anyhow::anyhow!("launching: {e}"))?;
+    anyhow::ensure!(
+        invited == participants,
+        "{invited} invited of {participants}"
+    );
+    Ok(launching.elapsed())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     voices::install_crypto_provider();
@@ -110,15 +202,22 @@ async fn main() -> anyhow::Result<()> {
     let handle = server.handle();
     tokio::spawn(server);
 
-    let queueing = Instant::now();
-    db.write(move |conn| {
-        for i in 0..emails {
-            outbox::queue(conn, &email(i), &domain)?;
+    let scenario = std::env::var("VOICES_BENCH_SCENARIO").unwrap_or_else(|_| "invitations".into());
+    let queued_in = match scenario.as_str() {
+        "prepared" => {
+            let queueing = Instant::now();
+            db.write(move |conn| {
+                for i in 0..emails {
+                    outbox::queue(conn, &email(i), &domain)?;
+                }
+                Ok::<_, anyhow::Error>(())
+            })
+            .await?;
+            queueing.elapsed()
         }
-        Ok::<_, anyhow::Error>(())
-    })
-    .await?;
-    let queued_in = queueing.elapsed();
+        "invitations" => launch_campaign(&db, emails, domain).await?,
+        other => anyhow::bail!("VOICES_BENCH_SCENARIO is invitations or prepared, not {other:?}"),
+    };
 
     let start = Instant::now();
     waker.wake();
@@ -146,6 +245,7 @@ async fn main() -> anyhow::Result<()> {
     handle.stop(false).await;
 
     let rate = |d: Duration| emails as f64 / d.as_secs_f64();
+    println!("Scenario: {scenario}");
     println!(
         "| emails | concurrency | batch | queue (one write) | all received by the sink | all recorded as sent | emails/s (recorded) | peak RSS |"
     );
