@@ -55,6 +55,7 @@ async fn every_page_works_by_keyboard_and_passes_axe() {
         .run(async {
             keyboard_flow(&browser.client, &app, &mut audit).await;
             questionnaire_flow(&browser.client, &app, &mut audit).await;
+            distribution_flow(&browser.client, &app, &mut audit).await;
         })
         .await;
 
@@ -273,6 +274,101 @@ async fn questionnaire_flow(client: &Client, app: &TestApp, audit: &mut Audit) {
     .await;
     wait_for_text(client, "h1", "ersion").await;
     audit.check(client, "sign-off and versions").await;
+}
+
+/// The lead's roster, campaign and link pages, and what a participant meets by their links. The study
+/// is built through the API; the pages are visited as the lead and as a participant with no account.
+async fn distribution_flow(client: &Client, app: &TestApp, audit: &mut Audit) {
+    use crate::distribution::{published_study, Caller};
+    let (study, questionnaire, version) = published_study(app).await;
+    let lead = Caller::new(app, "lead@example.org").await;
+    let (_, pat) = lead
+        .call(
+            reqwest::Method::POST,
+            &format!("/api/v1/studies/{study}/participants"),
+            Some(json!({ "name": "Pat", "email": "pat@example.org", "group": "carer" })),
+        )
+        .await;
+    let pat = pat["id"].as_i64().unwrap();
+    let (_, campaign) = lead
+        .call(
+            reqwest::Method::POST,
+            &format!("/api/v1/studies/{study}/campaigns"),
+            Some(crate::distribution::campaign_body(version)),
+        )
+        .await;
+    let campaign = campaign["id"].as_i64().unwrap();
+    lead.call(
+        reqwest::Method::POST,
+        &format!("/api/v1/studies/{study}/campaigns/{campaign}/launch"),
+        None,
+    )
+    .await;
+
+    submit_header(client, "Sign out").await;
+    wait_for(client, "#email").await;
+    type_into(client, "#email", "lead@example.org").await;
+    type_into(client, "#password", &(PASSWORD.to_string() + &Key::Enter)).await;
+    wait_for_text(client, "h1", "Hello").await;
+    let pages = [
+        (format!("/studies/{study}/participants"), "roster"),
+        (format!("/studies/{study}/participants/new"), "add a participant"),
+        (format!("/studies/{study}/participants/{pat}"), "a participant"),
+        (format!("/studies/{study}/participants/import"), "import participants"),
+        (format!("/studies/{study}/campaigns"), "campaigns"),
+        (format!("/studies/{study}/campaigns/{campaign}"), "campaign and tracking"),
+        (format!("/studies/{study}/campaigns/{campaign}/edit"), "campaign form"),
+        (format!("/studies/{study}/campaigns/{campaign}/preview"), "email preview"),
+        (format!("/studies/{study}/participants/{pat}/timeline"), "participant timeline"),
+        (format!("/studies/{study}/questionnaires/{questionnaire}/open-links"), "open links"),
+    ];
+    for (path, name) in &pages {
+        client.goto(&app.url(path)).await.unwrap();
+        wait_for(client, "h1").await;
+        audit.check(client, name).await;
+    }
+    client
+        .goto(&app.url(&format!("/studies/{study}/campaigns/new")))
+        .await
+        .unwrap();
+    wait_for(client, "#name").await;
+    submit(client, "Save").await;
+    wait_for(client, "[data-error-summary]").await;
+    audit.check(client, "campaign form errors").await;
+
+    // What a participant meets: their link, the opt-out page, a link not recognised, an open link.
+    let email = app.wait_for_email("pat@example.org").await;
+    let joined = email.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=");
+    let opt_out = crate::helpers::value_after(&joined, "/o/")
+        .expect("an opt-out link")
+        .trim_end_matches('>')
+        .to_string();
+    let respond = crate::helpers::value_after(&joined, "/p/").expect("a link to take part");
+    let (_, open) = lead
+        .call(
+            reqwest::Method::POST,
+            &format!("/api/v1/studies/{study}/questionnaires/{questionnaire}/open-links"),
+            Some(json!({ "closes_on": "2099-12-31" })),
+        )
+        .await;
+    let open = open["link"].as_str().unwrap().to_string();
+    for (url, name, heading) in [
+        (app.url(&format!("/p/{respond}")), "taking part: information", "Your experience"),
+        (app.url(&format!("/o/{opt_out}")), "stop emails", "Stop emails"),
+        (app.url("/p/not-a-real-link"), "link not recognised", "We do not recognise"),
+        (open, "joining by an open link", "Take part"),
+    ] {
+        client.goto(&url).await.unwrap();
+        wait_for_text(client, "h1", heading).await;
+        audit.check(client, name).await;
+    }
+    submit(client, "Start").await;
+    wait_for_text(client, "h1", "Your experience").await;
+}
+
+/// Presses a button outside the main content (the header's Sign out), by keyboard.
+async fn submit_header(client: &Client, text: &str) {
+    follow(client, &format!("//button[normalize-space()='{text}']")).await;
 }
 
 /// Follows a link as a keyboard user does: focus it, press Enter.

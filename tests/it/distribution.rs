@@ -228,7 +228,7 @@ async fn add_participant(lead: &Caller<'_>, study: i64, body: Value) -> (i64, St
     )
 }
 
-fn campaign_body(version: i64) -> Value {
+pub fn campaign_body(version: i64) -> Value {
     json!({
         "name": "Spring survey",
         "version_id": version,
