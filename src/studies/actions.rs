@@ -57,15 +57,16 @@ pub async fn update_study(
         form.summary.trim().to_string(),
     );
     let origin = origin.clone();
+    let (anonymise, threshold) = (form.anonymise_responses, form.small_count_threshold);
     db.write(move |conn| {
-        queries::update_study(conn, study_id, &title, &summary)?;
+        queries::update_study(conn, study_id, &title, &summary, anonymise, threshold)?;
         audit::record(
             conn,
             &origin,
             "study_updated",
             "study",
             Some(study_id),
-            json!({ "title": title }),
+            json!({ "title": title, "anonymise_responses": anonymise, "small_count_threshold": threshold }),
         )?;
         Ok(())
     })

@@ -17,6 +17,55 @@ pub struct StudyForm {
     pub title: String,
     #[validate(length(max = 4000, message = "The summary can be up to 4,000 characters"))]
     pub summary: String,
+    /// "yes" or "no" (true or false in JSON): at submission, drop the link between a participant's
+    /// identity and their answers. Left out: unchanged.
+    #[serde(deserialize_with = "optional_yes_no")]
+    pub anonymise_responses: Option<bool>,
+    /// In views shared beyond the leads, counts from 1 to this minus one are hidden (2 to 50; 5 is usual).
+    /// Left out: unchanged.
+    #[validate(range(
+        min = 2,
+        max = 50,
+        message = "Enter a number from 2 to 50 (5 is usual)"
+    ))]
+    #[serde(deserialize_with = "optional_number")]
+    pub small_count_threshold: Option<i32>,
+}
+
+/// A yes/no choice from radios ("yes", "no") or JSON (true, false); empty or absent is None.
+fn optional_yes_no<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<bool>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Choice {
+        Bool(bool),
+        Text(String),
+    }
+    Ok(match Option::<Choice>::deserialize(deserializer)? {
+        Some(Choice::Bool(b)) => Some(b),
+        Some(Choice::Text(t)) => match t.as_str() {
+            "yes" | "true" | "on" => Some(true),
+            "no" | "false" => Some(false),
+            _ => None,
+        },
+        None => None,
+    })
+}
+
+/// A whole number from a text field or JSON; empty or absent is None, anything else not a number is
+/// out of range (so the message beside the field says what to enter).
+fn optional_number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i32>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Number {
+        Int(i32),
+        Text(String),
+    }
+    Ok(match Option::<Number>::deserialize(deserializer)? {
+        Some(Number::Int(n)) => Some(n),
+        Some(Number::Text(t)) if t.trim().is_empty() => None,
+        Some(Number::Text(t)) => Some(t.trim().parse().unwrap_or(-1)),
+        None => None,
+    })
 }
 
 /// Adding a member (email and, for someone without an account, their name) or changing one (roles and

@@ -66,6 +66,28 @@ fn study_form_context(form: &StudyForm, study_id: Option<i64>) -> tera::Context 
     let mut context = tera::Context::new();
     context.insert("title", &form.title);
     context.insert("summary", &form.summary);
+    context.insert(
+        "anonymise_responses",
+        if form.anonymise_responses == Some(true) {
+            "yes"
+        } else {
+            "no"
+        },
+    );
+    context.insert(
+        "small_count_threshold",
+        &form
+            .small_count_threshold
+            .map(|n| n.to_string())
+            .unwrap_or_default(),
+    );
+    context.insert(
+        "anonymity_options",
+        &serde_json::json!([
+            { "value": "no", "label": "No: answers stay linked to the participant's code and identity" },
+            { "value": "yes", "label": "Yes: drop the link at submission" },
+        ]),
+    );
     context.insert("study_id", &study_id);
     context
 }
@@ -135,6 +157,8 @@ async fn edit_page(
     let form = StudyForm {
         title: access.study.title.clone(),
         summary: access.study.summary.clone(),
+        anonymise_responses: Some(access.study.anonymise_responses),
+        small_count_threshold: Some(access.study.small_count_threshold),
     };
     page.render(
         "studies/form.html",

@@ -129,6 +129,8 @@ pub fn update_study(
     id: i64,
     title: &str,
     summary: &str,
+    anonymise_responses: Option<bool>,
+    small_count_threshold: Option<i32>,
 ) -> QueryResult<()> {
     diesel::update(studies::table.find(id))
         .set((
@@ -136,8 +138,18 @@ pub fn update_study(
             studies::summary.eq(summary),
             studies::updated_at.eq(now()),
         ))
-        .execute(conn)
-        .map(|_| ())
+        .execute(conn)?;
+    if let Some(anonymise) = anonymise_responses {
+        diesel::update(studies::table.find(id))
+            .set(studies::anonymise_responses.eq(anonymise))
+            .execute(conn)?;
+    }
+    if let Some(threshold) = small_count_threshold {
+        diesel::update(studies::table.find(id))
+            .set(studies::small_count_threshold.eq(threshold))
+            .execute(conn)?;
+    }
+    Ok(())
 }
 
 /// The studies a person belongs to, with their roles in each, in one query.

@@ -312,15 +312,39 @@ async fn distribution_flow(client: &Client, app: &TestApp, audit: &mut Audit) {
     wait_for_text(client, "h1", "Hello").await;
     let pages = [
         (format!("/studies/{study}/participants"), "roster"),
-        (format!("/studies/{study}/participants/new"), "add a participant"),
-        (format!("/studies/{study}/participants/{pat}"), "a participant"),
-        (format!("/studies/{study}/participants/import"), "import participants"),
+        (
+            format!("/studies/{study}/participants/new"),
+            "add a participant",
+        ),
+        (
+            format!("/studies/{study}/participants/{pat}"),
+            "a participant",
+        ),
+        (
+            format!("/studies/{study}/participants/import"),
+            "import participants",
+        ),
         (format!("/studies/{study}/campaigns"), "campaigns"),
-        (format!("/studies/{study}/campaigns/{campaign}"), "campaign and tracking"),
-        (format!("/studies/{study}/campaigns/{campaign}/edit"), "campaign form"),
-        (format!("/studies/{study}/campaigns/{campaign}/preview"), "email preview"),
-        (format!("/studies/{study}/participants/{pat}/timeline"), "participant timeline"),
-        (format!("/studies/{study}/questionnaires/{questionnaire}/open-links"), "open links"),
+        (
+            format!("/studies/{study}/campaigns/{campaign}"),
+            "campaign and tracking",
+        ),
+        (
+            format!("/studies/{study}/campaigns/{campaign}/edit"),
+            "campaign form",
+        ),
+        (
+            format!("/studies/{study}/campaigns/{campaign}/preview"),
+            "email preview",
+        ),
+        (
+            format!("/studies/{study}/participants/{pat}/timeline"),
+            "participant timeline",
+        ),
+        (
+            format!("/studies/{study}/questionnaires/{questionnaire}/open-links"),
+            "open links",
+        ),
     ];
     for (path, name) in &pages {
         client.goto(&app.url(path)).await.unwrap();
@@ -338,7 +362,10 @@ async fn distribution_flow(client: &Client, app: &TestApp, audit: &mut Audit) {
 
     // What a participant meets: their link, the opt-out page, a link not recognised, an open link.
     let email = app.wait_for_email("pat@example.org").await;
-    let joined = email.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=");
+    let joined = email
+        .replace("=\r\n", "")
+        .replace("=\n", "")
+        .replace("=3D", "=");
     let opt_out = crate::helpers::value_after(&joined, "/o/")
         .expect("an opt-out link")
         .trim_end_matches('>')
@@ -353,9 +380,21 @@ async fn distribution_flow(client: &Client, app: &TestApp, audit: &mut Audit) {
         .await;
     let open = open["link"].as_str().unwrap().to_string();
     for (url, name, heading) in [
-        (app.url(&format!("/p/{respond}")), "taking part: information", "Your experience"),
-        (app.url(&format!("/o/{opt_out}")), "stop emails", "Stop emails"),
-        (app.url("/p/not-a-real-link"), "link not recognised", "We do not recognise"),
+        (
+            app.url(&format!("/p/{respond}")),
+            "taking part: information",
+            "Your experience",
+        ),
+        (
+            app.url(&format!("/o/{opt_out}")),
+            "stop emails",
+            "Stop emails",
+        ),
+        (
+            app.url("/p/not-a-real-link"),
+            "link not recognised",
+            "We do not recognise",
+        ),
         (open, "joining by an open link", "Take part"),
     ] {
         client.goto(&url).await.unwrap();

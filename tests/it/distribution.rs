@@ -683,6 +683,41 @@ async fn only_the_right_roles_reach_campaigns(app: TestApp) {
         "no link before an invitation"
     );
 
+    // The lead sets the study's privacy: anonymised responses and the small-count threshold.
+    let (status, body) = lead
+        .call(
+            Method::PUT,
+            &format!("/api/v1/studies/{study}"),
+            Some(json!({ "title": "Involvement", "small_count_threshold": 60 })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        body["error"]["fields"]["small_count_threshold"].is_string(),
+        "{body}"
+    );
+    let (status, body) = lead
+        .call(
+            Method::PUT,
+            &format!("/api/v1/studies/{study}"),
+            Some(json!({ "title": "Involvement", "small_count_threshold": 3, "anonymise_responses": true })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["study"]["small_count_threshold"], 3);
+    assert_eq!(body["study"]["anonymise_responses"], true);
+    let (_, body) = lead
+        .call(
+            Method::PUT,
+            &format!("/api/v1/studies/{study}"),
+            Some(json!({ "title": "Involvement" })),
+        )
+        .await;
+    assert_eq!(
+        body["study"]["anonymise_responses"], true,
+        "left out: unchanged"
+    );
+
     // The pages follow the same rules; a co-designer changes the wording only.
     let page = app.new_visitor();
     page.sign_in("designer@example.org", crate::helpers::PASSWORD)
