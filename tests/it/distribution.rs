@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use voices::accounts::rules::Role;
 use voices::web::AppError;
 
+pub use crate::helpers::Caller;
 use crate::helpers::{new_client, spawn_postgres_app, spawn_with, value_after, Backend, TestApp};
 use crate::smtp::{Received, Sink};
 
@@ -40,60 +41,6 @@ async fn app_with_smtp(
         Backend::Postgres => spawn_postgres_app(settings).await?,
     };
     Some((app, sink))
-}
-
-/// A JSON API caller with its own token.
-pub struct Caller<'a> {
-    app: &'a TestApp,
-    token: String,
-}
-
-impl<'a> Caller<'a> {
-    pub async fn new(app: &'a TestApp, email: &str) -> Caller<'a> {
-        let email = email.to_string();
-        let user = app
-            .db
-            .read(move |conn| {
-                use voices::db::schema::users;
-                users::table
-                    .filter(users::email.eq(email))
-                    .select(users::id)
-                    .first::<i64>(conn)
-                    .map_err(AppError::from)
-            })
-            .await
-            .unwrap();
-        let (_, token) = voices::accounts::actions::create_api_token(
-            &app.db,
-            &voices::audit::Origin::command_line(),
-            user,
-            "test",
-        )
-        .await
-        .unwrap();
-        Caller { app, token }
-    }
-
-    pub async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        let mut request = new_client()
-            .request(method, self.app.url(path))
-            .bearer_auth(&self.token);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        let text = response.text().await.unwrap();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
-    }
 }
 
 /// A study (led by lead@example.org) with a co-designer and an analyst, and a published questionnaire

@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use diesel::{Connection, PgConnection, RunQueryDsl};
-use reqwest::{Response, StatusCode};
+use diesel::{Connection, ExpressionMethods, PgConnection, QueryDsl, RunQueryDsl};
+use reqwest::{Method, Response, StatusCode};
+use serde_json::Value;
 use tempfile::TempDir;
 use voices::accounts::actions;
 use voices::accounts::rules::Role;
@@ -583,5 +584,60 @@ impl StudyTeam {
             analyst: members.next().unwrap(),
             outsider,
         }
+    }
+}
+
+/// A caller of the JSON API with its own token.
+pub struct Caller<'a> {
+    app: &'a TestApp,
+    token: String,
+}
+
+impl<'a> Caller<'a> {
+    pub async fn new(app: &'a TestApp, email: &str) -> Caller<'a> {
+        let user = app
+            .db
+            .read({
+                let email = email.to_string();
+                move |conn| {
+                    use voices::db::schema::users;
+                    users::table
+                        .filter(users::email.eq(email))
+                        .select(users::id)
+                        .first::<i64>(conn)
+                        .map_err(voices::web::AppError::from)
+                }
+            })
+            .await
+            .unwrap();
+        let (_, token) = voices::accounts::actions::create_api_token(
+            &app.db,
+            &voices::audit::Origin::command_line(),
+            user,
+            "test",
+        )
+        .await
+        .unwrap();
+        Caller { app, token }
+    }
+
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self
+            .app
+            .client
+            .request(method, self.app.url(path))
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 }

@@ -9,7 +9,7 @@ use voices::accounts::rules::Role;
 use voices::db::schema::questionnaire_versions;
 use voices::web::AppError;
 
-use crate::helpers::{TestApp, Visitor, PASSWORD};
+use crate::helpers::{Caller, TestApp, Visitor, PASSWORD};
 use crate::on_both_databases;
 
 on_both_databases!(
@@ -90,56 +90,6 @@ async fn study_with_team(app: &TestApp) -> (i64, i64, i64) {
         questionnaire,
         id_after(&location(&made), "#question-"),
     )
-}
-
-/// A caller of the JSON API with its own token.
-struct Caller<'a> {
-    app: &'a TestApp,
-    token: String,
-}
-
-impl<'a> Caller<'a> {
-    async fn new(app: &'a TestApp, email: &str) -> Caller<'a> {
-        let user = app
-            .db
-            .read({
-                let email = email.to_string();
-                move |conn| {
-                    use voices::db::schema::users;
-                    users::table
-                        .filter(users::email.eq(email))
-                        .select(users::id)
-                        .first::<i64>(conn)
-                        .map_err(AppError::from)
-                }
-            })
-            .await
-            .unwrap();
-        let (_, token) = voices::accounts::actions::create_api_token(
-            &app.db,
-            &voices::audit::Origin::command_line(),
-            user,
-            "test",
-        )
-        .await
-        .unwrap();
-        Caller { app, token }
-    }
-
-    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut request = self
-            .app
-            .client
-            .request(method, self.app.url(path))
-            .bearer_auth(&self.token);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        let text = response.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-    }
 }
 
 fn complete_sheet() -> Value {

@@ -70,30 +70,55 @@ pub struct CampaignContent {
     pub closes_at: NaiveDateTime,
 }
 
+/// The columns a campaign's content is stored in: the same for a new campaign and a change.
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = campaigns)]
+struct ContentColumns<'a> {
+    name: &'a str,
+    questionnaire_id: i64,
+    version_id: i64,
+    recipient_filter: String,
+    invitation_subject: &'a str,
+    invitation_body: &'a str,
+    reminder_subject: &'a str,
+    reminder_body: &'a str,
+    reminder_days: String,
+    contact: &'a str,
+    closes_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+impl CampaignContent {
+    fn columns(&self) -> ContentColumns<'_> {
+        ContentColumns {
+            name: &self.name,
+            questionnaire_id: self.questionnaire_id,
+            version_id: self.version_id,
+            recipient_filter: to_json(&self.filter),
+            invitation_subject: &self.invitation_subject,
+            invitation_body: &self.invitation_body,
+            reminder_subject: &self.reminder_subject,
+            reminder_body: &self.reminder_body,
+            reminder_days: to_json(&self.reminder_days),
+            contact: &self.contact,
+            closes_at: self.closes_at,
+            updated_at: now(),
+        }
+    }
+}
+
 pub fn insert(
     conn: &mut DbConnection,
     study_id: i64,
     content: &CampaignContent,
     user_id: i64,
 ) -> QueryResult<i64> {
-    let at = now();
     diesel::insert_into(campaigns::table)
         .values((
+            content.columns(),
             campaigns::study_id.eq(study_id),
-            campaigns::questionnaire_id.eq(content.questionnaire_id),
-            campaigns::version_id.eq(content.version_id),
-            campaigns::name.eq(&content.name),
-            campaigns::recipient_filter.eq(to_json(&content.filter)),
-            campaigns::invitation_subject.eq(&content.invitation_subject),
-            campaigns::invitation_body.eq(&content.invitation_body),
-            campaigns::reminder_subject.eq(&content.reminder_subject),
-            campaigns::reminder_body.eq(&content.reminder_body),
-            campaigns::reminder_days.eq(to_json(&content.reminder_days)),
-            campaigns::contact.eq(&content.contact),
-            campaigns::closes_at.eq(content.closes_at),
             campaigns::created_by.eq(user_id),
-            campaigns::created_at.eq(at),
-            campaigns::updated_at.eq(at),
+            campaigns::created_at.eq(now()),
         ))
         .returning(campaigns::id)
         .get_result(conn)
@@ -103,8 +128,7 @@ fn to_json<T: Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("plain data serialises")
 }
 
-/// Saves over the version the editor started from; false if someone else saved in between. The
-/// questionnaire version and recipients can change only while the campaign is a draft.
+/// Saves over the version the editor started from; false if someone else saved in between.
 pub fn update(
     conn: &mut DbConnection,
     campaign: &Campaign,
@@ -117,19 +141,8 @@ pub fn update(
             .filter(campaigns::lock_version.eq(lock_version)),
     )
     .set((
-        campaigns::name.eq(&content.name),
-        campaigns::questionnaire_id.eq(content.questionnaire_id),
-        campaigns::version_id.eq(content.version_id),
-        campaigns::recipient_filter.eq(to_json(&content.filter)),
-        campaigns::invitation_subject.eq(&content.invitation_subject),
-        campaigns::invitation_body.eq(&content.invitation_body),
-        campaigns::reminder_subject.eq(&content.reminder_subject),
-        campaigns::reminder_body.eq(&content.reminder_body),
-        campaigns::reminder_days.eq(to_json(&content.reminder_days)),
-        campaigns::contact.eq(&content.contact),
-        campaigns::closes_at.eq(content.closes_at),
+        content.columns(),
         campaigns::lock_version.eq(lock_version + 1),
-        campaigns::updated_at.eq(now()),
     ))
     .execute(conn)?;
     Ok(changed == 1)

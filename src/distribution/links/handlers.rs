@@ -145,25 +145,7 @@ async fn opt_out_page(
     req: HttpRequest,
     token: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let state = page.state();
-    let secret = token.into_inner();
-    let (target, snapshot) = match actions::opt_out_target(
-        &state.db,
-        &state.settings,
-        secret.clone(),
-        crate::web::client_ip(&req),
-    )
-    .await
-    {
-        Ok(found) => found,
-        Err(error) => return unrecognised(&page, error),
-    };
-    let mut context = tera::Context::new();
-    context.insert("token", &secret);
-    context.insert("study_title", &target.study_title);
-    context.insert("done", &target.opted_out_at.is_some());
-    context.insert("contact", &snapshot.information.contact);
-    page.render("links/opt_out.html", context).map(private)
+    opt_out_view(page, req, None, token.into_inner()).await
 }
 
 /// Both the page's button and mail programs' one-click unsubscribe (RFC 8058) post here. The link's
@@ -174,8 +156,17 @@ async fn opt_out(
     origin: Origin,
     token: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
+    opt_out_view(page, req, Some(origin), token.into_inner()).await
+}
+
+/// The opt-out page; with an origin (a post), the participant is opted out first.
+async fn opt_out_view(
+    page: Page,
+    req: HttpRequest,
+    opting_out: Option<Origin>,
+    secret: String,
+) -> Result<HttpResponse, AppError> {
     let state = page.state();
-    let secret = token.into_inner();
     let (target, snapshot) = match actions::opt_out_target(
         &state.db,
         &state.settings,
@@ -187,11 +178,16 @@ async fn opt_out(
         Ok(found) => found,
         Err(error) => return unrecognised(&page, error),
     };
-    actions::opt_out(&state.db, &origin, &target).await?;
+    if let Some(origin) = &opting_out {
+        actions::opt_out(&state.db, origin, &target).await?;
+    }
     let mut context = tera::Context::new();
     context.insert("token", &secret);
     context.insert("study_title", &target.study_title);
-    context.insert("done", &true);
+    context.insert(
+        "done",
+        &(opting_out.is_some() || target.opted_out_at.is_some()),
+    );
     context.insert("contact", &snapshot.information.contact);
     page.render("links/opt_out.html", context).map(private)
 }
