@@ -465,6 +465,48 @@ async fn campaign_emails_travel_by_smtp_and_are_tracked(backend: Backend) {
     .await
     .unwrap();
     assert_eq!(again.reminders_queued, 0, "each reminder is queued once");
+    app.wake_outbox();
+    let received = sink.wait_for(5, Duration::from_secs(20)).await;
+    let reminder = received
+        .iter()
+        .find(|r| {
+            r.to == ["bo@example.org"] && r.header("Subject").unwrap() == "Reminder: Involvement"
+        })
+        .expect("Bo's reminder");
+    let bo_invitation = received
+        .iter()
+        .find(|r| {
+            r.to == ["bo@example.org"] && r.header("Subject").unwrap() != "Reminder: Involvement"
+        })
+        .unwrap();
+    let (first, second) = (
+        path_after(&text_part(bo_invitation), "/p/"),
+        path_after(&text_part(reminder), "/p/"),
+    );
+    assert_ne!(first, second, "each email has links of its own");
+    assert_eq!(participant.get(&first).await.status(), StatusCode::OK);
+    assert_eq!(participant.get(&second).await.status(), StatusCode::OK);
+    assert_ne!(reminder.message_id(), bo_invitation.message_id());
+
+    // Closing the campaign: its links stop at once and no more reminders are queued.
+    let (status, closed) = lead
+        .call(Method::POST, &format!("{base}/close"), None)
+        .await;
+    assert_eq!(
+        (status, closed["status"].as_str()),
+        (StatusCode::OK, Some("closed"))
+    );
+    let (status, page) = participant.get_text(&second).await;
+    assert_eq!(status, StatusCode::GONE);
+    assert!(page.contains("This study has closed") && page.contains("involvement@example.org"));
+    let run = voices::distribution::campaigns::actions::run_schedule(
+        &app.db,
+        voices::db::now() + chrono::Duration::days(20),
+        "127.0.0.1".into(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(run.reminders_queued, 0);
 }
 
 async fn links_are_calm_reissued_closed_and_rate_limited(app: TestApp) {

@@ -192,7 +192,8 @@ pub fn activate(conn: &mut DbConnection, id: i64) -> QueryResult<bool> {
     Ok(changed == 1)
 }
 
-/// Closes a campaign; false if it was already closed.
+/// Closes a campaign; false if it was already closed. The links it sent stop working now, not at the
+/// closing date it had.
 pub fn close(conn: &mut DbConnection, id: i64) -> QueryResult<bool> {
     let at = now();
     let changed = diesel::update(
@@ -205,6 +206,13 @@ pub fn close(conn: &mut DbConnection, id: i64) -> QueryResult<bool> {
         campaigns::closed_at.eq(at),
         campaigns::updated_at.eq(at),
     ))
+    .execute(conn)?;
+    diesel::update(
+        participations::table
+            .filter(participations::campaign_id.eq(id))
+            .filter(participations::closes_at.gt(at)),
+    )
+    .set(participations::closes_at.eq(at))
     .execute(conn)?;
     Ok(changed == 1)
 }
