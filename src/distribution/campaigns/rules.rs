@@ -167,7 +167,10 @@ pub struct EmailTemplates {
 pub struct RenderedEmail {
     pub subject: String,
     pub text: String,
+    /// The whole HTML part, as sent.
     pub html: String,
+    /// Its paragraphs alone (escaped text and the study's links), for showing inside a page.
+    pub html_body: String,
 }
 
 impl EmailTemplates {
@@ -202,22 +205,20 @@ impl EmailTemplates {
                 values.opt_out_link
             ));
         }
-        let html = text_to_html(&text, &[&values.link, &values.opt_out_link]);
+        let html_body = paragraphs_html(&text, &[&values.link, &values.opt_out_link]);
         Ok(RenderedEmail {
             subject: subject.split_whitespace().collect::<Vec<_>>().join(" "),
+            html: html_document(&html_body),
             text,
-            html,
+            html_body,
         })
     }
 }
 
 /// The HTML part: the same words, paragraphs at blank lines, and the study's own links made clickable.
 /// Everything is escaped first, so a name or contact cannot add markup.
-pub fn text_to_html(text: &str, links: &[&str]) -> String {
-    let mut html = String::from(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"></head>\
-         <body style=\"font-family: Arial, sans-serif; font-size: 16px; line-height: 1.5;\">",
-    );
+pub fn paragraphs_html(text: &str, links: &[&str]) -> String {
+    let mut html = String::new();
     for paragraph in text.split("\n\n").filter(|p| !p.trim().is_empty()) {
         let mut escaped = escape(paragraph.trim()).replace('\n', "<br>\n");
         for link in links.iter().filter(|l| !l.is_empty()) {
@@ -228,8 +229,15 @@ pub fn text_to_html(text: &str, links: &[&str]) -> String {
         html.push_str(&escaped);
         html.push_str("</p>\n");
     }
-    html.push_str("</body></html>");
     html
+}
+
+/// The paragraphs as a whole email document, styled inline as mail programs need.
+fn html_document(paragraphs: &str) -> String {
+    format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"></head>\
+         <body style=\"font-family: Arial, sans-serif; font-size: 16px; line-height: 1.5;\">{paragraphs}</body></html>"
+    )
 }
 
 /// The characters that matter in HTML text and attribute values; links keep their slashes readable.
