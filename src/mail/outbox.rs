@@ -118,6 +118,42 @@ pub fn queue(conn: &mut DbConnection, email: &Queued, message_domain: &str) -> Q
     Ok(true)
 }
 
+/// Queues many composed emails whose keys are new (the caller has just made what they are for, e.g. one
+/// per new campaign recipient), one statement per thousand.
+pub fn queue_new(
+    conn: &mut DbConnection,
+    emails: &[Queued],
+    message_domain: &str,
+) -> QueryResult<()> {
+    let at = now();
+    for chunk in emails.chunks(1000) {
+        let ids: Vec<String> = chunk
+            .iter()
+            .map(|e| message_id(&e.key, message_domain))
+            .collect();
+        let rows: Vec<_> = chunk
+            .iter()
+            .zip(&ids)
+            .map(|(email, id)| {
+                (
+                    outbox_messages::idempotency_key.eq(email.key.as_str()),
+                    outbox_messages::message_id.eq(id.as_str()),
+                    outbox_messages::kind.eq(email.kind.as_str()),
+                    outbox_messages::study_id.eq(email.study_id),
+                    outbox_messages::campaign_id.eq(email.campaign_id),
+                    outbox_messages::participation_id.eq(email.participation_id),
+                    outbox_messages::next_attempt_at.eq(at),
+                    outbox_messages::created_at.eq(at),
+                )
+            })
+            .collect();
+        crate::db::on_backend!(conn, |c| diesel::insert_into(outbox_messages::table)
+            .values(&rows)
+            .execute(c))?;
+    }
+    Ok(())
+}
+
 /// A Message-ID fixed when the email is queued, so every attempt to send it carries the same one and a
 /// receiving server can tell a retry from a new email. Derived from the key without revealing it.
 pub fn message_id(key: &str, domain: &str) -> String {

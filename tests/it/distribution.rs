@@ -569,6 +569,39 @@ async fn links_are_calm_reissued_closed_and_rate_limited(app: TestApp) {
     assert_eq!(status, StatusCode::GONE);
     assert!(page.contains("This study has closed"));
 
+    // A second campaign to the same people reuses their participation: one each, now open until the
+    // new closing date, so Pat's link works again.
+    let (_, again) = lead
+        .call(
+            Method::POST,
+            &format!("/api/v1/studies/{study}/campaigns"),
+            Some(campaign_body(version)),
+        )
+        .await;
+    let again = again["id"].as_i64().unwrap();
+    let (_, launched) = lead
+        .call(
+            Method::POST,
+            &format!("/api/v1/studies/{study}/campaigns/{again}/launch"),
+            None,
+        )
+        .await;
+    assert_eq!(launched["invited"], 1);
+    let participations = app
+        .db
+        .read(move |conn| {
+            use voices::db::schema::participations;
+            participations::table
+                .filter(participations::participant_id.eq(pat))
+                .select(participations::campaign_id)
+                .load::<Option<i64>>(conn)
+                .map_err(AppError::from)
+        })
+        .await
+        .unwrap();
+    assert_eq!(participations, vec![Some(again)]);
+    assert_eq!(visitor.get(&second).await.status(), StatusCode::OK);
+
     // An open link makes an anonymous participant with a link of their own.
     let (status, open) = lead
         .call(

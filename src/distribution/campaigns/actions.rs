@@ -320,25 +320,21 @@ pub async fn launch(
             .into_iter()
             .collect();
         let chosen = selectable(&campaign, &roster, &already);
-        for entry in &chosen {
-            let participation_id = queries::enrol(conn, &campaign, entry)?;
-            queries::insert_recipient(conn, campaign.id, entry.participant_id, participation_id)?;
-            outbox::queue(
-                conn,
-                &Queued {
-                    key: format!(
-                        "campaign:{}:participant:{}:invitation",
-                        campaign.id, entry.participant_id
-                    ),
-                    kind: Kind::Invitation,
-                    study_id: Some(campaign.study_id),
-                    campaign_id: Some(campaign.id),
-                    participation_id: Some(participation_id),
-                    prepared: None,
-                },
-                &message_domain,
-            )?;
-        }
+        let invitations: Vec<Queued> = queries::enrol(conn, &campaign, &chosen)?
+            .into_iter()
+            .map(|(participant, participation)| Queued {
+                key: format!(
+                    "campaign:{}:participant:{participant}:invitation",
+                    campaign.id
+                ),
+                kind: Kind::Invitation,
+                study_id: Some(campaign.study_id),
+                campaign_id: Some(campaign.id),
+                participation_id: Some(participation),
+                prepared: None,
+            })
+            .collect();
+        outbox::queue_new(conn, &invitations, &message_domain)?;
         audit::record(
             conn,
             &origin,

@@ -10,7 +10,7 @@ use crate::db::schema::{
     campaign_recipients, campaigns, outbox_messages, participant_identities, participants,
     participations, questionnaire_versions, questionnaires,
 };
-use crate::db::{now, DbConnection};
+use crate::db::{now, on_backend, DbConnection};
 use crate::distribution::participants::rules::{Milestones, Progress};
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize, ToSchema)]
@@ -369,56 +369,84 @@ pub fn recipient_ids(conn: &mut DbConnection, campaign_id: i64) -> QueryResult<V
         .load(conn)
 }
 
-/// Gives a participant their participation in the campaign's questionnaire, or points their existing
-/// one at this campaign. Someone who has started keeps the version they started.
+/// Rows per many-row INSERT: well under SQLite's 32,766 bound parameters.
+const CHUNK: usize = 1000;
+
+/// Enrols the chosen people in the campaign, a fixed number of statements per thousand: each gets a
+/// participation in its questionnaire (or has theirs pointed at this campaign; someone who has started
+/// keeps the version they started) and a recipient row. Returns (participant id, participation id).
 pub fn enrol(
     conn: &mut DbConnection,
     campaign: &Campaign,
-    entry: &RosterEntry,
-) -> QueryResult<i64> {
-    match entry.participation_id {
-        Some(id) => {
-            let update = diesel::update(participations::table.find(id)).set((
+    chosen: &[&RosterEntry],
+) -> QueryResult<Vec<(i64, i64)>> {
+    let at = now();
+    let mut enrolled: Vec<(i64, i64)> = chosen
+        .iter()
+        .filter_map(|e| e.participation_id.map(|p| (e.participant_id, p)))
+        .collect();
+    let existing: Vec<i64> = enrolled.iter().map(|(_, p)| *p).collect();
+    let not_started: Vec<i64> = chosen
+        .iter()
+        .filter(|e| !e.participation_started)
+        .filter_map(|e| e.participation_id)
+        .collect();
+    for ids in existing.chunks(CHUNK) {
+        diesel::update(participations::table.filter(participations::id.eq_any(ids)))
+            .set((
                 participations::campaign_id.eq(campaign.id),
                 participations::closes_at.eq(campaign.closes_at),
-            ));
-            update.execute(conn)?;
-            if !entry.participation_started {
-                diesel::update(participations::table.find(id))
-                    .set(participations::version_id.eq(campaign.version_id))
-                    .execute(conn)?;
-            }
-            Ok(id)
-        }
-        None => diesel::insert_into(participations::table)
-            .values((
-                participations::participant_id.eq(entry.participant_id),
-                participations::questionnaire_id.eq(campaign.questionnaire_id),
-                participations::version_id.eq(campaign.version_id),
-                participations::campaign_id.eq(campaign.id),
-                participations::closes_at.eq(campaign.closes_at),
-                participations::created_at.eq(now()),
             ))
-            .returning(participations::id)
-            .get_result(conn),
+            .execute(conn)?;
     }
-}
-
-pub fn insert_recipient(
-    conn: &mut DbConnection,
-    campaign_id: i64,
-    participant_id: i64,
-    participation_id: i64,
-) -> QueryResult<()> {
-    diesel::insert_into(campaign_recipients::table)
-        .values((
-            campaign_recipients::campaign_id.eq(campaign_id),
-            campaign_recipients::participant_id.eq(participant_id),
-            campaign_recipients::participation_id.eq(participation_id),
-            campaign_recipients::invited_at.eq(now()),
-        ))
-        .execute(conn)
-        .map(|_| ())
+    for ids in not_started.chunks(CHUNK) {
+        diesel::update(participations::table.filter(participations::id.eq_any(ids)))
+            .set(participations::version_id.eq(campaign.version_id))
+            .execute(conn)?;
+    }
+    let newcomers: Vec<i64> = chosen
+        .iter()
+        .filter(|e| e.participation_id.is_none())
+        .map(|e| e.participant_id)
+        .collect();
+    for chunk in newcomers.chunks(CHUNK) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|participant| {
+                (
+                    participations::participant_id.eq(*participant),
+                    participations::questionnaire_id.eq(campaign.questionnaire_id),
+                    participations::version_id.eq(campaign.version_id),
+                    participations::campaign_id.eq(campaign.id),
+                    participations::closes_at.eq(campaign.closes_at),
+                    participations::created_at.eq(at),
+                )
+            })
+            .collect();
+        enrolled.extend(on_backend!(conn, |c| diesel::insert_into(
+            participations::table
+        )
+        .values(&rows)
+        .returning((participations::participant_id, participations::id))
+        .get_results::<(i64, i64)>(c))?);
+    }
+    for chunk in enrolled.chunks(CHUNK) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|(participant, participation)| {
+                (
+                    campaign_recipients::campaign_id.eq(campaign.id),
+                    campaign_recipients::participant_id.eq(*participant),
+                    campaign_recipients::participation_id.eq(*participation),
+                    campaign_recipients::invited_at.eq(at),
+                )
+            })
+            .collect();
+        on_backend!(conn, |c| diesel::insert_into(campaign_recipients::table)
+            .values(&rows)
+            .execute(c))?;
+    }
+    Ok(enrolled)
 }
 
 /// A recipient who may be due a reminder.
