@@ -343,32 +343,6 @@ pub fn due_reminder(
     (invited_at + chrono::Duration::days(i64::from(*next)) <= now).then_some(sent + 1)
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum CampaignStatus {
-    Draft,
-    Active,
-    Closed,
-}
-
-impl CampaignStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CampaignStatus::Draft => "draft",
-            CampaignStatus::Active => "active",
-            CampaignStatus::Closed => "closed",
-        }
-    }
-
-    pub fn parse(text: &str) -> Self {
-        match text {
-            "active" => CampaignStatus::Active,
-            "closed" => CampaignStatus::Closed,
-            _ => CampaignStatus::Draft,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
