@@ -175,6 +175,19 @@ async fn add_participant(lead: &Caller<'_>, study: i64, body: Value) -> (i64, St
     )
 }
 
+/// A draft campaign to staff and carers, made by the lead through the API.
+async fn create_campaign(lead: &Caller<'_>, study: i64, version: i64) -> i64 {
+    let (status, campaign) = lead
+        .call(
+            Method::POST,
+            &format!("/api/v1/studies/{study}/campaigns"),
+            Some(campaign_body(version)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{campaign}");
+    campaign["id"].as_i64().unwrap()
+}
+
 pub fn campaign_body(version: i64) -> Value {
     json!({
         "name": "Spring survey",
@@ -257,15 +270,7 @@ async fn campaign_emails_travel_by_smtp_and_are_tracked(backend: Backend) {
         "{body}"
     );
 
-    let (status, campaign) = lead
-        .call(
-            Method::POST,
-            &format!("/api/v1/studies/{study}/campaigns"),
-            Some(campaign_body(version)),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{campaign}");
-    let campaign = campaign["id"].as_i64().unwrap();
+    let campaign = create_campaign(&lead, study, version).await;
     let base = format!("/api/v1/studies/{study}/campaigns/{campaign}");
 
     let (status, preview) = lead
@@ -518,15 +523,7 @@ async fn links_are_calm_reissued_closed_and_rate_limited(app: TestApp) {
         json!({ "name": "Pat", "email": "pat@example.org", "group": "staff" }),
     )
     .await;
-    let (status, campaign) = lead
-        .call(
-            Method::POST,
-            &format!("/api/v1/studies/{study}/campaigns"),
-            Some(campaign_body(version)),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED);
-    let campaign = campaign["id"].as_i64().unwrap();
+    let campaign = create_campaign(&lead, study, version).await;
     lead.call(
         Method::POST,
         &format!("/api/v1/studies/{study}/campaigns/{campaign}/launch"),
@@ -571,14 +568,7 @@ async fn links_are_calm_reissued_closed_and_rate_limited(app: TestApp) {
 
     // A second campaign to the same people reuses their participation: one each, now open until the
     // new closing date, so Pat's link works again.
-    let (_, again) = lead
-        .call(
-            Method::POST,
-            &format!("/api/v1/studies/{study}/campaigns"),
-            Some(campaign_body(version)),
-        )
-        .await;
-    let again = again["id"].as_i64().unwrap();
+    let again = create_campaign(&lead, study, version).await;
     let (_, launched) = lead
         .call(
             Method::POST,
@@ -656,14 +646,7 @@ async fn only_the_right_roles_reach_campaigns(app: TestApp) {
         json!({ "name": "Pat", "email": "pat@example.org", "group": "staff" }),
     )
     .await;
-    let (_, campaign) = lead
-        .call(
-            Method::POST,
-            &format!("/api/v1/studies/{study}/campaigns"),
-            Some(campaign_body(version)),
-        )
-        .await;
-    let campaign = campaign["id"].as_i64().unwrap();
+    let campaign = create_campaign(&lead, study, version).await;
     // Every route's role check is in security.rs; here, what the roles see and change.
     let c = format!("/api/v1/studies/{study}/campaigns/{campaign}");
     let (status, _) = outsider.call(Method::GET, &c, None).await;

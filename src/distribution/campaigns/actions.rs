@@ -215,7 +215,21 @@ pub async fn update(
     origin: &Origin,
     campaign: &Campaign,
     input: CampaignInput,
+    by_lead: bool,
 ) -> Result<(), AppError> {
+    // Co-designers write the emails; who gets them and when stays the lead's decision.
+    let input = if by_lead {
+        input
+    } else {
+        CampaignInput {
+            invitation_subject: input.invitation_subject,
+            invitation_body: input.invitation_body,
+            reminder_subject: input.reminder_subject,
+            reminder_body: input.reminder_body,
+            lock_version: input.lock_version,
+            ..CampaignInput::from_campaign(campaign)
+        }
+    };
     if campaign.status == "closed" {
         return Err(AppError::invalid(
             "__all__",

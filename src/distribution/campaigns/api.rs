@@ -140,18 +140,14 @@ async fn update_campaign(
     let (study_id, campaign_id) = path.into_inner();
     let access = StudyAccess::with_role(&state.db, &user, study_id, WRITERS).await?;
     let campaign = actions::find(&state.db, study_id, campaign_id).await?;
-    let mut input = body.into_inner();
-    if !access.me.roles.lead {
-        input = CampaignInput {
-            invitation_subject: input.invitation_subject,
-            invitation_body: input.invitation_body,
-            reminder_subject: input.reminder_subject,
-            reminder_body: input.reminder_body,
-            lock_version: input.lock_version,
-            ..CampaignInput::from_campaign(&campaign)
-        };
-    }
-    actions::update(&state.db, &origin.by(user.id), &campaign, input).await?;
+    actions::update(
+        &state.db,
+        &origin.by(user.id),
+        &campaign,
+        body.into_inner(),
+        access.me.roles.lead,
+    )
+    .await?;
     Ok(web::Json(
         actions::find(&state.db, study_id, campaign_id)
             .await?

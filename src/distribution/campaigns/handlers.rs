@@ -384,21 +384,18 @@ async fn update(
 ) -> Result<HttpResponse, AppError> {
     let (study_id, campaign_id) = path.into_inner();
     let (access, campaign) = open(&page, &user, study_id, campaign_id, WRITERS).await?;
-    let mut values = FormValues::from_form(&form);
-    if !access.me.roles.lead {
-        // Co-designers write the emails; who gets them and when stays the lead's decision.
-        let current = FormValues::from_input(&CampaignInput::from_campaign(&campaign));
-        values = FormValues {
-            invitation_subject: values.invitation_subject,
-            invitation_body: values.invitation_body,
-            reminder_subject: values.reminder_subject,
-            reminder_body: values.reminder_body,
-            lock_version: values.lock_version,
-            ..current
-        };
-    }
+    let values = FormValues::from_form(&form);
     let result = match values.to_input() {
-        Ok(input) => actions::update(&page.state().db, &origin.by(user.id), &campaign, input).await,
+        Ok(input) => {
+            actions::update(
+                &page.state().db,
+                &origin.by(user.id),
+                &campaign,
+                input,
+                access.me.roles.lead,
+            )
+            .await
+        }
         Err(errors) => Err(AppError::Invalid(errors)),
     };
     match result {
