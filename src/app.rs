@@ -36,6 +36,8 @@ pub struct AppState {
     pub outbox: Outbox,
     pub composer: Arc<dyn Composer>,
     pub assets: Arc<AssetIndex>,
+    /// Parsed snapshots of published versions, which never change.
+    pub snapshots: Arc<crate::studies::versions::cache::Snapshots>,
     session_key: Key,
 }
 
@@ -70,6 +72,7 @@ impl AppState {
             outbox: Outbox::default(),
             composer,
             assets,
+            snapshots: Arc::default(),
             session_key,
         })
     }
@@ -157,7 +160,8 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .configure(crate::distribution::participants::handlers::routes)
         .configure(crate::distribution::campaigns::handlers::routes)
         .configure(crate::distribution::tracking::handlers::routes)
-        .configure(crate::distribution::links::handlers::routes);
+        .configure(crate::distribution::links::handlers::routes)
+        .configure(crate::responses::handlers::routes);
 }
 
 async fn not_found() -> Result<actix_web::HttpResponse, AppError> {

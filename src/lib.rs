@@ -9,6 +9,7 @@ pub mod db;
 pub mod distribution;
 pub mod health;
 pub mod mail;
+pub mod responses;
 pub mod security;
 pub mod studies;
 pub mod web;

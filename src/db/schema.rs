@@ -75,6 +75,7 @@ diesel::table! {
         anonymise_responses -> Bool,
         small_count_threshold -> Integer,
         next_participant_number -> Integer,
+        changes_after_submit -> Bool,
     }
 }
 
@@ -436,6 +437,56 @@ diesel::joinable!(campaign_recipients -> participants (participant_id));
 diesel::joinable!(campaign_recipients -> participations (participation_id));
 diesel::joinable!(outbox_messages -> participations (participation_id));
 
+diesel::table! {
+    consent_records (id) {
+        id -> BigInt,
+        participation_id -> BigInt,
+        revision -> Integer,
+        version_id -> BigInt,
+        information_hash -> Text,
+        statements -> Text,
+        decision -> Text,
+        method -> Text,
+        recorded_by -> Nullable<BigInt>,
+        recorded_at -> Timestamp,
+        withdrawn_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    responses (id) {
+        id -> BigInt,
+        participation_id -> Nullable<BigInt>,
+        participant_id -> Nullable<BigInt>,
+        study_id -> BigInt,
+        questionnaire_id -> BigInt,
+        version_id -> BigInt,
+        mode -> Text,
+        audience -> Text,
+        participant_group -> Text,
+        service_area -> Text,
+        system_level -> Text,
+        page -> Integer,
+        started_at -> Timestamp,
+        updated_at -> Timestamp,
+        submitted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    answers (id) {
+        id -> BigInt,
+        response_id -> BigInt,
+        question_id -> BigInt,
+        value -> Text,
+        skipped -> Bool,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(consent_records -> participations (participation_id));
+diesel::joinable!(answers -> responses (response_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     api_tokens,
@@ -464,4 +515,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     campaigns,
     campaign_recipients,
     outbox_messages,
+    consent_records,
+    responses,
+    answers,
 );

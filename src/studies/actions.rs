@@ -57,16 +57,25 @@ pub async fn update_study(
         form.summary.trim().to_string(),
     );
     let origin = origin.clone();
-    let (anonymise, threshold) = (form.anonymise_responses, form.small_count_threshold);
+    let (anonymise, threshold, changes) = (
+        form.anonymise_responses,
+        form.small_count_threshold,
+        form.changes_after_submit,
+    );
     db.write(move |conn| {
-        queries::update_study(conn, study_id, &title, &summary, anonymise, threshold)?;
+        queries::update_study(
+            conn, study_id, &title, &summary, anonymise, threshold, changes,
+        )?;
         audit::record(
             conn,
             &origin,
             "study_updated",
             "study",
             Some(study_id),
-            json!({ "title": title, "anonymise_responses": anonymise, "small_count_threshold": threshold }),
+            json!({
+                "title": title, "anonymise_responses": anonymise,
+                "small_count_threshold": threshold, "changes_after_submit": changes,
+            }),
         )?;
         Ok(())
     })

@@ -30,6 +30,10 @@ pub struct StudyForm {
     ))]
     #[serde(deserialize_with = "optional_number")]
     pub small_count_threshold: Option<i32>,
+    /// "yes" or "no" (true or false in JSON): participants may change their answers after submitting,
+    /// until their link closes. Left out: unchanged.
+    #[serde(deserialize_with = "optional_yes_no")]
+    pub changes_after_submit: Option<bool>,
 }
 
 /// A yes/no choice from radios ("yes", "no") or JSON (true, false); empty or absent is None.

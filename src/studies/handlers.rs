@@ -75,6 +75,21 @@ fn study_form_context(form: &StudyForm, study_id: Option<i64>) -> tera::Context 
         },
     );
     context.insert(
+        "changes_after_submit",
+        if form.changes_after_submit == Some(true) {
+            "yes"
+        } else {
+            "no"
+        },
+    );
+    context.insert(
+        "changes_options",
+        &serde_json::json!([
+            { "value": "no", "label": "No: submitted answers are final" },
+            { "value": "yes", "label": "Yes: participants may change their answers until their link closes" },
+        ]),
+    );
+    context.insert(
         "small_count_threshold",
         &form
             .small_count_threshold
@@ -159,6 +174,7 @@ async fn edit_page(
         summary: access.study.summary.clone(),
         anonymise_responses: Some(access.study.anonymise_responses),
         small_count_threshold: Some(access.study.small_count_threshold),
+        changes_after_submit: Some(access.study.changes_after_submit),
     };
     page.render(
         "studies/form.html",

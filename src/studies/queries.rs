@@ -22,6 +22,8 @@ pub struct Study {
     pub small_count_threshold: i32,
     /// At submission, the link between a participant's identity and their answers is dropped.
     pub anonymise_responses: bool,
+    /// Participants may change submitted answers until their link closes.
+    pub changes_after_submit: bool,
 }
 
 /// A member as the study sees them: the person, their roles and perspective.
@@ -131,6 +133,7 @@ pub fn update_study(
     summary: &str,
     anonymise_responses: Option<bool>,
     small_count_threshold: Option<i32>,
+    changes_after_submit: Option<bool>,
 ) -> QueryResult<()> {
     diesel::update(studies::table.find(id))
         .set((
@@ -142,6 +145,11 @@ pub fn update_study(
     if let Some(anonymise) = anonymise_responses {
         diesel::update(studies::table.find(id))
             .set(studies::anonymise_responses.eq(anonymise))
+            .execute(conn)?;
+    }
+    if let Some(changes) = changes_after_submit {
+        diesel::update(studies::table.find(id))
+            .set(studies::changes_after_submit.eq(changes))
             .execute(conn)?;
     }
     if let Some(threshold) = small_count_threshold {

@@ -121,42 +121,7 @@ pub async fn published_study(app: &TestApp) -> (i64, i64, i64) {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{sheet}");
-    let (_, members) = lead
-        .call(
-            Method::GET,
-            &format!("/api/v1/studies/{study}/members"),
-            None,
-        )
-        .await;
-    let lead_member = members
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["email"] == "lead@example.org")
-        .unwrap()["id"]
-        .as_i64()
-        .unwrap();
-    for (method, path, body) in [
-        (
-            Method::PUT,
-            format!("{base}/sign-off-rule"),
-            json!({ "member_ids": [lead_member], "needs_advisor": false, "needs_staff": false }),
-        ),
-        (
-            Method::POST,
-            format!("{base}/status"),
-            json!({ "status": "pilot" }),
-        ),
-        (Method::POST, format!("{base}/sign-offs"), json!({})),
-        (Method::POST, format!("{base}/publish"), json!({})),
-    ] {
-        let (status, body) = lead.call(method, &path, Some(body)).await;
-        assert!(status.is_success(), "{path}: {status} {body}");
-    }
-    let (_, versions) = lead
-        .call(Method::GET, &format!("{base}/versions"), None)
-        .await;
-    let version = versions[0]["id"].as_i64().unwrap();
+    let version = crate::helpers::publish(&lead, study, questionnaire).await;
     (study, questionnaire, version)
 }
 

@@ -641,3 +641,53 @@ impl<'a> Caller<'a> {
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 }
+
+/// Publishes a questionnaire as its lead: the lead alone signs off the pilot, then publishes.
+/// Returns the new version's id.
+pub async fn publish(lead: &Caller<'_>, study: i64, questionnaire: i64) -> i64 {
+    let base = format!("/api/v1/studies/{study}/questionnaires/{questionnaire}");
+    let (_, members) = lead
+        .call(
+            Method::GET,
+            &format!("/api/v1/studies/{study}/members"),
+            None,
+        )
+        .await;
+    let lead_member = members
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["email"] == "lead@example.org")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    for (method, path, body) in [
+        (
+            Method::PUT,
+            format!("{base}/sign-off-rule"),
+            serde_json::json!({ "member_ids": [lead_member], "needs_advisor": false, "needs_staff": false }),
+        ),
+        (
+            Method::POST,
+            format!("{base}/status"),
+            serde_json::json!({ "status": "pilot" }),
+        ),
+        (
+            Method::POST,
+            format!("{base}/sign-offs"),
+            serde_json::json!({}),
+        ),
+        (
+            Method::POST,
+            format!("{base}/publish"),
+            serde_json::json!({}),
+        ),
+    ] {
+        let (status, body) = lead.call(method, &path, Some(body)).await;
+        assert!(status.is_success(), "{path}: {status} {body}");
+    }
+    let (_, versions) = lead
+        .call(Method::GET, &format!("{base}/versions"), None)
+        .await;
+    versions[0]["id"].as_i64().unwrap()
+}

@@ -17,6 +17,7 @@ mod plain_language;
 mod preview;
 mod query_counts;
 mod questionnaires;
+mod responses;
 mod security;
 mod smtp;
 mod studies;

@@ -403,6 +403,13 @@ pub const API: &[(&str, &str, Needs)] = &[
     ),
     ("GET", "/api/v1/studies/{id}/service-areas", Needs::Member),
     ("PUT", "/api/v1/studies/{id}/service-areas", Needs::Member),
+    ("GET", "/api/v1/studies/{id}/responses", Needs::Member),
+    (
+        "GET",
+        "/api/v1/studies/{id}/responses/{response_id}",
+        Needs::Member,
+    ),
+    ("GET", "/api/v1/studies/{id}/consent-records", Needs::Member),
 ];
 
 const LEAD: &[StudyRole] = &[StudyRole::Lead];
@@ -416,6 +423,14 @@ const VIEWERS: &[StudyRole] = &[StudyRole::Lead, StudyRole::CoDesigner, StudyRol
 /// member without one of the roles gets 403; someone who is not a member, 404; a stranger is asked
 /// to sign in (pages) or gets 401 (API). The body is what a POST, PUT or PATCH sends.
 const STUDY_ROUTES: &[(&str, &str, &str, &[StudyRole])] = &[
+    ("GET", "/api/v1/studies/{id}/responses", "", LEAD_OR_ANALYST),
+    (
+        "GET",
+        "/api/v1/studies/{id}/responses/{response_id}",
+        "",
+        LEAD_OR_ANALYST,
+    ),
+    ("GET", "/api/v1/studies/{id}/consent-records", "", LEAD_OR_ANALYST),
     ("GET", "/studies/{id}/participants", "", LEAD),
     ("POST", "/studies/{id}/participants", "", LEAD),
     ("GET", "/studies/{id}/participants.csv", "", LEAD),

@@ -13,18 +13,6 @@ use crate::security::{hash_token, new_token};
 use crate::studies::versions::rules::Snapshot;
 use crate::web::AppError;
 
-/// Where a followed link to take part leads.
-pub enum Followed {
-    /// The link works: the participation and what the participant is shown.
-    Ready(Box<LinkTarget>, Box<Snapshot>),
-    /// The link was replaced by a newer one.
-    Replaced(Box<Snapshot>),
-    /// The closing date has passed.
-    Closed(Box<Snapshot>),
-    /// The participant withdrew.
-    Withdrawn(Box<Snapshot>),
-}
-
 type Limits = (crate::config::LinkSettings, i64);
 
 fn limits(settings: &Settings) -> Limits {
@@ -45,32 +33,6 @@ fn lookup(
     Ok((Box::new(target), Box::new(snapshot)))
 }
 
-/// Follows a participant's link to take part, noting the first time it was opened.
-pub async fn follow(
-    db: &Db,
-    settings: &Settings,
-    secret: String,
-    ip: Option<String>,
-) -> Result<Followed, AppError> {
-    let followed = db
-        .write(move |conn| {
-            let (target, snapshot) = lookup(conn, &secret, Purpose::Respond)?;
-            if target.revoked_at.is_some() {
-                return Ok(Followed::Replaced(snapshot));
-            }
-            if target.withdrawn_at.is_some() {
-                return Ok(Followed::Withdrawn(snapshot));
-            }
-            if target.closes_at.is_some_and(|closes| closes <= now()) {
-                return Ok(Followed::Closed(snapshot));
-            }
-            queries::mark_opened(conn, target.participation_id)?;
-            Ok(Followed::Ready(target, snapshot))
-        })
-        .await;
-    counted(db, &limits(settings), ip, followed).await
-}
-
 /// The participant an opt-out link is for. Opt-out links keep working whatever else happens.
 pub async fn opt_out_target(
     db: &Db,
@@ -82,6 +44,16 @@ pub async fn opt_out_target(
         .read(move |conn| lookup(conn, &secret, Purpose::OptOut))
         .await;
     counted(db, &limits(settings), ip, found).await
+}
+
+/// `counted`, for the other pages behind links.
+pub(crate) async fn count_unknown<T>(
+    db: &Db,
+    settings: &Settings,
+    ip: Option<String>,
+    result: Result<T, AppError>,
+) -> Result<T, AppError> {
+    counted(db, &limits(settings), ip, result).await
 }
 
 /// An unknown link (`NotFound`) counts against the address it came from, in a write of its own (the

@@ -5,7 +5,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
-use super::actions::{self, Followed, Joining};
+use super::actions::{self, Joining};
 use crate::audit::Origin;
 use crate::distribution::participants::rules::Group;
 use crate::studies::access::StudyAccess;
@@ -15,8 +15,7 @@ use crate::web::page::see_other;
 use crate::web::{AppError, CurrentUser, FieldErrors, Page};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/p/{token}", web::get().to(take_part))
-        .route("/o/{token}", web::get().to(opt_out_page))
+    cfg.route("/o/{token}", web::get().to(opt_out_page))
         .route("/o/{token}", web::post().to(opt_out))
         .route("/join/{token}", web::get().to(join_page))
         .route("/join/{token}", web::post().to(join))
@@ -35,7 +34,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// Pages behind a secret link are never cached or indexed.
-fn private(mut response: HttpResponse) -> HttpResponse {
+pub(crate) fn private(mut response: HttpResponse) -> HttpResponse {
     let headers = response.headers_mut();
     headers.insert(
         header::CACHE_CONTROL,
@@ -49,7 +48,7 @@ fn private(mut response: HttpResponse) -> HttpResponse {
 }
 
 /// The calm page for a link that cannot be used, with the study's contact when the study is known.
-fn link_problem(
+pub(crate) fn link_problem(
     page: &Page,
     status: StatusCode,
     title: &str,
@@ -70,7 +69,7 @@ fn link_problem(
 }
 
 /// Unknown and throttled links get their own calm pages rather than the general error page.
-fn unrecognised(page: &Page, error: AppError) -> Result<HttpResponse, AppError> {
+pub(crate) fn unrecognised(page: &Page, error: AppError) -> Result<HttpResponse, AppError> {
     match error {
         AppError::NotFound => link_problem(
             page,
@@ -87,56 +86,6 @@ fn unrecognised(page: &Page, error: AppError) -> Result<HttpResponse, AppError> 
             None,
         ),
         other => Err(other),
-    }
-}
-
-async fn take_part(
-    page: Page,
-    req: HttpRequest,
-    token: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
-    let state = page.state();
-    let followed = match actions::follow(
-        &state.db,
-        &state.settings,
-        token.into_inner(),
-        crate::web::client_ip(&req),
-    )
-    .await
-    {
-        Ok(followed) => followed,
-        Err(error) => return unrecognised(&page, error),
-    };
-    match followed {
-        Followed::Ready(target, snapshot) => {
-            let mut context = tera::Context::new();
-            context.insert("study_title", &target.study_title);
-            context.insert("questionnaire", &snapshot);
-            context.insert("info", &snapshot.information);
-            context.insert("closes_at", &target.closes_at);
-            page.render("links/take_part.html", context).map(private)
-        }
-        Followed::Replaced(snapshot) => link_problem(
-            &page,
-            StatusCode::GONE,
-            "This link has been replaced",
-            "The study team has sent you a newer link. Please use the link in the newest email, or contact the team.",
-            Some(&snapshot),
-        ),
-        Followed::Closed(snapshot) => link_problem(
-            &page,
-            StatusCode::GONE,
-            "This study has closed",
-            "Thank you for your interest. The study is no longer taking answers.",
-            Some(&snapshot),
-        ),
-        Followed::Withdrawn(snapshot) => link_problem(
-            &page,
-            StatusCode::GONE,
-            "You have withdrawn from this study",
-            "You told us you no longer want to take part, so this link no longer opens the questionnaire.",
-            Some(&snapshot),
-        ),
     }
 }
 

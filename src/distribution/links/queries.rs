@@ -80,6 +80,7 @@ pub struct LinkTarget {
     pub version_id: i64,
     pub closes_at: Option<NaiveDateTime>,
     pub opened_at: Option<NaiveDateTime>,
+    pub completed_at: Option<NaiveDateTime>,
     pub withdrawn_at: Option<NaiveDateTime>,
     pub participant_id: i64,
     pub participant_code: String,
@@ -107,6 +108,7 @@ pub fn find_by_hash(
             participations::version_id,
             participations::closes_at,
             participations::opened_at,
+            participations::completed_at,
             participations::withdrawn_at,
             participants::id,
             participants::code,
@@ -160,20 +162,32 @@ pub fn opt_out(conn: &mut DbConnection, participant_id: i64) -> QueryResult<bool
     )
     .set(participants::opted_out_at.eq(now()))
     .execute(conn)?;
-    let theirs = participations::table
+    let theirs: Vec<i64> = participations::table
         .filter(participations::participant_id.eq(participant_id))
-        .select(participations::id);
+        .select(participations::id)
+        .load(conn)?;
+    cancel_emails(conn, &theirs, "opted out")?;
+    Ok(changed == 1)
+}
+
+/// Cancels the emails still waiting to go to these participations, saying why.
+fn cancel_emails(conn: &mut DbConnection, participation_ids: &[i64], why: &str) -> QueryResult<()> {
     diesel::update(
         outbox_messages::table
-            .filter(outbox_messages::participation_id.eq_any(theirs.nullable()))
+            .filter(outbox_messages::participation_id.eq_any(participation_ids))
             .filter(outbox_messages::status.eq("queued")),
     )
     .set((
         outbox_messages::status.eq("cancelled"),
-        outbox_messages::last_error.eq("opted out"),
+        outbox_messages::last_error.eq(why),
     ))
-    .execute(conn)?;
-    Ok(changed == 1)
+    .execute(conn)
+    .map(|_| ())
+}
+
+/// A participant who withdrew gets no more reminders.
+pub fn cancel_queued_emails(conn: &mut DbConnection, participation_id: i64) -> QueryResult<()> {
+    cancel_emails(conn, &[participation_id], "withdrew")
 }
 
 /// A participant's participation in a questionnaire of their study.

@@ -107,6 +107,8 @@ pub struct PreviewSection {
 
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct PreviewQuestion {
+    /// The question's id in the snapshot: what answers are tied to.
+    pub id: i64,
     /// 1, 2, … in the order this audience meets them.
     pub number: usize,
     pub kind: QuestionKind,
@@ -130,6 +132,8 @@ pub struct PreviewQuestion {
 /// "Shown only if question 3 is answered with one of these."
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct PreviewCondition {
+    /// The id of the question it depends on.
+    pub question_id: i64,
     /// The number of the question it depends on, in this preview; absent when this audience is not
     /// asked that question (so it will never see this one).
     pub number: Option<usize>,
@@ -196,6 +200,7 @@ pub fn preview(snapshot: &Snapshot, audience: Audience) -> Preview {
             number += 1;
             let kind = QuestionKind::parse(&q.kind).unwrap_or(QuestionKind::LongText);
             let condition = q.show_if_question_id.map(|target| PreviewCondition {
+                question_id: target,
                 number: shown.get(&target).map(|(n, _)| *n),
                 text: texts.get(&target).cloned().unwrap_or_default(),
                 answers: q.show_if_answers.clone(),
@@ -203,6 +208,7 @@ pub fn preview(snapshot: &Snapshot, audience: Audience) -> Preview {
             let text = audience.wording(q);
             shown.insert(q.id, (number, text.clone()));
             questions.push(PreviewQuestion {
+                id: q.id,
                 number,
                 kind,
                 kind_label: kind.label().into(),
@@ -234,12 +240,13 @@ pub fn preview(snapshot: &Snapshot, audience: Audience) -> Preview {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::studies::consent::rules::Information;
     use crate::studies::versions::rules::SnapshotSection;
 
-    fn question(id: i64, text: &str) -> SnapshotQuestion {
+    /// A long-text question for everyone, with a probe and a tag.
+    pub(crate) fn question(id: i64, text: &str) -> SnapshotQuestion {
         SnapshotQuestion {
             id,
             kind: "long_text".into(),
@@ -264,7 +271,8 @@ mod tests {
         }
     }
 
-    fn snapshot(sections: Vec<Vec<SnapshotQuestion>>) -> Snapshot {
+    /// A snapshot with one section per list of questions.
+    pub(crate) fn snapshot(sections: Vec<Vec<SnapshotQuestion>>) -> Snapshot {
         Snapshot {
             questionnaire_id: 1,
             title: "Guide".into(),

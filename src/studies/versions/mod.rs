@@ -3,6 +3,7 @@
 
 pub mod actions;
 pub mod api;
+pub mod cache;
 pub mod handlers;
 pub mod queries;
 pub mod rules;

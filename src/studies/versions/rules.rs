@@ -122,11 +122,15 @@ impl Snapshot {
     /// Canonical JSON: object keys sorted, no insignificant whitespace. Whatever serde_json's map
     /// ordering features other crates switch on, the same snapshot always gives the same bytes.
     pub fn canonical_json(&self) -> String {
-        let value = serde_json::to_value(self).expect("a snapshot is plain data");
-        let mut out = String::new();
-        write_canonical(&value, &mut out);
-        out
+        canonical_json_of(&serde_json::to_value(self).expect("a snapshot is plain data"))
     }
+}
+
+/// Canonical JSON of any value: object keys sorted, no insignificant whitespace.
+pub fn canonical_json_of(value: &Value) -> String {
+    let mut out = String::new();
+    write_canonical(value, &mut out);
+    out
 }
 
 fn write_canonical(value: &Value, out: &mut String) {

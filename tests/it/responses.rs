@@ -1,0 +1,756 @@
+//! Taking part online, over HTTP as a participant's browser does it: information, consent statement
+//! by statement, answering page by page, leaving and coming back, review, sending, withdrawing; and
+//! what the team can read through the API. On SQLite and PostgreSQL.
+
+use diesel::prelude::*;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use voices::accounts::rules::Role;
+
+use crate::helpers::{location, Caller, TestApp, Visitor};
+use crate::on_both_databases;
+
+const SAMPLE: &str = include_str!("../fixtures/sample_guide.json");
+
+on_both_databases!(
+    a_participant_consents_answers_comes_back_sends_and_withdraws,
+    declining_stores_nothing_but_the_decision,
+    newcomers_say_who_they_are_and_read_their_own_wording,
+    after_the_cut_off_answers_are_kept_as_the_sheet_says,
+    anonymised_answers_lose_their_link_at_sending,
+    double_sends_and_two_tabs_neither_duplicate_nor_lose_answers,
+    closed_replaced_and_unknown_links_are_calm,
+);
+
+/// The sample interview guide, published, in a study led by lead@example.org with an analyst.
+/// Returns (study, questionnaire).
+pub async fn sample_study(app: &TestApp) -> (i64, i64) {
+    for email in ["lead@example.org", "analyst@example.org"] {
+        app.create_user(email, Role::Member).await;
+    }
+    let lead = Caller::new(app, "lead@example.org").await;
+    let (status, study) = lead
+        .call(
+            Method::POST,
+            "/api/v1/studies",
+            Some(json!({ "title": "Involvement", "summary": "" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{study}");
+    let study = study["study"]["id"].as_i64().unwrap();
+    let (status, body) = lead
+        .call(
+            Method::POST,
+            &format!("/api/v1/studies/{study}/members"),
+            Some(
+                json!({ "email": "analyst@example.org", "analyst": true, "perspective": "staff" }),
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, imported) = lead
+        .call(
+            Method::POST,
+            &format!("/api/v1/studies/{study}/questionnaires/import"),
+            Some(serde_json::from_str(SAMPLE).unwrap()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{imported}");
+    let questionnaire = imported["questionnaire"]["id"].as_i64().unwrap();
+    crate::helpers::publish(&lead, study, questionnaire).await;
+    (study, questionnaire)
+}
+
+/// A participant's browser with their own link.
+pub struct Participant {
+    pub visitor: Visitor,
+    /// `/p/<token>`
+    pub home: String,
+}
+
+impl Participant {
+    /// Someone who joins through a new open link for `group` ("" lets them say).
+    pub async fn join(app: &TestApp, study: i64, questionnaire: i64, group: &str) -> Participant {
+        let lead = Caller::new(app, "lead@example.org").await;
+        let closes = chrono::Utc::now().date_naive() + chrono::Duration::days(10);
+        let (status, open) = lead
+            .call(
+                Method::POST,
+                &format!("/api/v1/studies/{study}/questionnaires/{questionnaire}/open-links"),
+                Some(json!({
+                    "group": (!group.is_empty()).then_some(group),
+                    "closes_on": closes.to_string(),
+                })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{open}");
+        let open = open["link"].as_str().unwrap().replace(&app.url(""), "");
+        let visitor = app.new_visitor();
+        let joined = visitor.post_form(&open, &[]).await;
+        assert_eq!(joined.status(), StatusCode::SEE_OTHER);
+        Participant {
+            home: location(&joined),
+            visitor,
+        }
+    }
+
+    pub async fn get(&self, step: &str) -> (StatusCode, String) {
+        self.visitor.get_text(&format!("{}{step}", self.home)).await
+    }
+
+    /// Where a GET of this step sends them: the step redirected to ("/" for the link itself), or
+    /// "page" when it is a page.
+    pub async fn lands_on(&self, step: &str) -> String {
+        let response = self.visitor.get(&format!("{}{step}", self.home)).await;
+        if response.status() != StatusCode::SEE_OTHER {
+            return "page".into();
+        }
+        match location(&response).replace(&self.home, "").as_str() {
+            "" => "/".into(),
+            other => other.into(),
+        }
+    }
+
+    pub async fn post(&self, step: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        self.visitor
+            .post_form(&format!("{}{step}", self.home), fields)
+            .await
+    }
+
+    pub async fn consent(&self) {
+        let agreed = self
+            .post(
+                "/consent",
+                &[
+                    ("statement_1", "yes"),
+                    ("statement_2", "yes"),
+                    ("decision", "agree"),
+                ],
+            )
+            .await;
+        assert_eq!(agreed.status(), StatusCode::SEE_OTHER);
+    }
+}
+
+/// The field name of the question whose text (in the page's wording) starts with `text`.
+pub fn field_of(page: &str, text: &str) -> String {
+    let at = page
+        .find(text)
+        .unwrap_or_else(|| panic!("{text:?} is not on the page:\n{page}"));
+    let before = &page[..at];
+    let id_at = before.rfind("id=\"question-").expect("a question block") + "id=\"question-".len();
+    let id: String = before[id_at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    format!("q-{id}")
+}
+
+async fn api(app: &TestApp, email: &str, path: &str) -> (StatusCode, Value) {
+    Caller::new(app, email)
+        .await
+        .call(Method::GET, path, None)
+        .await
+}
+
+async fn a_participant_consents_answers_comes_back_sends_and_withdraws(app: TestApp) {
+    let (study, questionnaire) = sample_study(&app).await;
+    let alex = Participant::join(&app, study, questionnaire, "staff").await;
+
+    // The link opens the information sheet, then the consent form with every box unticked.
+    let (status, info) = alex.get("").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(info.contains("We want to learn what helps"), "{info}");
+    assert!(info.contains("Need support?"));
+    let (_, form) = alex.get("/consent").await;
+    assert_eq!(form.matches("type=\"checkbox\"").count(), 5);
+    assert!(!form.contains("checked"), "never pre-ticked");
+
+    // Leaving a required statement unticked says so beside it, keeps the ticks, and stores nothing.
+    let refused = alex
+        .post(
+            "/consent",
+            &[
+                ("statement_2", "yes"),
+                ("statement_4", "yes"),
+                ("decision", "agree"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = refused.text().await.unwrap();
+    assert!(page.contains("There is a problem"));
+    assert!(page.contains("href=\"#statement_1\""));
+    assert_eq!(page.matches(" checked").count(), 2, "ticks kept");
+    let (_, records) = api(
+        &app,
+        "lead@example.org",
+        &format!("/api/v1/studies/{study}/consent-records"),
+    )
+    .await;
+    assert_eq!(records, json!([]));
+
+    let agreed = alex
+        .post(
+            "/consent",
+            &[
+                ("statement_1", "yes"),
+                ("statement_2", "yes"),
+                ("statement_4", "yes"),
+                ("decision", "agree"),
+            ],
+        )
+        .await;
+    assert_eq!(agreed.status(), StatusCode::SEE_OTHER);
+    assert_eq!(alex.lands_on("").await, "/page/1");
+
+    // Page 1 in staff wording; a wrong choice and a missing required answer are reported in page
+    // order, and what was right is kept.
+    let (status, first) = alex.get("/page/1").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(first.contains("Page 1 of 5"), "{first}");
+    assert!(first.contains("minutes left"));
+    let role = field_of(&first, "What is your role, and which team do you work in?");
+    let before = field_of(&first, "Have you taken part in an improvement project");
+    let service = field_of(&first, "Which service do you work in?");
+    let sent = alex
+        .post(
+            "/page/1",
+            &[
+                (&role, "Ward manager"),
+                (&service, "Nowhere"),
+                ("go", "next"),
+            ],
+        )
+        .await;
+    assert_eq!(sent.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = sent.text().await.unwrap();
+    let missing = page
+        .find(&format!("href=\"#{before}\""))
+        .expect("the missing answer");
+    let wrong = page
+        .find(&format!("href=\"#{service}\""))
+        .expect("the wrong choice");
+    assert!(missing < wrong, "problems in page order");
+    assert!(page.contains("Choose one of the answers shown"));
+    assert!(page.contains("value=\"Ward manager\""), "input kept");
+
+    // An answer over 20,000 characters is refused beside its field and shown again whole.
+    let long = "a".repeat(20_001);
+    let sent = alex
+        .post(
+            "/page/1",
+            &[(&role, &long), (&before, "Yes"), ("go", "next")],
+        )
+        .await;
+    assert_eq!(sent.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = sent.text().await.unwrap();
+    assert!(
+        page.contains("can be up to 1,000 characters"),
+        "short answers are short"
+    );
+    assert!(page.contains(&long));
+
+    let sent = alex
+        .post(
+            "/page/1",
+            &[
+                (&role, "Ward manager"),
+                (&before, "Yes"),
+                (&service, "Community"),
+                ("go", "next"),
+            ],
+        )
+        .await;
+    assert_eq!(location(&sent), format!("{}/page/2", alex.home));
+
+    // Page 2: a partial answer, then "come back later".
+    let (_, second) = alex.get("/page/2").await;
+    assert!(second.contains("Page 2 of 5"));
+    let know = field_of(&second, "What do you know about involving");
+    let paused = alex
+        .post(
+            "/page/2",
+            &[(&know, "Training first\r\nthen a mentor"), ("go", "pause")],
+        )
+        .await;
+    assert_eq!(location(&paused), format!("{}/pause", alex.home));
+    let (_, pause) = alex.get("/pause").await;
+    assert!(pause.contains("Your answers are saved"));
+
+    // The same link on another device continues where they left off, with the answer kept.
+    let other_device = Participant {
+        visitor: app.new_visitor(),
+        home: alex.home.clone(),
+    };
+    assert_eq!(other_device.lands_on("").await, "/page/2");
+    let (_, second) = other_device.get("/page/2").await;
+    assert!(second.contains("Training first\nthen a mentor"), "{second}");
+    let confident = field_of(&second, "I know how to involve");
+    assert!(
+        second.contains("<legend"),
+        "a Likert scale is a radio group with a legend"
+    );
+    let sent = other_device
+        .post(
+            "/page/2",
+            &[
+                (&know, "Training first\nthen a mentor"),
+                (&confident, "Agree"),
+                ("go", "next"),
+            ],
+        )
+        .await;
+    assert_eq!(location(&sent), format!("{}/page/3", alex.home));
+
+    // "Treated" is asked because they have taken part before; skipping an optional question is kept
+    // as a skip.
+    let (_, third) = other_device.get("/page/3").await;
+    let treated = field_of(&third, "How do people in your team feel about working");
+    let barriers = field_of(&third, "What gets in the way");
+    let skip_barriers = barriers.replace("q-", "skip-");
+    let sent = other_device
+        .post(
+            "/page/3",
+            &[
+                (&treated, "Well, mostly"),
+                (&skip_barriers, "yes"),
+                ("go", "next"),
+            ],
+        )
+        .await;
+    assert_eq!(location(&sent), format!("{}/page/4", alex.home));
+    for page in ["/page/4", "/page/5"] {
+        let sent = other_device.post(page, &[("go", "next")]).await;
+        assert_eq!(sent.status(), StatusCode::SEE_OTHER, "{page}");
+    }
+    assert_eq!(other_device.lands_on("").await, "/review");
+
+    // Review: every answer with a link to change it; changing one comes back to the review.
+    let (_, review) = other_device.get("/review").await;
+    assert!(review.contains("Ward manager"));
+    assert!(review.contains("Training first<br>then a mentor"));
+    assert!(review.contains("Skipped"));
+    assert!(review.contains("/page/1?return=review"));
+    let (_, change) = other_device.get("/page/1?return=review").await;
+    assert!(change.contains("name=\"return\" value=\"review\""));
+    let changed = other_device
+        .post(
+            "/page/1",
+            &[
+                (&role, "Matron"),
+                (&before, "Yes"),
+                (&service, "Community"),
+                ("return", "review"),
+                ("go", "next"),
+            ],
+        )
+        .await;
+    assert_eq!(location(&changed), format!("{}/review", alex.home));
+
+    let submitted = other_device.post("/submit", &[]).await;
+    assert_eq!(location(&submitted), format!("{}/done", alex.home));
+    let (_, done) = other_device.get("/done").await;
+    assert!(done.contains("Thank you: your answers are sent"));
+    assert!(done.contains("Matron"));
+    // Sent answers are read-only (this study does not allow changes).
+    assert_eq!(alex.lands_on("/page/1").await, "/");
+    assert_eq!(alex.lands_on("").await, "/done");
+    let late = alex
+        .post("/page/1", &[(&role, "Changed"), ("go", "next")])
+        .await;
+    assert_eq!(location(&late), alex.home);
+
+    // The team reads codes and answers, never identities; analysts too, co-designers not.
+    let (status, responses) = api(
+        &app,
+        "analyst@example.org",
+        &format!("/api/v1/studies/{study}/responses"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{responses}");
+    let response = &responses[0];
+    assert!(response["code"].as_str().unwrap().starts_with("P-"));
+    assert_eq!(response["audience"], "staff");
+    assert_eq!(response["mode"], "online");
+    assert!(response["submitted_at"].is_string());
+    assert_eq!(response["answered"], 6);
+    let id = response["id"].as_i64().unwrap();
+    let (_, detail) = api(
+        &app,
+        "lead@example.org",
+        &format!("/api/v1/studies/{study}/responses/{id}"),
+    )
+    .await;
+    let answers = detail["answers"].as_array().unwrap();
+    assert!(answers.iter().any(|a| a["value"] == "Matron"));
+    assert!(answers
+        .iter()
+        .any(|a| a["skipped"] == true && a["value"] == ""));
+    let (_, records) = api(
+        &app,
+        "analyst@example.org",
+        &format!("/api/v1/studies/{study}/consent-records"),
+    )
+    .await;
+    let record = &records[0];
+    assert_eq!(record["decision"], "consented");
+    assert_eq!(record["method"], "online");
+    assert_eq!(record["information_hash"].as_str().unwrap().len(), 64);
+    let agreed: Vec<bool> = record["statements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["agreed"].as_bool().unwrap())
+        .collect();
+    assert_eq!(agreed, vec![true, true, false, true, false]);
+
+    // Their copy of what they agreed to.
+    let (_, copy) = alex.get("/my-consent").await;
+    assert!(copy.contains("Yes, I agree:</strong> I agree to take part."));
+    assert!(copy
+        .contains("No, I did not agree:</strong> I agree to my interview being audio recorded."));
+
+    // Withdrawing before the cut-off deletes the answers; the team sees only that it happened.
+    let (_, explained) = alex.get("/withdraw").await;
+    assert!(explained.contains("We will delete all your answers"));
+    let (status, withdrawn) = {
+        let response = alex.post("/withdraw", &[]).await;
+        (response.status(), response.text().await.unwrap())
+    };
+    assert_eq!(status, StatusCode::OK);
+    assert!(withdrawn.contains("Your answers are deleted"));
+    let (_, responses) = api(
+        &app,
+        "lead@example.org",
+        &format!("/api/v1/studies/{study}/responses"),
+    )
+    .await;
+    assert_eq!(responses, json!([]));
+    let (_, records) = api(
+        &app,
+        "lead@example.org",
+        &format!("/api/v1/studies/{study}/consent-records"),
+    )
+    .await;
+    assert!(records[0]["withdrawn_at"].is_string());
+    let audit = app
+        .db
+        .read(|conn| {
+            use voices::db::schema::audit_events;
+            audit_events::table
+                .select((
+                    audit_events::action,
+                    audit_events::details,
+                    audit_events::ip_address,
+                ))
+                .load::<(String, String, Option<String>)>(conn)
+                .map_err(voices::web::AppError::from)
+        })
+        .await
+        .unwrap();
+    let withdrew = audit
+        .iter()
+        .find(|(action, _, _)| action == "participant.withdrew")
+        .expect("the withdrawal is audited");
+    assert!(
+        withdrew.1.contains("\"answers_deleted\":true"),
+        "{withdrew:?}"
+    );
+    assert!(withdrew.2.is_none(), "no participant's address is kept");
+    assert!(
+        !format!("{audit:?}").contains("Matron"),
+        "the audit log never holds answers"
+    );
+    let (status, gone) = alex.get("").await;
+    assert_eq!(status, StatusCode::GONE);
+    assert!(gone.contains("You have withdrawn"));
+    assert!(
+        gone.contains("involvement@example.org"),
+        "the study contact"
+    );
+}
+
+async fn declining_stores_nothing_but_the_decision(app: TestApp) {
+    let (study, questionnaire) = sample_study(&app).await;
+    let bo = Participant::join(&app, study, questionnaire, "carer").await;
+    let declined = bo
+        .post(
+            "/consent",
+            &[("statement_1", "yes"), ("decision", "decline")],
+        )
+        .await;
+    assert_eq!(declined.status(), StatusCode::OK);
+    assert!(declined
+        .text()
+        .await
+        .unwrap()
+        .contains("We have kept only that decision"));
+    let (_, records) = api(
+        &app,
+        "lead@example.org",
+        &format!("/api/v1/studies/{study}/consent-records"),
+    )
+    .await;
+    assert_eq!(records.as_array().unwrap().len(), 1);
+    assert_eq!(records[0]["decision"], "declined");
+    assert!(records[0]["statements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["agreed"] == false));
+    let (_, responses) = api(
+        &app,
+        "lead@example.org",
+        &format!("/api/v1/studies/{study}/responses"),
+    )
+    .await;
+    assert_eq!(responses, json!([]), "no response is started");
+    // Answering is not possible without consent.
+    assert_eq!(bo.lands_on("/page/1").await, "/");
+    let answered = bo.post("/page/1", &[("go", "next")]).await;
+    assert_eq!(location(&answered), bo.home);
+
+    // Changing their mind later is a new revision of the record.
+    let (_, info) = bo.get("").await;
+    assert!(info.contains("You said you do not want to take part"));
+    bo.consent().await;
+    let (_, records) = api(
+        &app,
+        "lead@example.org",
+        &format!("/api/v1/studies/{study}/consent-records"),
+    )
+    .await;
+    assert_eq!(records[0]["revision"], 2);
+    assert_eq!(records[0]["decision"], "consented");
+    assert_eq!(records[1]["decision"], "declined");
+}
+
+async fn newcomers_say_who_they_are_and_read_their_own_wording(app: TestApp) {
+    let (study, questionnaire) = sample_study(&app).await;
+    let someone = Participant::join(&app, study, questionnaire, "").await;
+    someone.consent().await;
+    assert_eq!(someone.lands_on("").await, "/about");
+    let unsure = someone.post("/about", &[]).await;
+    assert_eq!(unsure.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(unsure
+        .text()
+        .await
+        .unwrap()
+        .contains("Choose the answer that describes you best"));
+    let chosen = someone.post("/about", &[("group", "carer")]).await;
+    assert_eq!(chosen.status(), StatusCode::SEE_OTHER);
+    let (_, first) = someone.get("/page/1").await;
+    assert!(first.contains("Which of our services does the person you care for use?"));
+    assert!(
+        !first.contains("Which service do you work in?"),
+        "a staff-only question"
+    );
+
+    let easy = Participant::join(&app, study, questionnaire, "").await;
+    easy.consent().await;
+    easy.post("/about", &[("group", "service_user"), ("easy_read", "yes")])
+        .await;
+    let (_, first) = easy.get("/page/1").await;
+    assert!(
+        first.contains("Which of our services do you know?"),
+        "easy read"
+    );
+    let (_, roster) = api(
+        &app,
+        "lead@example.org",
+        &format!("/api/v1/studies/{study}/participants"),
+    )
+    .await;
+    assert!(roster.to_string().contains("service_user"), "{roster}");
+}
+
+/// Moves a participant's sending time back by `days`.
+async fn sent_days_ago(app: &TestApp, days: i64) {
+    app.db
+        .write(move |conn| {
+            use voices::db::schema::responses;
+            let then = voices::db::now() - chrono::Duration::days(days);
+            diesel::update(responses::table)
+                .set(responses::submitted_at.eq(then))
+                .execute(conn)
+                .map_err(voices::web::AppError::from)
+        })
+        .await
+        .unwrap();
+}
+
+async fn answer_everything(person: &Participant) {
+    let (_, first) = person.get("/page/1").await;
+    let before = field_of(&first, "Have you taken part in an improvement project");
+    let sent = person
+        .post("/page/1", &[(&before, "No"), ("go", "next")])
+        .await;
+    assert_eq!(sent.status(), StatusCode::SEE_OTHER);
+    loop {
+        let step = person.lands_on("").await;
+        if step == "/review" {
+            break;
+        }
+        let sent = person.post(&step, &[("go", "next")]).await;
+        assert_eq!(sent.status(), StatusCode::SEE_OTHER, "{step}");
+    }
+    let sent = person.post("/submit", &[]).await;
+    assert_eq!(location(&sent), format!("{}/done", person.home));
+}
+
+async fn after_the_cut_off_answers_are_kept_as_the_sheet_says(app: TestApp) {
+    let (study, questionnaire) = sample_study(&app).await;
+    let cy = Participant::join(&app, study, questionnaire, "service_user").await;
+    cy.consent().await;
+    answer_everything(&cy).await;
+    sent_days_ago(&app, 15).await;
+    let (_, explained) = cy.get("/withdraw").await;
+    assert!(explained.contains("The time to have your answers deleted ended"));
+    assert!(explained.contains("kept in anonymised form"), "{explained}");
+    let withdrawn = cy.post("/withdraw", &[]).await;
+    assert_eq!(withdrawn.status(), StatusCode::OK);
+    let (_, responses) = api(
+        &app,
+        "lead@example.org",
+        &format!("/api/v1/studies/{study}/responses"),
+    )
+    .await;
+    assert_eq!(responses.as_array().unwrap().len(), 1, "kept");
+    let (_, records) = api(
+        &app,
+        "lead@example.org",
+        &format!("/api/v1/studies/{study}/consent-records"),
+    )
+    .await;
+    assert!(records[0]["withdrawn_at"].is_string());
+}
+
+async fn anonymised_answers_lose_their_link_at_sending(app: TestApp) {
+    let (study, questionnaire) = sample_study(&app).await;
+    let lead = Caller::new(&app, "lead@example.org").await;
+    let (status, body) = lead
+        .call(
+            Method::PUT,
+            &format!("/api/v1/studies/{study}"),
+            Some(json!({ "title": "Involvement", "summary": "", "anonymise_responses": true })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let di = Participant::join(&app, study, questionnaire, "staff").await;
+    di.consent().await;
+    answer_everything(&di).await;
+    let (_, responses) = api(
+        &app,
+        "lead@example.org",
+        &format!("/api/v1/studies/{study}/responses"),
+    )
+    .await;
+    let response = &responses[0];
+    assert!(response["code"].is_null(), "{response}");
+    assert!(
+        response["submitted_at"]
+            .as_str()
+            .unwrap()
+            .ends_with("T00:00:00"),
+        "only the day"
+    );
+    let (_, done) = di.get("/done").await;
+    assert!(done.contains("kept without your name"));
+    let (_, explained) = di.get("/withdraw").await;
+    assert!(explained.contains("we cannot find them to delete them"));
+}
+
+async fn double_sends_and_two_tabs_neither_duplicate_nor_lose_answers(app: TestApp) {
+    let (study, questionnaire) = sample_study(&app).await;
+    let ed = Participant::join(&app, study, questionnaire, "staff").await;
+    // Two consents at once (a double click) make one record.
+    tokio::join!(ed.consent(), ed.consent());
+    let (_, records) = api(
+        &app,
+        "lead@example.org",
+        &format!("/api/v1/studies/{study}/consent-records"),
+    )
+    .await;
+    assert_eq!(records.as_array().unwrap().len(), 1);
+
+    // Two tabs save two pages at the same time: both kept, once each.
+    let (_, first) = ed.get("/page/1").await;
+    let (_, second) = ed.get("/page/2").await;
+    let role = field_of(&first, "What is your role");
+    let before = field_of(&first, "Have you taken part");
+    let know = field_of(&second, "What do you know about involving");
+    let page_one = [
+        (role.as_str(), "Porter"),
+        (before.as_str(), "No"),
+        ("go", "next"),
+    ];
+    let page_two = [(know.as_str(), "Time"), ("go", "next")];
+    let tab_one = ed.post("/page/1", &page_one);
+    let tab_two = ed.post("/page/2", &page_two);
+    let again = ed.post("/page/1", &page_one);
+    let (a, b, c) = tokio::join!(tab_one, tab_two, again);
+    for sent in [a, b, c] {
+        assert_eq!(sent.status(), StatusCode::SEE_OTHER);
+    }
+    let (_, responses) = api(
+        &app,
+        "lead@example.org",
+        &format!("/api/v1/studies/{study}/responses"),
+    )
+    .await;
+    assert_eq!(responses.as_array().unwrap().len(), 1);
+    assert_eq!(responses[0]["answered"], 3);
+
+    for page in ["/page/3", "/page/4", "/page/5"] {
+        let sent = ed.post(page, &[("go", "next")]).await;
+        assert_eq!(sent.status(), StatusCode::SEE_OTHER, "{page}");
+    }
+    let (a, b) = tokio::join!(ed.post("/submit", &[]), ed.post("/submit", &[]));
+    assert_eq!(a.status(), StatusCode::SEE_OTHER);
+    assert_eq!(b.status(), StatusCode::SEE_OTHER);
+    let (_, responses) = api(
+        &app,
+        "lead@example.org",
+        &format!("/api/v1/studies/{study}/responses"),
+    )
+    .await;
+    assert_eq!(responses.as_array().unwrap().len(), 1);
+    assert_eq!(responses[0]["answered"], 3);
+    assert!(responses[0]["submitted_at"].is_string());
+}
+
+async fn closed_replaced_and_unknown_links_are_calm(app: TestApp) {
+    let (study, questionnaire) = sample_study(&app).await;
+    let fay = Participant::join(&app, study, questionnaire, "staff").await;
+    fay.consent().await;
+    app.db
+        .write(|conn| {
+            use voices::db::schema::participations;
+            diesel::update(participations::table)
+                .set(participations::closes_at.eq(voices::db::now() - chrono::Duration::hours(1)))
+                .execute(conn)
+                .map_err(voices::web::AppError::from)
+        })
+        .await
+        .unwrap();
+    for step in ["", "/page/1", "/review", "/consent"] {
+        let (status, page) = fay.get(step).await;
+        assert_eq!(status, StatusCode::GONE, "{step}");
+        assert!(page.contains("This study has closed"));
+        assert!(page.contains("involvement@example.org"));
+    }
+    let late = fay.post("/page/1", &[("go", "next")]).await;
+    assert_eq!(late.status(), StatusCode::SEE_OTHER);
+    // Withdrawing still works after closing.
+    let (status, _) = fay.get("/withdraw").await;
+    assert_eq!(status, StatusCode::OK);
+
+    let stranger = app.new_visitor();
+    let (status, page) = stranger.get_text("/p/not-a-link/page/1").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(page.contains("We do not recognise this link"));
+    let posted = stranger.post_form("/p/not-a-link/submit", &[]).await;
+    assert_ne!(posted.status(), StatusCode::INTERNAL_SERVER_ERROR);
+}
