@@ -26,6 +26,8 @@ use crate::helpers::{spawn_app, Backend, TestApp, PASSWORD};
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const NARROW: u32 = 320;
+/// A small phone: participants answer the whole questionnaire in a window this wide.
+const PHONE: u32 = 360;
 const WIDE: u32 = 1280;
 const HEIGHT: u32 = 900;
 
@@ -56,6 +58,7 @@ async fn every_page_works_by_keyboard_and_passes_axe() {
             keyboard_flow(&browser.client, &app, &mut audit).await;
             questionnaire_flow(&browser.client, &app, &mut audit).await;
             distribution_flow(&browser.client, &app, &mut audit).await;
+            participant_flow(&browser.client, &mut audit).await;
         })
         .await;
 
@@ -403,6 +406,81 @@ async fn distribution_flow(client: &Client, app: &TestApp, audit: &mut Audit) {
     }
     submit(client, "Start").await;
     wait_for_text(client, "h1", "Your experience").await;
+}
+
+/// A staff member answers the whole sample questionnaire on a small phone, by keyboard alone: the
+/// information, consent (with its errors), every page (with errors), review, sending, support and
+/// withdrawal, each scanned by axe.
+async fn participant_flow(client: &Client, audit: &mut Audit) {
+    use crate::responses::{sample_study, Participant};
+    let app = spawn_app(Backend::Sqlite).await;
+    let (study, questionnaire) = sample_study(&app).await;
+    let alex = Participant::join(&app, study, questionnaire, "staff").await;
+    set_inner_width(client, PHONE).await;
+    client.goto(&app.url(&alex.home)).await.unwrap();
+    wait_for_text(client, "h1", "Partnering with service users and carers").await;
+    scan_on_phone(client, audit, "information").await;
+    follow(client, "//main//a[normalize-space()='Continue']").await;
+    wait_for_text(client, "h1", "Your consent").await;
+    scan_on_phone(client, audit, "consent").await;
+    submit(client, "I agree – start").await;
+    wait_for(client, "[data-error-summary]").await;
+    scan_on_phone(client, audit, "consent errors").await;
+    for statement in ["#statement_1", "#statement_2"] {
+        type_into(client, statement, " ").await;
+    }
+    submit(client, "I agree – start").await;
+    wait_for_text(client, "h1", "About you").await;
+    scan_on_phone(client, audit, "question page").await;
+    submit(client, "Save and continue").await;
+    wait_for(client, "[data-error-summary]").await;
+    scan_on_phone(client, audit, "question errors").await;
+    type_into(client, "input[type=text]", "Ward manager").await;
+    // Enter on a radio does not choose it; Space does, as for any keyboard user.
+    type_into(client, "#main fieldset input[value='Yes']", " ").await;
+    submit(client, "Save and continue").await;
+    wait_for_text(client, "h1", "Knowing how").await;
+    type_into(client, "textarea", "Time to prepare,\nand someone to ask.").await;
+    for heading in [
+        "Having the chance",
+        "Wanting to",
+        "Ideas for change, and close",
+    ] {
+        submit(client, "Save and continue").await;
+        wait_for_text(client, "h1", heading).await;
+    }
+    submit(client, "Save and continue").await;
+    wait_for_text(client, "h1", "Check your answers").await;
+    wait_for_text(client, "main", "Ward manager").await;
+    scan_on_phone(client, audit, "review").await;
+    submit(client, "Send my answers").await;
+    wait_for_text(client, "h1", "Thank you").await;
+    scan_on_phone(client, audit, "thank-you page").await;
+    follow(client, "//a[normalize-space()='Need support?']").await;
+    wait_for_text(client, "h1", "Need support?").await;
+    scan_on_phone(client, audit, "support").await;
+    client
+        .goto(&app.url(&format!("{}/my-consent", alex.home)))
+        .await
+        .unwrap();
+    wait_for_text(client, "h1", "What you agreed to").await;
+    scan_on_phone(client, audit, "copy of consent").await;
+    client
+        .goto(&app.url(&format!("{}/withdraw", alex.home)))
+        .await
+        .unwrap();
+    wait_for_text(client, "h1", "Withdraw from the study").await;
+    scan_on_phone(client, audit, "withdrawal").await;
+    submit(client, "Withdraw from the study").await;
+    wait_for_text(client, "h1", "You have withdrawn").await;
+    scan_on_phone(client, audit, "withdrawn").await;
+    set_inner_width(client, WIDE).await;
+}
+
+/// The axe and reflow checks, then back to the phone's width the participant uses.
+async fn scan_on_phone(client: &Client, audit: &mut Audit, name: &str) {
+    audit.check(client, &format!("participant: {name}")).await;
+    set_inner_width(client, PHONE).await;
 }
 
 /// Presses a button outside the main content (the header's Sign out), by keyboard.
