@@ -414,7 +414,7 @@ async fn distribution_flow(client: &Client, app: &TestApp, audit: &mut Audit) {
 async fn participant_flow(client: &Client, audit: &mut Audit) {
     use crate::responses::{sample_study, Participant};
     let app = spawn_app(Backend::Sqlite).await;
-    let (study, questionnaire) = sample_study(&app).await;
+    let (study, questionnaire, _) = sample_study(&app).await;
     let alex = Participant::join(&app, study, questionnaire, "staff").await;
     set_inner_width(client, PHONE).await;
     client.goto(&app.url(&alex.home)).await.unwrap();

@@ -21,11 +21,13 @@ on_both_databases!(
     anonymised_answers_lose_their_link_at_sending,
     double_sends_and_two_tabs_neither_duplicate_nor_lose_answers,
     closed_replaced_and_unknown_links_are_calm,
+    invited_people_read_easy_read_get_their_consent_by_email_and_are_tracked,
+    answers_can_change_after_sending_when_the_study_allows,
 );
 
 /// The sample interview guide, published, in a study led by lead@example.org with an analyst.
-/// Returns (study, questionnaire).
-pub async fn sample_study(app: &TestApp) -> (i64, i64) {
+/// Returns (study, questionnaire, version).
+pub async fn sample_study(app: &TestApp) -> (i64, i64, i64) {
     for email in ["lead@example.org", "analyst@example.org"] {
         app.create_user(email, Role::Member).await;
     }
@@ -58,8 +60,8 @@ pub async fn sample_study(app: &TestApp) -> (i64, i64) {
         .await;
     assert_eq!(status, StatusCode::CREATED, "{imported}");
     let questionnaire = imported["questionnaire"]["id"].as_i64().unwrap();
-    crate::helpers::publish(&lead, study, questionnaire).await;
-    (study, questionnaire)
+    let version = crate::helpers::publish(&lead, study, questionnaire).await;
+    (study, questionnaire, version)
 }
 
 /// A participant's browser with their own link.
@@ -155,7 +157,7 @@ async fn api(app: &TestApp, email: &str, path: &str) -> (StatusCode, Value) {
 }
 
 async fn a_participant_consents_answers_comes_back_sends_and_withdraws(app: TestApp) {
-    let (study, questionnaire) = sample_study(&app).await;
+    let (study, questionnaire, _) = sample_study(&app).await;
     let alex = Participant::join(&app, study, questionnaire, "staff").await;
 
     // The link opens the information sheet, then the consent form with every box unticked.
@@ -473,7 +475,7 @@ async fn a_participant_consents_answers_comes_back_sends_and_withdraws(app: Test
 }
 
 async fn declining_stores_nothing_but_the_decision(app: TestApp) {
-    let (study, questionnaire) = sample_study(&app).await;
+    let (study, questionnaire, _) = sample_study(&app).await;
     let bo = Participant::join(&app, study, questionnaire, "carer").await;
     let declined = bo
         .post(
@@ -528,7 +530,7 @@ async fn declining_stores_nothing_but_the_decision(app: TestApp) {
 }
 
 async fn newcomers_say_who_they_are_and_read_their_own_wording(app: TestApp) {
-    let (study, questionnaire) = sample_study(&app).await;
+    let (study, questionnaire, _) = sample_study(&app).await;
     let someone = Participant::join(&app, study, questionnaire, "").await;
     someone.consent().await;
     assert_eq!(someone.lands_on("").await, "/about");
@@ -601,7 +603,7 @@ async fn answer_everything(person: &Participant) {
 }
 
 async fn after_the_cut_off_answers_are_kept_as_the_sheet_says(app: TestApp) {
-    let (study, questionnaire) = sample_study(&app).await;
+    let (study, questionnaire, _) = sample_study(&app).await;
     let cy = Participant::join(&app, study, questionnaire, "service_user").await;
     cy.consent().await;
     answer_everything(&cy).await;
@@ -628,7 +630,7 @@ async fn after_the_cut_off_answers_are_kept_as_the_sheet_says(app: TestApp) {
 }
 
 async fn anonymised_answers_lose_their_link_at_sending(app: TestApp) {
-    let (study, questionnaire) = sample_study(&app).await;
+    let (study, questionnaire, _) = sample_study(&app).await;
     let lead = Caller::new(&app, "lead@example.org").await;
     let (status, body) = lead
         .call(
@@ -663,7 +665,7 @@ async fn anonymised_answers_lose_their_link_at_sending(app: TestApp) {
 }
 
 async fn double_sends_and_two_tabs_neither_duplicate_nor_lose_answers(app: TestApp) {
-    let (study, questionnaire) = sample_study(&app).await;
+    let (study, questionnaire, _) = sample_study(&app).await;
     let ed = Participant::join(&app, study, questionnaire, "staff").await;
     // Two consents at once (a double click) make one record.
     tokio::join!(ed.consent(), ed.consent());
@@ -722,7 +724,7 @@ async fn double_sends_and_two_tabs_neither_duplicate_nor_lose_answers(app: TestA
 }
 
 async fn closed_replaced_and_unknown_links_are_calm(app: TestApp) {
-    let (study, questionnaire) = sample_study(&app).await;
+    let (study, questionnaire, _) = sample_study(&app).await;
     let fay = Participant::join(&app, study, questionnaire, "staff").await;
     fay.consent().await;
     app.db
@@ -753,4 +755,136 @@ async fn closed_replaced_and_unknown_links_are_calm(app: TestApp) {
     assert!(page.contains("We do not recognise this link"));
     let posted = stranger.post_form("/p/not-a-link/submit", &[]).await;
     assert_ne!(posted.status(), StatusCode::INTERNAL_SERVER_ERROR);
+}
+
+async fn invited_people_read_easy_read_get_their_consent_by_email_and_are_tracked(app: TestApp) {
+    let (study, _, version) = sample_study(&app).await;
+    let lead = Caller::new(&app, "lead@example.org").await;
+    let (status, bo) = lead
+        .call(
+            Method::POST,
+            &format!("/api/v1/studies/{study}/participants"),
+            Some(
+                json!({ "name": "Bo", "email": "bo@example.org", "group": "carer",
+                         "communication_needs": ["easy_read"] }),
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{bo}");
+    let (status, campaign) = lead
+        .call(
+            Method::POST,
+            &format!("/api/v1/studies/{study}/campaigns"),
+            Some(crate::distribution::campaign_body(version)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{campaign}");
+    let campaign = campaign["id"].as_i64().unwrap();
+    let base = format!("/api/v1/studies/{study}/campaigns/{campaign}");
+    let (status, _) = lead
+        .call(Method::POST, &format!("{base}/launch"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    app.wake_outbox();
+    let invitation = app
+        .wait_for_email("bo@example.org")
+        .await
+        .replace("=\r\n", "")
+        .replace("=\n", "")
+        .replace("=3D", "=");
+    let secret = crate::helpers::value_after(&invitation, "/p/").expect("a link to take part");
+    let bo = Participant {
+        visitor: app.new_visitor(),
+        home: format!("/p/{secret}"),
+    };
+    let progress = || async {
+        let (_, tracking) = lead
+            .call(Method::GET, &format!("{base}/tracking"), None)
+            .await;
+        tracking["recipients"][0]["progress"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+
+    bo.consent().await;
+    assert_eq!(bo.lands_on("").await, "/page/1", "their group is known");
+    let (_, first) = bo.get("/page/1").await;
+    assert!(
+        first.contains("Which of our services do you know?"),
+        "easy read, as their communication needs say"
+    );
+    answer_everything(&bo).await;
+    assert_eq!(progress().await, "completed");
+
+    // A copy of what they agreed to, by email to the address the study holds.
+    let asked = bo.post("/my-consent/email", &[]).await;
+    assert_eq!(location(&asked), format!("{}/my-consent", bo.home));
+    let (_, page) = bo.get("/my-consent").await;
+    assert!(page.contains("We are sending a copy"));
+    app.wake_outbox();
+    let mut copy = None;
+    for _ in 0..100 {
+        copy = app
+            .emails()
+            .into_iter()
+            .find(|m| m.contains("Your consent: Involvement"));
+        if copy.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let copy = copy
+        .expect("the copy of their consent arrives")
+        .replace("=\r\n", "")
+        .replace("=\n", "");
+    assert!(copy.contains("To: bo@example.org"));
+    assert!(copy.contains("Yes: I agree to take part."), "{copy}");
+    assert!(copy.contains("No: I agree to my interview being audio recorded."));
+
+    // Withdrawing stops their reminders.
+    bo.post("/withdraw", &[]).await;
+    assert_eq!(progress().await, "withdrawn");
+}
+
+async fn answers_can_change_after_sending_when_the_study_allows(app: TestApp) {
+    let (study, questionnaire, _) = sample_study(&app).await;
+    let lead = Caller::new(&app, "lead@example.org").await;
+    let (status, body) = lead
+        .call(
+            Method::PUT,
+            &format!("/api/v1/studies/{study}"),
+            Some(json!({ "title": "Involvement", "summary": "", "changes_after_submit": true })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let gil = Participant::join(&app, study, questionnaire, "staff").await;
+    gil.consent().await;
+    answer_everything(&gil).await;
+    let (_, done) = gil.get("/done").await;
+    assert!(done.contains("You can still change your answers"));
+    let (status, first) = gil.get("/page/1").await;
+    assert_eq!(status, StatusCode::OK);
+    let before = field_of(&first, "Have you taken part");
+    let changed = gil
+        .post("/page/1", &[(&before, "Not sure"), ("go", "next")])
+        .await;
+    assert_eq!(location(&changed), format!("{}/review", gil.home));
+    let (_, review) = gil.get("/review").await;
+    assert!(review.contains("You have already sent your answers"));
+    assert!(!review.contains("Send my answers"));
+    let (_, responses) = api(
+        &app,
+        "lead@example.org",
+        &format!("/api/v1/studies/{study}/responses"),
+    )
+    .await;
+    let id = responses[0]["id"].as_i64().unwrap();
+    let (_, detail) = api(
+        &app,
+        "lead@example.org",
+        &format!("/api/v1/studies/{study}/responses/{id}"),
+    )
+    .await;
+    assert!(detail["answers"].to_string().contains("Not sure"));
 }
