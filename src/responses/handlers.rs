@@ -247,7 +247,9 @@ async fn consent(
         })
         .collect();
     match actions::consent(state, &origin, secret.clone(), ticked.clone()).await {
-        Ok(()) => go(&home(&secret)),
+        // Straight to the first question (or to saying who they are): one redirect fewer.
+        Ok(()) if visit.audience().is_some() => go(&format!("{}/page/1", home(&secret))),
+        Ok(()) => go(&format!("{}/about", home(&secret))),
         Err(AppError::Invalid(errors)) => page
             .render_invalid(
                 "respond/consent.html",
@@ -339,7 +341,7 @@ async fn about(
             .map(private);
     };
     match actions::choose_group(page.state(), secret.clone(), group, easy_read).await {
-        Ok(()) => go(&home(&secret)),
+        Ok(()) => go(&format!("{}/page/1", home(&secret))),
         Err(error) => redirect_home(&secret, error),
     }
 }
