@@ -130,11 +130,26 @@ fn format_time(
 }
 
 /// `{{ text | markdown | safe }}`: Markdown written by the co-design group as HTML that is safe to show.
+/// Every participant's first page shows the published sheet, and sanitising is the costly part, so the
+/// HTML of recent texts is kept (up to `MARKDOWN_CACHE_BYTES` of text, then it starts again).
 fn markdown(value: &tera::Value, _: &HashMap<String, tera::Value>) -> tera::Result<tera::Value> {
+    static RENDERED: std::sync::LazyLock<std::sync::RwLock<HashMap<String, String>>> =
+        std::sync::LazyLock::new(Default::default);
+    const MARKDOWN_CACHE_BYTES: usize = 1 << 20;
     let text = value.as_str().ok_or("markdown: expects text")?;
-    Ok(tera::Value::String(
-        crate::studies::consent::rules::markdown_to_safe_html(text),
-    ))
+    let read = RENDERED.read().unwrap_or_else(|p| p.into_inner());
+    if let Some(html) = read.get(text) {
+        return Ok(tera::Value::String(html.clone()));
+    }
+    drop(read);
+    let html = crate::studies::consent::rules::markdown_to_safe_html(text);
+    let mut rendered = RENDERED.write().unwrap_or_else(|p| p.into_inner());
+    let held: usize = rendered.iter().map(|(k, v)| k.len() + v.len()).sum();
+    if held + text.len() + html.len() > MARKDOWN_CACHE_BYTES {
+        rendered.clear();
+    }
+    rendered.insert(text.to_string(), html.clone());
+    Ok(tera::Value::String(html))
 }
 
 fn routes(cfg: &mut web::ServiceConfig) {

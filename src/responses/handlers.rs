@@ -105,13 +105,14 @@ fn gone(page: &Page, visit: &Visit) -> Result<HttpResponse, AppError> {
     link_problem(page, StatusCode::GONE, title, message, snapshot)
 }
 
-/// What every participant page shows: the study, the link's address and the way to support.
+/// What every participant page shows: the study, the link's address and who to contact. Pages that
+/// show more of the information sheet add it (as `info`) themselves.
 fn context(secret: &str, visit: &Visit) -> tera::Context {
     let mut context = tera::Context::new();
     context.insert("home", &home(secret));
     context.insert("study_title", &visit.target.study_title);
     context.insert("questionnaire", &visit.snapshot.title);
-    context.insert("info", &visit.snapshot.information);
+    context.insert("contact", &visit.snapshot.information.contact);
     context.insert("consented", &visit.consented());
     context.insert("closes_at", &visit.target.closes_at);
     context
@@ -176,6 +177,7 @@ async fn entry(
         return go(&step);
     }
     let mut context = context(&secret, &visit);
+    context.insert("info", &visit.snapshot.information);
     context.insert("description", &visit.snapshot.description);
     context.insert("declined", &visit.declined());
     render(&page, "respond/information.html", context)
@@ -605,7 +607,9 @@ async fn support(
 ) -> Result<HttpResponse, AppError> {
     let secret = token.into_inner();
     let visit = arrive!(page, req, secret, Works::Always);
-    render(&page, "respond/support.html", context(&secret, &visit))
+    let mut context = context(&secret, &visit);
+    context.insert("info", &visit.snapshot.information);
+    render(&page, "respond/support.html", context)
 }
 
 async fn pause(
@@ -625,6 +629,7 @@ async fn pause(
 
 fn withdraw_context(secret: &str, visit: &Visit, effect: &Withdrawal) -> tera::Context {
     let mut context = context(secret, visit);
+    context.insert("withdrawal_after", &visit.snapshot.information.withdrawal_after);
     context.insert("effect", effect);
     context
 }

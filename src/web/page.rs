@@ -80,11 +80,15 @@ impl Page {
         context.insert("user", &self.user);
         context.insert("csrf_token", &super::csrf::token(&self.session));
         context.insert("current_path", &self.path);
-        let flashes: Vec<Flash> = self
-            .session
-            .remove_as(FLASH)
-            .and_then(Result::ok)
-            .unwrap_or_default();
+        // Removing marks the session changed, which re-encrypts and resends its cookie: only when
+        // there is something to take.
+        let flashes: Vec<Flash> = match self.session.get::<Vec<Flash>>(FLASH) {
+            Ok(Some(flashes)) => {
+                self.session.remove(FLASH);
+                flashes
+            }
+            _ => Vec::new(),
+        };
         context.insert("flashes", &flashes);
         if !context.contains_key("errors") {
             context.insert("errors", &FieldErrors::new());
