@@ -10,20 +10,18 @@
 //!   (default `postgres://postgres@127.0.0.1:5432/postgres`);
 //! - `VOICES_BENCH_REQUIRE_POSTGRES=1`: fail instead of skipping the PostgreSQL run when it cannot be set up.
 
-use std::io::Write;
-use std::net::TcpListener;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use tempfile::TempDir;
 
 #[path = "support/shared.rs"]
 mod shared;
 use shared::ScratchDatabase;
+#[path = "support/server.rs"]
+mod server;
+use server::{Database, Server};
 
 const CONNECTIONS: usize = 32;
 const ENDPOINTS: [&str; 2] = ["/healthz", "/login"];
@@ -35,7 +33,6 @@ const EDITOR_EMAIL: &str = "bench.editor@example.org";
 const EDITOR_PASSWORD: &str = "a long passphrase for the load driver";
 const DEFAULT_SECONDS: u64 = 10;
 const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
-const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 const WARM_UP: Duration = Duration::from_secs(1);
 // Long enough for the pool's background connections and start-up allocations to settle, so the idle
@@ -81,147 +78,6 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-enum Database {
-    /// A file in the server's own temporary data directory.
-    Sqlite,
-    /// The URL of a database created for this run.
-    Postgres(String),
-}
-
-/// A running `voices` process with its own data directory; killed when dropped, also on panic.
-struct Server {
-    child: Child,
-    port: u16,
-    database_url: String,
-    // Removed after the process is killed: fields drop after `Drop::drop` has run.
-    data_dir: TempDir,
-}
-
-impl Server {
-    fn start(database: &Database) -> anyhow::Result<Self> {
-        let data_dir =
-            TempDir::with_prefix("voices-bench-").context("creating a data directory")?;
-        // Ask the OS for a free port and release it for the server; another process could take it in
-        // between, but then the server fails to bind and start-up reports it.
-        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        let database_url = match database {
-            Database::Sqlite => format!("sqlite://{}", data_dir.path().join("voices.db").display()),
-            Database::Postgres(url) => url.clone(),
-        };
-        let mut command = voices_command(data_dir.path(), port, &database_url);
-        command
-            .stdin(Stdio::null())
-            // The server logs to stdout; send that to our stderr so stdout holds only the tables.
-            .stdout(std::io::stderr())
-            .stderr(Stdio::inherit());
-        let child = command.spawn().context("starting the voices binary")?;
-        Ok(Server {
-            child,
-            port,
-            database_url,
-            data_dir,
-        })
-    }
-
-    /// Runs a `voices` command-line command against the running server's database and returns what it
-    /// printed, as an operator would set the service up.
-    fn cli(&self, args: &[&str], input: &str) -> anyhow::Result<String> {
-        let mut child = voices_command(self.data_dir.path(), self.port, &self.database_url)
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .with_context(|| format!("starting voices {}", args[0]))?;
-        if let Some(mut stdin) = child.stdin.take() {
-            stdin.write_all(input.as_bytes())?;
-        }
-        let output = child.wait_with_output()?;
-        if !output.status.success() {
-            bail!("voices {} failed ({})", args[0], output.status);
-        }
-        Ok(String::from_utf8(output.stdout)?)
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-
-    /// Fails if the process has exited: a crash must not pass for a run that merely had errors.
-    fn ensure_running(&mut self) -> anyhow::Result<()> {
-        match self.child.try_wait()? {
-            Some(status) => bail!("the server exited ({status})"),
-            None => Ok(()),
-        }
-    }
-
-    async fn wait_until_healthy(&mut self) -> anyhow::Result<()> {
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(2))
-            .build()?;
-        let deadline = Instant::now() + STARTUP_TIMEOUT;
-        let url = self.url("/healthz");
-        loop {
-            self.ensure_running().context("during start-up")?;
-            if let Ok(response) = client.get(&url).send().await {
-                if response.status() == StatusCode::OK {
-                    return Ok(());
-                }
-            }
-            if Instant::now() > deadline {
-                bail!("GET /healthz did not answer 200 within {STARTUP_TIMEOUT:?}");
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    /// Resident memory in KiB, as the kernel accounts it (VmRSS).
-    fn rss_kib(&self) -> anyhow::Result<u64> {
-        let path = format!("/proc/{}/status", self.child.id());
-        let status = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmRSS:"))
-            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
-            .with_context(|| format!("no VmRSS line in {path}"))
-    }
-
-    /// Established TCP connections accepted by the server, read from /proc/net/tcp (the server binds IPv4).
-    fn open_connections(&self) -> anyhow::Result<usize> {
-        let table = std::fs::read_to_string("/proc/net/tcp").context("reading /proc/net/tcp")?;
-        let local = format!(":{:04X}", self.port);
-        Ok(table
-            .lines()
-            .skip(1)
-            .filter(|line| {
-                let fields: Vec<&str> = line.split_whitespace().collect();
-                // Field 1 is the local address, field 3 the state; 01 is ESTABLISHED.
-                fields.len() > 3 && fields[1].ends_with(&local) && fields[3] == "01"
-            })
-            .count())
-    }
-}
-
-/// The `voices` binary with the settings the load driver gives it, for the server and for CLI commands.
-fn voices_command(data_dir: &Path, port: u16, database_url: &str) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_voices"));
-    command
-        // Outside the repository, so a developer's config/local.toml cannot change what is measured.
-        .current_dir(data_dir)
-        .env("VOICES_BIND", format!("127.0.0.1:{port}"))
-        .env("VOICES_DATA_DIR", data_dir)
-        .env("VOICES_DATABASE_URL", database_url)
-        // Logging every request would measure the terminal, not the service.
-        .env("VOICES_LOG", "warn");
-    // The bench's own settings would otherwise reach the server as unknown configuration keys.
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("VOICES_BENCH_") {
-            command.env_remove(name);
-        }
-    }
-    command
-}
-
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -252,7 +108,7 @@ async fn measure(
     let mut server = Server::start(&database)?;
     server.wait_until_healthy().await?;
     tokio::time::sleep(SETTLE).await;
-    let idle_rss_kib = server.rss_kib()?;
+    let idle_rss_kib = server.status_kib("VmRSS")?;
 
     // One client per task, each allowed one idle connection, and each task sends its requests one after
     // another: that is exactly one keep-alive connection per task, 32 in all.
@@ -287,7 +143,7 @@ async fn measure(
     scenarios.push(run_scenario(&server, &editors, name, &url, duration).await?);
 
     server.ensure_running().context("after the load")?;
-    let loaded_rss_kib = server.rss_kib()?;
+    let loaded_rss_kib = server.status_kib("VmRSS")?;
     Ok(Report {
         backend,
         idle_rss_kib,
@@ -306,7 +162,7 @@ async fn run_scenario(
 ) -> anyhow::Result<Scenario> {
     load(clients, url, WARM_UP).await;
     // The warm-up connections are still open (idle, kept alive): count them to confirm all are used.
-    let connections = server.open_connections()?;
+    let connections = open_connections(server.port)?;
     Ok(Scenario {
         name,
         connections,
@@ -329,32 +185,14 @@ async fn seed_editor(server: &Server) -> anyhow::Result<String> {
         ],
         &format!("{EDITOR_PASSWORD}\n"),
     )?;
-    let printed = server.cli(
-        &[
-            "create-api-token",
-            "--email",
-            EDITOR_EMAIL,
-            "--name",
-            "load driver",
-        ],
-        "",
-    )?;
-    let token = printed
-        .lines()
-        .map(str::trim)
-        .find(|line| line.starts_with("vt_"))
-        .context("create-api-token printed no token")?
-        .to_string();
-    let api = Api {
-        client: reqwest::Client::builder()
-            .timeout(REQUEST_TIMEOUT)
-            .build()?,
-        base: server.url("/api/v1"),
-        token,
-    };
+    let api = server.api(EDITOR_EMAIL, "load driver", REQUEST_TIMEOUT)?;
 
     let study = api
-        .call(Method::POST, "/studies", json!({ "title": "Load test" }))
+        .call(
+            Method::POST,
+            "/studies",
+            Some(json!({ "title": "Load test" })),
+        )
         .await?["study"]["id"]
         .as_i64()
         .context("no study id")?;
@@ -362,7 +200,7 @@ async fn seed_editor(server: &Server) -> anyhow::Result<String> {
         .call(
             Method::POST,
             &format!("/studies/{study}/questionnaires"),
-            json!({ "title": "Interview guide", "description": "For the load driver" }),
+            Some(json!({ "title": "Interview guide", "description": "For the load driver" })),
         )
         .await?["questionnaire"]["id"]
         .as_i64()
@@ -373,7 +211,7 @@ async fn seed_editor(server: &Server) -> anyhow::Result<String> {
             .call(
                 Method::POST,
                 &format!("/studies/{study}/questionnaires/{questionnaire}/sections"),
-                json!({ "title": title, "introduction": "We start with you.", "reason": "A first draft" }),
+                Some(json!({ "title": title, "introduction": "We start with you.", "reason": "A first draft" })),
             )
             .await?;
     }
@@ -388,7 +226,7 @@ async fn seed_editor(server: &Server) -> anyhow::Result<String> {
         api.call(
             Method::POST,
             &format!("/studies/{study}/sections/{section}/comments"),
-            json!({ "body": "Is this the right order?" }),
+            Some(json!({ "body": "Is this the right order?" })),
         )
         .await?;
     }
@@ -408,7 +246,7 @@ async fn seed_editor(server: &Server) -> anyhow::Result<String> {
             .call(
                 Method::POST,
                 &format!("/studies/{study}/sections/{section}/questions"),
-                question.clone(),
+                Some(question.clone()),
             )
             .await?["id"]
             .as_i64()
@@ -431,43 +269,18 @@ async fn seed_editor(server: &Server) -> anyhow::Result<String> {
             api.call(
                 Method::PUT,
                 &format!("/studies/{study}/questions/{id}"),
-                question.clone(),
+                Some(question.clone()),
             )
             .await?;
         }
         api.call(
             Method::POST,
             &format!("/studies/{study}/questions/{id}/comments"),
-            json!({ "body": "Could this be shorter for carers?" }),
+            Some(json!({ "body": "Could this be shorter for carers?" })),
         )
         .await?;
     }
     Ok(format!("/studies/{study}/questionnaires/{questionnaire}"))
-}
-
-/// The JSON API with a personal access token.
-struct Api {
-    client: reqwest::Client,
-    base: String,
-    token: String,
-}
-
-impl Api {
-    async fn call(&self, method: Method, path: &str, body: Value) -> anyhow::Result<Value> {
-        let response = self
-            .client
-            .request(method.clone(), format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
-            .json(&body)
-            .send()
-            .await?;
-        let status = response.status();
-        let text = response.text().await?;
-        if !status.is_success() {
-            bail!("{method} /api/v1{path} answered {status}: {text}");
-        }
-        Ok(serde_json::from_str(&text)?)
-    }
 }
 
 /// A browser-like client signed in through the sign-in page (with its CSRF token), with one keep-alive
@@ -611,4 +424,19 @@ fn print_tables(reports: &[Report], seconds: u64) {
             report.loaded_rss_kib as f64 / 1024.0,
         );
     }
+}
+
+/// Established TCP connections accepted by the server, read from /proc/net/tcp (the server binds IPv4).
+fn open_connections(port: u16) -> anyhow::Result<usize> {
+    let table = std::fs::read_to_string("/proc/net/tcp").context("reading /proc/net/tcp")?;
+    let local = format!(":{:04X}", port);
+    Ok(table
+        .lines()
+        .skip(1)
+        .filter(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            // Field 1 is the local address, field 3 the state; 01 is ESTABLISHED.
+            fields.len() > 3 && fields[1].ends_with(&local) && fields[3] == "01"
+        })
+        .count())
 }

@@ -255,6 +255,22 @@ pub fn now() -> NaiveDateTime {
 mod tests {
     use super::*;
 
+    /// `.cargo/config.toml` builds SQLite with query-planner stability, so statements with `LIMIT ?`
+    /// stay prepared (BENCHMARKS.md): a build without it is several times slower on participants' pages.
+    #[test]
+    fn sqlite_keeps_prepared_statements() {
+        use diesel::dsl::sql;
+        use diesel::sql_types::Bool;
+        use diesel::RunQueryDsl;
+        let mut conn = SqliteConnection::establish(":memory:").unwrap();
+        let stable: bool = diesel::select(sql::<Bool>(
+            "EXISTS (SELECT 1 FROM pragma_compile_options WHERE compile_options = 'ENABLE_QPSG')",
+        ))
+        .get_result(&mut conn)
+        .unwrap();
+        assert!(stable, "SQLite built without SQLITE_ENABLE_QPSG");
+    }
+
     #[test]
     fn urls_choose_the_backend_or_fail_clearly() {
         assert_eq!(

@@ -629,7 +629,10 @@ async fn pause(
 
 fn withdraw_context(secret: &str, visit: &Visit, effect: &Withdrawal) -> tera::Context {
     let mut context = context(secret, visit);
-    context.insert("withdrawal_after", &visit.snapshot.information.withdrawal_after);
+    context.insert(
+        "withdrawal_after",
+        &visit.snapshot.information.withdrawal_after,
+    );
     context.insert("effect", effect);
     context
 }

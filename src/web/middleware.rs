@@ -26,9 +26,14 @@ pub async fn request_context(
     let id = hex::encode(crate::security::random_bytes::<8>());
     req.extensions_mut().insert(RequestId(id.clone()));
     let method = req.method().to_string();
-    let route = req
-        .match_pattern()
-        .unwrap_or_else(|| "(unmatched)".to_string());
+    // Matching the route again costs as much as routing did: only when the request line is logged
+    // (a failed request at warn level is logged without it).
+    let route = if tracing::enabled!(tracing::Level::INFO) {
+        req.match_pattern()
+            .unwrap_or_else(|| "(unmatched)".to_string())
+    } else {
+        String::new()
+    };
     let span = tracing::info_span!("request", request_id = %id);
     let result = next.call(req).instrument(span.clone()).await;
     let _entered = span.enter();

@@ -1,0 +1,188 @@
+//! The real `voices` binary run by a load driver: its own data directory and port, its command line,
+//! health, and memory.
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use tempfile::TempDir;
+
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub enum Database {
+    /// A file in the server's own temporary data directory.
+    Sqlite,
+    /// The URL of a database created for this run.
+    Postgres(String),
+}
+
+/// A running `voices` process with its own data directory; killed when dropped, also on panic.
+pub struct Server {
+    pub child: Child,
+    pub port: u16,
+    database_url: String,
+    // Removed after the process is killed: fields drop after `Drop::drop` has run.
+    data_dir: TempDir,
+}
+
+impl Server {
+    pub fn start(database: &Database) -> anyhow::Result<Self> {
+        let data_dir =
+            TempDir::with_prefix("voices-bench-").context("creating a data directory")?;
+        // Ask the OS for a free port and release it for the server; another process could take it in
+        // between, but then the server fails to bind and start-up reports it.
+        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let database_url = match database {
+            Database::Sqlite => format!("sqlite://{}", data_dir.path().join("voices.db").display()),
+            Database::Postgres(url) => url.clone(),
+        };
+        let mut command = voices_command(data_dir.path(), port, &database_url);
+        command
+            .stdin(Stdio::null())
+            // The server logs to stdout; send that to our stderr so stdout holds only the tables.
+            .stdout(std::io::stderr())
+            .stderr(Stdio::inherit());
+        let child = command.spawn().context("starting the voices binary")?;
+        Ok(Server {
+            child,
+            port,
+            database_url,
+            data_dir,
+        })
+    }
+
+    /// Runs a `voices` command-line command against the running server's database and returns what it
+    /// printed, as an operator would set the service up.
+    pub fn cli(&self, args: &[&str], input: &str) -> anyhow::Result<String> {
+        let mut child = voices_command(self.data_dir.path(), self.port, &self.database_url)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .with_context(|| format!("starting voices {}", args[0]))?;
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin.write_all(input.as_bytes())?;
+        }
+        let output = child.wait_with_output()?;
+        if !output.status.success() {
+            bail!("voices {} failed ({})", args[0], output.status);
+        }
+        Ok(String::from_utf8(output.stdout)?)
+    }
+
+    /// The JSON API as this (existing) user, with a token made on the command line.
+    pub fn api(&self, email: &str, name: &str, timeout: Duration) -> anyhow::Result<Api> {
+        let printed = self.cli(&["create-api-token", "--email", email, "--name", name], "")?;
+        let token = printed
+            .lines()
+            .map(str::trim)
+            .find(|line| line.starts_with("vt_"))
+            .context("create-api-token printed no token")?
+            .to_string();
+        Ok(Api {
+            client: reqwest::Client::builder().timeout(timeout).build()?,
+            base: self.url("/api/v1"),
+            token,
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// Fails if the process has exited: a crash must not pass for a slow run.
+    pub fn ensure_running(&mut self) -> anyhow::Result<()> {
+        match self.child.try_wait()? {
+            Some(status) => bail!("the server exited ({status})"),
+            None => Ok(()),
+        }
+    }
+
+    pub async fn wait_until_healthy(&mut self) -> anyhow::Result<()> {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(2))
+            .build()?;
+        let deadline = Instant::now() + STARTUP_TIMEOUT;
+        let url = self.url("/healthz");
+        loop {
+            self.ensure_running().context("during start-up")?;
+            if let Ok(response) = client.get(&url).send().await {
+                if response.status() == StatusCode::OK {
+                    return Ok(());
+                }
+            }
+            if Instant::now() > deadline {
+                bail!("GET /healthz did not answer 200 within {STARTUP_TIMEOUT:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// A memory figure of the process in KiB from /proc/<pid>/status: `VmRSS` (now) or `VmHWM` (peak).
+    pub fn status_kib(&self, field: &str) -> anyhow::Result<u64> {
+        let path = format!("/proc/{}/status", self.child.id());
+        let status = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
+            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+            .with_context(|| format!("no {field} line in {path}"))
+    }
+}
+
+/// The `voices` binary with the settings the drivers give it, for the server and for CLI commands.
+fn voices_command(data_dir: &Path, port: u16, database_url: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_voices"));
+    command
+        // Outside the repository, so a developer's config/local.toml cannot change what is measured.
+        .current_dir(data_dir)
+        .env("VOICES_BIND", format!("127.0.0.1:{port}"))
+        .env("VOICES_DATA_DIR", data_dir)
+        .env("VOICES_DATABASE_URL", database_url)
+        // Logging every request would measure the terminal, not the service.
+        .env("VOICES_LOG", "warn");
+    // The bench's own settings would otherwise reach the server as unknown configuration keys.
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("VOICES_BENCH_") {
+            command.env_remove(name);
+        }
+    }
+    command
+}
+
+/// The JSON API with a bearer token.
+pub struct Api {
+    client: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Api {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> anyhow::Result<Value> {
+        let mut request = self
+            .client
+            .request(method.clone(), format!("{}{path}", self.base))
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await?;
+        let status = response.status();
+        let text = response.text().await?;
+        if !status.is_success() {
+            bail!("{method} /api/v1{path} answered {status}: {text}");
+        }
+        Ok(serde_json::from_str(&text)?)
+    }
+}
