@@ -182,13 +182,12 @@ fn open_only(visit: &Visit) -> Result<(), AppError> {
     }
 }
 
-fn start_response(conn: &mut DbConnection, visit: &Visit) -> Result<(), AppError> {
-    if visit.response.is_some() || visit.submitted() {
-        return Ok(());
-    }
-    let Some(audience) = visit.audience() else {
-        return Ok(());
-    };
+/// Starts the participant's online response in this audience's wording.
+fn insert_online_response(
+    conn: &mut DbConnection,
+    visit: &Visit,
+    audience: Audience,
+) -> Result<(), AppError> {
     queries::insert_response(
         conn,
         &NewResponse {
@@ -265,11 +264,13 @@ pub async fn consent(
             rules::check_consent(&visit.snapshot.information.consent_statements, &ticked)
                 .map_err(AppError::Invalid)?;
         record_decision(conn, &origin, &visit, &statements, true)?;
-        let visit = Visit {
-            consent: queries::latest_consent(conn, visit.target.participation_id)?,
-            ..visit
-        };
-        start_response(conn, &visit)
+        // Answering starts now when the participant's group is known; otherwise they say it first.
+        match visit.audience() {
+            Some(audience) if visit.response.is_none() => {
+                insert_online_response(conn, &visit, audience)
+            }
+            _ => Ok(()),
+        }
     })
     .await
 }
@@ -304,20 +305,7 @@ pub async fn choose_group(
         visit.person.group = group.to_string();
         let audience =
             rules::audience_for(group, easy_read).ok_or_else(|| AppError::invalid("group", ""))?;
-        queries::insert_response(
-            conn,
-            &NewResponse {
-                participation_id: visit.target.participation_id,
-                participant_id: visit.target.participant_id,
-                study_id: visit.target.study_id,
-                questionnaire_id: visit.target.questionnaire_id,
-                version_id: visit.target.version_id,
-                mode: "online",
-                audience: audience.as_str(),
-                person: &visit.person,
-            },
-        )?;
-        Ok(())
+        insert_online_response(conn, &visit, audience)
     })
     .await
 }
@@ -326,6 +314,7 @@ pub async fn choose_group(
 pub struct Saved {
     pub input: PageInput,
     pub visit: Visit,
+    pub journey: Journey,
 }
 
 /// Stores the answers on page `index` (from 0) that are valid, whatever else is wrong with the page,
@@ -362,7 +351,11 @@ pub async fn save_page(
             &input.changes,
             i32::try_from(continue_from + 1).unwrap_or(i32::MAX),
         )?;
-        Ok(Saved { input, visit })
+        Ok(Saved {
+            input,
+            visit,
+            journey,
+        })
     })
     .await
 }

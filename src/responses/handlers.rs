@@ -436,8 +436,7 @@ async fn save_page(
         Ok(saved) => saved,
         Err(error) => return redirect_home(&secret, error),
     };
-    let (input, visit) = (saved.input, saved.visit);
-    let journey = visit.journey().ok_or(NOT_NOW)?;
+    let (input, visit, journey) = (saved.input, saved.visit, saved.journey);
     let mut problems = input.invalid.clone();
     if going_on {
         problems.extend(input.missing.iter().cloned());

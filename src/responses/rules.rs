@@ -390,20 +390,25 @@ pub fn read_page(
 }
 
 fn missing_message(q: &PreviewQuestion) -> String {
-    match q.kind {
-        QuestionKind::LongText | QuestionKind::ShortText => {
-            format!("Answer question {} to go on", q.number)
-        }
-        QuestionKind::Number | QuestionKind::Date => {
-            format!("Enter an answer to question {} to go on", q.number)
-        }
-        _ => format!("Choose an answer to question {} to go on", q.number),
-    }
+    needs_answer(q, "to go on")
 }
 
 /// The message for a required question found unanswered at submission.
 pub fn unanswered_message(q: &PreviewQuestion) -> String {
-    missing_message(q).replace("to go on", "before you send your answers")
+    needs_answer(q, "before you send your answers")
+}
+
+fn needs_answer(q: &PreviewQuestion, when: &str) -> String {
+    let number = q.number;
+    match q.kind {
+        QuestionKind::LongText | QuestionKind::ShortText => {
+            format!("Answer question {number} {when}")
+        }
+        QuestionKind::Number | QuestionKind::Date => {
+            format!("Enter an answer to question {number} {when}")
+        }
+        _ => format!("Choose an answer to question {number} {when}"),
+    }
 }
 
 /// Applies a page's changes to the answers held in memory, as the store applies them.

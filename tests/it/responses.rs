@@ -149,6 +149,31 @@ pub fn field_of(page: &str, text: &str) -> String {
     format!("q-{id}")
 }
 
+/// What the study's lead reads from `/api/v1/studies/{study}/<what>`.
+async fn lead_reads(app: &TestApp, study: i64, what: &str) -> Value {
+    let (status, body) = api(
+        app,
+        "lead@example.org",
+        &format!("/api/v1/studies/{study}/{what}"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{what}: {body}");
+    body
+}
+
+/// The lead changes the study's settings (title and summary kept as `sample_study` made them).
+async fn change_study(app: &TestApp, study: i64, settings: Value) {
+    let mut body = json!({ "title": "Involvement", "summary": "" });
+    body.as_object_mut()
+        .unwrap()
+        .extend(settings.as_object().unwrap().clone());
+    let (status, answer) = Caller::new(app, "lead@example.org")
+        .await
+        .call(Method::PUT, &format!("/api/v1/studies/{study}"), Some(body))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+}
+
 async fn api(app: &TestApp, email: &str, path: &str) -> (StatusCode, Value) {
     Caller::new(app, email)
         .await
@@ -185,12 +210,7 @@ async fn a_participant_consents_answers_comes_back_sends_and_withdraws(app: Test
     assert!(page.contains("There is a problem"));
     assert!(page.contains("href=\"#statement_1\""));
     assert_eq!(page.matches(" checked").count(), 2, "ticks kept");
-    let (_, records) = api(
-        &app,
-        "lead@example.org",
-        &format!("/api/v1/studies/{study}/consent-records"),
-    )
-    .await;
+    let records = lead_reads(&app, study, "consent-records").await;
     assert_eq!(records, json!([]));
 
     let agreed = alex
@@ -379,12 +399,7 @@ async fn a_participant_consents_answers_comes_back_sends_and_withdraws(app: Test
     assert!(response["submitted_at"].is_string());
     assert_eq!(response["answered"], 6);
     let id = response["id"].as_i64().unwrap();
-    let (_, detail) = api(
-        &app,
-        "lead@example.org",
-        &format!("/api/v1/studies/{study}/responses/{id}"),
-    )
-    .await;
+    let detail = lead_reads(&app, study, &format!("responses/{id}")).await;
     let answers = detail["answers"].as_array().unwrap();
     assert!(answers.iter().any(|a| a["value"] == "Matron"));
     assert!(answers
@@ -423,19 +438,9 @@ async fn a_participant_consents_answers_comes_back_sends_and_withdraws(app: Test
     };
     assert_eq!(status, StatusCode::OK);
     assert!(withdrawn.contains("Your answers are deleted"));
-    let (_, responses) = api(
-        &app,
-        "lead@example.org",
-        &format!("/api/v1/studies/{study}/responses"),
-    )
-    .await;
+    let responses = lead_reads(&app, study, "responses").await;
     assert_eq!(responses, json!([]));
-    let (_, records) = api(
-        &app,
-        "lead@example.org",
-        &format!("/api/v1/studies/{study}/consent-records"),
-    )
-    .await;
+    let records = lead_reads(&app, study, "consent-records").await;
     assert!(records[0]["withdrawn_at"].is_string());
     let audit = app
         .db
@@ -489,12 +494,7 @@ async fn declining_stores_nothing_but_the_decision(app: TestApp) {
         .await
         .unwrap()
         .contains("We have kept only that decision"));
-    let (_, records) = api(
-        &app,
-        "lead@example.org",
-        &format!("/api/v1/studies/{study}/consent-records"),
-    )
-    .await;
+    let records = lead_reads(&app, study, "consent-records").await;
     assert_eq!(records.as_array().unwrap().len(), 1);
     assert_eq!(records[0]["decision"], "declined");
     assert!(records[0]["statements"]
@@ -502,12 +502,7 @@ async fn declining_stores_nothing_but_the_decision(app: TestApp) {
         .unwrap()
         .iter()
         .all(|s| s["agreed"] == false));
-    let (_, responses) = api(
-        &app,
-        "lead@example.org",
-        &format!("/api/v1/studies/{study}/responses"),
-    )
-    .await;
+    let responses = lead_reads(&app, study, "responses").await;
     assert_eq!(responses, json!([]), "no response is started");
     // Answering is not possible without consent.
     assert_eq!(bo.lands_on("/page/1").await, "/");
@@ -518,12 +513,7 @@ async fn declining_stores_nothing_but_the_decision(app: TestApp) {
     let (_, info) = bo.get("").await;
     assert!(info.contains("You said you do not want to take part"));
     bo.consent().await;
-    let (_, records) = api(
-        &app,
-        "lead@example.org",
-        &format!("/api/v1/studies/{study}/consent-records"),
-    )
-    .await;
+    let records = lead_reads(&app, study, "consent-records").await;
     assert_eq!(records[0]["revision"], 2);
     assert_eq!(records[0]["decision"], "consented");
     assert_eq!(records[1]["decision"], "declined");
@@ -559,12 +549,7 @@ async fn newcomers_say_who_they_are_and_read_their_own_wording(app: TestApp) {
         first.contains("Which of our services do you know?"),
         "easy read"
     );
-    let (_, roster) = api(
-        &app,
-        "lead@example.org",
-        &format!("/api/v1/studies/{study}/participants"),
-    )
-    .await;
+    let roster = lead_reads(&app, study, "participants").await;
     assert!(roster.to_string().contains("service_user"), "{roster}");
 }
 
@@ -613,42 +598,19 @@ async fn after_the_cut_off_answers_are_kept_as_the_sheet_says(app: TestApp) {
     assert!(explained.contains("kept in anonymised form"), "{explained}");
     let withdrawn = cy.post("/withdraw", &[]).await;
     assert_eq!(withdrawn.status(), StatusCode::OK);
-    let (_, responses) = api(
-        &app,
-        "lead@example.org",
-        &format!("/api/v1/studies/{study}/responses"),
-    )
-    .await;
+    let responses = lead_reads(&app, study, "responses").await;
     assert_eq!(responses.as_array().unwrap().len(), 1, "kept");
-    let (_, records) = api(
-        &app,
-        "lead@example.org",
-        &format!("/api/v1/studies/{study}/consent-records"),
-    )
-    .await;
+    let records = lead_reads(&app, study, "consent-records").await;
     assert!(records[0]["withdrawn_at"].is_string());
 }
 
 async fn anonymised_answers_lose_their_link_at_sending(app: TestApp) {
     let (study, questionnaire, _) = sample_study(&app).await;
-    let lead = Caller::new(&app, "lead@example.org").await;
-    let (status, body) = lead
-        .call(
-            Method::PUT,
-            &format!("/api/v1/studies/{study}"),
-            Some(json!({ "title": "Involvement", "summary": "", "anonymise_responses": true })),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    change_study(&app, study, json!({ "anonymise_responses": true })).await;
     let di = Participant::join(&app, study, questionnaire, "staff").await;
     di.consent().await;
     answer_everything(&di).await;
-    let (_, responses) = api(
-        &app,
-        "lead@example.org",
-        &format!("/api/v1/studies/{study}/responses"),
-    )
-    .await;
+    let responses = lead_reads(&app, study, "responses").await;
     let response = &responses[0];
     assert!(response["code"].is_null(), "{response}");
     assert!(
@@ -669,12 +631,7 @@ async fn double_sends_and_two_tabs_neither_duplicate_nor_lose_answers(app: TestA
     let ed = Participant::join(&app, study, questionnaire, "staff").await;
     // Two consents at once (a double click) make one record.
     tokio::join!(ed.consent(), ed.consent());
-    let (_, records) = api(
-        &app,
-        "lead@example.org",
-        &format!("/api/v1/studies/{study}/consent-records"),
-    )
-    .await;
+    let records = lead_reads(&app, study, "consent-records").await;
     assert_eq!(records.as_array().unwrap().len(), 1);
 
     // Two tabs save two pages at the same time: both kept, once each.
@@ -696,12 +653,7 @@ async fn double_sends_and_two_tabs_neither_duplicate_nor_lose_answers(app: TestA
     for sent in [a, b, c] {
         assert_eq!(sent.status(), StatusCode::SEE_OTHER);
     }
-    let (_, responses) = api(
-        &app,
-        "lead@example.org",
-        &format!("/api/v1/studies/{study}/responses"),
-    )
-    .await;
+    let responses = lead_reads(&app, study, "responses").await;
     assert_eq!(responses.as_array().unwrap().len(), 1);
     assert_eq!(responses[0]["answered"], 3);
 
@@ -712,12 +664,7 @@ async fn double_sends_and_two_tabs_neither_duplicate_nor_lose_answers(app: TestA
     let (a, b) = tokio::join!(ed.post("/submit", &[]), ed.post("/submit", &[]));
     assert_eq!(a.status(), StatusCode::SEE_OTHER);
     assert_eq!(b.status(), StatusCode::SEE_OTHER);
-    let (_, responses) = api(
-        &app,
-        "lead@example.org",
-        &format!("/api/v1/studies/{study}/responses"),
-    )
-    .await;
+    let responses = lead_reads(&app, study, "responses").await;
     assert_eq!(responses.as_array().unwrap().len(), 1);
     assert_eq!(responses[0]["answered"], 3);
     assert!(responses[0]["submitted_at"].is_string());
@@ -849,15 +796,7 @@ async fn invited_people_read_easy_read_get_their_consent_by_email_and_are_tracke
 
 async fn answers_can_change_after_sending_when_the_study_allows(app: TestApp) {
     let (study, questionnaire, _) = sample_study(&app).await;
-    let lead = Caller::new(&app, "lead@example.org").await;
-    let (status, body) = lead
-        .call(
-            Method::PUT,
-            &format!("/api/v1/studies/{study}"),
-            Some(json!({ "title": "Involvement", "summary": "", "changes_after_submit": true })),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    change_study(&app, study, json!({ "changes_after_submit": true })).await;
     let gil = Participant::join(&app, study, questionnaire, "staff").await;
     gil.consent().await;
     answer_everything(&gil).await;
@@ -873,18 +812,8 @@ async fn answers_can_change_after_sending_when_the_study_allows(app: TestApp) {
     let (_, review) = gil.get("/review").await;
     assert!(review.contains("You have already sent your answers"));
     assert!(!review.contains("Send my answers"));
-    let (_, responses) = api(
-        &app,
-        "lead@example.org",
-        &format!("/api/v1/studies/{study}/responses"),
-    )
-    .await;
+    let responses = lead_reads(&app, study, "responses").await;
     let id = responses[0]["id"].as_i64().unwrap();
-    let (_, detail) = api(
-        &app,
-        "lead@example.org",
-        &format!("/api/v1/studies/{study}/responses/{id}"),
-    )
-    .await;
+    let detail = lead_reads(&app, study, &format!("responses/{id}")).await;
     assert!(detail["answers"].to_string().contains("Not sure"));
 }
