@@ -673,6 +673,21 @@ async fn double_sends_and_two_tabs_neither_duplicate_nor_lose_answers(app: TestA
 async fn closed_replaced_and_unknown_links_are_calm(app: TestApp) {
     let (study, questionnaire, _) = sample_study(&app).await;
     let fay = Participant::join(&app, study, questionnaire, "staff").await;
+    // Every participant post carries the session's CSRF token: a forged consent is refused.
+    let forged = fay
+        .visitor
+        .client
+        .post(fay.visitor.url(&format!("{}/consent", fay.home)))
+        .form(&[
+            ("statement_1", "yes"),
+            ("statement_2", "yes"),
+            ("decision", "agree"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert_eq!(lead_reads(&app, study, "consent-records").await, json!([]));
     fay.consent().await;
     app.db
         .write(|conn| {
