@@ -359,7 +359,8 @@ async fn an_absent_mail_server_is_waited_for(backend: Backend) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
         let row = rows(&app).await.remove(0);
-        if row.attempts >= 2 {
+        // A claim counts the attempt before it is made: between attempts the row is back in the queue.
+        if row.attempts >= 2 && row.status != "sending" {
             assert_eq!(row.status, "queued");
             assert!(row.last_error.is_some());
             break;
