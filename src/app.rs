@@ -176,7 +176,8 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .configure(crate::distribution::campaigns::handlers::routes)
         .configure(crate::distribution::tracking::handlers::routes)
         .configure(crate::distribution::links::handlers::routes)
-        .configure(crate::responses::handlers::routes);
+        .configure(crate::responses::handlers::routes)
+        .configure(crate::interviews::handlers::routes);
 }
 
 async fn not_found() -> Result<actix_web::HttpResponse, AppError> {

@@ -8,6 +8,7 @@ pub mod config;
 pub mod db;
 pub mod distribution;
 pub mod health;
+pub mod interviews;
 pub mod mail;
 pub mod responses;
 pub mod security;

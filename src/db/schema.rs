@@ -481,11 +481,81 @@ diesel::table! {
         value -> Text,
         skipped -> Bool,
         updated_at -> Timestamp,
+        notes -> Text,
+        status -> Text,
+        elapsed_seconds -> Integer,
+        revision -> Integer,
+    }
+}
+
+diesel::table! {
+    interviews (id) {
+        id -> BigInt,
+        study_id -> BigInt,
+        participation_id -> BigInt,
+        interviewer_id -> BigInt,
+        note_taker_id -> Nullable<BigInt>,
+        scheduled_at -> Timestamp,
+        mode -> Text,
+        status -> Text,
+        response_id -> Nullable<BigInt>,
+        started_at -> Nullable<Timestamp>,
+        paused_at -> Nullable<Timestamp>,
+        paused_seconds -> Integer,
+        ended_at -> Nullable<Timestamp>,
+        field_notes -> Text,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    interview_moments (id) {
+        id -> BigInt,
+        interview_id -> BigInt,
+        client_key -> Text,
+        kind -> Text,
+        question_id -> Nullable<BigInt>,
+        elapsed_seconds -> Integer,
+        body -> Text,
+        created_by -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    interview_follow_ups (id) {
+        id -> BigInt,
+        interview_id -> BigInt,
+        assigned_to -> BigInt,
+        reason -> Text,
+        created_at -> Timestamp,
+        done_at -> Nullable<Timestamp>,
+        done_by -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    interview_edits (id) {
+        id -> BigInt,
+        interview_id -> BigInt,
+        question_id -> Nullable<BigInt>,
+        field -> Text,
+        old_text -> Text,
+        new_text -> Text,
+        edited_by -> BigInt,
+        edited_at -> Timestamp,
     }
 }
 
 diesel::joinable!(consent_records -> participations (participation_id));
 diesel::joinable!(answers -> responses (response_id));
+diesel::joinable!(interviews -> participations (participation_id));
+diesel::joinable!(interviews -> studies (study_id));
+diesel::joinable!(interview_moments -> interviews (interview_id));
+diesel::joinable!(interview_follow_ups -> interviews (interview_id));
+diesel::joinable!(interview_edits -> interviews (interview_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -518,4 +588,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     consent_records,
     responses,
     answers,
+    interviews,
+    interview_moments,
+    interview_follow_ups,
+    interview_edits,
 );

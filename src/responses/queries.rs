@@ -489,8 +489,13 @@ pub fn responses_of_study(
 pub struct StoredAnswer {
     /// The question's id in the response's published version.
     pub question_id: i64,
+    /// The answer given; in an interview, the structured answer (open questions keep theirs in notes).
     pub value: String,
     pub skipped: bool,
+    /// Interviews: the interviewer's notes for the question.
+    pub notes: String,
+    /// Interviews: asked, skipped, declined, out_of_time, or empty.
+    pub status: String,
     pub updated_at: NaiveDateTime,
 }
 
@@ -518,6 +523,8 @@ pub fn response_in_study(
             answers::question_id,
             answers::value,
             answers::skipped,
+            answers::notes,
+            answers::status,
             answers::updated_at,
         ))
         .load(conn)?;

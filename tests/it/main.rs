@@ -10,6 +10,8 @@ mod distribution;
 mod health;
 mod helpers;
 mod history;
+mod interview_pages;
+mod interviews;
 mod mail;
 mod outbox;
 mod participants;

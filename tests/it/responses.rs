@@ -162,7 +162,7 @@ async fn lead_reads(app: &TestApp, study: i64, what: &str) -> Value {
 }
 
 /// The lead changes the study's settings (title and summary kept as `sample_study` made them).
-async fn change_study(app: &TestApp, study: i64, settings: Value) {
+pub async fn change_study(app: &TestApp, study: i64, settings: Value) {
     let mut body = json!({ "title": "Involvement", "summary": "" });
     body.as_object_mut()
         .unwrap()

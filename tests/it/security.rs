@@ -410,6 +410,58 @@ pub const API: &[(&str, &str, Needs)] = &[
         Needs::Member,
     ),
     ("GET", "/api/v1/studies/{id}/consent-records", Needs::Member),
+    ("GET", "/api/v1/studies/{id}/interviews", Needs::Member),
+    ("POST", "/api/v1/studies/{id}/interviews", Needs::Member),
+    (
+        "GET",
+        "/api/v1/studies/{id}/interviews/{interview_id}",
+        Needs::Member,
+    ),
+    (
+        "PATCH",
+        "/api/v1/studies/{id}/interviews/{interview_id}",
+        Needs::Member,
+    ),
+    (
+        "POST",
+        "/api/v1/studies/{id}/interviews/{interview_id}/cancel",
+        Needs::Member,
+    ),
+    (
+        "POST",
+        "/api/v1/studies/{id}/interviews/{interview_id}/consent",
+        Needs::Member,
+    ),
+    (
+        "PUT",
+        "/api/v1/studies/{id}/interviews/{interview_id}/notes/{question_id}",
+        Needs::Member,
+    ),
+    (
+        "POST",
+        "/api/v1/studies/{id}/interviews/{interview_id}/moments",
+        Needs::Member,
+    ),
+    (
+        "POST",
+        "/api/v1/studies/{id}/interviews/{interview_id}/distress",
+        Needs::Member,
+    ),
+    (
+        "POST",
+        "/api/v1/studies/{id}/interviews/{interview_id}/resume",
+        Needs::Member,
+    ),
+    (
+        "PUT",
+        "/api/v1/studies/{id}/interviews/{interview_id}/field-notes",
+        Needs::Member,
+    ),
+    (
+        "POST",
+        "/api/v1/studies/{id}/interviews/{interview_id}/follow-ups/{follow_up_id}/done",
+        Needs::Member,
+    ),
 ];
 
 const LEAD: &[StudyRole] = &[StudyRole::Lead];
@@ -417,6 +469,8 @@ const LEAD_OR_ANALYST: &[StudyRole] = &[StudyRole::Lead, StudyRole::Analyst];
 /// Campaign emails are written by the co-design group; how a campaign goes is seen by the whole team.
 const WRITERS: &[StudyRole] = &[StudyRole::Lead, StudyRole::CoDesigner];
 const VIEWERS: &[StudyRole] = &[StudyRole::Lead, StudyRole::CoDesigner, StudyRole::Analyst];
+/// Interviews are for leads (every one) and interviewers (their own).
+const INTERVIEWERS: &[StudyRole] = &[StudyRole::Lead, StudyRole::Interviewer];
 
 /// Study routes and the study roles that may use them: `{id}` is a study the caller may be a member
 /// of, other placeholders ids that do not exist (so a member let in gets 404 or 422, never 403). A
@@ -543,6 +597,36 @@ const STUDY_ROUTES: &[(&str, &str, &str, &[StudyRole])] = &[
     ("GET", "/api/v1/studies/{id}/questionnaires/{questionnaire_id}/open-links", "", LEAD),
     ("POST", "/api/v1/studies/{id}/questionnaires/{questionnaire_id}/open-links", "{\"closes_on\": \"2099-01-01\"}", LEAD),
     ("POST", "/api/v1/studies/{id}/questionnaires/{questionnaire_id}/open-links/{link_id}/revoke", "", LEAD),
+    ("GET", "/api/v1/studies/{id}/interviews", "", INTERVIEWERS),
+    ("POST", "/api/v1/studies/{id}/interviews", "{}", LEAD),
+    ("GET", "/api/v1/studies/{id}/interviews/{interview_id}", "", INTERVIEWERS),
+    ("PATCH", "/api/v1/studies/{id}/interviews/{interview_id}", "{}", LEAD),
+    ("POST", "/api/v1/studies/{id}/interviews/{interview_id}/cancel", "", LEAD),
+    ("POST", "/api/v1/studies/{id}/interviews/{interview_id}/consent", "{}", INTERVIEWERS),
+    ("PUT", "/api/v1/studies/{id}/interviews/{interview_id}/notes/{question_id}", "{}", INTERVIEWERS),
+    ("POST", "/api/v1/studies/{id}/interviews/{interview_id}/moments", "{}", INTERVIEWERS),
+    ("POST", "/api/v1/studies/{id}/interviews/{interview_id}/distress", "", INTERVIEWERS),
+    ("POST", "/api/v1/studies/{id}/interviews/{interview_id}/resume", "", INTERVIEWERS),
+    ("PUT", "/api/v1/studies/{id}/interviews/{interview_id}/field-notes", "{}", INTERVIEWERS),
+    ("POST", "/api/v1/studies/{id}/interviews/{interview_id}/follow-ups/{follow_up_id}/done", "", INTERVIEWERS),
+    ("GET", "/studies/{id}/interviews", "", INTERVIEWERS),
+    ("POST", "/studies/{id}/interviews", "", LEAD),
+    ("GET", "/studies/{id}/interviews/new", "", LEAD),
+    ("GET", "/studies/{id}/interviews/{interview_id}", "", INTERVIEWERS),
+    ("GET", "/studies/{id}/interviews/{interview_id}/edit", "", LEAD),
+    ("POST", "/studies/{id}/interviews/{interview_id}/edit", "", LEAD),
+    ("POST", "/studies/{id}/interviews/{interview_id}/cancel", "", LEAD),
+    ("GET", "/studies/{id}/interviews/{interview_id}/consent", "", INTERVIEWERS),
+    ("POST", "/studies/{id}/interviews/{interview_id}/consent", "", INTERVIEWERS),
+    ("GET", "/studies/{id}/interviews/{interview_id}/guide/1", "", INTERVIEWERS),
+    ("POST", "/studies/{id}/interviews/{interview_id}/guide/1", "", INTERVIEWERS),
+    ("POST", "/studies/{id}/interviews/{interview_id}/moments", "", INTERVIEWERS),
+    ("POST", "/studies/{id}/interviews/{interview_id}/distress", "", INTERVIEWERS),
+    ("GET", "/studies/{id}/interviews/{interview_id}/paused", "", INTERVIEWERS),
+    ("POST", "/studies/{id}/interviews/{interview_id}/resume", "", INTERVIEWERS),
+    ("GET", "/studies/{id}/interviews/{interview_id}/close", "", INTERVIEWERS),
+    ("POST", "/studies/{id}/interviews/{interview_id}/close", "", INTERVIEWERS),
+    ("POST", "/studies/{id}/interviews/{interview_id}/follow-ups/{follow_up_id}/done", "", INTERVIEWERS),
 ];
 
 /// A route template made concrete: every `{placeholder}` becomes an id that does not exist.

@@ -190,6 +190,14 @@ pub fn cancel_queued_emails(conn: &mut DbConnection, participation_id: i64) -> Q
     cancel_emails(conn, &[participation_id], "withdrew")
 }
 
+/// Someone to be interviewed instead gets no more invitations or reminders to answer online.
+pub fn cancel_emails_for_interview(
+    conn: &mut DbConnection,
+    participation_id: i64,
+) -> QueryResult<()> {
+    cancel_emails(conn, &[participation_id], "interview assigned instead")
+}
+
 /// A participant's participation in a questionnaire of their study.
 pub fn participation_of(
     conn: &mut DbConnection,

@@ -303,23 +303,36 @@ pub async fn add(
 ) -> Result<ParticipantDetail, AppError> {
     let (input, origin) = (input.clone(), origin.clone());
     db.write(move |conn| {
-        let new = checked(conn, study_id, &input, None)?;
-        let created = queries::insert(conn, study_id, "roster", std::slice::from_ref(&new))
-            .map_err(|e| clash_or(e, "email", EMAIL_CLASH))?;
-        let (id, code) = created.into_iter().next().ok_or_else(|| {
-            AppError::internal(anyhow::anyhow!("a participant was added without an id"))
-        })?;
-        audit::record(
-            conn,
-            &origin,
-            "participant_added",
-            "participant",
-            Some(id),
-            json!({ "study_id": study_id, "code": code, "source": "roster" }),
-        )?;
+        let (id, _) = add_in(conn, &origin, study_id, &input, "roster")?;
         detail(conn, study_id, id, true)
     })
     .await
+}
+
+/// Adds one participant inside a write already open; `source` says how they came (roster, interview).
+/// Returns their id and new code.
+pub fn add_in(
+    conn: &mut DbConnection,
+    origin: &Origin,
+    study_id: i64,
+    input: &ParticipantInput,
+    source: &str,
+) -> Result<(i64, String), AppError> {
+    let new = checked(conn, study_id, input, None)?;
+    let created = queries::insert(conn, study_id, source, std::slice::from_ref(&new))
+        .map_err(|e| clash_or(e, "email", EMAIL_CLASH))?;
+    let (id, code) = created.into_iter().next().ok_or_else(|| {
+        AppError::internal(anyhow::anyhow!("a participant was added without an id"))
+    })?;
+    audit::record(
+        conn,
+        origin,
+        "participant_added",
+        "participant",
+        Some(id),
+        json!({ "study_id": study_id, "code": code, "source": source }),
+    )?;
+    Ok((id, code))
 }
 
 /// The names of the fields that differ, for the audit log (values stay out of it).

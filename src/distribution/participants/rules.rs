@@ -52,6 +52,7 @@ macro_rules! vocabulary {
         }
     };
 }
+pub(crate) use vocabulary;
 
 /// One choice on a form: the value sent and the words shown.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -60,7 +61,7 @@ pub struct Choice {
     pub label: String,
 }
 
-fn choices<'a>(labels: impl Iterator<Item = &'a str>) -> String {
+pub(crate) fn choices<'a>(labels: impl Iterator<Item = &'a str>) -> String {
     let quoted: Vec<String> = labels.map(|l| format!("“{l}”")).collect();
     match quoted.split_last() {
         Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
