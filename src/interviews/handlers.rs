@@ -564,6 +564,8 @@ fn guide_context(
         }),
     );
     context.insert("client_key", &hex::encode(random_bytes::<12>()));
+    context.insert("moment", &MomentForm::default());
+    context.insert("moment_errors", &FieldErrors::new());
     context.insert("moments", &views::moment_views(&opened.moments));
     context.insert(
         "api",
@@ -680,7 +682,7 @@ async fn save_guide(
     Ok(see_other(&target))
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize, serde::Serialize)]
 struct MomentForm {
     #[serde(default)]
     kind: String,
@@ -703,24 +705,42 @@ async fn add_moment(
     let (study_id, interview_id) = path.into_inner();
     let form = form.into_inner();
     let section: usize = form.section.parse().unwrap_or(1).max(1);
-    let back = format!("{}/guide/{section}", interview_url(study_id, interview_id));
     let input = MomentInput {
-        kind: form.kind,
-        body: form.body,
+        kind: form.kind.clone(),
+        body: form.body.clone(),
         question_id: form.question_id.parse().ok(),
         elapsed_seconds: None,
-        client_key: form.client_key,
+        client_key: form.client_key.clone(),
     };
     match actions::add_moment(page.state(), &user, study_id, interview_id, input).await {
         Ok(()) => {
             page.flash("success", "Your note is saved with the time.");
-            Ok(see_other(&format!("{back}#moments")))
+            Ok(see_other(&format!(
+                "{}/guide/{section}#moments",
+                interview_url(study_id, interview_id)
+            )))
         }
         Err(AppError::Invalid(errors)) => {
-            // The message goes beside the box; what was typed is kept in the flash, never lost.
-            let message = errors.values().cloned().collect::<Vec<_>>().join(". ");
-            page.flash("info", format!("Your quick note was not saved: {message}."));
-            Ok(see_other(&format!("{back}#moments")))
+            // The guide again, with the message beside the box and what was typed still in it.
+            let opened = open_to_take_notes(&page, &user, study_id, interview_id).await?;
+            let index = section_index(section, &opened)?;
+            let mut context = guide_context(&opened, index, &HashMap::new(), &HashMap::new());
+            let problems: Vec<(String, String)> = errors
+                .iter()
+                .map(|(field, message)| (format!("moment-{field}"), message.clone()))
+                .collect();
+            context.insert("problems", &problems);
+            context.insert("moment_errors", &errors);
+            context.insert("moment", &form);
+            page.render_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "interviews/guide.html",
+                context,
+            )
+        }
+        Err(AppError::Forbidden) => {
+            let opened = open_to_take_notes(&page, &user, study_id, interview_id).await?;
+            Ok(see_other(&where_it_is(&opened)))
         }
         Err(other) => Err(other),
     }

@@ -231,6 +231,27 @@ async fn an_interview_runs_from_assignment_to_corrected_field_notes(app: TestApp
     )
     .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
+    let long = format!("Too long to keep as a quick note {}", "x".repeat(5_000));
+    let (status, _, page) = post(
+        interviewer,
+        &format!("{interview}/moments"),
+        &[
+            ("kind", "note"),
+            ("body", &long),
+            ("client_key", "k2"),
+            ("section", "3"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.contains("A quick note can be up to 5,000 characters"),
+        "{page}"
+    );
+    assert!(
+        page.contains("Too long to keep as a quick note xxx"),
+        "what was typed is kept"
+    );
     let (status, to, _) = post(interviewer, &format!("{interview}/distress"), &[]).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(to, format!("{interview}/paused"));
