@@ -9,6 +9,73 @@
   var TYPING_PAUSE_MS = 2500;
   var RETRY_MS = 3000;
 
+  function draftPrefix(interviewId) {
+    return "voices-interview-" + interviewId + "-q";
+  }
+
+  // Question ids with a draft kept on this device and not on this page.
+  function waitingElsewhere(storage, interviewId, here) {
+    var ids = [];
+    if (!storage) { return ids; }
+    var prefix = draftPrefix(interviewId);
+    for (var i = 0; i < storage.length; i++) {
+      var key = storage.key(i);
+      if (key && key.indexOf(prefix) === 0) {
+        var id = key.substring(prefix.length);
+        if (!here[id]) { ids.push(id); }
+      }
+    }
+    return ids;
+  }
+
+  // Sends one kept draft as it is; resolves to the HTTP status (0 when offline). A draft the server
+  // took is forgotten; one changed elsewhere waits for its section to be opened.
+  function putDraft(api, csrf, storage, key, id) {
+    var draft;
+    try { draft = JSON.parse(storage.getItem(key)); } catch (e) { draft = null; }
+    if (!draft) { return Promise.resolve(200); }
+    return window.fetch(api + "/notes/" + id, {
+      method: "PUT",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf, "Accept": "application/json" },
+      body: JSON.stringify({ notes: draft.notes, answer: draft.answer, status: draft.status, revision: draft.revision })
+    }).then(function (response) {
+      if (response.ok) { storage.removeItem(key); }
+      return response.status;
+    }, function () { return 0; });
+  }
+
+  function localStore() {
+    try {
+      var probe = "voices-probe";
+      window.localStorage.setItem(probe, probe);
+      window.localStorage.removeItem(probe);
+      return window.localStorage;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  // The close page: notes still kept on this device are sent before the interview is completed,
+  // and the page says so while any wait.
+  document.addEventListener("DOMContentLoaded", function () {
+    var closing = document.querySelector("[data-unsent-drafts]");
+    var storage = localStore();
+    if (!closing || !storage || !window.fetch) { return; }
+    var interviewId = closing.getAttribute("data-interview");
+    var api = closing.getAttribute("data-api");
+    var csrf = closing.getAttribute("data-csrf");
+    function check() {
+      var waiting = waitingElsewhere(storage, interviewId, {});
+      closing.hidden = waiting.length === 0;
+      return waiting;
+    }
+    var waiting = check();
+    Promise.all(waiting.map(function (id) {
+      return putDraft(api, csrf, storage, draftPrefix(interviewId) + id, id);
+    })).then(check);
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     var guide = document.querySelector("[data-guide]");
     var form = document.querySelector("form[data-autosave]");
@@ -20,29 +87,19 @@
     var running = guide.getAttribute("data-status") === "in_progress";
     var csrf = form.querySelector("input[name=csrf_token]").value;
     var bar = guide.querySelector("[data-save-status]");
-    var storage = safeStorage();
+    var storage = localStore();
     var questions = {};
     var current = null;
     var offline = false;
 
-    function safeStorage() {
-      try {
-        var probe = "voices-probe";
-        window.localStorage.setItem(probe, probe);
-        window.localStorage.removeItem(probe);
-        return window.localStorage;
-      } catch (e) {
-        return null;
-      }
-    }
-
     function draftKey(id) {
-      return "voices-interview-" + interviewId + "-q" + id;
+      return draftPrefix(interviewId) + id;
     }
 
-    function clockTime(date) {
-      function two(n) { return (n < 10 ? "0" : "") + n; }
-      return two(date.getHours()) + ":" + two(date.getMinutes()) + ":" + two(date.getSeconds());
+    // The server's time of a save ("2026-11-26T14:03:21.123456", UTC), as the pages show it.
+    function savedAt(stamp) {
+      var time = String(stamp || "").split("T")[1] || "";
+      return "Saved at " + time.substring(0, 8) + " (UTC)";
     }
 
     function say(text) {
@@ -132,13 +189,18 @@
     Question.prototype.changed = function () {
       var q = this;
       q.keep();
-      q.mark("Not saved yet");
+      q.mark("Not saved yet", "waiting");
       window.clearTimeout(q.timer);
       q.timer = window.setTimeout(function () { q.send(); }, TYPING_PAUSE_MS);
     };
 
-    Question.prototype.mark = function (text) {
-      if (this.saved) { this.saved.textContent = text; }
+    // The question's own line, and its state for anything that needs to tell (saved, saving,
+    // waiting, offline, conflict, refused).
+    Question.prototype.mark = function (text, state) {
+      if (this.saved) {
+        this.saved.textContent = text;
+        this.saved.setAttribute("data-state", state);
+      }
     };
 
     Question.prototype.send = function () {
@@ -155,7 +217,7 @@
         revision: parseInt(q.revision.value, 10) || 0
       };
       q.sending = true;
-      q.mark("Saving…");
+      q.mark("Saving…", "saving");
       window.fetch(api + "/notes/" + q.id, {
         method: "PUT",
         credentials: "same-origin",
@@ -174,8 +236,8 @@
           var now = values_equal(q.values(), sent);
           if (now && storage) { storage.removeItem(draftKey(q.id)); }
           if (!now) { q.keep(); }
-          var text = "Saved at " + clockTime(new Date());
-          q.mark(text);
+          var text = savedAt(result.json.saved_at);
+          q.mark(text, "saved");
           // Routine saves change only the question's own line; the status bar (read out by screen
           // readers) speaks when something needs attention, or has stopped needing it.
           if (offline) {
@@ -187,12 +249,16 @@
           q.conflict(result.json);
         } else if (result.status === 422) {
           var message = result.json && result.json.error && result.json.error.fields && result.json.error.fields.notes;
-          q.mark("Not saved: " + (message || "check the notes"));
+          q.mark("Not saved: " + (message || "check the notes"), "refused");
           say("A note was not saved: " + (message || "check the notes"));
         } else if (result.status === 401 || result.status === 403) {
-          q.mark("Not saved: kept on this device");
+          q.mark("Not saved: kept on this device", "refused");
           say("You are signed out or this interview cannot take notes now. Your notes are kept on this device: sign in again, then reload this page.");
+        } else if (result.status < 500) {
+          q.mark("Not saved: error " + result.status + ". Kept on this device", "refused");
+          say("A note could not be saved (error " + result.status + "). It is kept on this device: reload the page to try again.");
         } else {
+          // The server is restarting or overloaded: the same as a dropped connection.
           went_offline(q);
         }
       }, function () {
@@ -204,7 +270,7 @@
     Question.prototype.conflict = function (json) {
       var q = this;
       q.conflicted = true;
-      q.mark("Not saved: changed elsewhere");
+      q.mark("Not saved: changed elsewhere", "conflict");
       say("The notes for a question were changed on another device. Both versions are shown: choose what to keep.");
       var old = q.section.querySelector("[data-conflict-js]");
       if (old) { old.parentNode.removeChild(old); }
@@ -262,10 +328,13 @@
 
     var retry = null;
 
+    // The bar speaks once when the connection goes, not at every retry.
     function went_offline(q) {
+      if (q) { q.mark("Offline: not yet saved", "offline"); }
+      if (!offline) {
+        say("Offline: not yet saved. Your notes are kept on this device and are sent when the connection returns.");
+      }
       offline = true;
-      q.mark("Offline: not yet saved");
-      say("Offline: not yet saved. Your notes are kept on this device and are sent when the connection returns.");
       guide.classList.add("guide--offline");
       if (!retry) {
         retry = window.setInterval(send_waiting, RETRY_MS);
@@ -285,7 +354,23 @@
         var q = questions[id];
         if (q.draft()) { q.send(); }
       });
+      sendOtherSections();
       sendMoments();
+    }
+
+    // Drafts of questions in other sections (typed there, then the page was left offline) go too.
+    function sendOtherSections() {
+      waitingElsewhere(storage, interviewId, questions).forEach(function (id) {
+        putDraft(api, csrf, storage, draftKey(id), id).then(function (status) {
+          if (status === 409) {
+            say("Notes for a question in another section were changed elsewhere: open that section to choose what to keep.");
+          } else if (status === 0 || status >= 500) {
+            went_offline(null);
+          } else if (offline && status === 200) {
+            back_online();
+          }
+        });
+      });
     }
 
     window.addEventListener("online", send_waiting);
@@ -359,23 +444,16 @@
         if (response.ok || response.status === 422) {
           // Sent (or refused for good, e.g. too long: it stays on screen for the interviewer to copy).
           keepMoments(waitingMoments().filter(function (m) { return m.client_key !== next.client_key; }));
-          say(response.ok ? "Quick note saved at " + clockTime(new Date()) + "." : "A quick note was not saved: it is too long.");
+          say(response.ok ? "Quick note saved." : "A quick note was not saved: it is too long.");
           if (offline) { back_online(); }
           sendMoments();
         } else if (response.status >= 500) {
-          went_offline_moments();
+          went_offline(null);
         }
       }, function () {
         sendingMoments = false;
-        went_offline_moments();
+        went_offline(null);
       });
-    }
-
-    function went_offline_moments() {
-      offline = true;
-      guide.classList.add("guide--offline");
-      say("Offline: not yet saved. Your notes are kept on this device and are sent when the connection returns.");
-      if (!retry) { retry = window.setInterval(send_waiting, RETRY_MS); }
     }
 
     var momentForm = document.querySelector("form[data-moment-form]");
@@ -413,7 +491,7 @@
           } else {
             q.put(draft);
             q.revision.value = draft.revision;
-            q.mark("Brought back from this device: saving…");
+            q.mark("Brought back from this device: saving…", "saving");
             q.send();
           }
         }
@@ -424,8 +502,8 @@
     form.addEventListener("submit", function (event) {
       if (offline || navigator.onLine === false) {
         event.preventDefault();
-        say("Offline: stay on this page. Your notes are kept on this device and are sent when the connection returns.");
         send_waiting();
+        say("Offline: stay on this page. Your notes are kept on this device and are sent when the connection returns.");
         return;
       }
       Object.keys(questions).forEach(function (id) {

@@ -1,27 +1,33 @@
 //! The pages in a real browser: headless Chromium, driven over WebDriver with the keyboard only, with an
 //! axe-core scan of every page and state, a 320 CSS px reflow check, and a run with JavaScript off.
+//! The interview guide's autosave is tested with the connection cut: by chromedriver's network
+//! emulation, and by a proxy between browser and app that can drop every connection.
 //!
 //! Needs Debian's chromium and chromium-driver and `npm ci` in tests/browser. Without them the test
 //! notes that it skipped, unless `VOICES_REQUIRE_BROWSER=1` (set by CI), where it fails instead.
 
 use std::io::Write;
-use std::net::{TcpListener, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::key::Key;
-use fantoccini::wd::Capabilities;
+use fantoccini::wd::{Capabilities, WebDriverCompatibleCommand};
 use fantoccini::{Client, ClientBuilder, Locator};
 use futures_util::FutureExt;
 use hyper_util::client::legacy::connect::HttpConnector;
-use serde_json::json;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
 use tempfile::TempDir;
 use voices::accounts::rules::Role;
 
-use crate::helpers::{spawn_app, Backend, TestApp, PASSWORD};
+use crate::helpers::{spawn_app, spawn_postgres_app, Backend, StudyTeam, TestApp, PASSWORD};
+use crate::interview_pages::{ids_named, post, team_with_guide};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -39,11 +45,15 @@ axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a
   .catch(e => done({error: String(e)}));
 "#;
 
+/// One browser test at a time: two Chromiums on two cores would make the autosave's timing flaky.
+static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_page_works_by_keyboard_and_passes_axe() {
     let Some(axe) = prerequisites() else {
         return;
     };
+    let _one = ONE_BROWSER.lock().await;
     let app = spawn_app(Backend::Sqlite).await;
     app.create_user("admin@example.org", Role::Admin).await;
     let driver = Chromedriver::start();
@@ -59,6 +69,7 @@ async fn every_page_works_by_keyboard_and_passes_axe() {
             questionnaire_flow(&browser.client, &app, &mut audit).await;
             distribution_flow(&browser.client, &app, &mut audit).await;
             participant_flow(&browser.client, &mut audit).await;
+            interview_flow(&browser.client, &mut audit).await;
         })
         .await;
 
@@ -531,6 +542,840 @@ async fn works_without_javascript(client: &Client, app: &TestApp) {
     wait_for_text(client, "h1", "Your account").await;
 }
 
+/// The interview pages as a lead and an interviewer meet them, by keyboard, each scanned by axe and at
+/// 320 px: the schedule (empty, with an interview, with a follow-up), the assign form and its errors, an
+/// interview, verbal consent and its errors, the live guide, the pause after the distress button,
+/// closing and its errors, the completed interview, and its field notes changed later.
+async fn interview_flow(client: &Client, audit: &mut Audit) {
+    let app = spawn_app(Backend::Sqlite).await;
+    let (team, version) = team_with_guide(&app).await;
+    let schedule = format!("/studies/{}/interviews", team.study);
+
+    sign_in(client, &app.address, "lead@example.org").await;
+    client.goto(&app.url(&schedule)).await.unwrap();
+    wait_for_text(client, "h1", "Interviews").await;
+    audit.check(client, "interviews: empty schedule").await;
+    follow(client, "//main//a[normalize-space()='Assign an interview']").await;
+    wait_for_text(client, "h1", "Assign an interview").await;
+    audit.check(client, "interviews: assign form").await;
+    submit(client, "Assign the interview").await;
+    wait_for(client, "[data-error-summary]").await;
+    audit.check(client, "interviews: assign form errors").await;
+
+    let interview = assign_over_http(&team, version).await;
+    client.goto(&app.url(&schedule)).await.unwrap();
+    wait_for_text(client, "main table", "Sam Example").await;
+    audit.check(client, "interviews: schedule").await;
+    client.goto(&app.url(&interview)).await.unwrap();
+    wait_for_text(client, "h1", "Interview with").await;
+    audit
+        .check(client, "interviews: a scheduled interview, as lead")
+        .await;
+
+    submit_header(client, "Sign out").await;
+    wait_for(client, "#email").await;
+    sign_in(client, &app.address, "interviewer@example.org").await;
+    client.goto(&app.url(&schedule)).await.unwrap();
+    wait_for_text(client, "h1", "Your interviews").await;
+    audit
+        .check(client, "interviews: an interviewer's schedule")
+        .await;
+    follow(client, &format!("//main//a[@href='{interview}']")).await;
+    wait_for_text(client, "h1", "Interview with").await;
+    audit
+        .check(client, "interviews: a scheduled interview")
+        .await;
+
+    follow(
+        client,
+        "//main//a[normalize-space()='Start: record verbal consent']",
+    )
+    .await;
+    wait_for_text(client, "h1", "Verbal consent").await;
+    audit.check(client, "interviews: verbal consent").await;
+    submit(client, "Record consent").await;
+    wait_for(client, "[data-error-summary]").await;
+    audit
+        .check(client, "interviews: verbal consent errors")
+        .await;
+    // Space chooses a radio or ticks a box, as for any keyboard user.
+    let yes = client
+        .find_all(Locator::Css("input[type=radio][value=yes]"))
+        .await
+        .unwrap();
+    assert!(yes.len() >= 2, "a Yes for each consent statement");
+    for radio in yes {
+        radio.send_keys(" ").await.unwrap();
+    }
+    type_into(client, "#attested", " ").await;
+    submit(client, "Record consent").await;
+    wait_for_text(client, "h1", "About you").await;
+    audit.check(client, "interviews: live guide").await;
+
+    // Notes saved by the Save button after another device saved the same question: the page shows
+    // both, as it does without the script.
+    let first = client
+        .find(Locator::Css("textarea[data-notes]"))
+        .await
+        .unwrap()
+        .attr("name")
+        .await
+        .unwrap()
+        .unwrap();
+    let first: i64 = first.trim_start_matches("notes-").parse().unwrap();
+    let (status, body) = team
+        .interviewer
+        .call(
+            Method::PUT,
+            &format!("/api/v1{interview}/notes/{first}"),
+            Some(json!({ "notes": "Noted on the tablet", "answer": "", "status": "", "revision": 0 })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    type_into(
+        client,
+        &format!("#notes-{first}"),
+        "Works on the ward; “no one asked me before”.",
+    )
+    .await;
+    submit(client, "Save question 1").await;
+    wait_for_text(client, "[data-theirs]", "Noted on the tablet").await;
+    audit
+        .check(client, "interviews: live guide, conflict from the server")
+        .await;
+    // An empty quick note is not for the script: the server sends the guide back with the error.
+    submit(client, "Save the note").await;
+    wait_for(client, "#moment-body-error").await;
+    audit
+        .check(client, "interviews: live guide, quick note errors")
+        .await;
+    type_into(client, "#moment-body", "They asked us at the start").await;
+    submit(client, "Save the note").await;
+    wait_for_text(client, "[data-moments]", "They asked us at the start").await;
+
+    submit(client, "Pause: participant distressed").await;
+    wait_for_text(client, "h1", "The interview is paused").await;
+    audit
+        .check(client, "interviews: paused after the distress button")
+        .await;
+    client.goto(&app.url(&schedule)).await.unwrap();
+    wait_for_text(client, "h2", "Follow-ups to do").await;
+    audit
+        .check(client, "interviews: schedule with a follow-up")
+        .await;
+    client
+        .goto(&app.url(&format!("{interview}/paused")))
+        .await
+        .unwrap();
+    wait_for_text(client, "h1", "The interview is paused").await;
+    submit(client, "Resume the interview").await;
+    wait_for_text(client, "h1", "About you").await;
+
+    submit(client, "Save and close the interview").await;
+    wait_for_text(client, "h1", "Close the interview").await;
+    audit.check(client, "interviews: close form").await;
+    submit(client, "Complete the interview").await;
+    wait_for(client, "[data-error-summary]").await;
+    audit.check(client, "interviews: close form errors").await;
+    for (field, text) in [
+        ("#setting", "By phone, participant at home"),
+        ("#people_present", "None"),
+        ("#interruptions", "A doorbell at minute 12"),
+        ("#rapport", "Warm"),
+        ("#recording_quality", "Notes only, full"),
+        ("#reflections", "Strong sense of being asked too late"),
+    ] {
+        type_into(client, field, text).await;
+    }
+    submit(client, "Complete the interview").await;
+    wait_for_text(client, "main", "A doorbell at minute 12").await;
+    wait_for_text(client, "main .tag", "Completed").await;
+    audit
+        .check(client, "interviews: a completed interview")
+        .await;
+
+    follow(
+        client,
+        "//main//a[normalize-space()='Change the field notes']",
+    )
+    .await;
+    wait_for_text(client, "h1", "Change the field notes").await;
+    audit
+        .check(client, "interviews: changing the field notes")
+        .await;
+    type_into(client, "#rapport", ", then tired after 40 minutes").await;
+    submit(client, "Save the field notes").await;
+    wait_for_text(client, "h2", "Changes after completion").await;
+    audit
+        .check(client, "interviews: a completed interview with changes")
+        .await;
+}
+
+/// "Never lose a note", in a real browser: notes typed while the connection is cut are kept on the
+/// device, shown as not yet saved, and stored exactly once it returns; a draft typed offline comes back
+/// after a reload; and a note another device saved in between is shown beside this one to choose from.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interview_notes_survive_a_lost_connection_a_reload_and_a_conflict() {
+    let Some(axe) = prerequisites() else {
+        return;
+    };
+    let _one = ONE_BROWSER.lock().await;
+    // PostgreSQL when configured: the SQLite side is covered by the page scans above.
+    let app = match spawn_postgres_app(|_| {}).await {
+        Some(app) => app,
+        None => spawn_app(Backend::Sqlite).await,
+    };
+    let (team, version) = team_with_guide(&app).await;
+    let interview = assign_over_http(&team, version).await;
+    consent_over_http(&team, &interview).await;
+    // The browser reaches the app through a proxy that can cut it off, for the reload.
+    let proxy = Proxy::start(&app.address);
+    let driver = Chromedriver::start();
+    let browser = Browser::open(&driver, true).await;
+    let mut audit = Audit {
+        axe,
+        problems: Vec::new(),
+    };
+    browser
+        .run(async {
+            let guide = Guide::open(&browser.client, &proxy.origin, &team, &interview).await;
+            guide.survives_a_lost_connection(&mut audit).await;
+            guide.survives_a_reload_while_offline(&proxy).await;
+            guide
+                .shows_a_conflict_and_keeps_the_choice(&mut audit)
+                .await;
+        })
+        .await;
+    assert!(
+        audit.problems.is_empty(),
+        "accessibility problems:\n{}",
+        audit.problems.join("\n")
+    );
+}
+
+/// The live guide's section 3 (three questions with notes), open in the browser as the interviewer.
+struct Guide<'a> {
+    client: &'a Client,
+    /// Where the browser reaches the app.
+    origin: &'a str,
+    team: &'a StudyTeam,
+    interview: &'a str,
+    path: String,
+    questions: Vec<i64>,
+}
+
+impl<'a> Guide<'a> {
+    async fn open(
+        client: &'a Client,
+        origin: &'a str,
+        team: &'a StudyTeam,
+        interview: &'a str,
+    ) -> Guide<'a> {
+        sign_in(client, origin, "interviewer@example.org").await;
+        let path = format!("{interview}/guide/3");
+        client.goto(&format!("{origin}{path}")).await.unwrap();
+        wait_for_text(client, "h1", "Having the chance").await;
+        let mut questions = Vec::new();
+        for notes in client
+            .find_all(Locator::Css("textarea[data-notes]"))
+            .await
+            .unwrap()
+        {
+            let name = notes.attr("name").await.unwrap().unwrap();
+            questions.push(name.trim_start_matches("notes-").parse().unwrap());
+        }
+        assert_eq!(questions.len(), 3, "section 3 has three questions");
+        Guide {
+            client,
+            origin,
+            team,
+            interview,
+            path,
+            questions,
+        }
+    }
+
+    /// Types online, cuts the connection, types on (quotes, accents, a new line), tries to move on,
+    /// then restores the connection: every character reaches the server.
+    async fn survives_a_lost_connection(&self, audit: &mut Audit) {
+        let client = self.client;
+        let q = self.questions[0];
+        let mut typed = String::new();
+
+        self.type_notes(q, "Felt like an afterthought", &mut typed)
+            .await;
+        self.wait_until_saved(q).await;
+        assert_eq!(self.stored(q).await["notes"], json!(typed));
+
+        set_offline(client, true).await;
+        assert_eq!(
+            client
+                .execute("return navigator.onLine", vec![])
+                .await
+                .unwrap(),
+            json!(false),
+            "chromedriver's offline emulation reaches the page"
+        );
+        self.record_status_messages().await;
+        let offline_keys = format!(
+            " at the start. She said “they’d already decided” – at the café, naïve of me.{}Zoë: 10 € «très» ½",
+            Key::Enter
+        );
+        self.type_notes(q, &offline_keys, &mut typed).await;
+        wait_for_text_within(
+            client,
+            "[data-save-status]",
+            "Offline: not yet saved",
+            Duration::from_secs(20),
+        )
+        .await;
+        wait_for_text(client, &format!("#saved-{q}"), "Offline: not yet saved").await;
+        assert!(
+            self.has_offline_class().await,
+            "the guide is marked offline"
+        );
+        assert_eq!(
+            self.draft(q).await["notes"],
+            json!(typed),
+            "every keystroke is kept on the device"
+        );
+        assert_eq!(
+            self.stored(q).await["notes"],
+            json!("Felt like an afterthought"),
+            "nothing reached the server while offline"
+        );
+        audit.check(client, "interviews: live guide, offline").await;
+
+        // Moving to another section would post the form into the void: the page stays and says why.
+        submit(client, "Save and go to section 4").await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(
+            client
+                .current_url()
+                .await
+                .unwrap()
+                .path()
+                .ends_with("/guide/3"),
+            "the guide stays open offline"
+        );
+        assert_eq!(self.notes_in_box(q).await, typed, "the box still holds it");
+        let said = self.status_messages().await;
+        assert!(
+            said.iter()
+                .any(|m| m.starts_with("Offline: stay on this page")),
+            "the page says why it stays; it said {said:?}"
+        );
+
+        // A little more, then the connection returns: the retry sends it all.
+        self.type_notes(q, " (more after the retry)", &mut typed)
+            .await;
+        tokio::time::sleep(Duration::from_millis(3500)).await;
+        assert_eq!(
+            self.stored(q).await["notes"],
+            json!("Felt like an afterthought"),
+            "still nothing on the server while offline"
+        );
+        set_offline(client, false).await;
+        self.wait_until_saved(q).await;
+        wait_for_text(client, "[data-save-status]", "Saved at").await;
+        assert!(!self.has_offline_class().await, "the offline mark is gone");
+        let stored = self.stored(q).await;
+        assert_eq!(
+            stored["notes"].as_str().unwrap(),
+            typed,
+            "every character typed is stored exactly"
+        );
+        assert_eq!(
+            self.draft(q).await,
+            Value::Null,
+            "the draft is cleared once saved"
+        );
+    }
+
+    /// With the server out of reach (the proxy cut), types, reloads (which cannot load), then with the
+    /// server back opens the guide again: the draft kept on the device comes back into the box and is
+    /// saved. chromedriver's emulation cannot serve here: a reload lifts it for a moment (the page sees
+    /// an `online` event as it unloads, and sends), so the reload would not really happen offline.
+    async fn survives_a_reload_while_offline(&self, proxy: &Proxy) {
+        let client = self.client;
+        let q = self.questions[0];
+        let mut typed = self.stored(q).await["notes"].as_str().unwrap().to_string();
+        let before = typed.clone();
+
+        proxy.cut();
+        let keys = format!("{}After the reload: “ü” and ß.", Key::Enter);
+        self.type_notes(q, &keys, &mut typed).await;
+        assert_eq!(
+            self.draft(q).await["notes"],
+            json!(typed),
+            "kept on the device at once"
+        );
+        // The server is unreachable while the browser thinks it is online: the failed save says so.
+        wait_for_text_within(
+            client,
+            &format!("#saved-{q}"),
+            "Offline: not yet saved",
+            Duration::from_secs(20),
+        )
+        .await;
+        assert!(self.has_offline_class().await);
+
+        // The reload cannot load the guide: Chromium shows its own error page, the script is gone.
+        let _ = client.refresh().await;
+        assert!(
+            client
+                .find_all(Locator::Css("[data-guide]"))
+                .await
+                .unwrap_or_default()
+                .is_empty(),
+            "a reload while the server is unreachable does not show the guide"
+        );
+        assert_eq!(
+            self.stored(q).await["notes"],
+            json!(before),
+            "nothing reached the server before the reload"
+        );
+
+        // Back online on another section: the draft of this one is sent from there.
+        proxy.restore();
+        let elsewhere = self.path.replace("/guide/3", "/guide/4");
+        client.goto(&self.url(&elsewhere)).await.unwrap();
+        wait_for(client, "[data-guide]").await;
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while self.stored(q).await["notes"] != json!(typed) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "a draft from another section reaches the server"
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        assert_eq!(
+            self.draft(q).await,
+            Value::Null,
+            "and is forgotten on the device"
+        );
+
+        // Typed again offline, the section reloaded when back: the draft is in the box and saved.
+        client.goto(&self.url(&self.path)).await.unwrap();
+        wait_for(client, "[data-guide]").await;
+        let more = " Back in its own section.";
+        self.type_notes(q, more, &mut typed).await;
+        proxy.cut();
+        let _ = client.refresh().await;
+        proxy.restore();
+        client.goto(&self.url(&self.path)).await.unwrap();
+        wait_for(client, "[data-guide]").await;
+        assert_eq!(
+            self.notes_in_box(q).await,
+            typed,
+            "the draft kept on this device is back in the box"
+        );
+        self.wait_until_saved(q).await;
+        assert_eq!(
+            self.stored(q).await["notes"].as_str().unwrap(),
+            typed,
+            "the draft brought back is stored exactly"
+        );
+        assert_eq!(self.draft(q).await, Value::Null);
+    }
+
+    /// Another device saves a question between this page's saves: the page shows both texts and the
+    /// interviewer chooses by keyboard, first "Keep mine", then on another question "Use theirs".
+    async fn shows_a_conflict_and_keeps_the_choice(&self, audit: &mut Audit) {
+        let client = self.client;
+        for (q, keep_mine) in [(self.questions[1], true), (self.questions[2], false)] {
+            let mut mine = String::new();
+            self.type_notes(q, "Meetings are in the daytime", &mut mine)
+                .await;
+            self.wait_until_saved(q).await;
+            let revision = self.stored(q).await["revision"].as_i64().unwrap();
+            let theirs = "From the tablet: 2 pm clashes with the school run — “every time”.";
+            let (status, body) = self
+                .team
+                .interviewer
+                .call(
+                    Method::PUT,
+                    &format!("/api/v1{}/notes/{q}", self.interview),
+                    Some(json!({ "notes": theirs, "answer": "", "status": "", "revision": revision })),
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+
+            self.type_notes(q, ", and nobody asks.", &mut mine).await;
+            let theirs_css = format!("#question-{q} [data-theirs]");
+            wait_for_text_within(
+                client,
+                &theirs_css,
+                "From the tablet",
+                Duration::from_secs(20),
+            )
+            .await;
+            let shown = client
+                .find(Locator::Css(&theirs_css))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            assert_eq!(shown, theirs, "their text is shown");
+            assert_eq!(self.notes_in_box(q).await, mine, "mine stays in the box");
+            assert_eq!(
+                self.stored(q).await["notes"],
+                json!(theirs),
+                "nothing is overwritten before the choice"
+            );
+            assert_eq!(
+                active_text(client).await,
+                "These notes were changed elsewhere",
+                "focus moves to the conflict"
+            );
+            if keep_mine {
+                audit
+                    .check(client, "interviews: live guide, conflict")
+                    .await;
+            }
+
+            press(client, Key::Tab).await;
+            if !keep_mine {
+                press(client, Key::Tab).await;
+            }
+            let button = active_text(client).await;
+            let want = if keep_mine {
+                "Keep mine (replaces theirs)"
+            } else {
+                "Use theirs (replaces mine)"
+            };
+            assert_eq!(button, want, "Tab reaches the choice");
+            press(client, Key::Enter).await;
+            self.wait_until_saved(q).await;
+            let chosen = if keep_mine { mine.as_str() } else { theirs };
+            assert_eq!(self.notes_in_box(q).await, chosen);
+            assert_eq!(
+                self.stored(q).await["notes"].as_str().unwrap(),
+                chosen,
+                "the server keeps the text chosen"
+            );
+            assert!(
+                client
+                    .find_all(Locator::Css(&format!("#question-{q} [data-conflict-js]")))
+                    .await
+                    .unwrap()
+                    .is_empty(),
+                "the choice closes the conflict"
+            );
+            assert_eq!(
+                active_element_attr(client, "id").await.as_deref(),
+                Some(format!("notes-{q}").as_str()),
+                "focus is back in the notes"
+            );
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.origin)
+    }
+
+    /// Types into a question's notes, adding to `typed` what the box then holds.
+    async fn type_notes(&self, q: i64, keys: &str, typed: &mut String) {
+        type_into(self.client, &format!("#notes-{q}"), keys).await;
+        typed.push_str(&keys.replace(char::from(Key::Enter), "\n"));
+    }
+
+    /// Waits for the page's own "Saved at HH:MM:SS (UTC)" after a save it sent (its line's state is
+    /// "saved"), not the server-rendered line the page came with.
+    async fn wait_until_saved(&self, q: i64) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let css = format!("#saved-{q}[data-state='saved']");
+        loop {
+            let said = match self.client.find(Locator::Css(&css)).await {
+                Ok(element) => element.text().await.unwrap_or_default(),
+                Err(_) => String::new(),
+            };
+            if said.starts_with("Saved at") {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "question {q} was not saved; it says {said:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The note stored on the server for a question, read through the JSON API.
+    async fn stored(&self, q: i64) -> Value {
+        let (status, detail) = self
+            .team
+            .lead
+            .call(Method::GET, &format!("/api/v1{}", self.interview), None)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{detail}");
+        detail["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["question_id"] == q)
+            .cloned()
+            .unwrap_or(Value::Null)
+    }
+
+    async fn notes_in_box(&self, q: i64) -> String {
+        let value = self
+            .client
+            .execute(
+                "return document.getElementById(arguments[0]).value",
+                vec![json!(format!("notes-{q}"))],
+            )
+            .await
+            .unwrap();
+        value.as_str().unwrap().to_string()
+    }
+
+    /// The draft kept in this browser's storage for a question, or Null.
+    async fn draft(&self, q: i64) -> Value {
+        let kept = self
+            .client
+            .execute(
+                "var id = document.querySelector('[data-guide]').getAttribute('data-interview');
+                 return localStorage.getItem('voices-interview-' + id + '-q' + arguments[0]);",
+                vec![json!(q)],
+            )
+            .await
+            .unwrap();
+        match kept.as_str() {
+            Some(text) => serde_json::from_str(text).unwrap(),
+            None => Value::Null,
+        }
+    }
+
+    async fn has_offline_class(&self) -> bool {
+        self.client
+            .execute(
+                "return document.querySelector('[data-guide]').classList.contains('guide--offline')",
+                vec![],
+            )
+            .await
+            .unwrap()
+            == json!(true)
+    }
+
+    /// Keeps every text the save bar shows from now on: some last only a moment.
+    async fn record_status_messages(&self) {
+        self.client
+            .execute(
+                "var bar = document.querySelector('[data-save-status]');
+                 window.voicesSaid = [];
+                 new MutationObserver(function () { window.voicesSaid.push(bar.textContent); })
+                   .observe(bar, {childList: true, characterData: true, subtree: true});",
+                vec![],
+            )
+            .await
+            .unwrap();
+    }
+
+    async fn status_messages(&self) -> Vec<String> {
+        let said = self
+            .client
+            .execute("return window.voicesSaid || []", vec![])
+            .await
+            .unwrap();
+        serde_json::from_value(said).unwrap()
+    }
+}
+
+/// An interview with Sam Example, a new carer, assigned by the lead to interviewer@example.org through
+/// the assign form over HTTP; returns the interview's path.
+async fn assign_over_http(team: &StudyTeam, version: i64) -> String {
+    let study = team.study;
+    let (_, members) = team
+        .lead
+        .call(
+            Method::GET,
+            &format!("/api/v1/studies/{study}/members"),
+            None,
+        )
+        .await;
+    let interviewer = members
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["email"] == "interviewer@example.org")
+        .expect("the interviewer is a member")["user_id"]
+        .as_i64()
+        .unwrap()
+        .to_string();
+    let version = version.to_string();
+    let (status, to, page) = post(
+        &team.lead.visitor,
+        &format!("/studies/{study}/interviews"),
+        &[
+            ("who", "new"),
+            ("group", "carer"),
+            ("name", "Sam Example"),
+            ("phone", "07700 900123"),
+            ("large_print", "on"),
+            ("version_id", &version),
+            ("interviewer_id", &interviewer),
+            ("date", "2026-12-03"),
+            ("time", "14:30"),
+            ("mode", "phone"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "assigning: {page}");
+    to
+}
+
+/// The interviewer records verbal consent through the consent form over HTTP: the interview is on.
+async fn consent_over_http(team: &StudyTeam, interview: &str) {
+    let interviewer = &team.interviewer.visitor;
+    let consent = format!("{interview}/consent");
+    let (_, page) = interviewer.get_text(&consent).await;
+    let mut statements = ids_named(&page, "statement_");
+    statements.dedup();
+    assert!(!statements.is_empty(), "{page}");
+    let names: Vec<String> = statements
+        .iter()
+        .map(|n| format!("statement_{n}"))
+        .collect();
+    let mut answers: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "yes")).collect();
+    answers.push(("attested", "yes"));
+    let (status, to, page) = post(interviewer, &consent, &answers).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "consent: {page}");
+    assert_eq!(to, format!("{interview}/guide/1"));
+}
+
+/// A TCP proxy between the browser and the app that can cut the connection: cut, it closes every open
+/// connection and each new one at once, as when the server is out of reach; restored, bytes pass again.
+struct Proxy {
+    origin: String,
+    address: SocketAddr,
+    state: Arc<ProxyState>,
+}
+
+#[derive(Default)]
+struct ProxyState {
+    cut: AtomicBool,
+    stopped: AtomicBool,
+    open: Mutex<Vec<TcpStream>>,
+}
+
+impl Proxy {
+    /// Proxies to the app at `target` ("http://127.0.0.1:port").
+    fn start(target: &str) -> Proxy {
+        let target: SocketAddr = target
+            .trim_start_matches("http://")
+            .parse()
+            .expect("the app's address");
+        let listener = TcpListener::bind("127.0.0.1:0").expect("a port for the proxy");
+        let address = listener.local_addr().unwrap();
+        let state = Arc::new(ProxyState::default());
+        let shared = state.clone();
+        std::thread::spawn(move || {
+            for browser in listener.incoming() {
+                if shared.stopped.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(browser) = browser else { continue };
+                if shared.cut.load(Ordering::SeqCst) {
+                    continue; // dropped: the browser sees the connection closed at once
+                }
+                let Ok(app) = TcpStream::connect(target) else {
+                    continue;
+                };
+                let mut open = shared.open.lock().unwrap();
+                for stream in [&browser, &app] {
+                    open.push(stream.try_clone().unwrap());
+                }
+                drop(open);
+                for (mut from, mut to) in [
+                    (browser.try_clone().unwrap(), app.try_clone().unwrap()),
+                    (app, browser),
+                ] {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(Shutdown::Write);
+                    });
+                }
+            }
+        });
+        Proxy {
+            origin: format!("http://{address}"),
+            address,
+            state,
+        }
+    }
+
+    fn cut(&self) {
+        self.state.cut.store(true, Ordering::SeqCst);
+        for stream in self.state.open.lock().unwrap().drain(..) {
+            let _ = stream.shutdown(Shutdown::Both);
+        }
+    }
+
+    fn restore(&self) {
+        self.state.cut.store(false, Ordering::SeqCst);
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.cut();
+        self.state.stopped.store(true, Ordering::SeqCst);
+        // Wakes the accept loop so it sees the stop.
+        let _ = TcpStream::connect(self.address);
+    }
+}
+
+/// chromedriver's network emulation (DevTools' Network.emulateNetworkConditions for the session):
+/// offline, every request fails at once as when Wi-Fi drops, and the page's navigator.onLine follows.
+#[derive(Debug)]
+struct NetworkConditions {
+    offline: bool,
+}
+
+impl WebDriverCompatibleCommand for NetworkConditions {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/chromium/network_conditions",
+            session_id.expect("a session")
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (Method, Option<String>) {
+        let conditions = json!({ "network_conditions": {
+            "offline": self.offline,
+            "latency": 0,
+            "download_throughput": -1,
+            "upload_throughput": -1,
+        }});
+        (Method::POST, Some(conditions.to_string()))
+    }
+}
+
+async fn set_offline(client: &Client, offline: bool) {
+    client
+        .issue_cmd(NetworkConditions { offline })
+        .await
+        .unwrap_or_else(|e| panic!("chromedriver would not set offline={offline}: {e}"));
+}
+
+/// Signs in on the sign-in page at this origin ("http://host:port"), by keyboard.
+async fn sign_in(client: &Client, origin: &str, email: &str) {
+    client.goto(&format!("{origin}/login")).await.unwrap();
+    type_into(client, "#email", email).await;
+    type_into(client, "#password", &(PASSWORD.to_string() + &Key::Enter)).await;
+    wait_for_text(client, "h1", "Hello").await;
+}
+
+async fn active_text(client: &Client) -> String {
+    client.active_element().await.unwrap().text().await.unwrap()
+}
+
 /// The axe source when everything is here; otherwise None after a loud note, or a failure under CI.
 fn prerequisites() -> Option<String> {
     let axe_path = std::env::var_os("VOICES_AXE_JS")
@@ -788,7 +1633,11 @@ async fn wait_for(client: &Client, css: &str) {
 }
 
 async fn wait_for_text(client: &Client, css: &str, text: &str) {
-    let deadline = Instant::now() + Duration::from_secs(10);
+    wait_for_text_within(client, css, text, Duration::from_secs(10)).await;
+}
+
+async fn wait_for_text_within(client: &Client, css: &str, text: &str, within: Duration) {
+    let deadline = Instant::now() + within;
     loop {
         let mut seen = Vec::new();
         for element in client.find_all(Locator::Css(css)).await.unwrap_or_default() {
