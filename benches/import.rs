@@ -23,6 +23,8 @@ use voices::config::Settings;
 use voices::distribution::participants::import;
 
 #[path = "support/shared.rs"]
+// Shared with the load drivers, whose PostgreSQL settings and percentiles this bench does not use.
+#[allow(dead_code)]
 mod shared;
 use shared::{csrf_token, ScratchDatabase};
 
@@ -41,8 +43,8 @@ const AREAS: [&str; 6] = [
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     voices::install_crypto_provider();
-    let rows = env_number("VOICES_BENCH_ROWS", 10_000)?;
-    let runs = env_number("VOICES_BENCH_RUNS", 5)?.max(1);
+    let rows = usize::try_from(shared::env_number("VOICES_BENCH_ROWS", 10_000)?)?;
+    let runs = usize::try_from(shared::env_number("VOICES_BENCH_RUNS", 5)?)?.max(1);
     let file = generate(rows);
     eprintln!("{rows} rows, {} bytes", file.len());
 
@@ -96,15 +98,6 @@ async fn main() -> anyhow::Result<()> {
         println!("\n{note}");
     }
     Ok(())
-}
-
-fn env_number(name: &str, default: usize) -> anyhow::Result<usize> {
-    match std::env::var(name) {
-        Ok(text) => text
-            .parse()
-            .with_context(|| format!("{name}={text:?} is not a whole number")),
-        Err(_) => Ok(default),
-    }
 }
 
 fn ms(duration: Duration) -> f64 {

@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 
 #[path = "support/shared.rs"]
 mod shared;
-use shared::ScratchDatabase;
+use shared::{env_number, mib, percentile_ms};
 #[path = "support/server.rs"]
 mod server;
 use server::{Database, Server};
@@ -32,7 +32,6 @@ const EDITOR_QUESTIONS: usize = 60;
 const EDITOR_EMAIL: &str = "bench.editor@example.org";
 const EDITOR_PASSWORD: &str = "a long passphrase for the load driver";
 const DEFAULT_SECONDS: u64 = 10;
-const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 const WARM_UP: Duration = Duration::from_secs(1);
 // Long enough for the pool's background connections and start-up allocations to settle, so the idle
@@ -41,48 +40,16 @@ const SETTLE: Duration = Duration::from_secs(2);
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let seconds = match std::env::var("VOICES_BENCH_SECONDS") {
-        Ok(text) => text
-            .parse()
-            .with_context(|| format!("VOICES_BENCH_SECONDS={text:?} is not a whole number"))?,
-        Err(_) => DEFAULT_SECONDS,
-    };
+    let seconds = env_number("VOICES_BENCH_SECONDS", DEFAULT_SECONDS)?;
     let duration = Duration::from_secs(seconds);
 
-    let mut reports = vec![measure("sqlite", Database::Sqlite, duration).await?];
-    let mut notes = Vec::new();
-    let admin_url =
-        std::env::var("VOICES_BENCH_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.into());
-    match ScratchDatabase::create(&admin_url) {
-        // `scratch` outlives the server started inside `measure`, so the server is gone before the
-        // database is dropped.
-        Ok(scratch) => {
-            let database = Database::Postgres(scratch.url.clone());
-            reports.push(measure("postgres", database, duration).await?);
-        }
-        Err(error) if std::env::var("VOICES_BENCH_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") => {
-            return Err(error
-                .context("VOICES_BENCH_REQUIRE_POSTGRES=1 and the PostgreSQL run cannot start"));
-        }
-        Err(error) => {
-            let skipped = format!("PostgreSQL run skipped: {error:#}");
-            eprintln!("{skipped}");
-            notes.push(skipped);
-        }
-    }
-
+    let (reports, skipped) =
+        server::on_both_databases(|backend, database| measure(backend, database, duration)).await?;
     print_tables(&reports, seconds);
-    for note in notes {
+    if let Some(note) = skipped {
         println!("\n{note}");
     }
     Ok(())
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 struct Report {
@@ -175,17 +142,12 @@ async fn run_scenario(
 /// question is tagged, has a probe, is changed twice with a reason (so it has history) and has an open
 /// comment thread; each section has one too. Returns the editor page's path.
 async fn seed_editor(server: &Server) -> anyhow::Result<String> {
-    server.cli(
-        &[
-            "create-admin",
-            "--email",
-            EDITOR_EMAIL,
-            "--name",
-            "Bench Editor",
-        ],
-        &format!("{EDITOR_PASSWORD}\n"),
+    let api = server.admin(
+        EDITOR_EMAIL,
+        "Bench Editor",
+        EDITOR_PASSWORD,
+        REQUEST_TIMEOUT,
     )?;
-    let api = server.api(EDITOR_EMAIL, "load driver", REQUEST_TIMEOUT)?;
 
     let study = api
         .call(
@@ -317,15 +279,6 @@ impl Tally {
     fn requests_per_second(&self) -> f64 {
         self.latencies.len() as f64 / self.elapsed.as_secs_f64()
     }
-
-    /// Nearest-rank percentile in milliseconds; `latencies` must be sorted.
-    fn percentile_ms(&self, fraction: f64) -> f64 {
-        if self.latencies.is_empty() {
-            return f64::NAN;
-        }
-        let rank = (fraction * self.latencies.len() as f64).ceil() as usize;
-        self.latencies[rank.clamp(1, self.latencies.len()) - 1].as_secs_f64() * 1000.0
-    }
 }
 
 /// Every client sends requests back to back until `duration` has passed.
@@ -408,9 +361,9 @@ fn print_tables(reports: &[Report], seconds: u64) {
                 "| {} | {name} | {connections} | {:.0} | {:.2} | {:.2} | {:.2} | {errors} |",
                 report.backend,
                 tally.requests_per_second(),
-                tally.percentile_ms(0.50),
-                tally.percentile_ms(0.99),
-                tally.percentile_ms(1.0),
+                percentile_ms(&tally.latencies, 0.50),
+                percentile_ms(&tally.latencies, 0.99),
+                percentile_ms(&tally.latencies, 1.0),
             );
         }
     }
@@ -420,8 +373,8 @@ fn print_tables(reports: &[Report], seconds: u64) {
         println!(
             "| {} | {:.1} | {:.1} |",
             report.backend,
-            report.idle_rss_kib as f64 / 1024.0,
-            report.loaded_rss_kib as f64 / 1024.0,
+            mib(report.idle_rss_kib),
+            mib(report.loaded_rss_kib),
         );
     }
 }

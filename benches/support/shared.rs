@@ -1,8 +1,13 @@
-//! What the benchmarks share: a scratch PostgreSQL database, and signing in as a browser does.
+//! What the benchmarks share: a scratch PostgreSQL database, signing in as a browser does, settings
+//! from the environment and latency percentiles.
+
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use reqwest::StatusCode;
+
+const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
 /// A PostgreSQL database created for one run and dropped afterwards.
 pub struct ScratchDatabase {
@@ -53,6 +58,50 @@ impl Drop for ScratchDatabase {
             eprintln!("warning: could not drop database {}: {error:#}", self.name);
         }
     }
+}
+
+/// The database of the PostgreSQL run on the server at `VOICES_BENCH_POSTGRES_URL` (default
+/// `postgres://postgres@127.0.0.1:5432/postgres`). When it cannot be created the run is skipped:
+/// `Ok(Err(why))`, printed on stderr too; with `VOICES_BENCH_REQUIRE_POSTGRES=1` that is an error instead.
+/// Keep the database until the server using it is gone: dropping it drops the database.
+pub fn postgres_scratch() -> anyhow::Result<Result<ScratchDatabase, String>> {
+    let admin_url =
+        std::env::var("VOICES_BENCH_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.into());
+    match ScratchDatabase::create(&admin_url) {
+        Ok(scratch) => Ok(Ok(scratch)),
+        Err(error) if std::env::var("VOICES_BENCH_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") => {
+            Err(error
+                .context("VOICES_BENCH_REQUIRE_POSTGRES=1 and the PostgreSQL run cannot start"))
+        }
+        Err(error) => {
+            let skipped = format!("PostgreSQL run skipped: {error:#}");
+            eprintln!("{skipped}");
+            Ok(Err(skipped))
+        }
+    }
+}
+
+/// A whole number from the environment, or `default` when the variable is not set.
+pub fn env_number(name: &str, default: u64) -> anyhow::Result<u64> {
+    match std::env::var(name) {
+        Ok(text) => text
+            .parse()
+            .with_context(|| format!("{name}={text:?} is not a whole number")),
+        Err(_) => Ok(default),
+    }
+}
+
+/// Nearest-rank percentile in milliseconds of sorted latencies.
+pub fn percentile_ms(sorted: &[Duration], fraction: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = (fraction * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1].as_secs_f64() * 1000.0
+}
+
+pub fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
 }
 
 /// The CSRF token in a page's forms.
