@@ -80,6 +80,7 @@ fn v1() -> utoipa_actix_web::scope::Scope<
         .configure(crate::distribution::links::api::routes)
         .configure(crate::responses::api::routes)
         .configure(crate::interviews::api::routes)
+        .configure(crate::analysis::codebook::api::routes)
         .route(
             OPENAPI_PATH.trim_start_matches("/api/v1"),
             web::get().to(openapi_json),

@@ -177,7 +177,8 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .configure(crate::distribution::tracking::handlers::routes)
         .configure(crate::distribution::links::handlers::routes)
         .configure(crate::responses::handlers::routes)
-        .configure(crate::interviews::handlers::routes);
+        .configure(crate::interviews::handlers::routes)
+        .configure(crate::analysis::codebook::handlers::routes);
 }
 
 async fn not_found() -> Result<actix_web::HttpResponse, AppError> {

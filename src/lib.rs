@@ -1,6 +1,7 @@
 //! Voices: co-designed surveys and semi-structured interviews for health research.
 
 pub mod accounts;
+pub mod analysis;
 pub mod api;
 pub mod app;
 pub mod audit;

@@ -549,7 +549,44 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    codes (id) {
+        id -> BigInt,
+        study_id -> BigInt,
+        parent_id -> Nullable<BigInt>,
+        name -> Text,
+        definition -> Text,
+        inclusion -> Text,
+        exclusion -> Text,
+        example -> Text,
+        colour -> Text,
+        comb -> Text,
+        tdf -> Text,
+        branch -> Text,
+        position -> Integer,
+        merged_into -> Nullable<BigInt>,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    code_changes (id) {
+        id -> BigInt,
+        study_id -> BigInt,
+        version -> Integer,
+        code_id -> BigInt,
+        action -> Text,
+        old_fields -> Text,
+        new_fields -> Text,
+        changed_by -> Nullable<BigInt>,
+        changed_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(consent_records -> participations (participation_id));
+diesel::joinable!(code_changes -> codes (code_id));
 diesel::joinable!(answers -> responses (response_id));
 diesel::joinable!(interviews -> participations (participation_id));
 diesel::joinable!(interviews -> studies (study_id));
@@ -592,4 +629,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     interview_moments,
     interview_follow_ups,
     interview_edits,
+    codes,
+    code_changes,
 );

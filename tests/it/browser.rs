@@ -70,6 +70,7 @@ async fn every_page_works_by_keyboard_and_passes_axe() {
             distribution_flow(&browser.client, &app, &mut audit).await;
             participant_flow(&browser.client, &mut audit).await;
             interview_flow(&browser.client, &mut audit).await;
+            codebook_flow(&browser.client, &mut audit).await;
         })
         .await;
 
@@ -546,6 +547,52 @@ async fn works_without_javascript(client: &Client, app: &TestApp) {
 /// 320 px: the schedule (empty, with an interview, with a follow-up), the assign form and its errors, an
 /// interview, verbal consent and its errors, the live guide, the pause after the distress button,
 /// closing and its errors, the completed interview, and its field notes changed later.
+/// An analyst's codebook: the seeded tree, adding a code (with its errors), changing it, merging
+/// (with its error) and the history.
+async fn codebook_flow(client: &Client, audit: &mut Audit) {
+    let app = spawn_app(Backend::Sqlite).await;
+    let team = StudyTeam::new(&app).await;
+    let codebook = format!("/studies/{}/codebook", team.study);
+    sign_in(client, &app.address, "analyst@example.org").await;
+    client.goto(&app.url(&codebook)).await.unwrap();
+    wait_for_text(client, "h1", "Codebook").await;
+    audit.check(client, "codebook").await;
+    follow(client, "//main//a[normalize-space()='Add a code']").await;
+    wait_for_text(client, "h1", "Add a code").await;
+    audit.check(client, "codebook: add a code").await;
+    submit(client, "Add the code").await;
+    wait_for(client, "[data-error-summary]").await;
+    audit.check(client, "codebook: add a code, errors").await;
+    type_into(client, "#name", "Jargon in meeting papers").await;
+    submit(client, "Add the code").await;
+    wait_for_text(client, "main", "Jargon in meeting papers").await;
+    follow(
+        client,
+        "//main//a[starts-with(normalize-space(), 'Change or move') and contains(., 'Jargon')]",
+    )
+    .await;
+    wait_for_text(client, "h1", "Change Jargon").await;
+    audit.check(client, "codebook: change a code").await;
+    client.goto(&app.url(&codebook)).await.unwrap();
+    follow(
+        client,
+        "//main//a[starts-with(normalize-space(), 'Merge') and contains(., 'Jargon')]",
+    )
+    .await;
+    wait_for_text(client, "h1", "Merge Jargon").await;
+    submit(client, "Merge the codes").await;
+    wait_for(client, "[data-error-summary]").await;
+    audit.check(client, "codebook: merge, errors").await;
+    client
+        .goto(&app.url(&format!("{codebook}/history")))
+        .await
+        .unwrap();
+    wait_for_text(client, "h1", "Codebook history").await;
+    audit.check(client, "codebook: history").await;
+    submit_header(client, "Sign out").await;
+    wait_for(client, "#email").await;
+}
+
 async fn interview_flow(client: &Client, audit: &mut Audit) {
     let app = spawn_app(Backend::Sqlite).await;
     let (team, version) = team_with_guide(&app).await;

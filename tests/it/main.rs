@@ -5,6 +5,7 @@ mod accounts;
 mod api;
 mod browser;
 mod cli;
+mod codebook;
 mod comments;
 mod distribution;
 mod health;

@@ -462,6 +462,19 @@ pub const API: &[(&str, &str, Needs)] = &[
         "/api/v1/studies/{id}/interviews/{interview_id}/follow-ups/{follow_up_id}/done",
         Needs::Member,
     ),
+    ("GET", "/api/v1/studies/{id}/codebook", Needs::Member),
+    ("POST", "/api/v1/studies/{id}/codebook/codes", Needs::Member),
+    (
+        "PUT",
+        "/api/v1/studies/{id}/codebook/codes/{code_id}",
+        Needs::Member,
+    ),
+    (
+        "POST",
+        "/api/v1/studies/{id}/codebook/codes/{code_id}/merge",
+        Needs::Member,
+    ),
+    ("GET", "/api/v1/studies/{id}/codebook/history", Needs::Member),
 ];
 
 const LEAD: &[StudyRole] = &[StudyRole::Lead];
@@ -627,6 +640,19 @@ const STUDY_ROUTES: &[(&str, &str, &str, &[StudyRole])] = &[
     ("GET", "/studies/{id}/interviews/{interview_id}/close", "", INTERVIEWERS),
     ("POST", "/studies/{id}/interviews/{interview_id}/close", "", INTERVIEWERS),
     ("POST", "/studies/{id}/interviews/{interview_id}/follow-ups/{follow_up_id}/done", "", INTERVIEWERS),
+    ("GET", "/api/v1/studies/{id}/codebook", "", LEAD_OR_ANALYST),
+    ("POST", "/api/v1/studies/{id}/codebook/codes", "{}", LEAD_OR_ANALYST),
+    ("PUT", "/api/v1/studies/{id}/codebook/codes/{code_id}", "{}", LEAD_OR_ANALYST),
+    ("POST", "/api/v1/studies/{id}/codebook/codes/{code_id}/merge", "{\"into\": 1}", LEAD_OR_ANALYST),
+    ("GET", "/api/v1/studies/{id}/codebook/history", "", LEAD_OR_ANALYST),
+    ("GET", "/studies/{id}/codebook", "", LEAD_OR_ANALYST),
+    ("POST", "/studies/{id}/codebook", "", LEAD_OR_ANALYST),
+    ("GET", "/studies/{id}/codebook/new", "", LEAD_OR_ANALYST),
+    ("GET", "/studies/{id}/codebook/history", "", LEAD_OR_ANALYST),
+    ("GET", "/studies/{id}/codebook/{code_id}/edit", "", LEAD_OR_ANALYST),
+    ("POST", "/studies/{id}/codebook/{code_id}/edit", "", LEAD_OR_ANALYST),
+    ("GET", "/studies/{id}/codebook/{code_id}/merge", "", LEAD_OR_ANALYST),
+    ("POST", "/studies/{id}/codebook/{code_id}/merge", "", LEAD_OR_ANALYST),
 ];
 
 /// A route template made concrete: every `{placeholder}` becomes an id that does not exist.

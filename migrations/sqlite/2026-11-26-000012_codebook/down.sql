@@ -1,0 +1,2 @@
+DROP TABLE code_changes;
+DROP TABLE codes;

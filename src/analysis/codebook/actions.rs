@@ -1,0 +1,260 @@
+//! What analysts do with a codebook: open it (seeded with the COM-B sub-components the first time),
+//! add, change, move and merge codes. Every change is a numbered version with before and after.
+
+use serde::Serialize;
+use serde_json::json;
+use utoipa::ToSchema;
+
+use super::queries::{self, Change, Code};
+use super::rules::{self, CodeFields};
+use crate::audit::{self, Origin};
+use crate::db::{Db, DbConnection};
+use crate::studies::access::StudyAccess;
+use crate::studies::questionnaires::queries::{taxonomy, TaxonomyTerm};
+use crate::studies::rules::StudyRole;
+use crate::web::{AppError, CurrentUser};
+
+/// Analysts code; leads run the study and read and change the codebook too.
+pub const CODERS: &[StudyRole] = &[StudyRole::Lead, StudyRole::Analyst];
+
+/// A live code in its place in the tree.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Placed {
+    #[serde(flatten)]
+    pub code: Code,
+    /// 0 for a top-level code.
+    pub depth: usize,
+    /// Theoretical Domains Framework domains it maps to.
+    pub tdf: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Codebook {
+    /// Live codes in reading order: each followed by the codes under it.
+    pub codes: Vec<Placed>,
+    /// Codes merged into others, kept so their codings follow.
+    pub merged: Vec<Code>,
+    pub version: i32,
+    pub taxonomy: Vec<TaxonomyTerm>,
+}
+
+/// Seeds an empty codebook with the six COM-B sub-components, as version 1 to 6.
+fn seeded(
+    conn: &mut DbConnection,
+    study_id: i64,
+    taxonomy: &[TaxonomyTerm],
+) -> Result<(), AppError> {
+    queries::lock_codebook(conn, study_id)?;
+    if !queries::codes_of(conn, study_id)?.is_empty() {
+        return Ok(());
+    }
+    for fields in rules::seed(taxonomy) {
+        let code = queries::insert_code(conn, study_id, &fields, "comb", None)?;
+        queries::record_change(conn, study_id, code.id, "seeded", None, Some(&fields), None)?;
+    }
+    Ok(())
+}
+
+fn load(conn: &mut DbConnection, study_id: i64) -> Result<Codebook, AppError> {
+    let all = queries::codes_of(conn, study_id)?;
+    let (live, merged): (Vec<Code>, Vec<Code>) =
+        all.into_iter().partition(|c| c.merged_into.is_none());
+    let order = rules::tree_order(&live, |c| c.id, |c| c.parent_id);
+    Ok(Codebook {
+        codes: order
+            .into_iter()
+            .map(|(i, depth)| Placed {
+                code: live[i].clone(),
+                depth,
+                tdf: live[i].tdf(),
+            })
+            .collect(),
+        merged,
+        version: queries::version(conn, study_id)?,
+        taxonomy: taxonomy(conn)?,
+    })
+}
+
+pub async fn open(
+    db: &Db,
+    user: &CurrentUser,
+    study_id: i64,
+) -> Result<(StudyAccess, Codebook), AppError> {
+    let access = StudyAccess::with_role(db, user, study_id, CODERS).await?;
+    let empty = db
+        .read(move |conn| Ok::<_, AppError>(queries::codes_of(conn, study_id)?.is_empty()))
+        .await?;
+    if empty {
+        db.write(move |conn| {
+            let taxonomy = taxonomy(conn)?;
+            seeded(conn, study_id, &taxonomy)
+        })
+        .await?;
+    }
+    let codebook = db.read(move |conn| load(conn, study_id)).await?;
+    Ok((access, codebook))
+}
+
+/// Adds a code: under a COM-B code it is deductive; anywhere else it is emergent.
+pub async fn create(
+    db: &Db,
+    origin: &Origin,
+    user: &CurrentUser,
+    study_id: i64,
+    fields: CodeFields,
+) -> Result<Code, AppError> {
+    StudyAccess::with_role(db, user, study_id, CODERS).await?;
+    let (origin, user_id) = (origin.clone(), user.id);
+    db.write(move |conn| {
+        let taxonomy = taxonomy(conn)?;
+        seeded(conn, study_id, &taxonomy)?;
+        let codes = queries::codes_of(conn, study_id)?;
+        let known: Vec<_> = codes.iter().map(Code::known).collect();
+        let fields = rules::check(fields, None, &known, &taxonomy).map_err(AppError::Invalid)?;
+        let root_branch = |mut id: Option<i64>| {
+            while let Some(code) = id.and_then(|id| codes.iter().find(|c| c.id == id)) {
+                if code.parent_id.is_none() {
+                    return code.branch.clone();
+                }
+                id = code.parent_id;
+            }
+            "emergent".to_string()
+        };
+        let branch = root_branch(fields.parent_id);
+        let code = queries::insert_code(conn, study_id, &fields, &branch, Some(user_id))?;
+        let version = queries::record_change(
+            conn,
+            study_id,
+            code.id,
+            "created",
+            None,
+            Some(&fields),
+            Some(user_id),
+        )?;
+        audit::record(
+            conn,
+            &origin,
+            "code.created",
+            "code",
+            Some(code.id),
+            json!({ "study_id": study_id, "version": version }),
+        )?;
+        Ok(code)
+    })
+    .await
+}
+
+/// Changes a code's fields or moves it; a change that changes nothing records nothing.
+pub async fn update(
+    db: &Db,
+    origin: &Origin,
+    user: &CurrentUser,
+    study_id: i64,
+    code_id: i64,
+    fields: CodeFields,
+) -> Result<Code, AppError> {
+    StudyAccess::with_role(db, user, study_id, CODERS).await?;
+    let (origin, user_id) = (origin.clone(), user.id);
+    db.write(move |conn| {
+        queries::lock_codebook(conn, study_id)?;
+        let codes = queries::codes_of(conn, study_id)?;
+        let code = codes
+            .iter()
+            .find(|c| c.id == code_id && c.merged_into.is_none())
+            .cloned()
+            .ok_or(AppError::NotFound)?;
+        let known: Vec<_> = codes.iter().map(Code::known).collect();
+        let fields = rules::check(fields, Some(code_id), &known, &taxonomy(conn)?)
+            .map_err(AppError::Invalid)?;
+        let before = code.fields();
+        if before == fields {
+            return Ok(code);
+        }
+        queries::update_code(conn, code_id, &fields)?;
+        let version = queries::record_change(
+            conn,
+            study_id,
+            code_id,
+            "changed",
+            Some(&before),
+            Some(&fields),
+            Some(user_id),
+        )?;
+        audit::record(
+            conn,
+            &origin,
+            "code.changed",
+            "code",
+            Some(code_id),
+            json!({ "study_id": study_id, "version": version }),
+        )?;
+        queries::codes_of(conn, study_id)?
+            .into_iter()
+            .find(|c| c.id == code_id)
+            .ok_or(AppError::NotFound)
+    })
+    .await
+}
+
+/// Merges `from` into `into`: `from` leaves the live codebook, its codes move under `into`, and
+/// everything coded with it counts for `into`.
+pub async fn merge(
+    db: &Db,
+    origin: &Origin,
+    user: &CurrentUser,
+    study_id: i64,
+    from: i64,
+    into: i64,
+) -> Result<(), AppError> {
+    StudyAccess::with_role(db, user, study_id, CODERS).await?;
+    let (origin, user_id) = (origin.clone(), user.id);
+    db.write(move |conn| {
+        queries::lock_codebook(conn, study_id)?;
+        let codes = queries::codes_of(conn, study_id)?;
+        let source = codes
+            .iter()
+            .find(|c| c.id == from)
+            .cloned()
+            .ok_or(AppError::NotFound)?;
+        if source.merged_into == Some(into) {
+            return Ok(());
+        }
+        let known: Vec<_> = codes.iter().map(Code::known).collect();
+        rules::check_merge(&known, from, into).map_err(|m| AppError::invalid("into", &m))?;
+        queries::merge(conn, from, into)?;
+        let version = queries::record_change(
+            conn,
+            study_id,
+            from,
+            "merged",
+            Some(&source.fields()),
+            Some(&CodeFields {
+                parent_id: Some(into),
+                ..source.fields()
+            }),
+            Some(user_id),
+        )?;
+        audit::record(
+            conn,
+            &origin,
+            "code.merged",
+            "code",
+            Some(from),
+            json!({ "study_id": study_id, "into": into, "version": version }),
+        )
+        .map_err(AppError::from)
+    })
+    .await
+}
+
+pub async fn history(
+    db: &Db,
+    user: &CurrentUser,
+    study_id: i64,
+) -> Result<(StudyAccess, Vec<Change>), AppError> {
+    let access = StudyAccess::with_role(db, user, study_id, CODERS).await?;
+    let changes = db
+        .read(move |conn| queries::changes_of(conn, study_id).map_err(AppError::from))
+        .await?;
+    Ok((access, changes))
+}
