@@ -81,17 +81,18 @@ pub async fn open(
     study_id: i64,
 ) -> Result<(StudyAccess, Codebook), AppError> {
     let access = StudyAccess::with_role(db, user, study_id, CODERS).await?;
-    let empty = db
-        .read(move |conn| Ok::<_, AppError>(queries::codes_of(conn, study_id)?.is_empty()))
-        .await?;
-    if empty {
-        db.write(move |conn| {
+    let codebook = db.read(move |conn| load(conn, study_id)).await?;
+    if codebook.version > 0 {
+        return Ok((access, codebook));
+    }
+    // Only the first opening writes: the seed, then the codebook as seeded.
+    let codebook = db
+        .write(move |conn| {
             let taxonomy = taxonomy(conn)?;
-            seeded(conn, study_id, &taxonomy)
+            seeded(conn, study_id, &taxonomy)?;
+            load(conn, study_id)
         })
         .await?;
-    }
-    let codebook = db.read(move |conn| load(conn, study_id)).await?;
     Ok((access, codebook))
 }
 
