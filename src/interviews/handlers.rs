@@ -21,7 +21,7 @@ use crate::security::random_bytes;
 use crate::studies::access::StudyAccess;
 use crate::studies::consent::rules::statement_field;
 use crate::studies::rules::StudyRole;
-use crate::web::page::see_other;
+use crate::web::page::{form_field as field, see_other};
 use crate::web::{AppError, CurrentUser, FieldErrors, Page};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -51,13 +51,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 fn interview_url(study_id: i64, interview_id: i64) -> String {
     format!("/studies/{study_id}/interviews/{interview_id}")
-}
-
-fn field<'a>(pairs: &'a [(String, String)], name: &str) -> &'a str {
-    pairs
-        .iter()
-        .find(|(k, _)| k == name)
-        .map_or("", |(_, v)| v.as_str())
 }
 
 // ---- The schedule and assigning ----
@@ -440,11 +433,7 @@ fn consent_form(
     context.insert("information", information);
     context.insert("statements", &statements);
     context.insert("attested", &attested);
-    if errors.is_empty() {
-        page.render("interviews/consent.html", context)
-    } else {
-        page.render_invalid("interviews/consent.html", context, errors)
-    }
+    page.render_form("interviews/consent.html", context, errors)
 }
 
 async fn consent(
@@ -821,11 +810,7 @@ fn close_form(
         })
         .collect();
     context.insert("items", &items);
-    if errors.is_empty() {
-        page.render("interviews/close.html", context)
-    } else {
-        page.render_invalid("interviews/close.html", context, errors)
-    }
+    page.render_form("interviews/close.html", context, errors)
 }
 
 async fn close_page(

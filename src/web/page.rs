@@ -71,6 +71,20 @@ impl Page {
         self.render_status(StatusCode::UNPROCESSABLE_ENTITY, template, context)
     }
 
+    /// A form page: as it is (200), or with its errors beside the fields (422) when there are any.
+    pub fn render_form(
+        &self,
+        template: &str,
+        context: tera::Context,
+        errors: &FieldErrors,
+    ) -> Result<HttpResponse, AppError> {
+        if errors.is_empty() {
+            self.render(template, context)
+        } else {
+            self.render_invalid(template, context, errors)
+        }
+    }
+
     pub fn render_status(
         &self,
         status: StatusCode,
@@ -113,6 +127,14 @@ impl Page {
         });
         let _ = self.session.insert(FLASH, flashes);
     }
+}
+
+/// The first value sent for `name` in a form read as pairs (repeated names: checkboxes), or "".
+pub fn form_field<'a>(pairs: &'a [(String, String)], name: &str) -> &'a str {
+    pairs
+        .iter()
+        .find(|(key, _)| key == name)
+        .map_or("", |(_, value)| value.as_str())
 }
 
 /// 303 See Other: after a form post, the browser fetches the next page with GET.

@@ -7,7 +7,7 @@ use super::actions::{self, Codebook};
 use super::rules::{CodeFields, PALETTE};
 use crate::audit::Origin;
 use crate::studies::access::StudyAccess;
-use crate::web::page::see_other;
+use crate::web::page::{form_field, see_other};
 use crate::web::{AppError, CurrentUser, FieldErrors, Page};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -27,11 +27,7 @@ fn codebook_url(study_id: i64) -> String {
 }
 
 fn field(pairs: &[(String, String)], name: &str) -> String {
-    pairs
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default()
+    form_field(pairs, name).to_string()
 }
 
 /// The code form as a browser sends it: one checkbox per TDF domain, named tdf.
@@ -112,11 +108,7 @@ async fn form_page(
         "parent",
         &form.parent_id.map(|p| p.to_string()).unwrap_or_default(),
     );
-    if errors.is_empty() {
-        page.render("codebook/form.html", context)
-    } else {
-        page.render_invalid("codebook/form.html", context, errors)
-    }
+    page.render_form("codebook/form.html", context, errors)
 }
 
 async fn new_page(
@@ -241,11 +233,7 @@ async fn merge_form(
         .ok_or(AppError::NotFound)?;
     let mut context = context_for(&access, &codebook);
     context.insert("code", &code);
-    if errors.is_empty() {
-        page.render("codebook/merge.html", context)
-    } else {
-        page.render_invalid("codebook/merge.html", context, errors)
-    }
+    page.render_form("codebook/merge.html", context, errors)
 }
 
 async fn merge_page(

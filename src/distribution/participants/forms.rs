@@ -13,13 +13,7 @@ use crate::web::AppError;
 /// The participant form as a browser sends it: text fields, tags in one box, and one checkbox per
 /// communication need, named after the need.
 pub fn from_form(pairs: &[(String, String)]) -> ParticipantInput {
-    let field = |name: &str| {
-        pairs
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.clone())
-            .unwrap_or_default()
-    };
+    let field = |name: &str| crate::web::page::form_field(pairs, name).to_string();
     ParticipantInput {
         name: field("name"),
         email: field("email"),
