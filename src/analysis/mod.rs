@@ -3,3 +3,4 @@
 
 pub mod agreement;
 pub mod codebook;
+pub mod coding;

@@ -76,6 +76,7 @@ diesel::table! {
         small_count_threshold -> Integer,
         next_participant_number -> Integer,
         changes_after_submit -> Bool,
+        co_designers_read_analysis -> Bool,
     }
 }
 
@@ -585,8 +586,74 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    codings (id) {
+        id -> BigInt,
+        study_id -> BigInt,
+        answer_id -> BigInt,
+        field -> Text,
+        start_char -> Integer,
+        end_char -> Integer,
+        quote -> Text,
+        code_id -> BigInt,
+        valence -> Text,
+        coder_id -> BigInt,
+        quote_approved_by -> Nullable<BigInt>,
+        quote_approved_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    memos (id) {
+        id -> BigInt,
+        study_id -> BigInt,
+        subject -> Text,
+        subject_id -> Nullable<BigInt>,
+        body -> Text,
+        author_id -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    beliefs (id) {
+        id -> BigInt,
+        study_id -> BigInt,
+        code_id -> BigInt,
+        statement -> Text,
+        created_by -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    belief_passages (belief_id, coding_id) {
+        belief_id -> BigInt,
+        coding_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    matrix_summaries (id) {
+        id -> BigInt,
+        study_id -> BigInt,
+        row_key -> Text,
+        column_key -> Text,
+        body -> Text,
+        updated_by -> BigInt,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(consent_records -> participations (participation_id));
 diesel::joinable!(code_changes -> codes (code_id));
+diesel::joinable!(codings -> answers (answer_id));
+diesel::joinable!(codings -> codes (code_id));
+diesel::joinable!(belief_passages -> beliefs (belief_id));
+diesel::joinable!(belief_passages -> codings (coding_id));
 diesel::joinable!(answers -> responses (response_id));
 diesel::joinable!(interviews -> participations (participation_id));
 diesel::joinable!(interviews -> studies (study_id));
@@ -631,4 +698,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     interview_edits,
     codes,
     code_changes,
+    codings,
+    memos,
+    beliefs,
+    belief_passages,
+    matrix_summaries,
 );

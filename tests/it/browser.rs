@@ -1234,23 +1234,7 @@ impl<'a> Guide<'a> {
 /// the assign form over HTTP; returns the interview's path.
 async fn assign_over_http(team: &StudyTeam, version: i64) -> String {
     let study = team.study;
-    let (_, members) = team
-        .lead
-        .call(
-            Method::GET,
-            &format!("/api/v1/studies/{study}/members"),
-            None,
-        )
-        .await;
-    let interviewer = members
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["email"] == "interviewer@example.org")
-        .expect("the interviewer is a member")["user_id"]
-        .as_i64()
-        .unwrap()
-        .to_string();
+    let interviewer = team.user_id("interviewer@example.org").await.to_string();
     let version = version.to_string();
     let (status, to, page) = post(
         &team.lead.visitor,

@@ -587,6 +587,28 @@ impl StudyTeam {
     }
 }
 
+impl StudyTeam {
+    /// The account id of the study member with `email`, as the lead reads the members.
+    pub async fn user_id(&self, email: &str) -> i64 {
+        let (_, members) = self
+            .lead
+            .call(
+                reqwest::Method::GET,
+                &format!("/api/v1/studies/{}/members", self.study),
+                None,
+            )
+            .await;
+        members
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["email"] == email)
+            .unwrap_or_else(|| panic!("{email} is not a member: {members}"))["user_id"]
+            .as_i64()
+            .unwrap()
+    }
+}
+
 /// A caller of the JSON API with its own token.
 pub struct Caller<'a> {
     app: &'a TestApp,

@@ -68,23 +68,7 @@ async fn an_interview_runs_from_assignment_to_corrected_field_notes(app: TestApp
     let lead = &team.lead.visitor;
     let interviewer = &team.interviewer.visitor;
     let base = format!("/studies/{study}/interviews");
-    let (_, members) = team
-        .lead
-        .call(
-            Method::GET,
-            &format!("/api/v1/studies/{study}/members"),
-            None,
-        )
-        .await;
-    let interviewer_id = members
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["email"] == "interviewer@example.org")
-        .unwrap()["user_id"]
-        .as_i64()
-        .unwrap()
-        .to_string();
+    let interviewer_id = team.user_id("interviewer@example.org").await.to_string();
     let version = version.to_string();
 
     // The lead assigns someone met on the spot; a missing time comes back beside the field, input kept.

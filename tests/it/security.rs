@@ -475,6 +475,23 @@ pub const API: &[(&str, &str, Needs)] = &[
         Needs::Member,
     ),
     ("GET", "/api/v1/studies/{id}/codebook/history", Needs::Member),
+    ("GET", "/api/v1/studies/{id}/coding", Needs::Member),
+    (
+        "GET",
+        "/api/v1/studies/{id}/coding/questions/{question_id}",
+        Needs::Member,
+    ),
+    (
+        "GET",
+        "/api/v1/studies/{id}/coding/responses/{response_id}",
+        Needs::Member,
+    ),
+    ("POST", "/api/v1/studies/{id}/codings", Needs::Member),
+    (
+        "DELETE",
+        "/api/v1/studies/{id}/codings/{coding_id}",
+        Needs::Member,
+    ),
 ];
 
 const LEAD: &[StudyRole] = &[StudyRole::Lead];
@@ -653,6 +670,16 @@ const STUDY_ROUTES: &[(&str, &str, &str, &[StudyRole])] = &[
     ("POST", "/studies/{id}/codebook/{code_id}/edit", "", LEAD_OR_ANALYST),
     ("GET", "/studies/{id}/codebook/{code_id}/merge", "", LEAD_OR_ANALYST),
     ("POST", "/studies/{id}/codebook/{code_id}/merge", "", LEAD_OR_ANALYST),
+    ("GET", "/api/v1/studies/{id}/coding", "", LEAD_OR_ANALYST),
+    ("GET", "/api/v1/studies/{id}/coding/questions/{question_id}", "", LEAD_OR_ANALYST),
+    ("GET", "/api/v1/studies/{id}/coding/responses/{response_id}", "", LEAD_OR_ANALYST),
+    ("POST", "/api/v1/studies/{id}/codings", "{}", LEAD_OR_ANALYST),
+    ("DELETE", "/api/v1/studies/{id}/codings/{coding_id}", "", LEAD_OR_ANALYST),
+    ("GET", "/studies/{id}/coding", "", LEAD_OR_ANALYST),
+    ("GET", "/studies/{id}/coding/questions/{question_id}", "", LEAD_OR_ANALYST),
+    ("GET", "/studies/{id}/coding/responses/{response_id}", "", LEAD_OR_ANALYST),
+    ("POST", "/studies/{id}/coding/answers/{answer_id}", "", LEAD_OR_ANALYST),
+    ("POST", "/studies/{id}/codings/{coding_id}/delete", "", LEAD_OR_ANALYST),
 ];
 
 /// A route template made concrete: every `{placeholder}` becomes an id that does not exist.

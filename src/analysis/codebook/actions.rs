@@ -38,6 +38,18 @@ pub struct Codebook {
     pub taxonomy: Vec<TaxonomyTerm>,
 }
 
+/// The live code `id` stands for: itself, or the code it was merged into (followed to the end).
+pub fn live_code(codebook: &Codebook, id: i64) -> Option<&Code> {
+    let mut id = id;
+    for _ in 0..=codebook.merged.len() {
+        if let Some(live) = codebook.codes.iter().find(|p| p.code.id == id) {
+            return Some(&live.code);
+        }
+        id = codebook.merged.iter().find(|c| c.id == id)?.merged_into?;
+    }
+    None
+}
+
 /// Seeds an empty codebook with the six COM-B sub-components, as version 1 to 6.
 fn seeded(
     conn: &mut DbConnection,
