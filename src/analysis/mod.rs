@@ -4,3 +4,4 @@
 pub mod agreement;
 pub mod codebook;
 pub mod coding;
+pub mod matrix;

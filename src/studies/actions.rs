@@ -57,25 +57,21 @@ pub async fn update_study(
         form.summary.trim().to_string(),
     );
     let origin = origin.clone();
-    let (anonymise, threshold, changes) = (
-        form.anonymise_responses,
-        form.small_count_threshold,
-        form.changes_after_submit,
-    );
+    let settings = queries::SettingsChange {
+        anonymise_responses: form.anonymise_responses,
+        small_count_threshold: form.small_count_threshold,
+        changes_after_submit: form.changes_after_submit,
+        co_designers_read_analysis: form.co_designers_read_analysis,
+    };
     db.write(move |conn| {
-        queries::update_study(
-            conn, study_id, &title, &summary, anonymise, threshold, changes,
-        )?;
+        queries::update_study(conn, study_id, &title, &summary, settings)?;
         audit::record(
             conn,
             &origin,
             "study_updated",
             "study",
             Some(study_id),
-            json!({
-                "title": title, "anonymise_responses": anonymise,
-                "small_count_threshold": threshold, "changes_after_submit": changes,
-            }),
+            json!({ "title": title, "settings": settings }),
         )?;
         Ok(())
     })

@@ -34,6 +34,10 @@ pub struct StudyForm {
     /// until their link closes. Left out: unchanged.
     #[serde(deserialize_with = "optional_yes_no")]
     pub changes_after_submit: Option<bool>,
+    /// "yes" or "no" (true or false in JSON): co-designers may read the analysis (the framework
+    /// matrix and its tables). Left out: unchanged.
+    #[serde(deserialize_with = "optional_yes_no")]
+    pub co_designers_read_analysis: Option<bool>,
 }
 
 /// A yes/no choice from radios ("yes", "no") or JSON (true, false); empty or absent is None.

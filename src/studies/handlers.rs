@@ -83,6 +83,21 @@ fn study_form_context(form: &StudyForm, study_id: Option<i64>) -> tera::Context 
         },
     );
     context.insert(
+        "co_designers_read_analysis",
+        if form.co_designers_read_analysis == Some(true) {
+            "yes"
+        } else {
+            "no"
+        },
+    );
+    context.insert(
+        "analysis_options",
+        &serde_json::json!([
+            { "value": "no", "label": "No: only leads and analysts" },
+            { "value": "yes", "label": "Yes: co-designers may read the framework matrix and its tables" },
+        ]),
+    );
+    context.insert(
         "changes_options",
         &serde_json::json!([
             { "value": "no", "label": "No: submitted answers are final" },
@@ -175,6 +190,7 @@ async fn edit_page(
         anonymise_responses: Some(access.study.anonymise_responses),
         small_count_threshold: Some(access.study.small_count_threshold),
         changes_after_submit: Some(access.study.changes_after_submit),
+        co_designers_read_analysis: Some(access.study.co_designers_read_analysis),
     };
     page.render(
         "studies/form.html",

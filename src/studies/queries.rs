@@ -24,6 +24,8 @@ pub struct Study {
     pub anonymise_responses: bool,
     /// Participants may change submitted answers until their link closes.
     pub changes_after_submit: bool,
+    /// Co-designers may read the analysis (the framework matrix and its tables).
+    pub co_designers_read_analysis: bool,
 }
 
 /// A member as the study sees them: the person, their roles and perspective.
@@ -126,14 +128,21 @@ pub fn insert_study(
         .get_result(conn)
 }
 
+/// A study's settings as a change names them: each left as it is when None.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct SettingsChange {
+    pub anonymise_responses: Option<bool>,
+    pub small_count_threshold: Option<i32>,
+    pub changes_after_submit: Option<bool>,
+    pub co_designers_read_analysis: Option<bool>,
+}
+
 pub fn update_study(
     conn: &mut DbConnection,
     id: i64,
     title: &str,
     summary: &str,
-    anonymise_responses: Option<bool>,
-    small_count_threshold: Option<i32>,
-    changes_after_submit: Option<bool>,
+    settings: SettingsChange,
 ) -> QueryResult<()> {
     diesel::update(studies::table.find(id))
         .set((
@@ -142,19 +151,24 @@ pub fn update_study(
             studies::updated_at.eq(now()),
         ))
         .execute(conn)?;
-    if let Some(anonymise) = anonymise_responses {
+    if let Some(anonymise) = settings.anonymise_responses {
         diesel::update(studies::table.find(id))
             .set(studies::anonymise_responses.eq(anonymise))
             .execute(conn)?;
     }
-    if let Some(changes) = changes_after_submit {
+    if let Some(changes) = settings.changes_after_submit {
         diesel::update(studies::table.find(id))
             .set(studies::changes_after_submit.eq(changes))
             .execute(conn)?;
     }
-    if let Some(threshold) = small_count_threshold {
+    if let Some(threshold) = settings.small_count_threshold {
         diesel::update(studies::table.find(id))
             .set(studies::small_count_threshold.eq(threshold))
+            .execute(conn)?;
+    }
+    if let Some(shared) = settings.co_designers_read_analysis {
+        diesel::update(studies::table.find(id))
+            .set(studies::co_designers_read_analysis.eq(shared))
             .execute(conn)?;
     }
     Ok(())

@@ -28,6 +28,7 @@ use voices::accounts::rules::Role;
 
 use crate::helpers::{spawn_app, spawn_postgres_app, Backend, StudyTeam, TestApp, PASSWORD};
 use crate::interview_pages::{ids_named, post, team_with_guide};
+use crate::interviewed::coded_three;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -71,6 +72,7 @@ async fn every_page_works_by_keyboard_and_passes_axe() {
             participant_flow(&browser.client, &mut audit).await;
             interview_flow(&browser.client, &mut audit).await;
             codebook_flow(&browser.client, &mut audit).await;
+            analysis_flow(&browser.client, &mut audit).await;
         })
         .await;
 
@@ -589,6 +591,100 @@ async fn codebook_flow(client: &Client, audit: &mut Audit) {
         .unwrap();
     wait_for_text(client, "h1", "Codebook history").await;
     audit.check(client, "codebook: history").await;
+    submit_header(client, "Sign out").await;
+    wait_for(client, "#email").await;
+}
+
+/// Coding (selecting words fills the form in, exact in multi-byte text around coded passages) and the
+/// framework matrix, as an analyst.
+async fn analysis_flow(client: &Client, audit: &mut Audit) {
+    let app = spawn_app(Backend::Sqlite).await;
+    let fixture = coded_three(&app).await;
+    let study = fixture.team.study;
+    sign_in(client, &app.address, "analyst@example.org").await;
+    client
+        .goto(&app.url(&format!("/studies/{study}/coding")))
+        .await
+        .unwrap();
+    wait_for_text(client, "h1", "Coding").await;
+    audit.check(client, "coding: where it stands").await;
+    let barriers = fixture.question("What gets in the way");
+    client
+        .goto(&app.url(&format!("/studies/{study}/coding/questions/{barriers}")))
+        .await
+        .unwrap();
+    wait_for_text(client, "h1", "What gets in the way").await;
+    audit.check(client, "coding: one question").await;
+
+    // Selecting words after two coded passages (their [1,2] numbers are not text) fills in the form.
+    let selected = client
+        .execute(
+            "const source = document.querySelector('[data-source-text]');
+             const walker = document.createTreeWalker(source, NodeFilter.SHOW_TEXT);
+             let node;
+             while ((node = walker.nextNode())) {
+               const at = node.data.indexOf(arguments[0]);
+               if (at >= 0) {
+                 const range = document.createRange();
+                 range.setStart(node, at);
+                 range.setEnd(node, at + arguments[0].length);
+                 window.getSelection().removeAllRanges();
+                 window.getSelection().addRange(range);
+                 source.dispatchEvent(new MouseEvent('mouseup', { bubbles: true }));
+                 const form = source.closest('.source').querySelector('[data-coding-form]');
+                 return [form.querySelector('[data-passage]').value,
+                         form.querySelector('[data-from]').value, form.querySelector('[data-to]').value];
+               }
+             }
+             return null;",
+            vec![json!("for most carers")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(selected, json!(["for most carers", "31", "45"]));
+    client
+        .find(Locator::Css(".source [name=valence][value=barrier]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css(".source [name=code]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    submit(client, "Code the passage").await;
+    wait_for_text(client, "main", "The passage is coded.").await;
+    wait_for_text(client, ".source", "for most carers").await;
+    audit.check(client, "coding: a passage coded").await;
+    follow(
+        client,
+        "//main//summary[starts-with(normalize-space(), 'Code a passage')]",
+    )
+    .await;
+    submit(client, "Code the passage").await;
+    wait_for(client, "[data-error-summary]").await;
+    audit.check(client, "coding: errors beside the form").await;
+
+    for (path, heading, name) in [
+        ("matrix", "Framework matrix", "matrix"),
+        (
+            "matrix/cell?row=staff&column=O-PHY",
+            "Staff: Physical opportunity",
+            "matrix: a cell",
+        ),
+        ("matrix/tables", "Tables for reports", "matrix: tables"),
+    ] {
+        client
+            .goto(&app.url(&format!("/studies/{study}/{path}")))
+            .await
+            .unwrap();
+        wait_for_text(client, "h1", heading).await;
+        audit.check(client, name).await;
+    }
     submit_header(client, "Sign out").await;
     wait_for(client, "#email").await;
 }

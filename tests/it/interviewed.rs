@@ -247,3 +247,80 @@ pub async fn code_id(fixture: &Interviewed, name: &str) -> i64 {
         .as_i64()
         .unwrap()
 }
+
+/// Codes words of a person's notes on the barriers question, as the analyst.
+pub async fn code(fixture: &Interviewed, person: usize, words: &str, codes: &[i64], valence: &str) {
+    let barriers = fixture.question("What gets in the way");
+    let (_, page) = fixture
+        .team
+        .analyst
+        .call(
+            Method::GET,
+            &fixture.api(&format!(
+                "/coding/responses/{}",
+                fixture.people[person].response_id
+            )),
+            None,
+        )
+        .await;
+    let answer = page["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["question_id"] == barriers)
+        .unwrap()["answer_id"]
+        .clone();
+    let (status, made) = fixture
+        .team
+        .analyst
+        .call(
+            Method::POST,
+            &fixture.api("/codings"),
+            Some(
+                json!({ "answer_id": answer, "field": "notes", "passage": words,
+                         "code_ids": codes, "valence": valence }),
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+}
+
+/// `THREE` interviewed and coded: barriers, enablers, a mixed and a neutral passage, a code under
+/// Physical opportunity.
+pub async fn coded_three(app: &TestApp) -> Interviewed {
+    let fixture = interviewed(app, THREE).await;
+    let physical = code_id(&fixture, "Physical opportunity").await;
+    let social = code_id(&fixture, "Social opportunity").await;
+    // A code under Physical opportunity counts in its column.
+    let (_, travel) = fixture
+        .team
+        .analyst
+        .call(
+            Method::POST,
+            &fixture.api("/codebook/codes"),
+            Some(json!({ "name": "Travel costs", "parent_id": physical, "colour": "orange" })),
+        )
+        .await;
+    let travel = travel["id"].as_i64().unwrap();
+    code(&fixture, 0, "too early 🙁", &[physical, social], "barrier").await;
+    code(&fixture, 0, "Papers arrive late.", &[physical], "barrier").await;
+    code(&fixture, 1, "Nobody pays travel.", &[travel], "barrier").await;
+    code(
+        &fixture,
+        1,
+        "Café vouchers helped once.",
+        &[travel],
+        "mixed",
+    )
+    .await;
+    code(
+        &fixture,
+        2,
+        "evening options helped",
+        &[physical],
+        "enabler",
+    )
+    .await;
+    code(&fixture, 2, "Caring duties", &[social], "neutral").await;
+    fixture
+}

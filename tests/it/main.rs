@@ -16,6 +16,7 @@ mod interview_pages;
 mod interviewed;
 mod interviews;
 mod mail;
+mod matrix;
 mod outbox;
 mod participants;
 mod plain_language;

@@ -492,6 +492,10 @@ pub const API: &[(&str, &str, Needs)] = &[
         "/api/v1/studies/{id}/codings/{coding_id}",
         Needs::Member,
     ),
+    ("GET", "/api/v1/studies/{id}/matrix", Needs::Member),
+    ("GET", "/api/v1/studies/{id}/matrix/cell", Needs::Member),
+    ("PUT", "/api/v1/studies/{id}/matrix/summaries", Needs::Member),
+    ("GET", "/api/v1/studies/{id}/matrix/tables", Needs::Member),
 ];
 
 const LEAD: &[StudyRole] = &[StudyRole::Lead];
@@ -680,6 +684,14 @@ const STUDY_ROUTES: &[(&str, &str, &str, &[StudyRole])] = &[
     ("GET", "/studies/{id}/coding/responses/{response_id}", "", LEAD_OR_ANALYST),
     ("POST", "/studies/{id}/coding/answers/{answer_id}", "", LEAD_OR_ANALYST),
     ("POST", "/studies/{id}/codings/{coding_id}/delete", "", LEAD_OR_ANALYST),
+    ("GET", "/api/v1/studies/{id}/matrix", "", LEAD_OR_ANALYST),
+    ("GET", "/api/v1/studies/{id}/matrix/cell?row=x&column=y", "", LEAD_OR_ANALYST),
+    ("PUT", "/api/v1/studies/{id}/matrix/summaries", "{}", LEAD_OR_ANALYST),
+    ("GET", "/api/v1/studies/{id}/matrix/tables", "", LEAD_OR_ANALYST),
+    ("GET", "/studies/{id}/matrix", "", LEAD_OR_ANALYST),
+    ("GET", "/studies/{id}/matrix/cell?row=x&column=y", "", LEAD_OR_ANALYST),
+    ("POST", "/studies/{id}/matrix/cell", "", LEAD_OR_ANALYST),
+    ("GET", "/studies/{id}/matrix/tables", "", LEAD_OR_ANALYST),
 ];
 
 /// A route template made concrete: every `{placeholder}` becomes an id that does not exist.

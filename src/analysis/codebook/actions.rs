@@ -87,13 +87,18 @@ fn load(conn: &mut DbConnection, study_id: i64) -> Result<Codebook, AppError> {
     })
 }
 
+/// The codebook as it stands (empty before its first opening), for readers already let in.
+pub async fn load_codebook(db: &Db, study_id: i64) -> Result<Codebook, AppError> {
+    db.read(move |conn| load(conn, study_id)).await
+}
+
 pub async fn open(
     db: &Db,
     user: &CurrentUser,
     study_id: i64,
 ) -> Result<(StudyAccess, Codebook), AppError> {
     let access = StudyAccess::with_role(db, user, study_id, CODERS).await?;
-    let codebook = db.read(move |conn| load(conn, study_id)).await?;
+    let codebook = load_codebook(db, study_id).await?;
     if codebook.version > 0 {
         return Ok((access, codebook));
     }
