@@ -180,7 +180,8 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .configure(crate::interviews::handlers::routes)
         .configure(crate::analysis::codebook::handlers::routes)
         .configure(crate::analysis::coding::handlers::routes)
-        .configure(crate::analysis::matrix::handlers::routes);
+        .configure(crate::analysis::matrix::handlers::routes)
+        .configure(crate::analysis::rounds::handlers::routes);
 }
 
 async fn not_found() -> Result<actix_web::HttpResponse, AppError> {

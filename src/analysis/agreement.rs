@@ -33,7 +33,7 @@ pub struct Span {
 ///
 /// The counts are kept, not only the ratios, so tables can be pooled exactly and a reader can check
 /// the arithmetic.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Agreement {
     pub units: u64,
     pub both: u64,
@@ -99,7 +99,9 @@ impl Agreement {
 }
 
 /// Which coder applied a code the other did not.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Coder {
     First,

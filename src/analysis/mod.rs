@@ -5,3 +5,4 @@ pub mod agreement;
 pub mod codebook;
 pub mod coding;
 pub mod matrix;
+pub mod rounds;

@@ -600,7 +600,42 @@ diesel::table! {
         coder_id -> BigInt,
         quote_approved_by -> Nullable<BigInt>,
         quote_approved_at -> Nullable<Timestamp>,
+        round_id -> Nullable<BigInt>,
         created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    coding_rounds (id) {
+        id -> BigInt,
+        study_id -> BigInt,
+        name -> Text,
+        unit -> Text,
+        first_coder_id -> BigInt,
+        second_coder_id -> BigInt,
+        created_by -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    coding_round_sources (round_id, answer_id) {
+        round_id -> BigInt,
+        answer_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    round_consensus (id) {
+        id -> BigInt,
+        round_id -> BigInt,
+        answer_id -> BigInt,
+        field -> Text,
+        code_id -> BigInt,
+        decision -> Text,
+        note -> Text,
+        decided_by -> BigInt,
+        decided_at -> Timestamp,
     }
 }
 
@@ -652,6 +687,8 @@ diesel::joinable!(consent_records -> participations (participation_id));
 diesel::joinable!(code_changes -> codes (code_id));
 diesel::joinable!(codings -> answers (answer_id));
 diesel::joinable!(codings -> codes (code_id));
+diesel::joinable!(coding_round_sources -> coding_rounds (round_id));
+diesel::joinable!(coding_round_sources -> answers (answer_id));
 diesel::joinable!(belief_passages -> beliefs (belief_id));
 diesel::joinable!(belief_passages -> codings (coding_id));
 diesel::joinable!(answers -> responses (response_id));
@@ -699,6 +736,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     codes,
     code_changes,
     codings,
+    coding_rounds,
+    coding_round_sources,
+    round_consensus,
     memos,
     beliefs,
     belief_passages,

@@ -24,6 +24,7 @@ mod preview;
 mod query_counts;
 mod questionnaires;
 mod responses;
+mod rounds;
 mod security;
 mod smtp;
 mod studies;

@@ -496,6 +496,23 @@ pub const API: &[(&str, &str, Needs)] = &[
     ("GET", "/api/v1/studies/{id}/matrix/cell", Needs::Member),
     ("PUT", "/api/v1/studies/{id}/matrix/summaries", Needs::Member),
     ("GET", "/api/v1/studies/{id}/matrix/tables", Needs::Member),
+    ("GET", "/api/v1/studies/{id}/rounds", Needs::Member),
+    ("POST", "/api/v1/studies/{id}/rounds", Needs::Member),
+    (
+        "GET",
+        "/api/v1/studies/{id}/rounds/{round_id}/sources",
+        Needs::Member,
+    ),
+    (
+        "GET",
+        "/api/v1/studies/{id}/rounds/{round_id}/agreement",
+        Needs::Member,
+    ),
+    (
+        "POST",
+        "/api/v1/studies/{id}/rounds/{round_id}/consensus",
+        Needs::Member,
+    ),
 ];
 
 const LEAD: &[StudyRole] = &[StudyRole::Lead];
@@ -692,6 +709,16 @@ const STUDY_ROUTES: &[(&str, &str, &str, &[StudyRole])] = &[
     ("GET", "/studies/{id}/matrix/cell?row=x&column=y", "", LEAD_OR_ANALYST),
     ("POST", "/studies/{id}/matrix/cell", "", LEAD_OR_ANALYST),
     ("GET", "/studies/{id}/matrix/tables", "", LEAD_OR_ANALYST),
+    ("GET", "/api/v1/studies/{id}/rounds", "", LEAD_OR_ANALYST),
+    ("POST", "/api/v1/studies/{id}/rounds", "{}", LEAD),
+    ("GET", "/api/v1/studies/{id}/rounds/{round_id}/sources", "", LEAD_OR_ANALYST),
+    ("GET", "/api/v1/studies/{id}/rounds/{round_id}/agreement", "", LEAD),
+    ("POST", "/api/v1/studies/{id}/rounds/{round_id}/consensus", "{}", LEAD),
+    ("GET", "/studies/{id}/rounds", "", LEAD_OR_ANALYST),
+    ("POST", "/studies/{id}/rounds", "", LEAD),
+    ("GET", "/studies/{id}/rounds/{round_id}", "", LEAD_OR_ANALYST),
+    ("GET", "/studies/{id}/rounds/{round_id}/agreement", "", LEAD),
+    ("POST", "/studies/{id}/rounds/{round_id}/consensus", "", LEAD),
 ];
 
 /// A route template made concrete: every `{placeholder}` becomes an id that does not exist.

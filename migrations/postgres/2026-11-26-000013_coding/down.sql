@@ -3,4 +3,7 @@ DROP TABLE matrix_summaries;
 DROP TABLE belief_passages;
 DROP TABLE beliefs;
 DROP TABLE memos;
+DROP TABLE round_consensus;
 DROP TABLE codings;
+DROP TABLE coding_round_sources;
+DROP TABLE coding_rounds;

@@ -7,9 +7,10 @@ use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
-use super::queries::{self, Coding, ResponseRow, Scope, SourceRow};
+use super::queries::{self, Coding, ResponseRow, Scope, SourceRow, View};
 use super::rules::{self, Field, NewCoding, Placement, TEXT_KINDS};
 use crate::analysis::codebook::actions::{self as codebook, Codebook, CODERS};
+use crate::analysis::rounds;
 use crate::app::AppState;
 use crate::audit::{self, Origin};
 use crate::db::DbConnection;
@@ -35,13 +36,13 @@ pub struct QuestionInfo {
 }
 
 impl QuestionInfo {
-    fn answer_is_text(&self) -> bool {
+    pub fn answer_is_text(&self) -> bool {
         TEXT_KINDS.contains(&self.kind.as_str())
     }
 }
 
 /// The questions of the study's answered versions, newest version first, each once.
-fn questions_of(
+pub fn questions_of(
     conn: &mut DbConnection,
     snapshots: &Snapshots,
     study_id: i64,
@@ -127,6 +128,8 @@ pub struct SourcesPage {
     pub response: Option<ResponseRow>,
     /// Codes the question's COM-B tags point to, offered first.
     pub suggested: Vec<i64>,
+    /// The round's name, when coding in a double-coding round.
+    pub round_name: Option<String>,
 }
 
 fn source_texts(
@@ -193,25 +196,25 @@ fn source_texts(
         .collect()
 }
 
-/// One page of the sources of a question or of a response, with their codings.
+/// One page of the sources of a question, a response or a round, with the codings `view` names.
 pub async fn sources(
     state: &AppState,
     user: &CurrentUser,
     study_id: i64,
-    scope: Scope,
+    (scope, view): (Scope, View),
     page: i64,
 ) -> Result<(StudyAccess, Codebook, SourcesPage), AppError> {
     let (access, codebook) = codebook::open(&state.db, user, study_id).await?;
     let snapshots = state.snapshots.clone();
     let page = page.max(1);
-    let (questions, rows, total, codings, response) = state
+    let (questions, rows, total, codings, response, round_name) = state
         .db
         .read(move |conn| {
             let questions = questions_of(conn, &snapshots, study_id)?;
             let (rows, total) =
                 queries::sources(conn, study_id, scope, (page - 1) * PAGE_SIZE, PAGE_SIZE)?;
             let ids: Vec<i64> = rows.iter().map(|r| r.answer_id).collect();
-            let codings = queries::codings_of_answers(conn, &ids)?;
+            let codings = queries::codings_of_answers(conn, &ids, view)?;
             let response = match scope {
                 Scope::Response(id) => Some(
                     queries::sent_responses(conn, study_id)?
@@ -219,15 +222,23 @@ pub async fn sources(
                         .find(|r| r.response_id == id)
                         .ok_or(AppError::NotFound)?,
                 ),
-                Scope::Question(_) => None,
+                Scope::Question(_) | Scope::Round(_) => None,
             };
-            Ok::<_, AppError>((questions, rows, total, codings, response))
+            let round_name = match scope {
+                Scope::Round(id) => Some(
+                    rounds::queries::round(conn, study_id, id)?
+                        .ok_or(AppError::NotFound)?
+                        .name,
+                ),
+                _ => None,
+            };
+            Ok::<_, AppError>((questions, rows, total, codings, response, round_name))
         })
         .await?;
     let by_id: HashMap<i64, &QuestionInfo> = questions.iter().map(|q| (q.id, q)).collect();
     let question = match scope {
         Scope::Question(id) => Some((*by_id.get(&id).ok_or(AppError::NotFound)?).clone()),
-        Scope::Response(_) => None,
+        Scope::Response(_) | Scope::Round(_) => None,
     };
     let suggested = question
         .as_ref()
@@ -260,6 +271,7 @@ pub async fn sources(
         question,
         response,
         suggested,
+        round_name,
     };
     Ok((access, codebook, listing))
 }
@@ -350,6 +362,9 @@ pub async fn code(
             let row = queries::source(conn, study_id, request.answer_id)?.ok_or_else(|| {
                 AppError::invalid("answer_id", "There is no sent answer with this number")
             })?;
+            if let Some(round_id) = request.round_id {
+                rounds::queries::check_coder(conn, study_id, round_id, coder, row.answer_id)?;
+            }
             let snapshot = snapshots.get(conn, row.version_id)?;
             let answer_is_text = snapshot
                 .sections
@@ -381,6 +396,7 @@ pub async fn code(
                     &passage,
                     code_id,
                     coder,
+                    request.round_id,
                 )?);
             }
             audit::record(
@@ -390,7 +406,8 @@ pub async fn code(
                 "answer",
                 Some(row.answer_id),
                 json!({
-                    "study_id": study_id, "codings": made.iter().map(|c| c.id).collect::<Vec<_>>(),
+                    "study_id": study_id, "round_id": request.round_id,
+                    "codings": made.iter().map(|c| c.id).collect::<Vec<_>>(),
                 }),
             )?;
             Ok(made)

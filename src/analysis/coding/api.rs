@@ -6,7 +6,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::actions::{self, Overview, SourcesPage};
-use super::queries::{Coding, Scope};
+use super::queries::{Coding, Scope, View};
 use super::rules::NewCoding;
 use crate::api::ErrorBody;
 use crate::app::AppState;
@@ -52,7 +52,14 @@ async fn sources_page(
     scope: Scope,
     page: Option<i64>,
 ) -> Result<web::Json<SourcesPage>, AppError> {
-    let (_, _, listing) = actions::sources(state, user, study_id, scope, page.unwrap_or(1)).await?;
+    let (_, _, listing) = actions::sources(
+        state,
+        user,
+        study_id,
+        (scope, View::Study),
+        page.unwrap_or(1),
+    )
+    .await?;
     Ok(web::Json(listing))
 }
 

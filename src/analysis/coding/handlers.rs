@@ -6,7 +6,7 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
 use super::actions::{self, SourcesPage};
-use super::queries::Scope;
+use super::queries::{Scope, View};
 use super::rules::{NewCoding, Valence};
 use crate::analysis::codebook::actions::{Codebook, CODERS};
 use crate::audit::Origin;
@@ -58,19 +58,38 @@ struct Place {
 }
 
 impl Place {
-    fn url(&self, study_id: i64) -> String {
-        let (by, id) = match self.scope {
+    fn by_and_of(&self) -> (&'static str, i64) {
+        match self.scope {
             Scope::Question(id) => ("questions", id),
             Scope::Response(id) => ("responses", id),
-        };
-        format!("/studies/{study_id}/coding/{by}/{id}?page={}", self.page)
+            Scope::Round(id) => ("rounds", id),
+        }
     }
 
-    fn from_form(pairs: &[(String, String)]) -> Option<Place> {
+    fn url(&self, study_id: i64) -> String {
+        match self.by_and_of() {
+            ("rounds", id) => format!("/studies/{study_id}/rounds/{id}?page={}", self.page),
+            (by, id) => format!("/studies/{study_id}/coding/{by}/{id}?page={}", self.page),
+        }
+    }
+
+    /// Rounds show only the coder's own codings there; elsewhere the study's codings show.
+    fn view(&self, coder: i64) -> View {
+        match self.scope {
+            Scope::Round(round_id) => View::Round {
+                round_id,
+                coder: Some(coder),
+            },
+            _ => View::Study,
+        }
+    }
+
+    pub fn from_form(pairs: &[(String, String)]) -> Option<Place> {
         let id = form_field(pairs, "of").parse().ok()?;
         let scope = match form_field(pairs, "by") {
             "questions" => Scope::Question(id),
             "responses" => Scope::Response(id),
+            "rounds" => Scope::Round(id),
             _ => return None,
         };
         Some(Place {
@@ -100,8 +119,14 @@ async fn sources_page(
     attempt: Attempt,
     errors: &FieldErrors,
 ) -> Result<HttpResponse, AppError> {
-    let (access, codebook, listing) =
-        actions::sources(page.state(), user, study_id, place.scope, place.page).await?;
+    let (access, codebook, listing) = actions::sources(
+        page.state(),
+        user,
+        study_id,
+        (place.scope, place.view(user.id)),
+        place.page,
+    )
+    .await?;
     page.render_form(
         "coding/sources.html",
         sources_context(&access, &codebook, &listing, &place, &attempt),
@@ -116,10 +141,7 @@ fn sources_context(
     place: &Place,
     attempt: &Attempt,
 ) -> tera::Context {
-    let (by, of) = match place.scope {
-        Scope::Question(id) => ("questions", id),
-        Scope::Response(id) => ("responses", id),
-    };
+    let (by, of) = place.by_and_of();
     let mut context = tera::Context::new();
     context.insert("study", &access.study);
     context.insert("codebook", codebook);
@@ -162,6 +184,17 @@ async fn read(
     };
     let errors = FieldErrors::new();
     sources_page(&page, &user, study_id, place, Attempt::default(), &errors).await
+}
+
+/// A double-coding round's sources for one of its coders (checked by the caller).
+pub(crate) async fn round_page(
+    user: CurrentUser,
+    page: Page,
+    study_id: i64,
+    round_id: i64,
+    page_number: Option<i64>,
+) -> Result<HttpResponse, AppError> {
+    read(user, page, (study_id, round_id), page_number, Scope::Round).await
 }
 
 /// A position typed on the form: counted from 1 by people, from 0 by the API.
@@ -222,6 +255,10 @@ async fn code(
             .filter_map(|c| c.parse().ok())
             .collect(),
         valence: attempt.valence.clone(),
+        round_id: match place.scope {
+            Scope::Round(id) => Some(id),
+            _ => None,
+        },
     };
     let outcome = if errors.is_empty() {
         actions::code(page.state(), &origin.by(user.id), &user, study_id, request).await

@@ -11,7 +11,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::rules::Passage;
-use crate::db::schema::{answers, codings, participants, responses};
+use crate::db::schema::{answers, coding_round_sources, codings, participants, responses};
 use crate::db::{now, DbConnection};
 
 /// One answer that has text to code, with who gave it in pseudonymous terms.
@@ -34,11 +34,19 @@ pub struct SourceRow {
     pub participant_code: Option<String>,
 }
 
-/// Which sources to read: one question's answers, or one response's.
+/// Which sources to read: one question's answers, one response's, or a double-coding round's.
 #[derive(Debug, Clone, Copy)]
 pub enum Scope {
     Question(i64),
     Response(i64),
+    Round(i64),
+}
+
+/// Whose codings to read: the study's, or a round's (one coder's, or both for agreement).
+#[derive(Debug, Clone, Copy)]
+pub enum View {
+    Study,
+    Round { round_id: i64, coder: Option<i64> },
 }
 
 type SourceColumns = (
@@ -93,6 +101,13 @@ pub fn sources(
         match scope {
             Scope::Question(id) => query.filter(answers::question_id.eq(id)),
             Scope::Response(id) => query.filter(answers::response_id.eq(id)),
+            Scope::Round(id) => query.filter(
+                answers::id.eq_any(
+                    coding_round_sources::table
+                        .filter(coding_round_sources::round_id.eq(id))
+                        .select(coding_round_sources::answer_id),
+                ),
+            ),
         }
     };
     let total: i64 = base().count().get_result(conn)?;
@@ -154,6 +169,7 @@ pub fn question_counts(
     let coded: HashMap<i64, i64> = codings::table
         .inner_join(answers::table)
         .filter(codings::study_id.eq(study_id))
+        .filter(codings::round_id.is_null())
         .group_by(answers::question_id)
         .select((
             answers::question_id,
@@ -209,6 +225,7 @@ pub fn codings_per_response(
     Ok(codings::table
         .inner_join(answers::table)
         .filter(codings::study_id.eq(study_id))
+        .filter(codings::round_id.is_null())
         .group_by(answers::response_id)
         .select((
             answers::response_id,
@@ -242,15 +259,31 @@ pub struct Coding {
     pub coder_id: i64,
     /// When a lead approved quoting the passage in shared reports.
     pub quote_approved_at: Option<NaiveDateTime>,
+    /// The double-coding round this is a coder's blind work in; null for the study's coding.
+    pub round_id: Option<i64>,
     pub created_at: NaiveDateTime,
 }
 
-pub fn codings_of_answers(conn: &mut DbConnection, answer_ids: &[i64]) -> QueryResult<Vec<Coding>> {
-    codings::table
+pub fn codings_of_answers(
+    conn: &mut DbConnection,
+    answer_ids: &[i64],
+    view: View,
+) -> QueryResult<Vec<Coding>> {
+    let query = codings::table
         .filter(codings::answer_id.eq_any(answer_ids))
         .order((codings::answer_id, codings::start_char, codings::id))
         .select(Coding::as_select())
-        .load(conn)
+        .into_boxed();
+    match view {
+        View::Study => query.filter(codings::round_id.is_null()).load(conn),
+        View::Round { round_id, coder } => {
+            let query = query.filter(codings::round_id.eq(round_id));
+            match coder {
+                Some(coder) => query.filter(codings::coder_id.eq(coder)).load(conn),
+                None => query.load(conn),
+            }
+        }
+    }
 }
 
 pub fn coding(
@@ -275,14 +308,20 @@ pub fn insert_coding(
     passage: &Passage,
     code_id: i64,
     coder_id: i64,
+    round_id: Option<i64>,
 ) -> QueryResult<Coding> {
     let same = codings::table
+        .into_boxed()
         .filter(codings::answer_id.eq(answer_id))
         .filter(codings::field.eq(passage.field.as_str()))
         .filter(codings::start_char.eq(passage.start as i32))
         .filter(codings::end_char.eq(passage.end as i32))
         .filter(codings::code_id.eq(code_id))
         .filter(codings::coder_id.eq(coder_id));
+    let same = match round_id {
+        Some(round) => same.filter(codings::round_id.eq(round)),
+        None => same.filter(codings::round_id.is_null()),
+    };
     if let Some(found) = same.select(Coding::as_select()).first(conn).optional()? {
         return Ok(found);
     }
@@ -297,6 +336,7 @@ pub fn insert_coding(
             codings::code_id.eq(code_id),
             codings::valence.eq(passage.valence.as_str()),
             codings::coder_id.eq(coder_id),
+            codings::round_id.eq(round_id),
             codings::created_at.eq(now()),
         ))
         .returning(codings::id)

@@ -47,6 +47,8 @@ pub struct NewCoding {
     pub code_ids: Vec<i64>,
     /// barrier, enabler, mixed or neutral.
     pub valence: String,
+    /// A double-coding round the coder is coding in, blind; absent for the study's coding.
+    pub round_id: Option<i64>,
 }
 
 /// A checked passage: where it is and what it says.
@@ -226,6 +228,7 @@ mod tests {
             passage: passage.into(),
             code_ids: vec![7],
             valence: "barrier".into(),
+            round_id: None,
         }
     }
 

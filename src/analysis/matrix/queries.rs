@@ -33,6 +33,7 @@ pub fn coded_rows(conn: &mut DbConnection, study_id: i64) -> QueryResult<Vec<Cod
             participants::table.on(participants::id.nullable().eq(responses::participant_id)),
         )
         .filter(codings::study_id.eq(study_id))
+        .filter(codings::round_id.is_null())
         .order(codings::id)
         .select((
             codings::id,
