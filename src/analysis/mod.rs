@@ -2,4 +2,5 @@
 //! codes), and inter-coder agreement.
 
 pub mod agreement;
+pub mod charts;
 pub mod codebook;
