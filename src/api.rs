@@ -84,6 +84,7 @@ fn v1() -> utoipa_actix_web::scope::Scope<
         .configure(crate::analysis::coding::api::routes)
         .configure(crate::analysis::matrix::api::routes)
         .configure(crate::analysis::rounds::api::routes)
+        .configure(crate::analysis::tracker::api::routes)
         .route(
             OPENAPI_PATH.trim_start_matches("/api/v1"),
             web::get().to(openapi_json),

@@ -181,7 +181,8 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .configure(crate::analysis::codebook::handlers::routes)
         .configure(crate::analysis::coding::handlers::routes)
         .configure(crate::analysis::matrix::handlers::routes)
-        .configure(crate::analysis::rounds::handlers::routes);
+        .configure(crate::analysis::rounds::handlers::routes)
+        .configure(crate::analysis::tracker::handlers::routes);
 }
 
 async fn not_found() -> Result<actix_web::HttpResponse, AppError> {

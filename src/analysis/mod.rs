@@ -1,8 +1,10 @@
 //! Analysis: the codebook analysts code answers and interview notes with (COM-B, TDF and emergent
-//! codes), and inter-coder agreement.
+//! codes), inter-coder agreement, charts, and the involvement tracker.
 
 pub mod agreement;
+pub mod charts;
 pub mod codebook;
 pub mod coding;
 pub mod matrix;
 pub mod rounds;
+pub mod tracker;

@@ -1,5 +1,5 @@
 // Written by hand, not by `diesel print-schema`: only types both backends share through MultiConnection
-// (BigInt, Integer, Text, Bool, Timestamp, Nullable) may appear here.
+// (BigInt, Integer, Text, Bool, Timestamp, Date, Nullable) may appear here.
 
 diesel::table! {
     users (id) {
@@ -698,6 +698,52 @@ diesel::joinable!(interview_moments -> interviews (interview_id));
 diesel::joinable!(interview_follow_ups -> interviews (interview_id));
 diesel::joinable!(interview_edits -> interviews (interview_id));
 
+diesel::table! {
+    improvement_projects (id) {
+        id -> BigInt,
+        study_id -> BigInt,
+        name -> Text,
+        service -> Text,
+        team -> Text,
+        started_on -> Date,
+        closed_on -> Nullable<Date>,
+        stage_reached -> Text,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    project_stages (id) {
+        id -> BigInt,
+        project_id -> BigInt,
+        stage -> Text,
+        reached_on -> Date,
+        involvement_level -> Text,
+        suc_core_members -> Integer,
+        decisions_influenced -> Text,
+        feedback_given -> Text,
+        recorded_by -> Nullable<BigInt>,
+        recorded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    tracker_rules (study_id) {
+        study_id -> BigInt,
+        meaningful_from -> Text,
+        min_core_members -> Integer,
+        min_influences -> Integer,
+        min_level -> Text,
+        target_percent -> Integer,
+        updated_by -> Nullable<BigInt>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(project_stages -> improvement_projects (project_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     api_tokens,
@@ -743,4 +789,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     beliefs,
     belief_passages,
     matrix_summaries,
+    improvement_projects,
+    project_stages,
+    tracker_rules,
 );

@@ -73,6 +73,7 @@ async fn every_page_works_by_keyboard_and_passes_axe() {
             interview_flow(&browser.client, &mut audit).await;
             codebook_flow(&browser.client, &mut audit).await;
             analysis_flow(&browser.client, &mut audit).await;
+            tracker_flow(&browser.client, &mut audit).await;
         })
         .await;
 
@@ -301,7 +302,7 @@ async fn distribution_flow(client: &Client, app: &TestApp, audit: &mut Audit) {
     let lead = Caller::new(app, "lead@example.org").await;
     let (_, pat) = lead
         .call(
-            reqwest::Method::POST,
+            Method::POST,
             &format!("/api/v1/studies/{study}/participants"),
             Some(json!({ "name": "Pat", "email": "pat@example.org", "group": "carer" })),
         )
@@ -309,14 +310,14 @@ async fn distribution_flow(client: &Client, app: &TestApp, audit: &mut Audit) {
     let pat = pat["id"].as_i64().unwrap();
     let (_, campaign) = lead
         .call(
-            reqwest::Method::POST,
+            Method::POST,
             &format!("/api/v1/studies/{study}/campaigns"),
             Some(crate::distribution::campaign_body(version)),
         )
         .await;
     let campaign = campaign["id"].as_i64().unwrap();
     lead.call(
-        reqwest::Method::POST,
+        Method::POST,
         &format!("/api/v1/studies/{study}/campaigns/{campaign}/launch"),
         None,
     )
@@ -390,7 +391,7 @@ async fn distribution_flow(client: &Client, app: &TestApp, audit: &mut Audit) {
     let respond = crate::helpers::value_after(&joined, "/p/").expect("a link to take part");
     let (_, open) = lead
         .call(
-            reqwest::Method::POST,
+            Method::POST,
             &format!("/api/v1/studies/{study}/questionnaires/{questionnaire}/open-links"),
             Some(json!({ "closes_on": "2099-12-31" })),
         )
@@ -685,6 +686,57 @@ async fn analysis_flow(client: &Client, audit: &mut Audit) {
         wait_for_text(client, "h1", heading).await;
         audit.check(client, name).await;
     }
+    submit_header(client, "Sign out").await;
+    wait_for(client, "#email").await;
+}
+
+async fn tracker_flow(client: &Client, audit: &mut Audit) {
+    let app = spawn_app(Backend::Sqlite).await;
+    let team = StudyTeam::new(&app).await;
+    let tracker = format!("/studies/{}/tracker", team.study);
+    let api = format!("/api/v1{tracker}/projects");
+    let (_, project) = team
+        .analyst
+        .call(
+            Method::POST,
+            &api,
+            Some(json!({ "name": "Safer discharge", "service": "Community",
+                "started_on": "2026-06-01", "stage_reached": "aims" })),
+        )
+        .await;
+    team.analyst
+        .call(
+            Method::PUT,
+            &format!("{api}/{}/stages", project["id"]),
+            Some(
+                json!({ "stages": [{ "stage": "aims", "reached_on": "2026-08-01",
+                "involvement_level": "co_produced", "suc_core_members": 1,
+                "decisions_influenced": "Aim wording" }] }),
+            ),
+        )
+        .await;
+    sign_in(client, &app.address, "analyst@example.org").await;
+    client.goto(&app.url(&tracker)).await.unwrap();
+    wait_for_text(client, "h1", "Involvement tracker").await;
+    wait_for(client, "svg[role='img']").await;
+    audit.check(client, "tracker with its run chart").await;
+    follow(client, "//main//a[normalize-space()='Add a project']").await;
+    wait_for_text(client, "h1", "Add a project").await;
+    submit(client, "Add the project").await;
+    wait_for(client, "[data-error-summary]").await;
+    audit.check(client, "tracker: add a project, errors").await;
+    client
+        .goto(&app.url(&format!("{tracker}/{}/stages", project["id"])))
+        .await
+        .unwrap();
+    wait_for_text(client, "h1", "Stages of Safer discharge").await;
+    audit.check(client, "tracker: stages").await;
+    client
+        .goto(&app.url(&format!("{tracker}/rule")))
+        .await
+        .unwrap();
+    wait_for_text(client, "h1", "The rule").await;
+    audit.check(client, "tracker: rule").await;
     submit_header(client, "Sign out").await;
     wait_for(client, "#email").await;
 }

@@ -29,4 +29,5 @@ mod security;
 mod smtp;
 mod studies;
 mod suggestions;
+mod tracker;
 mod versions;

@@ -513,6 +513,21 @@ pub const API: &[(&str, &str, Needs)] = &[
         "/api/v1/studies/{id}/rounds/{round_id}/consensus",
         Needs::Member,
     ),
+    ("GET", "/api/v1/studies/{id}/tracker/projects", Needs::Member),
+    ("POST", "/api/v1/studies/{id}/tracker/projects", Needs::Member),
+    (
+        "PUT",
+        "/api/v1/studies/{id}/tracker/projects/{project_id}",
+        Needs::Member,
+    ),
+    (
+        "PUT",
+        "/api/v1/studies/{id}/tracker/projects/{project_id}/stages",
+        Needs::Member,
+    ),
+    ("GET", "/api/v1/studies/{id}/tracker/rule", Needs::Member),
+    ("PUT", "/api/v1/studies/{id}/tracker/rule", Needs::Member),
+    ("GET", "/api/v1/studies/{id}/tracker/series", Needs::Member),
 ];
 
 const LEAD: &[StudyRole] = &[StudyRole::Lead];
@@ -719,6 +734,22 @@ const STUDY_ROUTES: &[(&str, &str, &str, &[StudyRole])] = &[
     ("GET", "/studies/{id}/rounds/{round_id}", "", LEAD_OR_ANALYST),
     ("GET", "/studies/{id}/rounds/{round_id}/agreement", "", LEAD),
     ("POST", "/studies/{id}/rounds/{round_id}/consensus", "", LEAD),
+    ("GET", "/api/v1/studies/{id}/tracker/projects", "", LEAD_OR_ANALYST),
+    ("POST", "/api/v1/studies/{id}/tracker/projects", "{}", LEAD_OR_ANALYST),
+    ("PUT", "/api/v1/studies/{id}/tracker/projects/{project_id}", "{}", LEAD_OR_ANALYST),
+    ("PUT", "/api/v1/studies/{id}/tracker/projects/{project_id}/stages", "{}", LEAD_OR_ANALYST),
+    ("GET", "/api/v1/studies/{id}/tracker/rule", "", LEAD_OR_ANALYST),
+    ("PUT", "/api/v1/studies/{id}/tracker/rule", "{\"target_percent\": 80}", LEAD_OR_ANALYST),
+    ("GET", "/api/v1/studies/{id}/tracker/series", "", LEAD_OR_ANALYST),
+    ("GET", "/studies/{id}/tracker", "", LEAD_OR_ANALYST),
+    ("POST", "/studies/{id}/tracker", "", LEAD_OR_ANALYST),
+    ("GET", "/studies/{id}/tracker/new", "", LEAD_OR_ANALYST),
+    ("GET", "/studies/{id}/tracker/rule", "", LEAD_OR_ANALYST),
+    ("POST", "/studies/{id}/tracker/rule", "", LEAD_OR_ANALYST),
+    ("GET", "/studies/{id}/tracker/{project_id}/edit", "", LEAD_OR_ANALYST),
+    ("POST", "/studies/{id}/tracker/{project_id}/edit", "", LEAD_OR_ANALYST),
+    ("GET", "/studies/{id}/tracker/{project_id}/stages", "", LEAD_OR_ANALYST),
+    ("POST", "/studies/{id}/tracker/{project_id}/stages", "", LEAD_OR_ANALYST),
 ];
 
 /// A route template made concrete: every `{placeholder}` becomes an id that does not exist.
