@@ -81,6 +81,7 @@ fn v1() -> utoipa_actix_web::scope::Scope<
         .configure(crate::responses::api::routes)
         .configure(crate::interviews::api::routes)
         .configure(crate::analysis::codebook::api::routes)
+        .configure(crate::analysis::exports::api::routes)
         .route(
             OPENAPI_PATH.trim_start_matches("/api/v1"),
             web::get().to(openapi_json),

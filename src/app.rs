@@ -178,7 +178,8 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .configure(crate::distribution::links::handlers::routes)
         .configure(crate::responses::handlers::routes)
         .configure(crate::interviews::handlers::routes)
-        .configure(crate::analysis::codebook::handlers::routes);
+        .configure(crate::analysis::codebook::handlers::routes)
+        .configure(crate::analysis::exports::handlers::routes);
 }
 
 async fn not_found() -> Result<actix_web::HttpResponse, AppError> {

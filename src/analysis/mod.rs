@@ -1,5 +1,6 @@
 //! Analysis: the codebook analysts code answers and interview notes with (COM-B, TDF and emergent
-//! codes), and inter-coder agreement.
+//! codes), inter-coder agreement, and the exports other tools read (CSV, JSON, REFI-QDA).
 
 pub mod agreement;
 pub mod codebook;
+pub mod exports;

@@ -8,6 +8,7 @@ mod cli;
 mod codebook;
 mod comments;
 mod distribution;
+mod exports;
 mod health;
 mod helpers;
 mod history;

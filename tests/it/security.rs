@@ -475,6 +475,18 @@ pub const API: &[(&str, &str, Needs)] = &[
         Needs::Member,
     ),
     ("GET", "/api/v1/studies/{id}/codebook/history", Needs::Member),
+    (
+        "GET",
+        "/api/v1/studies/{id}/exports/responses.csv",
+        Needs::Member,
+    ),
+    (
+        "GET",
+        "/api/v1/studies/{id}/exports/responses.json",
+        Needs::Member,
+    ),
+    ("GET", "/api/v1/studies/{id}/exports/codebook.csv", Needs::Member),
+    ("GET", "/api/v1/studies/{id}/exports/codebook.qdc", Needs::Member),
 ];
 
 const LEAD: &[StudyRole] = &[StudyRole::Lead];
@@ -653,6 +665,16 @@ const STUDY_ROUTES: &[(&str, &str, &str, &[StudyRole])] = &[
     ("POST", "/studies/{id}/codebook/{code_id}/edit", "", LEAD_OR_ANALYST),
     ("GET", "/studies/{id}/codebook/{code_id}/merge", "", LEAD_OR_ANALYST),
     ("POST", "/studies/{id}/codebook/{code_id}/merge", "", LEAD_OR_ANALYST),
+    ("GET", "/api/v1/studies/{id}/exports/responses.csv", "", LEAD_OR_ANALYST),
+    ("GET", "/api/v1/studies/{id}/exports/responses.csv?layout=long&values=codes", "", LEAD_OR_ANALYST),
+    ("GET", "/api/v1/studies/{id}/exports/responses.json", "", LEAD_OR_ANALYST),
+    ("GET", "/api/v1/studies/{id}/exports/codebook.csv", "", LEAD_OR_ANALYST),
+    ("GET", "/api/v1/studies/{id}/exports/codebook.qdc", "", LEAD_OR_ANALYST),
+    ("GET", "/studies/{id}/exports", "", LEAD_OR_ANALYST),
+    ("GET", "/studies/{id}/exports/responses.csv", "", LEAD_OR_ANALYST),
+    ("GET", "/studies/{id}/exports/responses.json", "", LEAD_OR_ANALYST),
+    ("GET", "/studies/{id}/exports/codebook.csv", "", LEAD_OR_ANALYST),
+    ("GET", "/studies/{id}/exports/codebook.qdc", "", LEAD_OR_ANALYST),
 ];
 
 /// A route template made concrete: every `{placeholder}` becomes an id that does not exist.
