@@ -82,6 +82,7 @@ fn v1() -> utoipa_actix_web::scope::Scope<
         .configure(crate::interviews::api::routes)
         .configure(crate::analysis::codebook::api::routes)
         .configure(crate::analysis::exports::api::routes)
+        .configure(crate::analysis::closed::api::routes)
         .route(
             OPENAPI_PATH.trim_start_matches("/api/v1"),
             web::get().to(openapi_json),

@@ -179,7 +179,8 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .configure(crate::responses::handlers::routes)
         .configure(crate::interviews::handlers::routes)
         .configure(crate::analysis::codebook::handlers::routes)
-        .configure(crate::analysis::exports::handlers::routes);
+        .configure(crate::analysis::exports::handlers::routes)
+        .configure(crate::analysis::closed::handlers::routes);
 }
 
 async fn not_found() -> Result<actix_web::HttpResponse, AppError> {

@@ -17,11 +17,12 @@ use voices::analysis::exports::refi;
 
 use crate::helpers::{location, StudyTeam, TestApp};
 use crate::on_both_databases;
-use crate::responses::{field_of, sample_study, Participant};
+use crate::responses::{change_study, field_of, sample_study, Participant};
 
 on_both_databases!(
     responses_come_out_as_they_were_answered,
     the_codebook_exports_to_csv_and_refi_qda,
+    closed_questions_are_counted_and_small_counts_hidden_when_shared,
 );
 
 /// A participant's answers, by question id: the values given, or None when skipped.
@@ -934,4 +935,179 @@ async fn the_codebook_exports_to_csv_and_refi_qda(app: TestApp) {
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("There is nothing to export yet"));
     assert!(page.contains(&format!("/studies/{study}/exports/codebook.qdc")));
+}
+
+fn closed_question<'a>(summary: &'a Value, text: &str) -> &'a Value {
+    summary["questions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["text"].as_str().unwrap().starts_with(text))
+        .unwrap_or_else(|| panic!("{text} in {summary}"))
+}
+
+fn option_counts(row: &Value) -> Vec<Value> {
+    row["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["count"].clone())
+        .collect()
+}
+
+async fn closed_questions_are_counted_and_small_counts_hidden_when_shared(app: TestApp) {
+    let (study, questionnaire, version, _people) = answered_study(&app).await;
+    let path = format!("/api/v1/studies/{study}/closed?questionnaire_id={questionnaire}");
+    let (status, _, body) = download(&app, "analyst@example.org", &path).await;
+    assert_eq!(status, StatusCode::OK, "{}", text(&body));
+    let summary: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(summary["responses"]["count"], 3, "sent responses only");
+    assert_eq!(summary["questions"].as_array().unwrap().len(), 6);
+
+    // By hand: staff said Yes, the service user No, the carer Not sure (the carer still answering
+    // said Yes, and is not counted).
+    let before = closed_question(&summary, "Have you taken part");
+    assert_eq!(before["overall"]["answered"]["count"], 3);
+    assert_eq!(before["overall"]["skipped"]["count"], 0);
+    assert_eq!(
+        option_counts(&before["overall"]),
+        [json!(1), json!(1), json!(1)]
+    );
+    assert_eq!(before["overall"]["options"][0]["percent"], 33.3);
+    let groups: Vec<&str> = before["by_group"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(groups, ["Staff", "Service user", "Carer"]);
+    assert_eq!(
+        option_counts(&before["by_group"][0]),
+        [json!(1), json!(0), json!(0)]
+    );
+    assert_eq!(
+        option_counts(&before["by_group"][1]),
+        [json!(0), json!(1), json!(0)]
+    );
+    assert_eq!(
+        option_counts(&before["by_group"][2]),
+        [json!(0), json!(0), json!(1)]
+    );
+    assert_eq!(before["by_group"][2]["options"][2]["percent"], 100.0);
+
+    // Likert: staff only; sides for a diverging bar, "Not applicable" apart.
+    let likert = closed_question(&summary, "I know how to involve");
+    assert_eq!(likert["overall"]["answered"]["count"], 1);
+    assert_eq!(likert["overall"]["options"][3]["count"], 1);
+    let sides: Vec<&str> = likert["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["side"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        sides,
+        ["negative", "negative", "neutral", "positive", "positive", "apart"]
+    );
+    assert_eq!(likert["by_group"][1]["answered"]["count"], 0);
+
+    // 0–10: 7, 3 and 5; "choose any": five different options, one each, a third of those answering.
+    let welcome = closed_question(&summary, "How welcome");
+    let counts = option_counts(&welcome["overall"]);
+    assert_eq!(counts.len(), 11);
+    for (score, count) in counts.iter().enumerate() {
+        let expected = i64::from([3, 5, 7].contains(&score));
+        assert_eq!(count, &json!(expected), "score {score}");
+    }
+    let likely = closed_question(&summary, "Which would make you more likely");
+    assert_eq!(
+        option_counts(&likely["overall"]),
+        [1, 1, 1, 1, 1, 0, 0].map(|n| json!(n))
+    );
+    assert_eq!(likely["overall"]["answered"]["count"], 3);
+    assert_eq!(likely["overall"]["options"][0]["percent"], 33.3);
+
+    // The funnel: four joined by open links, all consented and started, three sent.
+    let funnel: Vec<Value> = summary["funnel"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["count"]["count"].clone())
+        .collect();
+    assert_eq!(funnel, [4, 4, 4, 4, 3].map(|n| json!(n)));
+    assert_eq!(summary["funnel"][4]["count"]["percent"], 75.0);
+
+    // One version only gives the same here (there is one).
+    let (_, _, one) = download(
+        &app,
+        "lead@example.org",
+        &format!("{path}&version_id={version}"),
+    )
+    .await;
+    let one: Value = serde_json::from_slice(&one).unwrap();
+    assert_eq!(one["questions"], summary["questions"]);
+
+    // Shared: with the default threshold of 5, every count here is small.
+    let (_, _, body) = download(&app, "lead@example.org", &format!("{path}&shared=true")).await;
+    let shared: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(shared["threshold"], 5);
+    assert_eq!(shared["responses"]["count"], Value::Null);
+    let before = closed_question(&shared, "Have you taken part");
+    assert_eq!(before["overall"]["answered"]["suppressed"], true);
+    assert!(before["overall"]["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["count"].is_null() && c["percent"].is_null()));
+    assert!(shared["funnel"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["count"]["suppressed"] == true));
+    let body = text(&body);
+    assert!(
+        !body.contains("33.3") && !body.contains("\"count\":1"),
+        "{body}"
+    );
+
+    // With a threshold of 2: totals of 3 and 4 are shown, ones are not, nor the funnel step that is one
+    // fewer than the step before.
+    change_study(&app, study, json!({ "small_count_threshold": 2 })).await;
+    let (_, _, body) = download(&app, "lead@example.org", &format!("{path}&shared=true")).await;
+    let shared: Value = serde_json::from_slice(&body).unwrap();
+    let before = closed_question(&shared, "Have you taken part");
+    assert_eq!(before["overall"]["answered"]["count"], 3);
+    assert_eq!(
+        option_counts(&before["overall"]),
+        [Value::Null, Value::Null, Value::Null]
+    );
+    assert_eq!(before["by_group"][0]["answered"]["count"], Value::Null);
+    let funnel: Vec<Value> = shared["funnel"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["count"]["count"].clone())
+        .collect();
+    assert_eq!(
+        funnel,
+        [json!(4), json!(4), json!(4), json!(4), Value::Null]
+    );
+
+    // The page: tables with captions and headers; the shared view says what "Hidden" means.
+    let lead = app.new_visitor();
+    lead.sign_in("lead@example.org", crate::helpers::PASSWORD)
+        .await;
+    let (status, page) = lead.get_text(&format!("/studies/{study}/closed")).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("Question 2: Have you taken part in an improvement project before?"));
+    assert!(page.contains("<th scope=\"row\">Everyone</th>"));
+    assert!(page.contains("Response funnel"));
+    assert!(page.contains("(33.3%)"));
+    let (_, shared_page) = lead
+        .get_text(&format!(
+            "/studies/{study}/closed?questionnaire_id={questionnaire}&version_id=&shared=true"
+        ))
+        .await;
+    assert!(shared_page.contains("Hidden"));
+    assert!(shared_page.contains(" checked"));
 }

@@ -487,6 +487,7 @@ pub const API: &[(&str, &str, Needs)] = &[
     ),
     ("GET", "/api/v1/studies/{id}/exports/codebook.csv", Needs::Member),
     ("GET", "/api/v1/studies/{id}/exports/codebook.qdc", Needs::Member),
+    ("GET", "/api/v1/studies/{id}/closed", Needs::Member),
 ];
 
 const LEAD: &[StudyRole] = &[StudyRole::Lead];
@@ -675,6 +676,9 @@ const STUDY_ROUTES: &[(&str, &str, &str, &[StudyRole])] = &[
     ("GET", "/studies/{id}/exports/responses.json", "", LEAD_OR_ANALYST),
     ("GET", "/studies/{id}/exports/codebook.csv", "", LEAD_OR_ANALYST),
     ("GET", "/studies/{id}/exports/codebook.qdc", "", LEAD_OR_ANALYST),
+    ("GET", "/api/v1/studies/{id}/closed", "", LEAD_OR_ANALYST),
+    ("GET", "/api/v1/studies/{id}/closed?shared=true", "", LEAD_OR_ANALYST),
+    ("GET", "/studies/{id}/closed", "", LEAD_OR_ANALYST),
 ];
 
 /// A route template made concrete: every `{placeholder}` becomes an id that does not exist.

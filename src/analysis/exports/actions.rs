@@ -11,7 +11,7 @@ use super::refi;
 use super::rules::{self, ExportData, Layout, Values, VersionQuestions};
 use crate::analysis::codebook::actions::{self as codebook, Codebook, CODERS};
 use crate::audit::{self, Origin};
-use crate::db::Db;
+use crate::db::{Db, DbConnection};
 use crate::studies::access::StudyAccess;
 use crate::studies::versions::rules::Snapshot;
 use crate::web::{AppError, CurrentUser};
@@ -37,7 +37,7 @@ pub struct ExportOptions {
 }
 
 /// A form's empty choice ("All versions") is no choice.
-fn empty_is_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+pub fn empty_is_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
     let text: Option<String> = Option::deserialize(d)?;
     match text.as_deref().map(str::trim) {
         None | Some("") => Ok(None),
@@ -96,6 +96,60 @@ async fn audited(
     .await
 }
 
+/// The questionnaire the options name (or the study's first with a published version), its versions'
+/// questions and the chosen responses with their answers: what every response export and the
+/// closed-question counts are made from.
+pub fn load(
+    conn: &mut DbConnection,
+    study_id: i64,
+    study_title: String,
+    options: &ExportOptions,
+    in_progress: bool,
+) -> Result<ExportData, AppError> {
+    let list = queries::exportable(conn, study_id)?;
+    let questionnaire = match options.questionnaire_id {
+        Some(id) => list.into_iter().find(|q| q.id == id),
+        None => list.into_iter().next(),
+    }
+    .ok_or(AppError::NotFound)?;
+    if let Some(version) = options.version_id {
+        if !questionnaire.versions.iter().any(|v| v.id == version) {
+            return Err(AppError::NotFound);
+        }
+    }
+    let versions = queries::versions_with_snapshots(conn, questionnaire.id)?
+        .into_iter()
+        .filter(|v| options.version_id.is_none_or(|only| only == v.id))
+        .map(|v| {
+            let snapshot: Snapshot =
+                serde_json::from_str(&v.snapshot).map_err(AppError::internal)?;
+            Ok(VersionQuestions::from_snapshot(
+                v.id,
+                v.number,
+                v.published_at,
+                &snapshot,
+            ))
+        })
+        .collect::<Result<Vec<_>, AppError>>()?;
+    let responses = queries::responses_with_answers(
+        conn,
+        Selection {
+            study_id,
+            questionnaire_id: questionnaire.id,
+            version_id: options.version_id,
+            in_progress,
+        },
+    )?;
+    Ok(ExportData {
+        study_id,
+        study_title,
+        questionnaire_id: questionnaire.id,
+        questionnaire_title: questionnaire.title,
+        versions,
+        responses,
+    })
+}
+
 /// The responses to one questionnaire as a file.
 pub async fn responses(
     db: &Db,
@@ -106,54 +160,10 @@ pub async fn responses(
     format: Format,
 ) -> Result<Download, AppError> {
     let access = StudyAccess::with_role(db, user, study_id, CODERS).await?;
-    let options = options.clone();
     let in_progress = options.in_progress();
-    let title = access.study.title.clone();
+    let (title, wanted) = (access.study.title.clone(), options.clone());
     let data = db
-        .read(move |conn| {
-            let list = queries::exportable(conn, study_id)?;
-            let questionnaire = match options.questionnaire_id {
-                Some(id) => list.into_iter().find(|q| q.id == id),
-                None => list.into_iter().next(),
-            }
-            .ok_or(AppError::NotFound)?;
-            if let Some(version) = options.version_id {
-                if !questionnaire.versions.iter().any(|v| v.id == version) {
-                    return Err(AppError::NotFound);
-                }
-            }
-            let versions = queries::versions_with_snapshots(conn, questionnaire.id)?
-                .into_iter()
-                .filter(|v| options.version_id.is_none_or(|only| only == v.id))
-                .map(|v| {
-                    let snapshot: Snapshot =
-                        serde_json::from_str(&v.snapshot).map_err(AppError::internal)?;
-                    Ok(VersionQuestions::from_snapshot(
-                        v.id,
-                        v.number,
-                        v.published_at,
-                        &snapshot,
-                    ))
-                })
-                .collect::<Result<Vec<_>, AppError>>()?;
-            let responses = queries::responses_with_answers(
-                conn,
-                Selection {
-                    study_id,
-                    questionnaire_id: questionnaire.id,
-                    version_id: options.version_id,
-                    in_progress,
-                },
-            )?;
-            Ok::<_, AppError>(ExportData {
-                study_id,
-                study_title: title,
-                questionnaire_id: questionnaire.id,
-                questionnaire_title: questionnaire.title,
-                versions,
-                responses,
-            })
-        })
+        .read(move |conn| load(conn, study_id, title, &wanted, in_progress))
         .await?;
     let (what, extension, content_type, body) = match (format, options.layout) {
         (Format::Csv, Layout::Wide) => (
