@@ -510,6 +510,17 @@ async fn responses_come_out_as_they_were_answered(app: TestApp) {
         "text is text"
     );
 
+    // However many responses and answers: the questionnaires, the versions, the responses, the answers.
+    let queries = crate::query_counts::count_queries(&app, move |conn| {
+        let options = voices::analysis::exports::actions::ExportOptions::default();
+        let data =
+            voices::analysis::exports::actions::load(conn, study, "S".into(), &options, true)
+                .unwrap();
+        assert_eq!(data.responses.len(), 4);
+    })
+    .await;
+    assert_eq!(queries, 4, "no query per response or answer");
+
     // Responses not sent yet, when asked for.
     let (_, _, body) = download(
         &app,
