@@ -270,8 +270,9 @@ pub fn closed_questions(data: &ExportData, threshold: Option<i64>) -> Vec<Closed
                 Some(t) => suppress(&table[1..], t),
                 None => vec![vec![false; q.choices.len() + 1]; groups.len()],
             };
+            // Everyone's row on its own: its answered count is the total of its options.
             let overall_hidden: Vec<bool> = match threshold {
-                Some(t) => table[0].iter().map(|&n| n > 0 && n < t).collect(),
+                Some(t) => suppress(&table[..1], t).remove(0),
                 None => vec![false; q.choices.len() + 1],
             };
             let small = |n: i64| threshold.is_some_and(|t| n > 0 && n < t);
@@ -545,6 +546,22 @@ mod tests {
         assert_eq!(counts(&yes.overall), [Some(8), None, None]);
         assert_eq!(yes.overall.answered.count, Some(12));
         assert!(yes.overall.options[1].percent.is_none());
+        // Everyone, "choose any" aside: 10 answered the Likert question, 6 agreed, and the four
+        // answers chosen once are hidden; none is left alone to be worked out.
+        let likert = &questions[1];
+        assert_eq!(likert.overall.answered.count, Some(10));
+        assert_eq!(
+            counts(&likert.overall),
+            [Some(0), None, None, Some(6), None, None]
+        );
+        let mut lone = data();
+        lone.responses.truncate(7);
+        let yes = &closed_questions(&lone, Some(5))[0];
+        // Staff only: 6 yes and 1 no; the 1 would be 7 minus 6, so the 6 goes too.
+        assert_eq!(counts(&yes.overall), [None, None, Some(0)]);
+        assert_eq!(yes.overall.answered.count, Some(7));
+        let questions = closed_questions(&data(), Some(5));
+        let yes = &questions[0];
         // Carers: 1 answered, so nothing of the row is shown.
         let carers = &yes.by_group[2];
         assert_eq!(carers.answered.count, None);
