@@ -85,6 +85,8 @@ fn v1() -> utoipa_actix_web::scope::Scope<
         .configure(crate::analysis::matrix::api::routes)
         .configure(crate::analysis::rounds::api::routes)
         .configure(crate::analysis::tracker::api::routes)
+        .configure(crate::analysis::exports::api::routes)
+        .configure(crate::analysis::closed::api::routes)
         .route(
             OPENAPI_PATH.trim_start_matches("/api/v1"),
             web::get().to(openapi_json),

@@ -182,7 +182,9 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .configure(crate::analysis::coding::handlers::routes)
         .configure(crate::analysis::matrix::handlers::routes)
         .configure(crate::analysis::rounds::handlers::routes)
-        .configure(crate::analysis::tracker::handlers::routes);
+        .configure(crate::analysis::tracker::handlers::routes)
+        .configure(crate::analysis::exports::handlers::routes)
+        .configure(crate::analysis::closed::handlers::routes);
 }
 
 async fn not_found() -> Result<actix_web::HttpResponse, AppError> {

@@ -832,7 +832,9 @@ mod tests {
                             let a = a.expect("well-formed attribute");
                             (
                                 String::from_utf8(a.key.as_ref().to_vec()).unwrap(),
-                                a.unescape_value().expect("escaped attribute").into_owned(),
+                                a.normalized_value(quick_xml::XmlVersion::Explicit1_0)
+                                    .expect("escaped attribute")
+                                    .into_owned(),
                             )
                         })
                         .collect();

@@ -551,10 +551,11 @@ async fn works_without_javascript(client: &Client, app: &TestApp) {
 /// interview, verbal consent and its errors, the live guide, the pause after the distress button,
 /// closing and its errors, the completed interview, and its field notes changed later.
 /// An analyst's codebook: the seeded tree, adding a code (with its errors), changing it, merging
-/// (with its error) and the history.
+/// (with its error) and the history; then the exports and closed-question pages (with a published
+/// guide).
 async fn codebook_flow(client: &Client, audit: &mut Audit) {
     let app = spawn_app(Backend::Sqlite).await;
-    let team = StudyTeam::new(&app).await;
+    let (team, _) = team_with_guide(&app).await;
     let codebook = format!("/studies/{}/codebook", team.study);
     sign_in(client, &app.address, "analyst@example.org").await;
     client.goto(&app.url(&codebook)).await.unwrap();
@@ -592,6 +593,18 @@ async fn codebook_flow(client: &Client, audit: &mut Audit) {
         .unwrap();
     wait_for_text(client, "h1", "Codebook history").await;
     audit.check(client, "codebook: history").await;
+    client
+        .goto(&app.url(&format!("/studies/{}/exports", team.study)))
+        .await
+        .unwrap();
+    wait_for_text(client, "h1", "Exports").await;
+    audit.check(client, "exports").await;
+    client
+        .goto(&app.url(&format!("/studies/{}/closed?shared=true", team.study)))
+        .await
+        .unwrap();
+    wait_for_text(client, "h1", "Closed questions").await;
+    audit.check(client, "closed questions").await;
     submit_header(client, "Sign out").await;
     wait_for(client, "#email").await;
 }

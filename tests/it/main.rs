@@ -9,6 +9,7 @@ mod codebook;
 mod coding;
 mod comments;
 mod distribution;
+mod exports;
 mod health;
 mod helpers;
 mod history;

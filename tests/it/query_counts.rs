@@ -26,7 +26,7 @@ const EDITOR_PAGE_QUERIES: usize = 3 + EDITOR_DATA_QUERIES;
 
 /// Runs `work` on one pooled connection with a query counter installed, and returns what it counted.
 /// The counter is removed again before the connection goes back to the pool.
-async fn count_queries(
+pub async fn count_queries(
     app: &TestApp,
     work: impl FnOnce(&mut DbConnection) + Send + 'static,
 ) -> usize {

@@ -528,6 +528,19 @@ pub const API: &[(&str, &str, Needs)] = &[
     ("GET", "/api/v1/studies/{id}/tracker/rule", Needs::Member),
     ("PUT", "/api/v1/studies/{id}/tracker/rule", Needs::Member),
     ("GET", "/api/v1/studies/{id}/tracker/series", Needs::Member),
+    (
+        "GET",
+        "/api/v1/studies/{id}/exports/responses.csv",
+        Needs::Member,
+    ),
+    (
+        "GET",
+        "/api/v1/studies/{id}/exports/responses.json",
+        Needs::Member,
+    ),
+    ("GET", "/api/v1/studies/{id}/exports/codebook.csv", Needs::Member),
+    ("GET", "/api/v1/studies/{id}/exports/codebook.qdc", Needs::Member),
+    ("GET", "/api/v1/studies/{id}/closed", Needs::Member),
 ];
 
 const LEAD: &[StudyRole] = &[StudyRole::Lead];
@@ -750,6 +763,19 @@ const STUDY_ROUTES: &[(&str, &str, &str, &[StudyRole])] = &[
     ("POST", "/studies/{id}/tracker/{project_id}/edit", "", LEAD_OR_ANALYST),
     ("GET", "/studies/{id}/tracker/{project_id}/stages", "", LEAD_OR_ANALYST),
     ("POST", "/studies/{id}/tracker/{project_id}/stages", "", LEAD_OR_ANALYST),
+    ("GET", "/api/v1/studies/{id}/exports/responses.csv", "", LEAD_OR_ANALYST),
+    ("GET", "/api/v1/studies/{id}/exports/responses.csv?layout=long&values=codes", "", LEAD_OR_ANALYST),
+    ("GET", "/api/v1/studies/{id}/exports/responses.json", "", LEAD_OR_ANALYST),
+    ("GET", "/api/v1/studies/{id}/exports/codebook.csv", "", LEAD_OR_ANALYST),
+    ("GET", "/api/v1/studies/{id}/exports/codebook.qdc", "", LEAD_OR_ANALYST),
+    ("GET", "/studies/{id}/exports", "", LEAD_OR_ANALYST),
+    ("GET", "/studies/{id}/exports/responses.csv", "", LEAD_OR_ANALYST),
+    ("GET", "/studies/{id}/exports/responses.json", "", LEAD_OR_ANALYST),
+    ("GET", "/studies/{id}/exports/codebook.csv", "", LEAD_OR_ANALYST),
+    ("GET", "/studies/{id}/exports/codebook.qdc", "", LEAD_OR_ANALYST),
+    ("GET", "/api/v1/studies/{id}/closed", "", LEAD_OR_ANALYST),
+    ("GET", "/api/v1/studies/{id}/closed?shared=true", "", LEAD_OR_ANALYST),
+    ("GET", "/studies/{id}/closed", "", LEAD_OR_ANALYST),
 ];
 
 /// A route template made concrete: every `{placeholder}` becomes an id that does not exist.

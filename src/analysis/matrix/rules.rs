@@ -206,7 +206,7 @@ mod tests {
             None,
             "neutral counts nowhere"
         );
-        assert_eq!(counts.cells.len(), 3, "unmapped codes have no COM-B column");
+        assert_eq!(counts.cells.len(), 4, "unmapped codes have no COM-B column");
         let by_code = count(&sample(), RowsBy::Participant, ColumnsBy::Codes);
         assert_eq!(
             by_code
