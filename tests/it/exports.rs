@@ -4,7 +4,6 @@
 //! SQLite and PostgreSQL.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::{Cursor, Read};
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -337,7 +336,7 @@ pub fn valid_against(schema: &str, xml: &str) -> Result<bool, String> {
     }
 }
 
-fn assert_valid(schema: &str, xml: &str) {
+pub fn assert_valid(schema: &str, xml: &str) {
     if let Err(problems) = valid_against(schema, xml) {
         panic!("not valid against {schema}:\n{problems}\n{xml}");
     }
@@ -700,147 +699,10 @@ async fn responses_come_out_as_they_were_answered(app: TestApp) {
         .await;
     assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
 
-    // A REFI-QDA project from these answers: each open answer a source, each participant a case.
-    let json: Value = serde_json::from_slice(&everything[2]).unwrap();
-    let project = project_from(study, &json);
-    let qdpx = refi::write_qdpx(&project).unwrap();
-    let mut zip = zip::ZipArchive::new(Cursor::new(qdpx)).unwrap();
-    let mut qde = String::new();
-    zip.by_name("project.qde")
-        .unwrap()
-        .read_to_string(&mut qde)
-        .unwrap();
-    assert_valid("Project.xsd", &qde);
-    for selection in &project.selections {
-        let mut source = String::new();
-        zip.by_name(&format!("sources/{}.txt", selection.source))
-            .unwrap()
-            .read_to_string(&mut source)
-            .unwrap();
-        let start = qde.find(&format!("guid=\"{}\"", selection.guid)).unwrap();
-        let element = &qde[start..start + qde[start..].find('>').unwrap()];
-        let position = |name: &str| -> usize {
-            let at = element.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
-            element[at..at + element[at..].find('"').unwrap()]
-                .parse()
-                .unwrap()
-        };
-        let slice: String = source
-            .chars()
-            .skip(position("startPosition"))
-            .take(position("endPosition") - position("startPosition"))
-            .collect();
-        assert_eq!(slice, selection.description.trim_start_matches("Quote: "));
-    }
     // A schema-invalid file is caught: the check is real.
     if valid_against("Project.xsd", "<Project name=\"no namespace\"/>").is_ok_and(|ran| ran) {
         panic!("a Project without the namespace passed validation");
     }
-}
-
-/// A REFI-QDA project from the JSON export: the kind of input the coding export feeds the writer.
-/// Every open answer is a source; each passage after its first word is coded "Psychological
-/// capability"; participants are cases with group, service and level.
-fn project_from(study: i64, doc: &Value) -> refi::Project {
-    let at = chrono::NaiveDate::from_ymd_opt(2026, 11, 26)
-        .unwrap()
-        .and_hms_opt(9, 0, 0)
-        .unwrap();
-    let open: HashMap<i64, (i64, String)> = doc["questions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|q| q["kind"].as_str().unwrap().ends_with("_text"))
-        .map(|q| {
-            (
-                q["id"].as_i64().unwrap(),
-                (
-                    q["number"].as_i64().unwrap(),
-                    q["text"].as_str().unwrap().into(),
-                ),
-            )
-        })
-        .collect();
-    let coder = refi::User {
-        guid: refi::guid(study, "user", 1),
-        name: "Coder 1".into(),
-    };
-    let code = refi::Code {
-        guid: refi::guid(study, "code", 1),
-        parent: None,
-        name: "Psychological capability".into(),
-        colour: Some("#005eb8".into()),
-        description: "Knowledge & skills <to take part>".into(),
-    };
-    let variables: Vec<refi::Variable> = ["Group", "Service", "Level"]
-        .iter()
-        .map(|name| refi::Variable {
-            guid: refi::guid(study, "variable", name),
-            name: (*name).into(),
-        })
-        .collect();
-    let mut project = refi::Project {
-        name: "Involvement".into(),
-        created_at: at,
-        users: vec![coder.clone()],
-        codes: vec![code.clone()],
-        variables: variables.clone(),
-        cases: Vec::new(),
-        sources: Vec::new(),
-        selections: Vec::new(),
-        notes: Vec::new(),
-    };
-    for response in doc["responses"].as_array().unwrap() {
-        let participant = response["participant_code"].as_str().unwrap();
-        let mut case = refi::Case {
-            guid: refi::guid(study, "case", participant),
-            name: participant.into(),
-            values: variables
-                .iter()
-                .zip(["group", "service", "level"])
-                .map(|(v, field)| (v.guid.clone(), response[field].as_str().unwrap().into()))
-                .collect(),
-            sources: Vec::new(),
-        };
-        for answer in response["answers"].as_array().unwrap() {
-            let id = answer["question_id"].as_i64().unwrap();
-            let (Some((number, _)), Some(value)) = (open.get(&id), answer["value"].as_str()) else {
-                continue;
-            };
-            let source = refi::guid(study, "answer", format!("{}:{id}", response["id"]));
-            let rest = value.split_once(' ').map_or(value, |(_, rest)| rest);
-            let start = value.chars().count() - rest.chars().count();
-            project.sources.push(refi::TextSource {
-                guid: source.clone(),
-                name: format!("{participant} Q{number}"),
-                text: value.into(),
-                description: String::new(),
-                created_at: at,
-            });
-            project.selections.push(refi::Selection {
-                guid: refi::guid(study, "coding", format!("{}:{id}", response["id"])),
-                source: source.clone(),
-                start,
-                end: value.chars().count(),
-                code: code.guid.clone(),
-                coder: Some(coder.guid.clone()),
-                created_at: at,
-                description: format!("Quote: {rest}"),
-            });
-            case.sources.push(source);
-        }
-        project.cases.push(case);
-    }
-    project.notes.push(refi::Note {
-        guid: refi::guid(study, "note", 1),
-        name: "Memo".into(),
-        text: "Payment comes up in every group".into(),
-        author: Some(coder.guid.clone()),
-        created_at: at,
-        on: refi::NoteOn::Code(code.guid),
-    });
-    assert!(project.selections.len() >= 5, "{:?}", project.selections);
-    project
 }
 
 async fn the_codebook_exports_to_csv_and_refi_qda(app: TestApp) {

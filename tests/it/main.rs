@@ -7,6 +7,7 @@ mod browser;
 mod cli;
 mod codebook;
 mod coding;
+mod coding_exports;
 mod comments;
 mod distribution;
 mod exports;

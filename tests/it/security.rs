@@ -540,6 +540,12 @@ pub const API: &[(&str, &str, Needs)] = &[
     ),
     ("GET", "/api/v1/studies/{id}/exports/codebook.csv", Needs::Member),
     ("GET", "/api/v1/studies/{id}/exports/codebook.qdc", Needs::Member),
+    ("GET", "/api/v1/studies/{id}/exports/project.qdpx", Needs::Member),
+    (
+        "GET",
+        "/api/v1/studies/{id}/exports/coded-passages.csv",
+        Needs::Member,
+    ),
     ("GET", "/api/v1/studies/{id}/closed", Needs::Member),
 ];
 
@@ -773,6 +779,10 @@ const STUDY_ROUTES: &[(&str, &str, &str, &[StudyRole])] = &[
     ("GET", "/studies/{id}/exports/responses.json", "", LEAD_OR_ANALYST),
     ("GET", "/studies/{id}/exports/codebook.csv", "", LEAD_OR_ANALYST),
     ("GET", "/studies/{id}/exports/codebook.qdc", "", LEAD_OR_ANALYST),
+    ("GET", "/studies/{id}/exports/project.qdpx", "", LEAD_OR_ANALYST),
+    ("GET", "/studies/{id}/exports/coded-passages.csv", "", LEAD_OR_ANALYST),
+    ("GET", "/api/v1/studies/{id}/exports/project.qdpx", "", LEAD_OR_ANALYST),
+    ("GET", "/api/v1/studies/{id}/exports/coded-passages.csv", "", LEAD_OR_ANALYST),
     ("GET", "/api/v1/studies/{id}/closed", "", LEAD_OR_ANALYST),
     ("GET", "/api/v1/studies/{id}/closed?shared=true", "", LEAD_OR_ANALYST),
     ("GET", "/studies/{id}/closed", "", LEAD_OR_ANALYST),

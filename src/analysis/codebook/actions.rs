@@ -1,6 +1,8 @@
 //! What analysts do with a codebook: open it (seeded with the COM-B sub-components the first time),
 //! add, change, move and merge codes. Every change is a numbered version with before and after.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
@@ -48,6 +50,33 @@ pub fn live_code(codebook: &Codebook, id: i64) -> Option<&Code> {
         id = codebook.merged.iter().find(|c| c.id == id)?.merged_into?;
     }
     None
+}
+
+/// The COM-B sub-component each live code stands under: its own, or the nearest code above's.
+pub fn comb_of_codes(codebook: &Codebook) -> HashMap<i64, String> {
+    let parents: HashMap<i64, (Option<i64>, &str)> = codebook
+        .codes
+        .iter()
+        .map(|p| (p.code.id, (p.code.parent_id, p.code.comb.as_str())))
+        .collect();
+    parents
+        .keys()
+        .map(|&id| {
+            let mut at = Some(id);
+            let mut comb = String::new();
+            for _ in 0..=parents.len() {
+                let Some((parent, own)) = at.and_then(|i| parents.get(&i)) else {
+                    break;
+                };
+                if !own.is_empty() {
+                    comb = own.to_string();
+                    break;
+                }
+                at = *parent;
+            }
+            (id, comb)
+        })
+        .collect()
 }
 
 /// Seeds an empty codebook with the six COM-B sub-components, as version 1 to 6.

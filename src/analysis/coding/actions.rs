@@ -222,7 +222,7 @@ pub async fn sources(
                         .find(|r| r.response_id == id)
                         .ok_or(AppError::NotFound)?,
                 ),
-                Scope::Question(_) | Scope::Round(_) => None,
+                Scope::Question(_) | Scope::Round(_) | Scope::Study => None,
             };
             let round_name = match scope {
                 Scope::Round(id) => Some(
@@ -238,7 +238,7 @@ pub async fn sources(
     let by_id: HashMap<i64, &QuestionInfo> = questions.iter().map(|q| (q.id, q)).collect();
     let question = match scope {
         Scope::Question(id) => Some((*by_id.get(&id).ok_or(AppError::NotFound)?).clone()),
-        Scope::Response(_) | Scope::Round(_) => None,
+        Scope::Response(_) | Scope::Round(_) | Scope::Study => None,
     };
     let suggested = question
         .as_ref()

@@ -51,31 +51,36 @@ struct PageQuery {
     page: Option<i64>,
 }
 
-/// Where the coding form came from, so the reader goes back to the same page of sources.
+/// Where the coding form came from, so the reader goes back to the same page of sources: a
+/// question's answers, a response's, or a round's (`by` is questions, responses or rounds).
 struct Place {
-    scope: Scope,
+    by: &'static str,
+    of: i64,
     page: i64,
 }
 
 impl Place {
-    fn by_and_of(&self) -> (&'static str, i64) {
-        match self.scope {
-            Scope::Question(id) => ("questions", id),
-            Scope::Response(id) => ("responses", id),
-            Scope::Round(id) => ("rounds", id),
+    fn scope(&self) -> Scope {
+        match self.by {
+            "responses" => Scope::Response(self.of),
+            "rounds" => Scope::Round(self.of),
+            _ => Scope::Question(self.of),
         }
     }
 
     fn url(&self, study_id: i64) -> String {
-        match self.by_and_of() {
-            ("rounds", id) => format!("/studies/{study_id}/rounds/{id}?page={}", self.page),
-            (by, id) => format!("/studies/{study_id}/coding/{by}/{id}?page={}", self.page),
+        match self.by {
+            "rounds" => format!("/studies/{study_id}/rounds/{}?page={}", self.of, self.page),
+            by => format!(
+                "/studies/{study_id}/coding/{by}/{}?page={}",
+                self.of, self.page
+            ),
         }
     }
 
     /// Rounds show only the coder's own codings there; elsewhere the study's codings show.
     fn view(&self, coder: i64) -> View {
-        match self.scope {
+        match self.scope() {
             Scope::Round(round_id) => View::Round {
                 round_id,
                 coder: Some(coder),
@@ -85,15 +90,13 @@ impl Place {
     }
 
     pub fn from_form(pairs: &[(String, String)]) -> Option<Place> {
-        let id = form_field(pairs, "of").parse().ok()?;
-        let scope = match form_field(pairs, "by") {
-            "questions" => Scope::Question(id),
-            "responses" => Scope::Response(id),
-            "rounds" => Scope::Round(id),
-            _ => return None,
-        };
+        let of = form_field(pairs, "of").parse().ok()?;
+        let by = ["questions", "responses", "rounds"]
+            .into_iter()
+            .find(|by| *by == form_field(pairs, "by"))?;
         Some(Place {
-            scope,
+            by,
+            of,
             page: form_field(pairs, "page").parse().unwrap_or(1),
         })
     }
@@ -123,7 +126,7 @@ async fn sources_page(
         page.state(),
         user,
         study_id,
-        (place.scope, place.view(user.id)),
+        (place.scope(), place.view(user.id)),
         place.page,
     )
     .await?;
@@ -141,7 +144,7 @@ fn sources_context(
     place: &Place,
     attempt: &Attempt,
 ) -> tera::Context {
-    let (by, of) = place.by_and_of();
+    let (by, of) = (place.by, place.of);
     let mut context = tera::Context::new();
     context.insert("study", &access.study);
     context.insert("codebook", codebook);
@@ -159,7 +162,7 @@ async fn by_question(
     path: web::Path<(i64, i64)>,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
-    read(user, page, path.into_inner(), query.page, Scope::Question).await
+    read(user, page, path.into_inner(), query.page, "questions").await
 }
 
 async fn by_response(
@@ -168,7 +171,7 @@ async fn by_response(
     path: web::Path<(i64, i64)>,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
-    read(user, page, path.into_inner(), query.page, Scope::Response).await
+    read(user, page, path.into_inner(), query.page, "responses").await
 }
 
 async fn read(
@@ -176,10 +179,11 @@ async fn read(
     page: Page,
     (study_id, of): (i64, i64),
     page_number: Option<i64>,
-    scope: fn(i64) -> Scope,
+    by: &'static str,
 ) -> Result<HttpResponse, AppError> {
     let place = Place {
-        scope: scope(of),
+        by,
+        of,
         page: page_number.unwrap_or(1),
     };
     let errors = FieldErrors::new();
@@ -194,7 +198,7 @@ pub(crate) async fn round_page(
     round_id: i64,
     page_number: Option<i64>,
 ) -> Result<HttpResponse, AppError> {
-    read(user, page, (study_id, round_id), page_number, Scope::Round).await
+    read(user, page, (study_id, round_id), page_number, "rounds").await
 }
 
 /// A position typed on the form: counted from 1 by people, from 0 by the API.
@@ -255,7 +259,7 @@ async fn code(
             .filter_map(|c| c.parse().ok())
             .collect(),
         valence: attempt.valence.clone(),
-        round_id: match place.scope {
+        round_id: match place.scope() {
             Scope::Round(id) => Some(id),
             _ => None,
         },

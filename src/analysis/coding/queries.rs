@@ -34,9 +34,11 @@ pub struct SourceRow {
     pub participant_code: Option<String>,
 }
 
-/// Which sources to read: one question's answers, one response's, or a double-coding round's.
+/// Which sources to read: one question's answers, one response's, a double-coding round's, or the
+/// whole study's.
 #[derive(Debug, Clone, Copy)]
 pub enum Scope {
+    Study,
     Question(i64),
     Response(i64),
     Round(i64),
@@ -99,6 +101,7 @@ pub fn sources(
             .filter(answers::value.ne("").or(answers::notes.ne("")))
             .into_boxed();
         match scope {
+            Scope::Study => query,
             Scope::Question(id) => query.filter(answers::question_id.eq(id)),
             Scope::Response(id) => query.filter(answers::response_id.eq(id)),
             Scope::Round(id) => query.filter(
@@ -262,6 +265,16 @@ pub struct Coding {
     /// The double-coding round this is a coder's blind work in; null for the study's coding.
     pub round_id: Option<i64>,
     pub created_at: NaiveDateTime,
+}
+
+/// The study's coding (not rounds'), every passage.
+pub fn codings_of_study(conn: &mut DbConnection, study_id: i64) -> QueryResult<Vec<Coding>> {
+    codings::table
+        .filter(codings::study_id.eq(study_id))
+        .filter(codings::round_id.is_null())
+        .order((codings::answer_id, codings::start_char, codings::id))
+        .select(Coding::as_select())
+        .load(conn)
 }
 
 pub fn codings_of_answers(

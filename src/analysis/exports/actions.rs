@@ -2,14 +2,19 @@
 //! codebook (CSV, REFI-QDA .qdc). Pseudonymous; every export is written in the audit log, with what
 //! was exported but no personal data.
 
+use std::collections::HashMap;
+
 use serde::Deserialize;
 use serde_json::json;
 use utoipa::IntoParams;
 
 use super::queries::{self, Exportable, Selection};
-use super::refi;
 use super::rules::{self, ExportData, Layout, Values, VersionQuestions};
+use super::{coded, refi};
 use crate::analysis::codebook::actions::{self as codebook, Codebook, CODERS};
+use crate::analysis::coding::actions::{questions_of, QuestionInfo};
+use crate::analysis::coding::queries::{self as coding, Scope};
+use crate::app::AppState;
 use crate::audit::{self, Origin};
 use crate::db::{Db, DbConnection};
 use crate::studies::access::StudyAccess;
@@ -278,6 +283,72 @@ pub async fn codebook_file(
     .await?;
     Ok(Download {
         file_name: rules::file_name(&access.study.title, "codebook", today(), extension),
+        content_type,
+        body,
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodingFormat {
+    /// The whole project for NVivo, ATLAS.ti, MAXQDA or QualCoder.
+    Qdpx,
+    /// The coded passages, one row each.
+    PassagesCsv,
+}
+
+/// The study's coding as a file: every sent answer and interview note with text, one document per
+/// participant, and every coded passage (not the blind work of double-coding rounds).
+pub async fn coding_file(
+    state: &AppState,
+    origin: &Origin,
+    user: &CurrentUser,
+    study_id: i64,
+    format: CodingFormat,
+) -> Result<Download, AppError> {
+    let (access, codebook) = codebook::open(&state.db, user, study_id).await?;
+    let snapshots = state.snapshots.clone();
+    let (rows, codings, questions) = state
+        .db
+        .read(move |conn| {
+            let (rows, _) = coding::sources(conn, study_id, Scope::Study, 0, i64::MAX)?;
+            let codings = coding::codings_of_study(conn, study_id)?;
+            let questions = questions_of(conn, &snapshots, study_id)?;
+            Ok::<_, AppError>((rows, codings, questions))
+        })
+        .await?;
+    let by_id: HashMap<i64, &QuestionInfo> = questions.iter().map(|q| (q.id, q)).collect();
+    let (what, extension, content_type, body) = match format {
+        CodingFormat::Qdpx => {
+            let documents = coded::documents(&rows, &by_id);
+            let project = coded::project(coded::ProjectParts {
+                study_id,
+                name: &access.study.title,
+                created_at: crate::db::now(),
+                codes: refi_codes(study_id, &codebook),
+                codebook: &codebook,
+                documents: &documents,
+                codings: &codings,
+            });
+            let zip = refi::write_qdpx(&project).map_err(AppError::internal)?;
+            ("project", "qdpx", "application/zip", zip)
+        }
+        CodingFormat::PassagesCsv => (
+            "coded-passages",
+            "csv",
+            "text/csv; charset=utf-8",
+            coded::passages_csv(&rows, &by_id, &codebook, &codings),
+        ),
+    };
+    audited(
+        &state.db,
+        origin,
+        "export.coding",
+        study_id,
+        json!({ "format": extension, "codings": codings.len(), "codebook_version": codebook.version }),
+    )
+    .await?;
+    Ok(Download {
+        file_name: rules::file_name(&access.study.title, what, today(), extension),
         content_type,
         body,
     })

@@ -3,7 +3,7 @@
 
 use actix_web::{get, web, HttpResponse};
 
-use super::actions::{self, CodebookFormat, ExportOptions, Format};
+use super::actions::{self, CodebookFormat, CodingFormat, ExportOptions, Format};
 use super::handlers::send;
 use crate::api::ErrorBody;
 use crate::app::AppState;
@@ -14,7 +14,9 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(responses_csv)
         .service(responses_json)
         .service(codebook_csv)
-        .service(codebook_qdc);
+        .service(codebook_qdc)
+        .service(project_qdpx)
+        .service(coded_passages_csv);
 }
 
 /// The responses to a questionnaire as CSV (UTF-8 with a byte order mark; cells that a spreadsheet
@@ -122,6 +124,61 @@ async fn codebook_qdc(
         &user,
         path.into_inner(),
         CodebookFormat::Qdc,
+    )
+    .await?;
+    Ok(send(file))
+}
+
+/// The study's coding as a REFI-QDA project (`.qdpx`: `project.qde` in the `urn:QDA-XML:project:1.0`
+/// namespace and one UTF-8 plain-text source per participant) for NVivo, ATLAS.ti, MAXQDA or
+/// QualCoder: the codebook, a case per participant with group, service and level, and every coded
+/// passage at its exact character offsets. Pseudonymised; coders appear as "Coder 1", "Coder 2".
+#[utoipa::path(
+    tag = "analysis",
+    params(("id" = i64, Path, description = "Study id")),
+    responses((status = 200, content_type = "application/zip", body = Vec<u8>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+#[get("/studies/{id}/exports/project.qdpx")]
+async fn project_qdpx(
+    user: CurrentUser,
+    origin: Origin,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let file = actions::coding_file(
+        &state,
+        &origin.by(user.id),
+        &user,
+        path.into_inner(),
+        CodingFormat::Qdpx,
+    )
+    .await?;
+    Ok(send(file))
+}
+
+/// Every coded passage, one row each: participant code, group, service, level, question, the text
+/// it is in (answer or notes), character offsets, the passage, code, COM-B part, valence and coder
+/// ("Coder 1"). Cells that a spreadsheet would run as formulas are neutralised.
+#[utoipa::path(
+    tag = "analysis",
+    params(("id" = i64, Path, description = "Study id")),
+    responses((status = 200, content_type = "text/csv", body = String), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+#[get("/studies/{id}/exports/coded-passages.csv")]
+async fn coded_passages_csv(
+    user: CurrentUser,
+    origin: Origin,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let file = actions::coding_file(
+        &state,
+        &origin.by(user.id),
+        &user,
+        path.into_inner(),
+        CodingFormat::PassagesCsv,
     )
     .await?;
     Ok(send(file))

@@ -5,7 +5,7 @@
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 
-use super::actions::{self, CodebookFormat, Download, ExportOptions, Format};
+use super::actions::{self, CodebookFormat, CodingFormat, Download, ExportOptions, Format};
 use crate::audit::Origin;
 use crate::web::{AppError, CurrentUser, Page};
 
@@ -21,7 +21,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::get().to(responses_json),
         )
         .route(&format!("{base}/codebook.csv"), web::get().to(codebook_csv))
-        .route(&format!("{base}/codebook.qdc"), web::get().to(codebook_qdc));
+        .route(&format!("{base}/codebook.qdc"), web::get().to(codebook_qdc))
+        .route(&format!("{base}/project.qdpx"), web::get().to(project_qdpx))
+        .route(
+            &format!("{base}/coded-passages.csv"),
+            web::get().to(coded_passages_csv),
+        );
 }
 
 /// A file as an attachment with its name, never cached.
@@ -123,4 +128,41 @@ async fn codebook_qdc(
     path: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
     codebook(user, page, origin, path.into_inner(), CodebookFormat::Qdc).await
+}
+
+async fn coding(
+    user: CurrentUser,
+    page: Page,
+    origin: Origin,
+    study_id: i64,
+    format: CodingFormat,
+) -> Result<HttpResponse, AppError> {
+    let file =
+        actions::coding_file(page.state(), &origin.by(user.id), &user, study_id, format).await?;
+    Ok(send(file))
+}
+
+async fn project_qdpx(
+    user: CurrentUser,
+    page: Page,
+    origin: Origin,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    coding(user, page, origin, path.into_inner(), CodingFormat::Qdpx).await
+}
+
+async fn coded_passages_csv(
+    user: CurrentUser,
+    page: Page,
+    origin: Origin,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    coding(
+        user,
+        page,
+        origin,
+        path.into_inner(),
+        CodingFormat::PassagesCsv,
+    )
+    .await
 }

@@ -1,9 +1,10 @@
 //! Exports that other tools read, pseudonymised: responses as CSV (wide or long) and JSON, with
-//! labels or codes; the codebook as CSV and as a REFI-QDA codebook; and the REFI-QDA project writer
-//! (`.qdpx`) the coding exports build on.
+//! labels or codes; the codebook as CSV and as a REFI-QDA codebook; and the study's coding as a
+//! REFI-QDA project (`.qdpx`) and as coded passages (CSV).
 
 pub mod actions;
 pub mod api;
+pub mod coded;
 pub mod handlers;
 pub mod queries;
 pub mod refi;

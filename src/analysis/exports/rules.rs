@@ -242,21 +242,21 @@ fn time(at: Option<NaiveDateTime>) -> String {
         .unwrap_or_default()
 }
 
-struct Csv(csv::Writer<Vec<u8>>);
+pub(crate) struct Csv(csv::Writer<Vec<u8>>);
 
 impl Csv {
     /// A byte order mark first, as the roster export does, so Excel reads the file as UTF-8.
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Csv(csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec()))
     }
 
-    fn row<S: AsRef<str>>(&mut self, cells: impl IntoIterator<Item = S>) {
+    pub(crate) fn row<S: AsRef<str>>(&mut self, cells: impl IntoIterator<Item = S>) {
         self.0
             .write_record(cells.into_iter().map(|c| csv_cell(c.as_ref()).into_owned()))
             .expect("writing to memory");
     }
 
-    fn finish(self) -> Vec<u8> {
+    pub(crate) fn finish(self) -> Vec<u8> {
         self.0.into_inner().expect("writing to memory")
     }
 }

@@ -107,36 +107,9 @@ pub struct Matrix {
     pub choices: FilterChoices,
 }
 
-/// The COM-B sub-component each live code stands under: its own, or the nearest code above's.
-fn comb_of_codes(codebook: &Codebook) -> HashMap<i64, String> {
-    let parents: HashMap<i64, (Option<i64>, &str)> = codebook
-        .codes
-        .iter()
-        .map(|p| (p.code.id, (p.code.parent_id, p.code.comb.as_str())))
-        .collect();
-    parents
-        .keys()
-        .map(|&id| {
-            let mut at = Some(id);
-            let mut comb = String::new();
-            for _ in 0..=parents.len() {
-                let Some((parent, own)) = at.and_then(|i| parents.get(&i)) else {
-                    break;
-                };
-                if !own.is_empty() {
-                    comb = own.to_string();
-                    break;
-                }
-                at = *parent;
-            }
-            (id, comb)
-        })
-        .collect()
-}
-
 /// The study's coded passages as the matrix counts them, with their versions.
 fn passages(rows: &[CodedRow], codebook: &Codebook) -> Vec<(Passage, i64)> {
-    let combs = comb_of_codes(codebook);
+    let combs = codebook::comb_of_codes(codebook);
     rows.iter()
         .filter_map(|row| {
             let code = codebook::live_code(codebook, row.code_id)?;
