@@ -87,6 +87,7 @@ fn v1() -> utoipa_actix_web::scope::Scope<
         .configure(crate::analysis::tracker::api::routes)
         .configure(crate::analysis::exports::api::routes)
         .configure(crate::analysis::closed::api::routes)
+        .configure(crate::analysis::report::api::routes)
         .route(
             OPENAPI_PATH.trim_start_matches("/api/v1"),
             web::get().to(openapi_json),

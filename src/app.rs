@@ -184,7 +184,8 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .configure(crate::analysis::rounds::handlers::routes)
         .configure(crate::analysis::tracker::handlers::routes)
         .configure(crate::analysis::exports::handlers::routes)
-        .configure(crate::analysis::closed::handlers::routes);
+        .configure(crate::analysis::closed::handlers::routes)
+        .configure(crate::analysis::report::handlers::routes);
 }
 
 async fn not_found() -> Result<actix_web::HttpResponse, AppError> {

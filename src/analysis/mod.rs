@@ -9,5 +9,6 @@ pub mod codebook;
 pub mod coding;
 pub mod exports;
 pub mod matrix;
+pub mod report;
 pub mod rounds;
 pub mod tracker;

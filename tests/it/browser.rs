@@ -691,6 +691,7 @@ async fn analysis_flow(client: &Client, audit: &mut Audit) {
             "matrix: a cell",
         ),
         ("matrix/tables", "Tables for reports", "matrix: tables"),
+        ("report", "What we learned", "learning report"),
     ] {
         client
             .goto(&app.url(&format!("/studies/{study}/{path}")))

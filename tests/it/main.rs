@@ -25,6 +25,7 @@ mod plain_language;
 mod preview;
 mod query_counts;
 mod questionnaires;
+mod report;
 mod responses;
 mod rounds;
 mod security;

@@ -547,6 +547,12 @@ pub const API: &[(&str, &str, Needs)] = &[
         Needs::Member,
     ),
     ("GET", "/api/v1/studies/{id}/closed", Needs::Member),
+    ("GET", "/api/v1/studies/{id}/report", Needs::Member),
+    (
+        "PUT",
+        "/api/v1/studies/{id}/codings/{coding_id}/approval",
+        Needs::Member,
+    ),
 ];
 
 const LEAD: &[StudyRole] = &[StudyRole::Lead];
@@ -786,6 +792,10 @@ const STUDY_ROUTES: &[(&str, &str, &str, &[StudyRole])] = &[
     ("GET", "/api/v1/studies/{id}/closed", "", LEAD_OR_ANALYST),
     ("GET", "/api/v1/studies/{id}/closed?shared=true", "", LEAD_OR_ANALYST),
     ("GET", "/studies/{id}/closed", "", LEAD_OR_ANALYST),
+    ("GET", "/api/v1/studies/{id}/report", "", LEAD_OR_ANALYST),
+    ("PUT", "/api/v1/studies/{id}/codings/{coding_id}/approval", "{\"approved\": true}", LEAD),
+    ("GET", "/studies/{id}/report", "", LEAD_OR_ANALYST),
+    ("POST", "/studies/{id}/codings/{coding_id}/approval", "", LEAD),
 ];
 
 /// A route template made concrete: every `{placeholder}` becomes an id that does not exist.

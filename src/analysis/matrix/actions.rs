@@ -13,6 +13,7 @@ use super::rules::{self, Cell, ColumnsBy, Filters, Passage, RowsBy, SIDES};
 use crate::analysis::codebook::actions::{self as codebook, Codebook, CODERS};
 use crate::analysis::codebook::queries::lock_codebook;
 use crate::analysis::coding::rules::pseudonym;
+use crate::analysis::report::queries::quote_consent;
 use crate::audit::{self, Origin};
 use crate::db::Db;
 use crate::distribution::participants::rules::{Group, SystemLevel};
@@ -343,6 +344,10 @@ pub struct Quote {
     /// answer or notes.
     pub field: String,
     pub quote: String,
+    /// A lead approved it for shared reports.
+    pub approved: bool,
+    /// The participant agreed to be quoted.
+    pub consented: bool,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -379,6 +384,9 @@ pub async fn cell(
         .copied()
         .collect();
     let rows = &loaded.rows;
+    let consent = db
+        .read(move |conn| quote_consent(conn, study_id).map_err(AppError::from))
+        .await?;
     let mut quotes: Vec<Quote> = Vec::new();
     for id in wanted {
         if quotes.iter().any(|q| q.coding_id == id) {
@@ -394,6 +402,8 @@ pub async fn cell(
                 valence: row.valence.clone(),
                 field: row.field.clone(),
                 quote: row.quote.clone(),
+                approved: row.quote_approved_at.is_some(),
+                consented: consent.get(&row.response_id) == Some(&true),
             });
         }
     }

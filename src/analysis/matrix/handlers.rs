@@ -36,6 +36,7 @@ fn base_context(access: &StudyAccess, query: &MatrixQuery) -> tera::Context {
         "can_write",
         &(access.me.roles.lead || access.me.roles.analyst),
     );
+    context.insert("is_lead", &access.me.roles.lead);
     context.insert("query_string", &query_string(query));
     context
 }
@@ -77,6 +78,17 @@ async fn show_cell(
     )
     .await?;
     let mut context = base_context(&access, &query);
+    let encoded =
+        |text: &str| url::form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>();
+    context.insert(
+        "here",
+        &format!(
+            "/studies/{study_id}/matrix/cell?{}&row={}&column={}",
+            query_string(&query),
+            encoded(&detail.row.key),
+            encoded(&detail.column.key)
+        ),
+    );
     context.insert("summary", &typed.unwrap_or_else(|| detail.summary.clone()));
     context.insert("detail", &detail);
     context.insert("query", &query);

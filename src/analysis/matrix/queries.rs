@@ -24,6 +24,7 @@ pub struct CodedRow {
     pub valence: String,
     pub field: String,
     pub quote: String,
+    pub quote_approved_at: Option<chrono::NaiveDateTime>,
 }
 
 pub fn coded_rows(conn: &mut DbConnection, study_id: i64) -> QueryResult<Vec<CodedRow>> {
@@ -49,6 +50,7 @@ pub fn coded_rows(conn: &mut DbConnection, study_id: i64) -> QueryResult<Vec<Cod
             codings::valence,
             codings::field,
             codings::quote,
+            codings::quote_approved_at,
         ))
         .load(conn)
 }

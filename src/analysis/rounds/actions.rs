@@ -285,6 +285,17 @@ pub async fn agreement_report(
     round_id: i64,
 ) -> Result<(StudyAccess, AgreementReport), AppError> {
     let access = StudyAccess::with_role(&state.db, user, study_id, LEAD).await?;
+    let report = compare(state, user, study_id, round_id).await?;
+    Ok((access, report))
+}
+
+/// The comparison itself, for readers already let in (leads, and the learning report's methods).
+pub async fn compare(
+    state: &AppState,
+    user: &CurrentUser,
+    study_id: i64,
+    round_id: i64,
+) -> Result<AgreementReport, AppError> {
     let codebook = codebook::load_codebook(&state.db, study_id).await?;
     let snapshots = state.snapshots.clone();
     let (round, rows, codings, consensus, questions) = state
@@ -407,7 +418,7 @@ pub async fn agreement_report(
             });
         }
     }
-    let agreement_report = AgreementReport {
+    Ok(AgreementReport {
         round: summary,
         sources: rows.len(),
         codes: report
@@ -421,8 +432,7 @@ pub async fn agreement_report(
             .collect(),
         overall: report.overall,
         disagreements,
-    };
-    Ok((access, agreement_report))
+    })
 }
 
 /// A lead's decision on one disagreement.

@@ -71,7 +71,7 @@ fn level_choices() -> Vec<Choice> {
 }
 
 /// The run chart of the series, with a table that also gives the counts.
-fn run_chart(tracker: &Tracker) -> Figure {
+pub(crate) fn run_chart(tracker: &Tracker) -> Figure {
     let short = |month: &str| {
         NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d")
             .map(|d| d.format("%b %Y").to_string())

@@ -1,0 +1,334 @@
+//! What leads do to share learning: approve coded passages for quoting (only where the participant
+//! agreed to quotes), and read the learning report, which shows only what may leave the team.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+use serde_json::json;
+use utoipa::ToSchema;
+
+use super::queries;
+use super::rules::shared_count;
+use crate::analysis::charts::Figure;
+use crate::analysis::codebook::actions::{self as codebook, comb_of_codes, live_code, CODERS};
+use crate::analysis::coding::queries::{self as coding, Scope};
+use crate::analysis::matrix::actions::Heading;
+use crate::analysis::rounds;
+use crate::analysis::tracker;
+use crate::app::AppState;
+use crate::audit::{self, Origin};
+use crate::distribution::participants::rules::Group;
+use crate::interviews::rules::{FieldNotes, Mode};
+use crate::studies::access::StudyAccess;
+use crate::studies::queries::Study;
+use crate::studies::rules::StudyRole;
+use crate::web::{AppError, CurrentUser};
+
+/// Approves a coded passage for quoting in shared reports (leads), or takes the approval back.
+pub async fn approve(
+    state: &AppState,
+    origin: &Origin,
+    user: &CurrentUser,
+    study_id: i64,
+    coding_id: i64,
+    approved: bool,
+) -> Result<(), AppError> {
+    StudyAccess::with_role(&state.db, user, study_id, &[StudyRole::Lead]).await?;
+    let (origin, user_id) = (origin.clone(), user.id);
+    state
+        .db
+        .write(move |conn| {
+            let coded = coding::coding(conn, study_id, coding_id)?
+                .filter(|c| c.round_id.is_none())
+                .ok_or(AppError::NotFound)?;
+            if approved {
+                let source = coding::source(conn, study_id, coded.answer_id)?
+                    .ok_or(AppError::NotFound)?;
+                let consented = queries::quote_consent(conn, study_id)?
+                    .get(&source.response_id)
+                    .copied()
+                    .unwrap_or(false);
+                if !consented {
+                    return Err(AppError::invalid(
+                        "approved",
+                        "This participant did not agree to be quoted: their words stay out of shared reports",
+                    ));
+                }
+            }
+            queries::set_approval(conn, coding_id, approved.then_some(user_id))?;
+            audit::record(
+                conn,
+                &origin,
+                if approved {
+                    "quote.approved"
+                } else {
+                    "quote.unapproved"
+                },
+                "coding",
+                Some(coding_id),
+                json!({ "study_id": study_id }),
+            )
+            .map_err(AppError::from)
+        })
+        .await
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct GroupLine {
+    pub group: String,
+    pub online: String,
+    pub interviews: String,
+    pub total: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReportQuote {
+    pub quote: String,
+    /// Who said it, as a group only: "Carer".
+    pub who: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CombSection {
+    pub comb: Heading,
+    /// Per group (in `groups` order): participants describing a barrier, and an enabler.
+    pub counts: Vec<[String; 2]>,
+    pub barriers: Vec<ReportQuote>,
+    pub enablers: Vec<ReportQuote>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RoundLine {
+    pub name: String,
+    pub unit: String,
+    pub percent: f64,
+    pub kappa: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Methods {
+    pub interviews: String,
+    /// (mode, interviews) as shared counts.
+    pub modes: Vec<(String, String)>,
+    pub shortest_minutes: Option<i64>,
+    pub median_minutes: Option<i64>,
+    pub longest_minutes: Option<i64>,
+    /// Where interviews took place and who else was there, as interviewers recorded them.
+    pub settings: Vec<String>,
+    pub present: Vec<String>,
+    pub online: String,
+    pub codebook_version: i32,
+    pub codes: usize,
+    pub coded_passages: usize,
+    pub rounds: Vec<RoundLine>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Report {
+    pub study: Study,
+    pub generated_on: String,
+    pub threshold: i32,
+    pub groups: Vec<Heading>,
+    pub participation: Vec<GroupLine>,
+    pub total: String,
+    pub comb: Vec<CombSection>,
+    /// The latest month of involvement against the target, in words, with the run chart.
+    pub involvement: Option<String>,
+    pub involvement_chart: Option<Figure>,
+    pub methods: Methods,
+}
+
+/// Quotes per COM-B part and side: at most this many, the longest first.
+const QUOTES_EACH: usize = 3;
+
+fn median(mut values: Vec<i64>) -> Option<i64> {
+    values.sort_unstable();
+    values.get(values.len() / 2).copied()
+}
+
+/// The learning report: nothing in it names anyone, counts under the study's threshold are hidden,
+/// and quotes come only from participants who agreed to quotes and only once a lead approved them.
+pub async fn report(
+    state: &AppState,
+    user: &CurrentUser,
+    study_id: i64,
+) -> Result<(StudyAccess, Report), AppError> {
+    let access = StudyAccess::with_role(&state.db, user, study_id, CODERS).await?;
+    let codebook = codebook::load_codebook(&state.db, study_id).await?;
+    let (responses, rows, codings, consent, interviews, round_list) = state
+        .db
+        .read(move |conn| {
+            let responses = coding::sent_responses(conn, study_id)?;
+            let (rows, _) = coding::sources(conn, study_id, Scope::Study, 0, i64::MAX)?;
+            let codings = coding::codings_of_study(conn, study_id)?;
+            let consent = queries::quote_consent(conn, study_id)?;
+            let interviews = queries::completed_interviews(conn, study_id)?;
+            let rounds = rounds::queries::rounds_of(conn, study_id)?;
+            Ok::<_, AppError>((responses, rows, codings, consent, interviews, rounds))
+        })
+        .await?;
+    let threshold = access.study.small_count_threshold;
+    let shared = |n: usize| shared_count(n, threshold);
+    let groups: Vec<Heading> = Group::ALL
+        .iter()
+        .map(|g| Heading {
+            key: g.as_str().into(),
+            label: g.label().into(),
+        })
+        .collect();
+    let count_of = |group: &str, interview: Option<bool>| {
+        responses
+            .iter()
+            .filter(|r| r.group == group)
+            .filter(|r| interview.is_none_or(|i| (r.mode == "interview") == i))
+            .count()
+    };
+    let participation = groups
+        .iter()
+        .map(|g| GroupLine {
+            group: g.label.clone(),
+            online: shared(count_of(&g.key, Some(false))),
+            interviews: shared(count_of(&g.key, Some(true))),
+            total: shared(count_of(&g.key, None)),
+        })
+        .collect();
+
+    // COM-B barriers and enablers: participants per group and side, and the approved quotes.
+    let response_of: HashMap<i64, (i64, &str)> = rows
+        .iter()
+        .map(|r| (r.answer_id, (r.response_id, r.group.as_str())))
+        .collect();
+    let combs = comb_of_codes(&codebook);
+    let mut people: BTreeMap<(String, String, usize), std::collections::BTreeSet<i64>> =
+        BTreeMap::new();
+    let mut quotes: BTreeMap<(String, usize), Vec<ReportQuote>> = BTreeMap::new();
+    for c in &codings {
+        let (Some(code), Some(&(response, group))) = (
+            live_code(&codebook, c.code_id),
+            response_of.get(&c.answer_id),
+        ) else {
+            continue;
+        };
+        let Some(comb) = combs.get(&code.id).filter(|c| !c.is_empty()) else {
+            continue;
+        };
+        let sides: &[usize] = match c.valence.as_str() {
+            "barrier" => &[0],
+            "enabler" => &[1],
+            "mixed" => &[0, 1],
+            _ => &[],
+        };
+        for &side in sides {
+            people
+                .entry((comb.clone(), group.to_string(), side))
+                .or_default()
+                .insert(response);
+            let quotable = c.quote_approved_at.is_some() && consent.get(&response) == Some(&true);
+            if quotable {
+                quotes
+                    .entry((comb.clone(), side))
+                    .or_default()
+                    .push(ReportQuote {
+                        quote: c.quote.clone(),
+                        who: Group::parse(group).map_or_else(String::new, |g| g.label().into()),
+                    });
+            }
+        }
+    }
+    let mut take = |comb: &str, side: usize| {
+        let mut list = quotes.remove(&(comb.to_string(), side)).unwrap_or_default();
+        list.sort_by_key(|q| std::cmp::Reverse(q.quote.chars().count()));
+        list.dedup_by(|a, b| a.quote == b.quote);
+        list.truncate(QUOTES_EACH);
+        list
+    };
+    let comb = codebook
+        .taxonomy
+        .iter()
+        .filter(|t| t.scheme == "comb")
+        .map(|t| CombSection {
+            counts: groups
+                .iter()
+                .map(|g| {
+                    [0, 1].map(|side| {
+                        shared(
+                            people
+                                .get(&(t.code.clone(), g.key.clone(), side))
+                                .map_or(0, |s| s.len()),
+                        )
+                    })
+                })
+                .collect(),
+            barriers: take(&t.code, 0),
+            enablers: take(&t.code, 1),
+            comb: Heading {
+                key: t.code.clone(),
+                label: t.label.clone(),
+            },
+        })
+        .collect();
+
+    let (_, tracked) = tracker::actions::tracker(&state.db, user, study_id, None, None).await?;
+    let (involvement, involvement_chart) = if tracked.projects.is_empty() {
+        (None, None)
+    } else {
+        (
+            Some(tracked.summary.clone()),
+            Some(tracker::handlers::run_chart(&tracked)),
+        )
+    };
+
+    let mut round_lines = Vec::new();
+    for round in &round_list {
+        let compared = rounds::actions::compare(state, user, study_id, round.id).await?;
+        round_lines.push(RoundLine {
+            name: round.name.clone(),
+            unit: round.unit.clone(),
+            percent: compared.overall.percent,
+            kappa: compared.overall.kappa,
+        });
+    }
+    let minutes: Vec<i64> = interviews.iter().filter_map(|(_, m, _)| *m).collect();
+    let mut modes: BTreeMap<String, usize> = BTreeMap::new();
+    let (mut settings, mut present) = (Vec::new(), Vec::new());
+    for (mode, _, notes) in &interviews {
+        *modes
+            .entry(Mode::parse(mode).map_or_else(|| mode.clone(), |m| m.label().to_string()))
+            .or_default() += 1;
+        if let Ok(notes) = serde_json::from_str::<FieldNotes>(notes) {
+            for (list, item) in [(&mut settings, "setting"), (&mut present, "people_present")] {
+                let value = notes.get(item).trim().to_string();
+                if !value.is_empty() && !list.contains(&value) {
+                    list.push(value);
+                }
+            }
+        }
+    }
+    let methods = Methods {
+        interviews: shared(interviews.len()),
+        modes: modes.into_iter().map(|(m, n)| (m, shared(n))).collect(),
+        shortest_minutes: minutes.iter().min().copied(),
+        median_minutes: median(minutes.clone()),
+        longest_minutes: minutes.iter().max().copied(),
+        settings,
+        present,
+        online: shared(responses.iter().filter(|r| r.mode != "interview").count()),
+        codebook_version: codebook.version,
+        codes: codebook.codes.len(),
+        coded_passages: codings.len(),
+        rounds: round_lines,
+    };
+    let report = Report {
+        generated_on: tracker::rules::long_date(tracker::actions::today()),
+        threshold,
+        groups,
+        participation,
+        total: shared(responses.len()),
+        comb,
+        involvement,
+        involvement_chart,
+        methods,
+        study: access.study.clone(),
+    };
+    Ok((access, report))
+}

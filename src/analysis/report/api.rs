@@ -1,0 +1,70 @@
+//! The learning report and quote approvals in the JSON API.
+
+use actix_web::{get, put, web, HttpResponse};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::actions::{self, Report};
+use crate::api::ErrorBody;
+use crate::app::AppState;
+use crate::audit::Origin;
+use crate::web::{AppError, CurrentUser};
+
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(get_report).service(put_approval);
+}
+
+/// The learning report's content (leads and analysts): participation by group, COM-B barriers and
+/// enablers per group with approved quotes from participants who agreed to quotes, involvement
+/// against the target, and methods. Counts under the study's threshold read "fewer than N".
+#[utoipa::path(
+    tag = "analysis",
+    params(("id" = i64, Path, description = "Study id")),
+    responses((status = 200, body = Report), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+#[get("/studies/{id}/report")]
+async fn get_report(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<web::Json<Report>, AppError> {
+    let (_, report) = actions::report(&state, &user, path.into_inner()).await?;
+    Ok(web::Json(report))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct Approval {
+    /// true to approve the passage for quoting in shared reports, false to take approval back.
+    pub approved: bool,
+}
+
+/// Approves a coded passage for quoting in shared reports (leads); refused (422) when the participant
+/// did not agree to quotes.
+#[utoipa::path(
+    tag = "analysis",
+    params(("id" = i64, Path, description = "Study id"), ("coding_id" = i64, Path, description = "Coding id")),
+    request_body = Approval,
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+#[put("/studies/{id}/codings/{coding_id}/approval")]
+async fn put_approval(
+    user: CurrentUser,
+    origin: Origin,
+    state: web::Data<AppState>,
+    path: web::Path<(i64, i64)>,
+    body: web::Json<Approval>,
+) -> Result<HttpResponse, AppError> {
+    let (study_id, coding_id) = path.into_inner();
+    actions::approve(
+        &state,
+        &origin.by(user.id),
+        &user,
+        study_id,
+        coding_id,
+        body.approved,
+    )
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,65 @@
+//! The printable learning report, and the leads' quote approvals from a matrix cell's quotes.
+
+use actix_web::{web, HttpResponse};
+
+use super::actions;
+use crate::audit::Origin;
+use crate::web::page::{form_field, safe_next, see_other};
+use crate::web::{AppError, CurrentUser, Page};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/studies/{id}/report", web::get().to(report))
+        .route(
+            "/studies/{id}/codings/{coding}/approval",
+            web::post().to(approval),
+        );
+}
+
+async fn report(
+    user: CurrentUser,
+    page: Page,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let (access, report) = actions::report(page.state(), &user, path.into_inner()).await?;
+    let mut context = tera::Context::new();
+    context.insert("study", &access.study);
+    context.insert("report", &report);
+    page.render("report/index.html", context)
+}
+
+/// Approve or withdraw; then back where the lead was (a matrix cell), with what happened said there.
+async fn approval(
+    user: CurrentUser,
+    page: Page,
+    origin: Origin,
+    path: web::Path<(i64, i64)>,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    let (study_id, coding_id) = path.into_inner();
+    let approved = form_field(&form, "approved") == "yes";
+    let back = safe_next(Some(form_field(&form, "back")));
+    match actions::approve(
+        page.state(),
+        &origin.by(user.id),
+        &user,
+        study_id,
+        coding_id,
+        approved,
+    )
+    .await
+    {
+        Ok(()) => page.flash(
+            "success",
+            if approved {
+                "The quote is approved for shared reports."
+            } else {
+                "The quote is no longer approved for shared reports."
+            },
+        ),
+        Err(AppError::Invalid(errors)) => {
+            page.flash("error", errors.into_values().next().unwrap_or_default())
+        }
+        Err(other) => return Err(other),
+    }
+    Ok(see_other(&back))
+}
