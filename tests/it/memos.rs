@@ -244,6 +244,27 @@ async fn memos_through_the_api(app: TestApp) {
         let (status, _) = analyst.call(Method::DELETE, &path(made[1]), None).await;
         assert_eq!(status, expected);
     }
+
+    // A passage taken off keeps its memos, which say so.
+    let (status, _) = analyst
+        .call(
+            Method::DELETE,
+            &fixture.api(&format!("/codings/{early}")),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, memos) = analyst
+        .call(Method::GET, &fixture.api("/memos?subject=coding"), None)
+        .await;
+    assert_eq!(memos[0]["body"], "Early for whom?");
+    assert_eq!(memos[0]["about"]["label"], "no longer in the study");
+    let (status, page) = analyst
+        .visitor
+        .get_text(&format!("/studies/{}/memos", team.study))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("About a coded passage: no longer in the study"));
 }
 
 fn value_in(page: &str, marker: &str) -> String {

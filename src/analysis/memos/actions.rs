@@ -135,6 +135,16 @@ impl Lookup {
     }
 }
 
+/// What a memo was about when that is no longer there (a coding taken off): the memo stays.
+fn gone(memo: &Memo) -> About {
+    About {
+        subject: memo.subject.clone(),
+        subject_id: memo.subject_id,
+        label: "no longer in the study".into(),
+        ..About::default()
+    }
+}
+
 fn is_lead(access: &StudyAccess) -> bool {
     access.me.roles.has(StudyRole::Lead)
 }
@@ -173,7 +183,7 @@ pub async fn list(
                     .map(|memo| MemoView {
                         about: Subject::parse(&memo.subject)
                             .and_then(|s| lookup.about(s, memo.subject_id))
-                            .unwrap_or_default(),
+                            .unwrap_or_else(|| gone(&memo)),
                         may_change: rules::may_change(memo.author_id, user_id, lead),
                         memo,
                     })
@@ -276,7 +286,9 @@ pub async fn editable(
             let wanted = [(subject, memo.subject_id)];
             let lookup = Lookup::load(conn, title, codebook, study_id, &wanted)?;
             Ok(MemoView {
-                about: lookup.about(subject, memo.subject_id).unwrap_or_default(),
+                about: lookup
+                    .about(subject, memo.subject_id)
+                    .unwrap_or_else(|| gone(&memo)),
                 may_change: true,
                 memo,
             })
