@@ -83,6 +83,8 @@ fn v1() -> utoipa_actix_web::scope::Scope<
         .configure(crate::analysis::codebook::api::routes)
         .configure(crate::analysis::coding::api::routes)
         .configure(crate::analysis::matrix::api::routes)
+        .configure(crate::analysis::memos::api::routes)
+        .configure(crate::analysis::beliefs::api::routes)
         .configure(crate::analysis::rounds::api::routes)
         .configure(crate::analysis::tracker::api::routes)
         .configure(crate::analysis::exports::api::routes)

@@ -181,6 +181,8 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .configure(crate::analysis::codebook::handlers::routes)
         .configure(crate::analysis::coding::handlers::routes)
         .configure(crate::analysis::matrix::handlers::routes)
+        .configure(crate::analysis::memos::handlers::routes)
+        .configure(crate::analysis::beliefs::handlers::routes)
         .configure(crate::analysis::rounds::handlers::routes)
         .configure(crate::analysis::tracker::handlers::routes)
         .configure(crate::analysis::exports::handlers::routes)

@@ -692,7 +692,19 @@ async fn analysis_flow(client: &Client, audit: &mut Audit) {
         ),
         ("matrix/tables", "Tables for reports", "matrix: tables"),
         ("report", "What we learned", "learning report"),
+        ("memos", "Memos", "memos"),
+        (
+            "memos/new?subject=response&subject_id=RESPONSE",
+            "Write a memo",
+            "memos: a new one",
+        ),
+        (
+            "beliefs/new",
+            "Write a belief statement",
+            "beliefs: choose a code",
+        ),
     ] {
+        let path = path.replace("RESPONSE", &fixture.people[0].response_id.to_string());
         client
             .goto(&app.url(&format!("/studies/{study}/{path}")))
             .await
@@ -700,6 +712,39 @@ async fn analysis_flow(client: &Client, audit: &mut Audit) {
         wait_for_text(client, "h1", heading).await;
         audit.check(client, name).await;
     }
+
+    // A memo with its errors, then saved; a belief statement from a code's passages.
+    client
+        .goto(&app.url(&format!("/studies/{study}/memos")))
+        .await
+        .unwrap();
+    submit(client, "Save the memo").await;
+    wait_for(client, "[data-error-summary]").await;
+    audit.check(client, "memos: errors beside the form").await;
+    type_into(client, "#body", "Carers keep naming time.").await;
+    submit(client, "Save the memo").await;
+    wait_for_text(client, "main", "The memo is saved.").await;
+    audit.check(client, "memos: one saved").await;
+    client
+        .goto(&app.url(&format!("/studies/{study}/beliefs/new")))
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("[name=code]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    submit(client, "Continue").await;
+    wait_for(client, "#statement").await;
+    submit(client, "Save the belief statement").await;
+    wait_for(client, "[data-error-summary]").await;
+    audit.check(client, "beliefs: errors beside the form").await;
+    type_into(client, "#statement", "Meetings are not set for us").await;
+    submit(client, "Save the belief statement").await;
+    wait_for_text(client, "main", "The belief statement is saved.").await;
+    audit.check(client, "beliefs").await;
     submit_header(client, "Sign out").await;
     wait_for(client, "#email").await;
 }

@@ -19,6 +19,7 @@ mod interviewed;
 mod interviews;
 mod mail;
 mod matrix;
+mod memos;
 mod outbox;
 mod participants;
 mod plain_language;

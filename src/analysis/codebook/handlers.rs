@@ -5,6 +5,7 @@ use actix_web::{web, HttpResponse};
 
 use super::actions::{self, Codebook};
 use super::rules::{CodeFields, PALETTE};
+use crate::analysis::memos::actions as memos;
 use crate::audit::Origin;
 use crate::studies::access::StudyAccess;
 use crate::web::page::{form_field, see_other};
@@ -69,7 +70,10 @@ async fn index(
     path: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
     let (access, codebook) = actions::open(&page.state().db, &user, path.into_inner()).await?;
-    page.render("codebook/index.html", context_for(&access, &codebook))
+    let memo_counts = memos::counts(&page.state().db, access.study.id).await?;
+    let mut context = context_for(&access, &codebook);
+    context.insert("memo_counts", &memo_counts);
+    page.render("codebook/index.html", context)
 }
 
 async fn form_page(

@@ -9,6 +9,7 @@ use super::actions::{self, SourcesPage};
 use super::queries::{Scope, View};
 use super::rules::{NewCoding, Valence};
 use crate::analysis::codebook::actions::{Codebook, CODERS};
+use crate::analysis::memos::actions as memos;
 use crate::audit::Origin;
 use crate::studies::access::StudyAccess;
 use crate::web::page::{form_field, see_other};
@@ -130,11 +131,10 @@ async fn sources_page(
         place.page,
     )
     .await?;
-    page.render_form(
-        "coding/sources.html",
-        sources_context(&access, &codebook, &listing, &place, &attempt),
-        errors,
-    )
+    let memo_counts = memos::counts(&page.state().db, study_id).await?;
+    let mut context = sources_context(&access, &codebook, &listing, &place, &attempt);
+    context.insert("memo_counts", &memo_counts);
+    page.render_form("coding/sources.html", context, errors)
 }
 
 fn sources_context(
