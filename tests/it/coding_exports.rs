@@ -68,6 +68,21 @@ async fn the_coding_exports_to_refi_qda_and_csv_with_exact_offsets(app: TestApp)
         .await;
     assert_eq!(status, StatusCode::CREATED);
 
+    // Memos go with the project as notes on what they are about.
+    for (subject, subject_id) in [("study", None), ("code", Some(social))] {
+        let (status, body) = fixture
+            .team
+            .analyst
+            .call(
+                Method::POST,
+                &fixture.api("/memos"),
+                Some(json!({ "subject": subject, "subject_id": subject_id,
+                             "body": format!("Memo on the {subject}: time & money") })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+
     let (status, headers, qdpx) = download(
         &app,
         "analyst@example.org",
@@ -97,6 +112,8 @@ async fn the_coding_exports_to_refi_qda_and_csv_with_exact_offsets(app: TestApp)
         assert!(!qde.contains(name), "{name} in the project");
     }
     assert!(qde.contains("name=\"Coder 1\""));
+    assert!(qde.contains("Memo on the study: time &amp; money"));
+    assert!(qde.contains("Memo on the code: time &amp; money"));
 
     // Every selection slices its source to exactly the passage coded.
     let (_, _, passages) = download(

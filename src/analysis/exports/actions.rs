@@ -14,6 +14,7 @@ use super::{coded, refi};
 use crate::analysis::codebook::actions::{self as codebook, Codebook, CODERS};
 use crate::analysis::coding::actions::{questions_of, QuestionInfo};
 use crate::analysis::coding::queries::{self as coding, Scope};
+use crate::analysis::memos::queries::memos_of;
 use crate::app::AppState;
 use crate::audit::{self, Origin};
 use crate::db::{Db, DbConnection};
@@ -307,13 +308,14 @@ pub async fn coding_file(
 ) -> Result<Download, AppError> {
     let (access, codebook) = codebook::open(&state.db, user, study_id).await?;
     let snapshots = state.snapshots.clone();
-    let (rows, codings, questions) = state
+    let (rows, codings, questions, memos) = state
         .db
         .read(move |conn| {
             let (rows, _) = coding::sources(conn, study_id, Scope::Study, 0, i64::MAX)?;
             let codings = coding::codings_of_study(conn, study_id)?;
             let questions = questions_of(conn, &snapshots, study_id)?;
-            Ok::<_, AppError>((rows, codings, questions))
+            let memos = memos_of(conn, study_id, None, None)?;
+            Ok::<_, AppError>((rows, codings, questions, memos))
         })
         .await?;
     let by_id: HashMap<i64, &QuestionInfo> = questions.iter().map(|q| (q.id, q)).collect();
@@ -328,6 +330,7 @@ pub async fn coding_file(
                 codebook: &codebook,
                 documents: &documents,
                 codings: &codings,
+                memos: &memos,
             });
             let zip = refi::write_qdpx(&project).map_err(AppError::internal)?;
             ("project", "qdpx", "application/zip", zip)

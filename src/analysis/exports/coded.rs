@@ -6,12 +6,13 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDateTime;
 
-use super::refi::{self, Case, Project, Selection, TextSource, User, Variable};
+use super::refi::{self, Case, Note, NoteOn, Project, Selection, TextSource, User, Variable};
 use super::rules::Csv;
 use crate::analysis::codebook::actions::{comb_of_codes, live_code, Codebook};
 use crate::analysis::coding::actions::QuestionInfo;
 use crate::analysis::coding::queries::{Coding, SourceRow};
 use crate::analysis::coding::rules::{pseudonym, Field};
+use crate::analysis::memos::queries::Memo;
 
 /// One participant's document: their texts in question order, each under its question, and where
 /// each text starts (in characters) so coded offsets can be moved into the document.
@@ -111,6 +112,7 @@ pub struct ProjectParts<'a> {
     pub codebook: &'a Codebook,
     pub documents: &'a [Document],
     pub codings: &'a [Coding],
+    pub memos: &'a [Memo],
 }
 
 /// The REFI-QDA project: the codebook, a document and a case per participant (group, service and
@@ -135,7 +137,7 @@ pub fn project(parts: ProjectParts) -> Project {
                 .map(|(k, &start)| (*k, (d.response_id, start)))
         })
         .collect();
-    let selections = parts
+    let selections: Vec<Selection> = parts
         .codings
         .iter()
         .filter_map(|c| {
@@ -154,6 +156,7 @@ pub fn project(parts: ProjectParts) -> Project {
             })
         })
         .collect();
+    let notes = notes(&parts, &selections);
     Project {
         name: parts.name.to_string(),
         created_at: parts.created_at,
@@ -191,9 +194,49 @@ pub fn project(parts: ProjectParts) -> Project {
                 created_at: parts.created_at,
             })
             .collect(),
+        notes,
         selections,
-        notes: Vec::new(),
     }
+}
+
+/// Memos as the project's notes, each on what it is about when the project has it; authors are not
+/// named.
+fn notes(parts: &ProjectParts, selections: &[Selection]) -> Vec<Note> {
+    let study = parts.study_id;
+    parts
+        .memos
+        .iter()
+        .filter_map(|memo| {
+            let on = match (memo.subject.as_str(), memo.subject_id) {
+                ("study", _) => NoteOn::Project,
+                ("code", Some(id)) => {
+                    NoteOn::Code(refi::guid(study, "code", live_code(parts.codebook, id)?.id))
+                }
+                ("coding", Some(id)) => {
+                    let guid = refi::guid(study, "coding", id);
+                    selections.iter().any(|s| s.guid == guid).then_some(())?;
+                    NoteOn::Selection(guid)
+                }
+                ("response", Some(id)) => {
+                    parts
+                        .documents
+                        .iter()
+                        .any(|d| d.response_id == id)
+                        .then_some(())?;
+                    NoteOn::Source(refi::guid(study, "response", id))
+                }
+                _ => return None,
+            };
+            Some(Note {
+                guid: refi::guid(study, "memo", memo.id),
+                name: format!("Memo {}", memo.id),
+                text: memo.body.clone(),
+                author: None,
+                created_at: memo.created_at,
+                on,
+            })
+        })
+        .collect()
 }
 
 /// One row per coded passage, pseudonymised, with the code, its COM-B part and the valence.
