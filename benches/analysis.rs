@@ -474,7 +474,7 @@ async fn set_up(server: &Server) -> anyhow::Result<Study> {
 /// with a COM-B sub-component.
 fn questionnaire_file() -> Value {
     let topics = ["meetings", "training", "payment", "feedback", "leadership"];
-    let everyone = ["staff", "service_user", "carer"];
+    let everyone = ["staff", "service_users", "carers"];
     let sections: Vec<Value> = topics
         .iter()
         .enumerate()
