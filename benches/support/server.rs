@@ -120,6 +120,12 @@ impl Server {
         })
     }
 
+    /// The database the server uses, for drivers that seed it directly (the analysis driver).
+    #[allow(dead_code)]
+    pub fn database_url(&self) -> &str {
+        &self.database_url
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
     }

@@ -15,7 +15,10 @@
 //!
 //! Small counts: callers suppress them before charting (a [`Cell::Suppressed`]); the table says
 //! "fewer than N" and the chart shows no bar for it (a hatched outline in bar charts, a gap in
-//! Likert bars), so nothing small can be read off the picture either.
+//! Likert bars), so nothing small can be read off the picture either. Callers that also withhold
+//! counts which would give a small one away (closed questions) mark every withheld count
+//! [`Cell::Hidden`] instead: drawn the same, it reads "hidden", as "fewer than N" would be untrue of
+//! some of them.
 
 use std::fmt::Write;
 
@@ -48,6 +51,9 @@ pub enum Cell {
     Count(u32),
     /// Below the caller's threshold: shown as "fewer than N", never drawn to scale.
     Suppressed,
+    /// Withheld, small or not (it would give a small count away): drawn like `Suppressed`, shown
+    /// as "hidden".
+    Hidden,
 }
 
 impl From<Option<u32>> for Cell {
@@ -61,7 +67,7 @@ impl Cell {
     fn count(self) -> Option<u32> {
         match self {
             Cell::Count(n) => Some(n),
-            Cell::Suppressed => None,
+            Cell::Suppressed | Cell::Hidden => None,
         }
     }
 }
@@ -390,6 +396,7 @@ pub struct BarChart {
 fn count_text(cell: Cell, base: Option<u32>, threshold: u32) -> String {
     match (cell, base) {
         (Cell::Suppressed, _) => format!("fewer than {threshold}"),
+        (Cell::Hidden, _) => "hidden".into(),
         (Cell::Count(n), Some(base)) if base > 0 => {
             format!(
                 "{n} ({})",
@@ -439,7 +446,7 @@ pub fn bar_chart(chart: &BarChart) -> Figure {
         svg.push_str(&text_lines(label_w, centre, "end", lines));
         let (w, fill, stroke) = match cell {
             Cell::Count(n) => (f64::from(*n) * scale, BLUE.to_string(), "none"),
-            Cell::Suppressed => (
+            Cell::Suppressed | Cell::Hidden => (
                 f64::from(chart.threshold) * scale,
                 format!("url(#{id}-suppressed)"),
                 GREY,
@@ -488,8 +495,8 @@ pub fn bar_chart(chart: &BarChart) -> Figure {
                         });
                     }
                 }
-                Cell::Suppressed => {
-                    row.push(format!("fewer than {}", chart.threshold));
+                Cell::Suppressed | Cell::Hidden => {
+                    row.push(count_text(*cell, None, chart.threshold));
                     if chart.base.is_some() {
                         row.push("suppressed".into());
                     }
@@ -780,7 +787,9 @@ pub fn diverging_bars(chart: &Likert) -> Figure {
             let mut row = vec![g.label.clone()];
             for i in 0..categories {
                 row.push(match g.counts.get(i).copied().unwrap_or(Cell::Count(0)) {
-                    Cell::Suppressed => format!("fewer than {}", chart.threshold),
+                    cell @ (Cell::Suppressed | Cell::Hidden) => {
+                        count_text(cell, None, chart.threshold)
+                    }
                     cell => count_text(cell, Some(base), chart.threshold),
                 });
             }

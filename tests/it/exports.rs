@@ -966,7 +966,8 @@ async fn closed_questions_are_counted_and_small_counts_hidden_when_shared(app: T
         [json!(4), json!(4), json!(4), json!(4), Value::Null]
     );
 
-    // The page: tables with captions and headers; the shared view says what "Hidden" means.
+    // The page: a figure per question (an SVG that names itself, and the question's table with
+    // caption and headers, once); the shared view says what "Hidden" means.
     let lead = app.new_visitor();
     lead.sign_in("lead@example.org", crate::helpers::PASSWORD)
         .await;
@@ -976,6 +977,29 @@ async fn closed_questions_are_counted_and_small_counts_hidden_when_shared(app: T
     assert!(page.contains("<th scope=\"row\">Everyone</th>"));
     assert!(page.contains("Response funnel"));
     assert!(page.contains("(33.3%)"));
+    assert_eq!(page.matches("<figure class=\"chart\"").count(), 6);
+    assert_eq!(page.matches("role=\"img\"").count(), 6);
+    assert_eq!(
+        page.matches("<caption").count(),
+        7,
+        "the funnel's table and one per question, none twice"
+    );
+    for (question, chart) in [(&before, "Bars:"), (&likert, "Diverging bars")] {
+        let id = format!("closed-{}", question["id"]);
+        let svg_start = page
+            .find(&format!("aria-labelledby=\"{id}-title {id}-desc\""))
+            .unwrap_or_else(|| panic!("{id} in {page}"));
+        let svg = &page[svg_start..svg_start + page[svg_start..].find("</svg>").unwrap()];
+        let title = format!("<title id=\"{id}-title\">Question {}: ", question["number"]);
+        assert!(svg.contains(&title), "{svg}");
+        assert!(
+            svg.contains(&format!("<desc id=\"{id}-desc\">{chart}")),
+            "{svg}"
+        );
+    }
+    // Bars of everyone's answers, with counts and percentages; agreement per group, then everyone.
+    assert!(page.contains(">1 (33%)</text>"));
+    assert!(page.contains("Staff, Agree: 100%"), "{page}");
     let (_, shared_page) = lead
         .get_text(&format!(
             "/studies/{study}/closed?questionnaire_id={questionnaire}&version_id=&shared=true"
@@ -983,4 +1007,7 @@ async fn closed_questions_are_counted_and_small_counts_hidden_when_shared(app: T
         .await;
     assert!(shared_page.contains("Hidden"));
     assert!(shared_page.contains(" checked"));
+    // Hidden counts are hidden in the charts too: an outline reading "hidden", never a number.
+    assert!(shared_page.contains(">hidden</text>"));
+    assert!(!shared_page.contains("(33%)") && !shared_page.contains("Staff, Agree"));
 }

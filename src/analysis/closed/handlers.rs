@@ -1,9 +1,11 @@
-//! The closed-questions page (leads and analysts): accessible tables of counts and percentages, for
-//! the team or ready to share. No JavaScript needed.
+//! The closed-questions page (leads and analysts): a chart per question (SVG drawn on the server)
+//! with its accessible table of counts and percentages, for the team or ready to share. No
+//! JavaScript needed.
 
 use actix_web::{web, HttpResponse};
 
 use super::actions::{self, ClosedOptions};
+use super::figures;
 use crate::web::{AppError, CurrentUser, Page};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -29,6 +31,7 @@ async fn index(
                 context.insert("questionnaires", &list);
                 context.insert("summary", &Option::<()>::None);
                 context.insert("versions", &Vec::<()>::new());
+                context.insert("figures", &Vec::<()>::new());
                 return page.render("closed/index.html", context);
             }
             other => other?,
@@ -38,10 +41,16 @@ async fn index(
         .find(|q| q.id == summary.questionnaire_id)
         .map(|q| q.versions.clone())
         .unwrap_or_default();
+    let figures: Vec<_> = summary
+        .questions
+        .iter()
+        .map(|q| figures::figure(q, summary.threshold))
+        .collect();
     let mut context = tera::Context::new();
     context.insert("study", &access.study);
     context.insert("questionnaires", &questionnaires);
     context.insert("versions", &versions);
+    context.insert("figures", &figures);
     context.insert("summary", &Some(summary));
     page.render("closed/index.html", context)
 }
