@@ -283,17 +283,25 @@ fn api(name: &str, path: String) -> Endpoint {
     }
 }
 
-/// The full project export the issue sets a target for. `.qdpx` is not on this branch yet: the
-/// JSON export of every response stands in. When `/api/v1/studies/{id}/exports/project.qdpx`
-/// exists, point the path at it and rename.
-fn full_export(study: &Study) -> Endpoint {
-    Endpoint {
-        name: "GET /api/v1/…/exports/responses.json (full export)".into(),
-        api: true,
-        path: format!("/studies/{}/exports/responses.json", study.id),
-        export: true,
-        target_ms: Some((TARGET_EXPORT_MS, "max")),
-    }
+/// The full REFI-QDA project export the issue sets a target for, and the JSON export of every
+/// response beside it.
+fn full_exports(study: &Study) -> [Endpoint; 2] {
+    [
+        Endpoint {
+            name: "GET /api/v1/…/exports/project.qdpx (full project)".into(),
+            api: true,
+            path: format!("/studies/{}/exports/project.qdpx", study.id),
+            export: true,
+            target_ms: Some((TARGET_EXPORT_MS, "max")),
+        },
+        Endpoint {
+            name: "GET /api/v1/…/exports/responses.json".into(),
+            api: true,
+            path: format!("/studies/{}/exports/responses.json", study.id),
+            export: true,
+            target_ms: None,
+        },
+    ]
 }
 
 fn endpoints(study: &Study) -> Vec<Endpoint> {
@@ -331,8 +339,10 @@ fn endpoints(study: &Study) -> Vec<Endpoint> {
             export: true,
             target_ms: None,
         },
-        full_export(study),
     ]
+    .into_iter()
+    .chain(full_exports(study))
+    .collect()
 }
 
 /// One request, read to the end: its time and the body's size. Anything but 200 is an error.
