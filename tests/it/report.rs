@@ -122,6 +122,16 @@ async fn the_report_shares_only_consented_approved_quotes_and_hides_small_counts
     assert_eq!(report["methods"]["settings"], json!(["Community hall"]));
     assert_eq!(report["methods"]["coded_passages"], 7);
     assert!(report["involvement"].is_null(), "no projects tracked yet");
+    // The closed questions as charts with their tables, small counts hidden.
+    let closed = report["closed"].as_array().unwrap();
+    assert!(!closed.is_empty());
+    assert!(closed
+        .iter()
+        .all(|f| f["svg"].as_str().unwrap().contains("role=\"img\"")));
+    assert!(closed.iter().any(|f| f["title"]
+        .as_str()
+        .unwrap()
+        .contains("I know how to involve")));
     let text = report.to_string();
     for name in ["Person 0", "Person 1", "Person 2", "@example.org"] {
         assert!(!text.contains(name), "{name} in the report");
@@ -194,6 +204,8 @@ async fn quotes_are_approved_from_the_matrix_pages(app: TestApp) {
     assert!(page.contains("“too early 🙁”"));
     assert!(page.contains("fewer than 5"));
     assert!(page.contains("media=\"print\""), "print styles");
+    assert!(page.contains("Answers to the closed questions"));
+    assert!(page.contains("<svg"), "charts drawn on the server");
     let (status, _) = fixture
         .team
         .analyst

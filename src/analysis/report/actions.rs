@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 use super::queries;
 use super::rules::shared_count;
 use crate::analysis::charts::Figure;
+use crate::analysis::closed::{self, actions::ClosedOptions};
 use crate::analysis::codebook::actions::{self as codebook, comb_of_codes, live_code, CODERS};
 use crate::analysis::coding::queries::{self as coding, Scope};
 use crate::analysis::matrix::actions::Heading;
@@ -135,6 +136,9 @@ pub struct Report {
     /// The latest month of involvement against the target, in words, with the run chart.
     pub involvement: Option<String>,
     pub involvement_chart: Option<Figure>,
+    /// The questionnaire whose closed questions are charted, with small counts hidden.
+    pub closed_title: Option<String>,
+    pub closed: Vec<Figure>,
     pub methods: Methods,
 }
 
@@ -278,6 +282,24 @@ pub async fn report(
         )
     };
 
+    let for_sharing = ClosedOptions {
+        shared: true,
+        ..ClosedOptions::default()
+    };
+    let (closed_title, closed) =
+        match closed::actions::summary(&state.db, user, study_id, &for_sharing).await {
+            Ok((_, _, summary)) => (
+                Some(summary.questionnaire_title.clone()),
+                summary
+                    .questions
+                    .iter()
+                    .map(|q| closed::figures::figure(q, summary.threshold))
+                    .collect(),
+            ),
+            Err(AppError::NotFound) => (None, Vec::new()),
+            Err(other) => return Err(other),
+        };
+
     let mut round_lines = Vec::new();
     for round in &round_list {
         let compared = rounds::actions::compare(state, user, study_id, round.id).await?;
@@ -327,6 +349,8 @@ pub async fn report(
         comb,
         involvement,
         involvement_chart,
+        closed_title,
+        closed,
         methods,
         study: access.study.clone(),
     };
