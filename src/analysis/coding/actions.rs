@@ -41,6 +41,22 @@ impl QuestionInfo {
     }
 }
 
+/// The texts of an answer that can be coded: the participant's words when the question asks for
+/// free text, and the interviewer's notes.
+pub fn codable_texts<'a>(
+    row: &'a SourceRow,
+    question: Option<&QuestionInfo>,
+) -> Vec<(Field, &'a str)> {
+    let mut texts = Vec::new();
+    if !row.value.is_empty() && question.is_some_and(QuestionInfo::answer_is_text) {
+        texts.push((Field::Answer, row.value.as_str()));
+    }
+    if !row.notes.is_empty() {
+        texts.push((Field::Notes, row.notes.as_str()));
+    }
+    texts
+}
+
 /// The questions of the study's answered versions, newest version first, each once.
 pub fn questions_of(
     conn: &mut DbConnection,

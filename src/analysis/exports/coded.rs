@@ -9,7 +9,7 @@ use chrono::NaiveDateTime;
 use super::refi::{self, Case, Note, NoteOn, Project, Selection, TextSource, User, Variable};
 use super::rules::Csv;
 use crate::analysis::codebook::actions::{comb_of_codes, live_code, Codebook};
-use crate::analysis::coding::actions::QuestionInfo;
+use crate::analysis::coding::actions::{codable_texts, QuestionInfo};
 use crate::analysis::coding::queries::{Coding, SourceRow};
 use crate::analysis::coding::rules::{pseudonym, Field};
 use crate::analysis::memos::queries::Memo;
@@ -26,18 +26,6 @@ pub struct Document {
     pub text: String,
     /// (answer id, field) → the first character of that text in the document.
     pub starts: HashMap<(i64, Field), usize>,
-}
-
-/// The codable texts of an answer: free-text answers, and interview notes.
-fn texts<'a>(row: &'a SourceRow, question: Option<&QuestionInfo>) -> Vec<(Field, &'a str)> {
-    let mut texts = Vec::new();
-    if !row.value.is_empty() && question.is_some_and(QuestionInfo::answer_is_text) {
-        texts.push((Field::Answer, row.value.as_str()));
-    }
-    if !row.notes.is_empty() {
-        texts.push((Field::Notes, row.notes.as_str()));
-    }
-    texts
 }
 
 /// Builds one document per response from its sources (given in response, then question order).
@@ -60,7 +48,7 @@ pub fn documents(rows: &[SourceRow], questions: &HashMap<i64, &QuestionInfo>) ->
             let mut starts = HashMap::new();
             for row in &rows {
                 let question = questions.get(&row.question_id).copied();
-                for (field, body) in texts(row, question) {
+                for (field, body) in codable_texts(row, question) {
                     let heading = match (question, field) {
                         (Some(q), Field::Answer) => format!("{}. {}\n", q.number, q.text),
                         (Some(q), Field::Notes) => {

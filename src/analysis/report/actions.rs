@@ -1,7 +1,7 @@
 //! What leads do to share learning: approve coded passages for quoting (only where the participant
 //! agreed to quotes), and read the learning report, which shows only what may leave the team.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 use serde_json::json;
@@ -12,8 +12,9 @@ use super::rules::shared_count;
 use crate::analysis::charts::Figure;
 use crate::analysis::closed::{self, actions::ClosedOptions};
 use crate::analysis::codebook::actions::{self as codebook, comb_of_codes, live_code, CODERS};
-use crate::analysis::coding::queries::{self as coding, Scope};
+use crate::analysis::coding::queries as coding;
 use crate::analysis::matrix::actions::Heading;
+use crate::analysis::matrix::queries::coded_rows;
 use crate::analysis::rounds;
 use crate::analysis::tracker;
 use crate::app::AppState;
@@ -159,16 +160,15 @@ pub async fn report(
 ) -> Result<(StudyAccess, Report), AppError> {
     let access = StudyAccess::with_role(&state.db, user, study_id, CODERS).await?;
     let codebook = codebook::load_codebook(&state.db, study_id).await?;
-    let (responses, rows, codings, consent, interviews, round_list) = state
+    let (responses, codings, consent, interviews, round_list) = state
         .db
         .read(move |conn| {
             let responses = coding::sent_responses(conn, study_id)?;
-            let (rows, _) = coding::sources(conn, study_id, Scope::Study, 0, i64::MAX)?;
-            let codings = coding::codings_of_study(conn, study_id)?;
+            let codings = coded_rows(conn, study_id)?;
             let consent = queries::quote_consent(conn, study_id)?;
             let interviews = queries::completed_interviews(conn, study_id)?;
             let rounds = rounds::queries::rounds_of(conn, study_id)?;
-            Ok::<_, AppError>((responses, rows, codings, consent, interviews, rounds))
+            Ok::<_, AppError>((responses, codings, consent, interviews, rounds))
         })
         .await?;
     let threshold = access.study.small_count_threshold;
@@ -198,21 +198,14 @@ pub async fn report(
         .collect();
 
     // COM-B barriers and enablers: participants per group and side, and the approved quotes.
-    let response_of: HashMap<i64, (i64, &str)> = rows
-        .iter()
-        .map(|r| (r.answer_id, (r.response_id, r.group.as_str())))
-        .collect();
     let combs = comb_of_codes(&codebook);
-    let mut people: BTreeMap<(String, String, usize), std::collections::BTreeSet<i64>> =
-        BTreeMap::new();
+    let mut people: BTreeMap<(String, String, usize), BTreeSet<i64>> = BTreeMap::new();
     let mut quotes: BTreeMap<(String, usize), Vec<ReportQuote>> = BTreeMap::new();
     for c in &codings {
-        let (Some(code), Some(&(response, group))) = (
-            live_code(&codebook, c.code_id),
-            response_of.get(&c.answer_id),
-        ) else {
+        let Some(code) = live_code(&codebook, c.code_id) else {
             continue;
         };
+        let (response, group) = (c.response_id, c.group.as_str());
         let Some(comb) = combs.get(&code.id).filter(|c| !c.is_empty()) else {
             continue;
         };

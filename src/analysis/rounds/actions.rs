@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use super::queries::{self, Consensus, Decision, NewRound, Round};
 use crate::analysis::agreement::{self, Agreement, Coder, Span, Unit};
 use crate::analysis::codebook::actions::{self as codebook, CODERS};
-use crate::analysis::coding::actions::{questions_of, QuestionInfo};
+use crate::analysis::coding::actions::{codable_texts, questions_of, QuestionInfo};
 use crate::analysis::coding::queries::{self as coding, Coding, Scope, SourceRow, View};
 use crate::analysis::coding::rules::{pseudonym, Field, Passage, Valence};
 use crate::app::AppState;
@@ -266,17 +266,6 @@ fn source_key(answer_id: i64, field: &str) -> i64 {
     answer_id * 2 + i64::from(field == Field::Notes.as_str())
 }
 
-fn texts<'a>(row: &'a SourceRow, question: Option<&QuestionInfo>) -> Vec<(Field, &'a str)> {
-    let mut texts = Vec::new();
-    if !row.value.is_empty() && question.is_some_and(QuestionInfo::answer_is_text) {
-        texts.push((Field::Answer, row.value.as_str()));
-    }
-    if !row.notes.is_empty() {
-        texts.push((Field::Notes, row.notes.as_str()));
-    }
-    texts
-}
-
 /// The lead's comparison of the two coders' work.
 pub async fn agreement_report(
     state: &AppState,
@@ -324,7 +313,7 @@ pub async fn compare(
     let mut lengths = Vec::new();
     let mut text_of: HashMap<i64, (&SourceRow, &str, &str)> = HashMap::new();
     for row in &rows {
-        for (field, text) in texts(row, question_of.get(&row.question_id).copied()) {
+        for (field, text) in codable_texts(row, question_of.get(&row.question_id).copied()) {
             let key = source_key(row.answer_id, field.as_str());
             lengths.push((key, text.chars().count()));
             text_of.insert(key, (row, field.as_str(), text));
