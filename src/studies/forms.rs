@@ -133,7 +133,7 @@ fn known_perspective(value: &str) -> Result<(), ValidationError> {
 }
 
 /// A ticked HTML checkbox sends "on" (or its value); JSON sends a boolean. Both mean yes.
-fn checkbox<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+pub(crate) fn checkbox<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum Ticked {

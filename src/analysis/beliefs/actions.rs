@@ -13,7 +13,7 @@ use super::rules::{self, BeliefChange, NewBelief};
 use crate::analysis::codebook::actions::{self as codebook, Codebook, CODERS};
 use crate::analysis::codebook::queries::Code;
 use crate::analysis::coding::rules::pseudonym;
-use crate::analysis::memos::queries::{passages, PassageRow};
+use crate::analysis::matrix::queries::{coded_rows, CodedRow};
 use crate::audit::{self, Origin};
 use crate::db::{Db, DbConnection};
 use crate::studies::access::StudyAccess;
@@ -35,7 +35,7 @@ pub struct Quote {
 }
 
 impl Quote {
-    fn from_row(row: &PassageRow) -> Quote {
+    fn from_row(row: &CodedRow) -> Quote {
         Quote {
             coding_id: row.coding_id,
             quote: row.quote.clone(),
@@ -86,7 +86,7 @@ pub async fn list(
             let beliefs = queries::beliefs_of(conn, study_id)?;
             let links = queries::links(conn, study_id)?;
             let ids: Vec<i64> = links.iter().map(|(_, coding)| *coding).collect();
-            let rows = passages(conn, study_id, Some(&ids))?;
+            let rows = coded_rows(conn, study_id, Some(&ids))?;
             Ok::<_, AppError>((beliefs, links, rows))
         })
         .await?;
@@ -144,7 +144,7 @@ fn code_passages(
     let code = codebook::live_code(codebook, code_id)
         .cloned()
         .ok_or(AppError::NotFound)?;
-    let passages = passages(conn, study_id, None)?
+    let passages = coded_rows(conn, study_id, None)?
         .iter()
         .filter(|row| live_id(codebook, row.code_id) == Some(code.id))
         .map(Quote::from_row)
@@ -189,7 +189,7 @@ fn checked(
     let statement = rules::check_statement(statement)
         .map_err(|m| errors.insert("statement".into(), m))
         .ok();
-    let known: Vec<(i64, Option<i64>)> = passages(conn, study_id, Some(coding_ids))?
+    let known: Vec<(i64, Option<i64>)> = coded_rows(conn, study_id, Some(coding_ids))?
         .iter()
         .map(|row| (row.coding_id, live_id(codebook, row.code_id)))
         .collect();
@@ -212,7 +212,7 @@ fn view(
     belief: Belief,
     kept: &[i64],
 ) -> Result<BeliefView, AppError> {
-    let passages = passages(conn, study_id, Some(kept))?
+    let passages = coded_rows(conn, study_id, Some(kept))?
         .iter()
         .map(Quote::from_row)
         .collect();

@@ -29,14 +29,8 @@ pub struct ClosedOptions {
     )]
     pub version_id: Option<i64>,
     /// true: for sharing beyond the study team, counts under the study's threshold hidden.
-    #[serde(default, deserialize_with = "checkbox")]
+    #[serde(default, deserialize_with = "crate::studies::forms::checkbox")]
     pub shared: bool,
-}
-
-/// `true`, or a ticked checkbox's `on`.
-fn checkbox<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
-    let text: Option<String> = Option::deserialize(d)?;
-    Ok(matches!(text.as_deref(), Some("true" | "on" | "1" | "yes")))
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]

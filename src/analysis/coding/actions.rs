@@ -233,9 +233,9 @@ pub async fn sources(
             let codings = queries::codings_of_answers(conn, &ids, view)?;
             let response = match scope {
                 Scope::Response(id) => Some(
-                    queries::sent_responses(conn, study_id)?
+                    queries::sent_responses(conn, study_id, Some(&[id]))?
                         .into_iter()
-                        .find(|r| r.response_id == id)
+                        .next()
                         .ok_or(AppError::NotFound)?,
                 ),
                 Scope::Question(_) | Scope::Round(_) | Scope::Study => None,
@@ -341,7 +341,7 @@ pub async fn overview(
                 })
                 .collect();
             let coded = queries::codings_per_response(conn, study_id)?;
-            let responses = queries::sent_responses(conn, study_id)?
+            let responses = queries::sent_responses(conn, study_id, None)?
                 .into_iter()
                 .map(|response| ResponseProgress {
                     participant: rules::pseudonym(

@@ -200,13 +200,23 @@ pub struct ResponseRow {
     pub submitted_at: Option<NaiveDateTime>,
 }
 
-pub fn sent_responses(conn: &mut DbConnection, study_id: i64) -> QueryResult<Vec<ResponseRow>> {
-    responses::table
+/// The study's sent responses, or those among `only`.
+pub fn sent_responses(
+    conn: &mut DbConnection,
+    study_id: i64,
+    only: Option<&[i64]>,
+) -> QueryResult<Vec<ResponseRow>> {
+    let mut query = responses::table
         .left_join(
             participants::table.on(participants::id.nullable().eq(responses::participant_id)),
         )
         .filter(responses::study_id.eq(study_id))
         .filter(responses::submitted_at.is_not_null())
+        .into_boxed();
+    if let Some(ids) = only {
+        query = query.filter(responses::id.eq_any(ids));
+    }
+    query
         .order(responses::id)
         .select((
             responses::id,

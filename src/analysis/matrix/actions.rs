@@ -174,7 +174,7 @@ async fn load(db: &Db, user: &CurrentUser, study_id: i64) -> Result<Loaded, AppE
     let codebook = codebook::load_codebook(db, study_id).await?;
     let (rows, summaries, versions) = db
         .read(move |conn| {
-            let rows = queries::coded_rows(conn, study_id)?;
+            let rows = queries::coded_rows(conn, study_id, None)?;
             let ids: Vec<i64> = rows
                 .iter()
                 .map(|r| r.version_id)

@@ -27,15 +27,31 @@ pub struct CodedRow {
     pub quote_approved_at: Option<chrono::NaiveDateTime>,
 }
 
-pub fn coded_rows(conn: &mut DbConnection, study_id: i64) -> QueryResult<Vec<CodedRow>> {
-    codings::table
+/// The study's coded passages (never a round's), all of them or those among `only`, in reading
+/// order: by response, answer and place.
+pub fn coded_rows(
+    conn: &mut DbConnection,
+    study_id: i64,
+    only: Option<&[i64]>,
+) -> QueryResult<Vec<CodedRow>> {
+    let mut query = codings::table
         .inner_join(answers::table.inner_join(responses::table))
         .left_join(
             participants::table.on(participants::id.nullable().eq(responses::participant_id)),
         )
         .filter(codings::study_id.eq(study_id))
         .filter(codings::round_id.is_null())
-        .order(codings::id)
+        .into_boxed();
+    if let Some(ids) = only {
+        query = query.filter(codings::id.eq_any(ids));
+    }
+    query
+        .order((
+            answers::response_id,
+            codings::answer_id,
+            codings::start_char,
+            codings::id,
+        ))
         .select((
             codings::id,
             codings::answer_id,

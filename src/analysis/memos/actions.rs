@@ -8,10 +8,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
-use super::queries::{self, Memo, PassageRow};
+use super::queries::{self, Memo};
 use super::rules::{self, MemoChange, NewMemo, Subject};
 use crate::analysis::codebook::actions::{self as codebook, Codebook, CODERS};
+use crate::analysis::coding::queries::sent_responses;
 use crate::analysis::coding::rules::pseudonym;
+use crate::analysis::matrix::queries::{coded_rows, CodedRow};
 use crate::audit::{self, Origin};
 use crate::db::{Db, DbConnection};
 use crate::studies::access::StudyAccess;
@@ -59,7 +61,7 @@ pub struct MemoQuery {
 struct Lookup {
     title: String,
     codebook: Codebook,
-    passages: HashMap<i64, PassageRow>,
+    passages: HashMap<i64, CodedRow>,
     responses: HashMap<i64, Option<String>>,
 }
 
@@ -78,12 +80,13 @@ impl Lookup {
                 .filter_map(|(_, id)| *id)
                 .collect()
         };
-        let passages = queries::passages(conn, study_id, Some(&ids(Subject::Coding)))?
+        let passages = coded_rows(conn, study_id, Some(&ids(Subject::Coding)))?
             .into_iter()
             .map(|p| (p.coding_id, p))
             .collect();
-        let responses = queries::sent_responses(conn, study_id, &ids(Subject::Response))?
+        let responses = sent_responses(conn, study_id, Some(&ids(Subject::Response)))?
             .into_iter()
+            .map(|r| (r.response_id, r.participant_code))
             .collect();
         Ok(Lookup {
             title,

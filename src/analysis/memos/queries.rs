@@ -10,7 +10,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::rules::{count_key, Subject};
-use crate::db::schema::{answers, codings, memos, participants, responses, users};
+use crate::db::schema::{memos, users};
 use crate::db::{now, DbConnection};
 
 /// A memo as stored, with its author's name.
@@ -132,72 +132,4 @@ pub fn counts(conn: &mut DbConnection, study_id: i64) -> QueryResult<HashMap<Str
         .into_iter()
         .filter_map(|(subject, id, n)| Some((count_key(&subject, id?), n)))
         .collect())
-}
-
-/// A coded passage of the study's coding as memos and belief statements show it: its words, its
-/// code and valence, and whose response it is from (pseudonymously).
-#[derive(Debug, Clone, Queryable, Serialize, ToSchema)]
-pub struct PassageRow {
-    pub coding_id: i64,
-    pub code_id: i64,
-    pub quote: String,
-    pub valence: String,
-    /// answer or notes.
-    pub field: String,
-    pub response_id: i64,
-    #[serde(skip)]
-    pub participant_code: Option<String>,
-}
-
-/// Passages of the study's coding (round codings never), all of them or those with the ids given.
-pub fn passages(
-    conn: &mut DbConnection,
-    study_id: i64,
-    ids: Option<&[i64]>,
-) -> QueryResult<Vec<PassageRow>> {
-    let mut query = codings::table
-        .inner_join(answers::table.inner_join(responses::table))
-        .left_join(
-            participants::table.on(participants::id.nullable().eq(responses::participant_id)),
-        )
-        .filter(codings::study_id.eq(study_id))
-        .filter(codings::round_id.is_null())
-        .into_boxed();
-    if let Some(ids) = ids {
-        query = query.filter(codings::id.eq_any(ids));
-    }
-    query
-        .order((
-            answers::response_id,
-            codings::answer_id,
-            codings::start_char,
-            codings::id,
-        ))
-        .select((
-            codings::id,
-            codings::code_id,
-            codings::quote,
-            codings::valence,
-            codings::field,
-            answers::response_id,
-            participants::code.nullable(),
-        ))
-        .load(conn)
-}
-
-/// Sent responses of the study among `ids`, with their participant's code.
-pub fn sent_responses(
-    conn: &mut DbConnection,
-    study_id: i64,
-    ids: &[i64],
-) -> QueryResult<Vec<(i64, Option<String>)>> {
-    responses::table
-        .left_join(
-            participants::table.on(participants::id.nullable().eq(responses::participant_id)),
-        )
-        .filter(responses::study_id.eq(study_id))
-        .filter(responses::submitted_at.is_not_null())
-        .filter(responses::id.eq_any(ids))
-        .select((responses::id, participants::code.nullable()))
-        .load(conn)
 }

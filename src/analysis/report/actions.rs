@@ -163,8 +163,8 @@ pub async fn report(
     let (responses, codings, consent, interviews, round_list) = state
         .db
         .read(move |conn| {
-            let responses = coding::sent_responses(conn, study_id)?;
-            let codings = coded_rows(conn, study_id)?;
+            let responses = coding::sent_responses(conn, study_id, None)?;
+            let codings = coded_rows(conn, study_id, None)?;
             let consent = queries::quote_consent(conn, study_id)?;
             let interviews = queries::completed_interviews(conn, study_id)?;
             let rounds = rounds::queries::rounds_of(conn, study_id)?;
