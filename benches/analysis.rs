@@ -110,7 +110,7 @@ const LIKERT: [&str; 5] = [
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    voices::install_crypto_provider();
+    voices::security::install_crypto_provider();
     let plan = Plan {
         participants: usize::try_from(env_number("VOICES_BENCH_PARTICIPANTS", 2_000)?)?,
         codings: usize::try_from(env_number("VOICES_BENCH_CODINGS", 20_000)?)?,

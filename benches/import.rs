@@ -16,11 +16,11 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use reqwest::StatusCode;
 use tempfile::TempDir;
-use voices::accounts::rules::Role;
-use voices::app::{run, AppState};
+use voices::app::{build_state, run};
 use voices::audit::Origin;
 use voices::config::Settings;
 use voices::distribution::participants::import;
+use voices::identity::Role;
 
 #[path = "support/shared.rs"]
 // Shared with the load drivers, whose PostgreSQL settings and percentiles this bench does not use.
@@ -42,7 +42,7 @@ const AREAS: [&str; 6] = [
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    voices::install_crypto_provider();
+    voices::security::install_crypto_provider();
     let rows = usize::try_from(shared::env_number("VOICES_BENCH_ROWS", 10_000)?)?;
     let runs = usize::try_from(shared::env_number("VOICES_BENCH_RUNS", 5)?)?.max(1);
     let file = generate(rows);
@@ -211,7 +211,7 @@ async fn measure_http(
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let base = format!("http://{}", listener.local_addr()?);
     settings.base_url = base.clone();
-    let state = tokio::task::spawn_blocking(move || AppState::new(settings)).await??;
+    let state = tokio::task::spawn_blocking(move || build_state(settings)).await??;
     voices::accounts::actions::create_user(
         &state.db,
         &Origin::command_line(),

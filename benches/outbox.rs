@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use mailin_embedded::{response, Handler, Response, Server};
-use voices::app::{run, AppState};
+use voices::app::{build_state, run};
 use voices::config::Settings;
 use voices::mail::outbox::{self, Kind, Prepared, Queued};
 use voices::mail::queries::status_counts;
@@ -98,7 +98,7 @@ async fn launch_campaign(
                 conn,
                 "lead@example.org",
                 "Lead",
-                voices::accounts::rules::Role::Member,
+                voices::identity::Role::Member,
                 None,
             )?;
             let study = voices::studies::queries::insert_study(conn, "Involvement", "", lead)?;
@@ -172,7 +172,7 @@ async fn launch_campaign(
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    voices::install_crypto_provider();
+    voices::security::install_crypto_provider();
     let emails: usize = match std::env::var("VOICES_BENCH_EMAILS") {
         Ok(text) => text
             .parse()
@@ -192,11 +192,11 @@ async fn main() -> anyhow::Result<()> {
     settings.base_url = format!("http://{}", listener.local_addr()?);
     settings.smtp_url = smtp_url;
     let outbox_settings = settings.outbox.clone();
-    let state = tokio::task::spawn_blocking(move || AppState::new(settings)).await??;
+    let state = tokio::task::spawn_blocking(move || build_state(settings)).await??;
     let (db, waker, domain) = (
         state.db.clone(),
         state.outbox.waker(),
-        state.mailer.message_domain().to_string(),
+        state.settings.message_domain(),
     );
     let server = run(listener, state)?;
     let handle = server.handle();

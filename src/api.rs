@@ -1,30 +1,13 @@
 //! The JSON API under `/api/v1`: one scope whose routes are also the OpenAPI document, so a route cannot
 //! exist without being described.
 
-use std::collections::BTreeMap;
-
 use actix_web::{web, HttpResponse};
-use serde::Serialize;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::AppExt;
 
-pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
-
-/// Every API error has this shape.
-#[derive(Serialize, ToSchema)]
-pub struct ErrorBody {
-    pub error: ErrorDetail,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct ErrorDetail {
-    /// Stable, machine-readable: not_found, forbidden, invalid, unauthenticated, csrf_failed, ...
-    pub code: String,
-    pub message: String,
-    /// Field name → what is wrong with it (for `invalid`).
-    pub fields: BTreeMap<String, String>,
-}
+use crate::error::{ErrorBody, ErrorDetail};
+use crate::web::auth::OPENAPI_PATH;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -64,8 +47,6 @@ fn v1() -> utoipa_actix_web::scope::Scope<
             crate::web::auth::require_signed_in,
         ))
         .configure(crate::accounts::api::routes)
-        .configure(crate::audit::api::routes)
-        .configure(crate::mail::api::routes)
         .configure(crate::studies::api::routes)
         .configure(crate::studies::questionnaires::api::routes)
         .configure(crate::studies::comments::api::routes)
@@ -90,6 +71,8 @@ fn v1() -> utoipa_actix_web::scope::Scope<
         .configure(crate::analysis::exports::api::routes)
         .configure(crate::analysis::closed::api::routes)
         .configure(crate::analysis::report::api::routes)
+        .configure(crate::operations::outbox::api::routes)
+        .configure(crate::operations::audit_log::api::routes)
         .route(
             OPENAPI_PATH.trim_start_matches("/api/v1"),
             web::get().to(openapi_json),

@@ -146,6 +146,14 @@ impl Settings {
         self.base_url.starts_with("https://")
     }
 
+    /// The host of the base URL: the right-hand side of every Message-ID the service writes.
+    pub fn message_domain(&self) -> String {
+        url::Url::parse(&self.base_url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
+            .unwrap_or_else(|| "localhost".into())
+    }
+
     /// The key that signs and encrypts cookies: configured, or in development generated once and kept.
     pub fn secret_key_bytes(&self) -> anyhow::Result<Vec<u8>> {
         if !self.secret_key.trim().is_empty() {

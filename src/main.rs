@@ -5,11 +5,12 @@ use std::net::TcpListener;
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
-use voices::accounts::{actions, forms, rules::Role};
-use voices::app::{run, AppState};
+use voices::accounts::{actions, forms};
+use voices::app::{build_state, run};
 use voices::audit::Origin;
 use voices::config::Settings;
 use voices::db::Db;
+use voices::identity::Role;
 
 #[derive(Parser)]
 #[command(
@@ -63,7 +64,7 @@ fn init_logging() {
 
 #[actix_web::main]
 async fn main() {
-    voices::install_crypto_provider();
+    voices::security::install_crypto_provider();
     init_logging();
     let cli = Cli::parse();
     if let Err(error) = execute(cli.command.unwrap_or(Command::Serve)).await {
@@ -132,7 +133,7 @@ fn migrated(settings: &Settings) -> anyhow::Result<Db> {
     Ok(db)
 }
 
-fn describe(error: voices::web::AppError) -> anyhow::Error {
+fn describe(error: voices::error::AppError) -> anyhow::Error {
     match error.fields() {
         Some(fields) => anyhow::anyhow!(fields.values().cloned().collect::<Vec<_>>().join("; ")),
         None => anyhow::anyhow!("{error}: {:?}", std::error::Error::source(&error)),
@@ -156,7 +157,7 @@ fn read_password() -> anyhow::Result<String> {
 async fn serve(settings: Settings) -> anyhow::Result<()> {
     let bind = settings.bind.clone();
     let base_url = settings.base_url.clone();
-    let state = AppState::new(settings)?;
+    let state = build_state(settings)?;
     let backend = state.db.backend().name();
     let listener = TcpListener::bind(&bind).with_context(|| format!("binding {bind}"))?;
     tracing::info!(%bind, database = backend, "Voices is running at {base_url}");

@@ -59,6 +59,11 @@ impl<T> std::fmt::Display for Masked<T> {
     }
 }
 
+/// Installs the one TLS crypto provider (ring) for the process; two in one tree panic at first use.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,14 +5,15 @@ use chrono::{Duration, NaiveDateTime};
 use serde_json::json;
 
 use super::passwords;
-use super::queries::{self, ApiToken, LinkPurpose, User};
-use super::rules::{self, LoginGate, Role};
-use crate::app::AppState;
+use super::queries::{self, ApiToken, LinkPurpose};
+use super::rules::{self, LoginGate};
 use crate::audit::{self, Origin};
 use crate::db::{now, Db, DbConnection};
+use crate::error::AppError;
+use crate::identity::{self, Role, User};
 use crate::mail::Mailer;
 use crate::security::{hash_token, new_token};
-use crate::web::AppError;
+use crate::state::AppState;
 
 /// Runs argon2 work on a blocking thread, at most one per CPU core at a time. Each hash takes 19 MiB and
 /// a core for a while: without a bound, a burst of sign-ins would grow memory and starve every other
@@ -153,7 +154,7 @@ pub async fn request_password_reset(
     let expires = now() + Duration::hours(hours);
     let (origin, mailer, link) = (
         origin.clone(),
-        state.mailer.clone(),
+        Mailer::new(state),
         link(state, &token.secret),
     );
     state
@@ -208,7 +209,7 @@ pub async fn invite(
     let days = state.settings.tokens.invitation_hours / 24;
     let (origin, mailer, link) = (
         origin.clone(),
-        state.mailer.clone(),
+        Mailer::new(state),
         link(state, &token.secret),
     );
     let user = state
@@ -221,9 +222,9 @@ pub async fn invite(
                 ));
             }
             let id = queries::insert_user(conn, &email, &display_name, role, None)?;
-            let user = queries::find_user(conn, id)?.ok_or(AppError::NotFound)?;
+            let user = identity::find_user(conn, id)?.ok_or(AppError::NotFound)?;
             let inviter = match origin.user_id {
-                Some(by) => queries::find_user(conn, by)?.map(|u| u.display_name),
+                Some(by) => identity::find_user(conn, by)?.map(|u| u.display_name),
                 None => None,
             };
             let mut context = tera::Context::new();
@@ -310,7 +311,7 @@ pub async fn change_password(
     new_password: String,
 ) -> Result<i32, AppError> {
     let stored = db
-        .read(move |conn| queries::find_user(conn, user_id).map_err(AppError::from))
+        .read(move |conn| identity::find_user(conn, user_id).map_err(AppError::from))
         .await?
         .ok_or(AppError::NotFound)?
         .password_hash;

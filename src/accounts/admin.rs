@@ -6,12 +6,13 @@ use validator::Validate;
 
 use super::actions;
 use super::forms::InviteForm;
-use super::queries::{self, User};
-use super::rules::Role;
+use super::queries;
 use crate::audit::Origin;
-use crate::web::error::field_errors;
+use crate::error::field_errors;
+use crate::error::AppError;
+use crate::identity::{Role, User};
 use crate::web::page::see_other;
-use crate::web::{AdminUser, AppError, Page};
+use crate::web::{AdminUser, Page};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/admin/users", web::get().to(users_page))
@@ -100,7 +101,7 @@ async fn invite(
     let origin = origin.by(admin.id);
     match actions::invite(page.state(), &origin, &form.email, &form.display_name, role).await {
         Ok(user) => {
-            match page.state().mailer.no_server_note() {
+            match crate::mail::no_server_note(&page.state().settings) {
                 None => page.flash(
                     "success",
                     format!(

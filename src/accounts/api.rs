@@ -9,11 +9,12 @@ use super::actions;
 use super::admin::{all_users, UserSummary};
 use super::forms::{ChangePasswordForm, InviteForm, TokenForm};
 use super::queries::{self, ApiToken};
-use super::rules::Role;
-use crate::api::ErrorBody;
-use crate::app::AppState;
 use crate::audit::Origin;
-use crate::web::{AdminUser, AppError, CurrentUser};
+use crate::error::AppError;
+use crate::error::ErrorBody;
+use crate::identity::Role;
+use crate::state::AppState;
+use crate::web::{AdminUser, CurrentUser};
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(me)
@@ -184,6 +185,6 @@ async fn invite_user(
     .await?;
     Ok(HttpResponse::Created().json(Invited {
         user: UserSummary::from(user),
-        email_sent: !state.mailer.writes_files(),
+        email_sent: !crate::mail::writes_files(&state.settings),
     }))
 }

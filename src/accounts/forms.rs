@@ -5,7 +5,8 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use validator::{Validate, ValidationError};
 
-use super::rules::{Role, PASSWORD_MAX, PASSWORD_MIN};
+use super::rules::{PASSWORD_MAX, PASSWORD_MIN};
+use crate::identity::Role;
 
 const PASSWORD_LENGTH: &str =
     "Enter a password of at least 12 characters. Three random words work well.";
@@ -125,7 +126,7 @@ pub fn check_password(password: &str) -> Result<(), &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::web::error::field_errors;
+    use crate::error::field_errors;
 
     const EMAIL_FORMAT: &str =
         "Enter an email address in the correct format, like name@example.com";

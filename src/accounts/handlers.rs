@@ -12,10 +12,11 @@ use super::forms::{
 };
 use super::queries;
 use crate::audit::Origin;
+use crate::error::field_errors;
+use crate::error::AppError;
 use crate::web::auth::{start_session, update_session_epoch};
-use crate::web::error::field_errors;
 use crate::web::page::{safe_next, see_other};
-use crate::web::{AppError, CurrentUser, Page};
+use crate::web::{CurrentUser, Page};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(home))
@@ -81,7 +82,7 @@ async fn sign_in(
         Err(AppError::TooManyRequests(message)) => {
             context.insert(
                 "errors",
-                &crate::web::FieldErrors::from([("email".to_string(), message)]),
+                &crate::error::FieldErrors::from([("email".to_string(), message)]),
             );
             page.render_status(
                 StatusCode::TOO_MANY_REQUESTS,

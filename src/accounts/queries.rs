@@ -4,37 +4,9 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
 
-use super::rules::Role;
 use crate::db::schema::{api_tokens, email_tokens, login_failures, users};
 use crate::db::{now, DbConnection};
-
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = users)]
-pub struct User {
-    pub id: i64,
-    pub email: String,
-    pub display_name: String,
-    pub password_hash: Option<String>,
-    pub role: String,
-    pub is_active: bool,
-    pub session_epoch: i32,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
-}
-
-impl User {
-    pub fn role(&self) -> Role {
-        Role::parse(&self.role).unwrap_or(Role::Member)
-    }
-}
-
-pub fn find_user(conn: &mut DbConnection, id: i64) -> QueryResult<Option<User>> {
-    users::table
-        .find(id)
-        .select(User::as_select())
-        .first(conn)
-        .optional()
-}
+use crate::identity::{Role, User};
 
 pub fn find_user_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option<User>> {
     users::table
@@ -152,27 +124,6 @@ pub fn revoke_api_token(conn: &mut DbConnection, user_id: i64, token_id: i64) ->
 }
 
 /// The active person behind a live token, with the token's id and when it was last used.
-pub fn user_for_api_token(
-    conn: &mut DbConnection,
-    token_hash: &str,
-) -> QueryResult<Option<(User, i64, Option<NaiveDateTime>)>> {
-    api_tokens::table
-        .inner_join(users::table)
-        .filter(api_tokens::token_hash.eq(token_hash))
-        .filter(api_tokens::revoked_at.is_null())
-        .filter(users::is_active.eq(true))
-        .select((User::as_select(), api_tokens::id, api_tokens::last_used_at))
-        .first(conn)
-        .optional()
-}
-
-pub fn touch_api_token(conn: &mut DbConnection, token_id: i64) -> QueryResult<()> {
-    diesel::update(api_tokens::table.find(token_id))
-        .set(api_tokens::last_used_at.eq(now()))
-        .execute(conn)
-        .map(|_| ())
-}
-
 // ---- Email link tokens (forgotten password, invitation) ----
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

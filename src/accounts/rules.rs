@@ -1,33 +1,8 @@
-//! Account rules with no storage or HTTP in them: roles, email normalisation and sign-in throttling.
+//! Account rules with no storage or HTTP in them: email normalisation and sign-in throttling.
 
 use chrono::{Duration, NaiveDateTime};
-use serde::{Deserialize, Serialize};
 
 use crate::config::LoginSettings;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Admin,
-    Member,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::Member => "member",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Role> {
-        match text {
-            "admin" => Some(Role::Admin),
-            "member" => Some(Role::Member),
-            _ => None,
-        }
-    }
-}
 
 /// Emails are compared case-insensitively and without surrounding spaces.
 pub fn normalize_email(email: &str) -> String {
@@ -195,7 +170,5 @@ mod tests {
             normalize_email("  Ann.Lee@Example.ORG "),
             "ann.lee@example.org"
         );
-        assert_eq!(Role::parse("admin"), Some(Role::Admin));
-        assert_eq!(Role::parse("root"), None);
     }
 }

@@ -2,9 +2,6 @@
 //! changes something records it here, in the same transaction as the change. The tables refuse UPDATE and
 //! DELETE (database triggers), so not even a bug can rewrite history.
 
-pub mod api;
-pub mod handlers;
-
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use chrono::NaiveDateTime;
@@ -13,7 +10,7 @@ use serde::Serialize;
 
 use crate::db::schema::audit_events;
 use crate::db::{now, DbConnection};
-use crate::web::middleware::RequestId;
+use crate::request::{client_ip, RequestId};
 
 /// Where a change came from: the person (if signed in), their address and the request.
 #[derive(Debug, Clone, Default)]
@@ -65,7 +62,7 @@ impl FromRequest for Origin {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         std::future::ready(Ok(Origin {
             user_id: None,
-            ip: crate::web::client_ip(req),
+            ip: client_ip(req),
             request_id: req.extensions().get::<RequestId>().map(|r| r.0.clone()),
         }))
     }

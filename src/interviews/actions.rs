@@ -14,19 +14,20 @@ use super::queries::{self, Assignment, Edit, FollowUp, Moment, NewMoment, Schedu
 use super::rules::{
     self, FieldNotes, Mode, MomentKind, Note, QuestionStatus, SaveDecision, Status, SHORT_NOTE_MAX,
 };
-use crate::app::AppState;
 use crate::audit::{self, Origin};
 use crate::db::{now, Db, DbConnection};
 use crate::distribution::participants::rules::ParticipantInput;
+use crate::error::{AppError, FieldErrors};
 use crate::responses::queries::{self as responses, ConsentRecord, NewConsent, NewResponse};
 use crate::responses::rules::{audience_for, information_hash, StatementAnswer};
+use crate::state::AppState;
 use crate::studies::access::StudyAccess;
 use crate::studies::consent::rules::statement_field;
 use crate::studies::preview::rules::{Audience, Preview, PreviewQuestion};
 use crate::studies::rules::StudyRole;
 use crate::studies::versions::cache::Snapshots;
 use crate::studies::versions::rules::Snapshot;
-use crate::web::{AppError, CurrentUser, FieldErrors};
+use crate::web::CurrentUser;
 
 /// Leads see every interview of their study; interviewers see their own.
 const PEOPLE: &[StudyRole] = &[StudyRole::Lead, StudyRole::Interviewer];
@@ -123,7 +124,7 @@ pub async fn open(
 ) -> Result<Opened, AppError> {
     let access = StudyAccess::with_role(&state.db, user, study_id, PEOPLE).await?;
     let (only_for, user_id) = (seen_by(&access), user.id);
-    let snapshots = state.snapshots.clone();
+    let snapshots = state.caches.get::<Snapshots>();
     let (loaded, notes, moments, follow_ups, edits, consent, names) = state
         .db
         .read(move |conn| {
@@ -178,7 +179,7 @@ where
 {
     let access = StudyAccess::with_role(&state.db, user, study_id, PEOPLE).await?;
     let (only_for, user_id) = (seen_by(&access), user.id);
-    let snapshots = state.snapshots.clone();
+    let snapshots = state.caches.get::<Snapshots>();
     state
         .db
         .write(move |conn| {

@@ -13,12 +13,13 @@ use super::actions::{
 };
 use super::queries::{Edit, FollowUp, Interview, Moment, Scheduled, StoredNote};
 use super::rules::FieldNotes;
-use crate::api::{ErrorBody, ErrorDetail};
-use crate::app::AppState;
 use crate::audit::Origin;
+use crate::error::AppError;
+use crate::error::{ErrorBody, ErrorDetail};
 use crate::responses::queries::ConsentRecord;
+use crate::state::AppState;
 use crate::studies::preview::rules::Preview;
-use crate::web::{AppError, CurrentUser};
+use crate::web::CurrentUser;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(list_interviews)

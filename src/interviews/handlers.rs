@@ -17,12 +17,13 @@ use super::views;
 use crate::audit::Origin;
 use crate::distribution::participants::forms::from_form;
 use crate::distribution::participants::rules::{Choice, CommunicationNeed, Group, SystemLevel};
+use crate::error::{AppError, FieldErrors};
 use crate::security::random_bytes;
 use crate::studies::access::StudyAccess;
 use crate::studies::consent::rules::statement_field;
 use crate::studies::rules::StudyRole;
 use crate::web::page::{form_field as field, see_other};
-use crate::web::{AppError, CurrentUser, FieldErrors, Page};
+use crate::web::{CurrentUser, Page};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     let one = "/studies/{id}/interviews/{iid}";

@@ -6,11 +6,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::distribution::participants::rules::{choices, simplify, vocabulary, Choice};
+use crate::error::FieldErrors;
 use crate::responses::rules::{check_answer, ANSWER_MAX};
 use crate::studies::preview::rules::{preview, Audience, Preview, PreviewQuestion};
 use crate::studies::questionnaires::rules::QuestionKind;
 use crate::studies::versions::rules::Snapshot;
-use crate::web::FieldErrors;
 
 vocabulary!(
     /// How the interview takes place.

@@ -2,8 +2,6 @@
 //! in the durable outbox and sent by the background worker through lettre: by SMTP when configured,
 //! otherwise written as .eml files under `data_dir/outbox`.
 
-pub mod api;
-pub mod handlers;
 pub mod outbox;
 pub mod queries;
 pub mod smtp;
@@ -19,6 +17,7 @@ use lettre::{AsyncFileTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::config::Settings;
 use crate::db::DbConnection;
+use crate::state::AppState;
 use outbox::{Kind, Prepared, Queued};
 
 enum Transport {
@@ -26,14 +25,18 @@ enum Transport {
     Files(AsyncFileTransport<Tokio1Executor>),
 }
 
+/// Renders emails and queues them in the outbox inside the caller's write. Cheap to make from the state.
 #[derive(Clone)]
 pub struct Mailer {
-    transport: Arc<Transport>,
-    outbox_dir: PathBuf,
-    from: Mailbox,
     /// The host of the base URL, the right-hand side of every Message-ID.
     domain: String,
     templates: Arc<tera::Tera>,
+}
+
+/// Puts emails on the wire for the outbox worker: by SMTP when configured, otherwise as .eml files.
+pub struct Sender {
+    transport: Transport,
+    from: Mailbox,
 }
 
 /// The parts of one email as the worker hands them to the transport.
@@ -56,47 +59,31 @@ pub enum SendError {
     Temporary(String),
 }
 
+/// True when no mail server is configured: emails are only written as files and nobody receives them.
+pub fn writes_files(settings: &Settings) -> bool {
+    settings.smtp_url.trim().is_empty()
+}
+
+/// What pages say when no mail server is configured.
+pub fn no_server_note(settings: &Settings) -> Option<String> {
+    writes_files(settings).then(|| {
+        format!(
+            "No mail server is set up: emails are written as files in {} and nobody receives them.",
+            outbox_dir(settings).display()
+        )
+    })
+}
+
+fn outbox_dir(settings: &Settings) -> PathBuf {
+    settings.data_dir.join("outbox")
+}
+
 impl Mailer {
-    pub fn new(settings: &Settings, templates: Arc<tera::Tera>) -> anyhow::Result<Self> {
-        let outbox_dir = settings.data_dir.join("outbox");
-        let transport = if settings.smtp_url.trim().is_empty() {
-            std::fs::create_dir_all(&outbox_dir)
-                .with_context(|| format!("creating the outbox folder {}", outbox_dir.display()))?;
-            Transport::Files(AsyncFileTransport::new(outbox_dir.clone()))
-        } else {
-            Transport::Smtp(
-                smtp::Smtp::from_url(&settings.smtp_url, settings.outbox.concurrency)
-                    .context("VOICES_SMTP_URL is not a valid smtp:// or smtps:// URL")?,
-            )
-        };
-        let domain = url::Url::parse(&settings.base_url)
-            .ok()
-            .and_then(|u| u.host_str().map(str::to_string))
-            .unwrap_or_else(|| "localhost".into());
-        Ok(Mailer {
-            transport: Arc::new(transport),
-            outbox_dir,
-            from: settings.mail_from.parse().with_context(|| {
-                format!("mail_from {:?} is not an email address", settings.mail_from)
-            })?,
-            domain,
-            templates,
-        })
-    }
-
-    /// True when no mail server is configured: emails are only written as files and nobody receives them.
-    pub fn writes_files(&self) -> bool {
-        matches!(*self.transport, Transport::Files(_))
-    }
-
-    /// What pages say when no mail server is configured.
-    pub fn no_server_note(&self) -> Option<String> {
-        self.writes_files().then(|| {
-            format!(
-                "No mail server is set up: emails are written as files in {} and nobody receives them.",
-                self.outbox_dir.display()
-            )
-        })
+    pub fn new(state: &AppState) -> Self {
+        Mailer {
+            domain: state.settings.message_domain(),
+            templates: state.templates.clone(),
+        }
     }
 
     /// Renders the named email for one recipient.
@@ -139,9 +126,27 @@ impl Mailer {
         };
         Ok(outbox::queue(conn, &email, &self.domain)?)
     }
+}
 
-    pub fn message_domain(&self) -> &str {
-        &self.domain
+impl Sender {
+    pub fn new(settings: &Settings) -> anyhow::Result<Self> {
+        let transport = if writes_files(settings) {
+            let dir = outbox_dir(settings);
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("creating the outbox folder {}", dir.display()))?;
+            Transport::Files(AsyncFileTransport::new(dir))
+        } else {
+            Transport::Smtp(
+                smtp::Smtp::from_url(&settings.smtp_url, settings.outbox.concurrency)
+                    .context("VOICES_SMTP_URL is not a valid smtp:// or smtps:// URL")?,
+            )
+        };
+        Ok(Sender {
+            transport,
+            from: settings.mail_from.parse().with_context(|| {
+                format!("mail_from {:?} is not an email address", settings.mail_from)
+            })?,
+        })
     }
 
     /// The email as it goes on the wire: the row's fixed Message-ID, a plain-text and HTML alternative,
@@ -176,7 +181,7 @@ impl Mailer {
     }
 
     pub async fn deliver(&self, message: Message) -> Result<(), SendError> {
-        match &*self.transport {
+        match &self.transport {
             Transport::Smtp(smtp) => smtp.send(&message).await,
             Transport::Files(files) => files
                 .send(message)
@@ -191,13 +196,13 @@ impl Mailer {
 mod tests {
     use super::*;
 
-    fn mailer() -> (tempfile::TempDir, Mailer) {
+    fn sender() -> (tempfile::TempDir, Settings, Sender) {
         let dir = tempfile::tempdir().unwrap();
         let mut settings = Settings::defaults();
         settings.data_dir = dir.path().to_path_buf();
         settings.base_url = "https://voices.example.org".into();
-        let mailer = Mailer::new(&settings, Arc::new(tera::Tera::default())).unwrap();
-        (dir, mailer)
+        let sender = Sender::new(&settings).unwrap();
+        (dir, settings, sender)
     }
 
     fn envelope(opt_out_url: Option<&str>) -> Envelope<'_> {
@@ -213,9 +218,10 @@ mod tests {
 
     #[test]
     fn an_opt_out_link_becomes_one_click_unsubscribe_headers() {
-        let (_dir, mailer) = mailer();
-        assert_eq!(mailer.message_domain(), "voices.example.org");
-        assert!(mailer.writes_files());
+        let (_dir, settings, mailer) = sender();
+        assert_eq!(settings.message_domain(), "voices.example.org");
+        assert!(writes_files(&settings));
+        assert!(settings.data_dir.join("outbox").is_dir());
         let url = "https://voices.example.org/o/tok";
         let wire =
             String::from_utf8(mailer.build(&envelope(Some(url))).unwrap().formatted()).unwrap();
@@ -236,7 +242,7 @@ mod tests {
 
     #[test]
     fn a_malformed_address_is_a_permanent_failure() {
-        let (_dir, mailer) = mailer();
+        let (_dir, _, mailer) = sender();
         let mut email = envelope(None);
         email.to = "not an address";
         assert!(matches!(mailer.build(&email), Err(SendError::Permanent(_))));

@@ -201,7 +201,7 @@ mod tests {
 
     #[test]
     fn urls_choose_security_port_and_credentials() {
-        crate::install_crypto_provider();
+        crate::security::install_crypto_provider();
         let plain = Smtp::from_url("smtp://mail.example.org", 1).unwrap();
         assert!(matches!(plain.security, Security::Plain));
         assert_eq!(plain.port, 25);

@@ -14,92 +14,15 @@ use std::time::Duration;
 
 use chrono::NaiveDateTime;
 use futures_util::{stream, StreamExt};
-use tokio::sync::{mpsc, watch, Notify};
+use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use super::outbox::{Composer, Composition, Kind, OutboxMessage};
 use super::queries::{self, Outcome};
-use super::{Envelope, Mailer, SendError};
+use super::{Envelope, SendError, Sender};
 use crate::config::OutboxSettings;
 use crate::db::{now, Db};
-
-/// Wakes the worker; queueing code calls it after its transaction commits.
-#[derive(Clone, Default)]
-pub struct OutboxWaker(Arc<Notify>);
-
-impl OutboxWaker {
-    pub fn wake(&self) {
-        // A wake while the worker is busy is kept, so the emails just queued are looked for next.
-        self.0.notify_one();
-    }
-}
-
-/// Waits for a worker to finish after its app stopped.
-pub struct Finished(watch::Receiver<bool>);
-
-impl Finished {
-    pub async fn wait(mut self) {
-        let _ = self.0.wait_for(|done| *done).await;
-    }
-}
-
-/// The app's handle on its worker. The worker stops claiming when this handle is dropped, which happens
-/// when the server stops and drops the app state.
-pub struct Outbox {
-    waker: OutboxWaker,
-    stop: watch::Sender<()>,
-    finished: Arc<watch::Sender<bool>>,
-}
-
-impl Default for Outbox {
-    fn default() -> Self {
-        Outbox {
-            waker: OutboxWaker::default(),
-            stop: watch::channel(()).0,
-            finished: Arc::new(watch::channel(false).0),
-        }
-    }
-}
-
-/// What the worker sends with.
-pub struct Worker {
-    pub db: Db,
-    pub mailer: Mailer,
-    pub composer: Arc<dyn Composer>,
-    pub settings: OutboxSettings,
-}
-
-impl Outbox {
-    pub fn wake(&self) {
-        self.waker.wake();
-    }
-
-    pub fn waker(&self) -> OutboxWaker {
-        self.waker.clone()
-    }
-
-    /// Changes to closed when the app stops: other background work of the app stops with it.
-    pub fn stop_signal(&self) -> watch::Receiver<()> {
-        self.stop.subscribe()
-    }
-
-    pub fn finished(&self) -> Finished {
-        Finished(self.finished.subscribe())
-    }
-
-    /// Starts the worker on the current Tokio runtime.
-    pub fn start(&self, worker: Worker) {
-        let (waker, stop, finished) = (
-            self.waker.clone(),
-            self.stop.subscribe(),
-            self.finished.clone(),
-        );
-        tokio::spawn(async move {
-            worker.run(waker, stop).await;
-            finished.send_replace(true);
-        });
-    }
-}
+use crate::state::{Outbox, OutboxWaker};
 
 /// Spaces sends evenly to at most `per_second`, across all concurrent sends of the worker.
 struct Pacer {
@@ -161,7 +84,20 @@ impl Turn<'_> {
     }
 }
 
+/// What the worker sends with.
+pub struct Worker {
+    pub db: Db,
+    pub sender: Sender,
+    pub composer: Arc<dyn Composer>,
+    pub settings: OutboxSettings,
+}
+
 impl Worker {
+    /// Starts the worker on the current Tokio runtime, as the app's outbox worker.
+    pub fn start(self, outbox: &Outbox) {
+        outbox.start(|waker, stop| self.run(waker, stop));
+    }
+
     async fn run(self, waker: OutboxWaker, mut stop: watch::Receiver<()>) {
         let (outcomes, recorded) = mpsc::unbounded_channel();
         let recorder = tokio::spawn(record(self.db.clone(), recorded));
@@ -188,7 +124,7 @@ impl Worker {
                 Err(error) => tracing::warn!(%error, "outbox: could not claim emails"),
             }
             tokio::select! {
-                () = waker.0.notified() => {}
+                () = waker.woken() => {}
                 () = tokio::time::sleep(poll) => {}
                 _ = stop.changed() => {}
             }
@@ -296,7 +232,7 @@ impl Worker {
         if turn.over() {
             return Outcome::Released;
         }
-        let email = match self.mailer.build(&Envelope {
+        let email = match self.sender.build(&Envelope {
             message_id: &message.message_id,
             to: &composed.to,
             subject: &composed.subject,
@@ -315,7 +251,7 @@ impl Worker {
         if turn.over() {
             return Outcome::Released;
         }
-        match self.mailer.deliver(email).await {
+        match self.sender.deliver(email).await {
             Ok(()) => Outcome::Sent,
             Err(SendError::Permanent(reply)) => Outcome::Failed(reply),
             Err(SendError::Temporary(reply)) => {

@@ -6,15 +6,16 @@ use std::sync::Arc;
 
 use super::queries::{self, ConsentRecord, NewConsent, NewResponse, Person, Response};
 use super::rules::{self, Answers, Journey, PageInput, Withdrawal};
-use crate::app::AppState;
 use crate::audit::{self, Origin};
 use crate::db::{now, DbConnection};
 use crate::distribution::links::queries::{self as links, LinkTarget, Purpose};
+use crate::error::AppError;
+use crate::mail::Mailer;
 use crate::security::hash_token;
+use crate::state::AppState;
 use crate::studies::preview::rules::{preview, Audience};
 use crate::studies::versions::cache::Snapshots;
 use crate::studies::versions::rules::Snapshot;
-use crate::web::AppError;
 
 /// Everything a participant's page needs, read in one go.
 pub struct Visit {
@@ -134,7 +135,7 @@ pub async fn visit(
     secret: String,
     ip: Option<String>,
 ) -> Result<Visit, AppError> {
-    let snapshots = state.snapshots.clone();
+    let snapshots = state.caches.get::<Snapshots>();
     let found = state
         .db
         .read(move |conn| load(conn, &snapshots, &secret))
@@ -159,7 +160,7 @@ where
     F: FnOnce(&mut DbConnection, Visit) -> Result<T, AppError> + Send + 'static,
     T: Send + 'static,
 {
-    let snapshots = state.snapshots.clone();
+    let snapshots = state.caches.get::<Snapshots>();
     state
         .db
         .write(move |conn| {
@@ -437,7 +438,7 @@ pub async fn email_consent_copy(
     secret: String,
     base_url: String,
 ) -> Result<bool, AppError> {
-    let mailer = state.mailer.clone();
+    let mailer = Mailer::new(state);
     let sent = changing(state, secret, move |conn, visit| {
         let (Some(record), Some(email)) = (&visit.consent, &visit.person.email) else {
             return Ok(false);

@@ -11,8 +11,9 @@ use super::rules::{unanswered_message, Withdrawal};
 use super::views;
 use crate::audit::Origin;
 use crate::distribution::links::handlers::{link_problem, private, unrecognised};
+use crate::error::AppError;
 use crate::web::page::see_other;
-use crate::web::{AppError, Page};
+use crate::web::Page;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/p/{token}", web::get().to(entry))
@@ -57,11 +58,16 @@ async fn arrive(
     secret: &str,
     works: Works,
 ) -> Result<Result<Visit, HttpResponse>, AppError> {
-    let visit =
-        match actions::visit(page.state(), secret.to_string(), crate::web::client_ip(req)).await {
-            Ok(visit) => visit,
-            Err(error) => return unrecognised(page, error).map(Err),
-        };
+    let visit = match actions::visit(
+        page.state(),
+        secret.to_string(),
+        crate::request::client_ip(req),
+    )
+    .await
+    {
+        Ok(visit) => visit,
+        Err(error) => return unrecognised(page, error).map(Err),
+    };
     let works = match works {
         Works::WhileOpen => visit.standing() == Standing::Open,
         Works::AfterClosing => matches!(visit.standing(), Standing::Open | Standing::Closed),
@@ -330,7 +336,7 @@ async fn about(
     let easy_read = form.easy_read.is_some();
     let Some(&(group, _, _)) = GROUPS.iter().find(|(value, _, _)| *value == form.group) else {
         let visit = arrive!(page, req, secret, Works::WhileOpen);
-        let errors = crate::web::FieldErrors::from([(
+        let errors = crate::error::FieldErrors::from([(
             "group".to_string(),
             "Choose the answer that describes you best".to_string(),
         )]);

@@ -7,11 +7,11 @@ use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::error::FieldErrors;
 use crate::studies::consent::rules::{statement_field, ConsentStatement, Information};
 use crate::studies::preview::rules::{Audience, Preview, PreviewQuestion, PreviewSection};
 use crate::studies::questionnaires::rules::QuestionKind;
 use crate::studies::versions::rules::{canonical_json_of, content_hash};
-use crate::web::FieldErrors;
 
 /// At most this many characters in one answer.
 pub const ANSWER_MAX: usize = 20_000;

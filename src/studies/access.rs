@@ -4,7 +4,8 @@
 use super::queries::{self, Member, Study};
 use super::rules::StudyRole;
 use crate::db::Db;
-use crate::web::{AppError, CurrentUser};
+use crate::error::AppError;
+use crate::web::CurrentUser;
 
 pub struct StudyAccess {
     pub study: Study,

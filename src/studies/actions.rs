@@ -7,11 +7,12 @@ use super::forms::{MemberForm, StudyForm};
 use super::queries::{self, Member};
 use super::rules::{Perspective, Roles};
 use crate::accounts::queries as accounts;
-use crate::accounts::rules::{normalize_email, Role};
-use crate::app::AppState;
+use crate::accounts::rules::normalize_email;
 use crate::audit::{self, Origin};
 use crate::db::Db;
-use crate::web::{AppError, FieldErrors};
+use crate::error::{AppError, FieldErrors};
+use crate::identity::Role;
+use crate::state::AppState;
 
 /// Creates a study; its creator becomes its first lead and co-designer.
 pub async fn create_study(

@@ -11,10 +11,11 @@ use super::forms::{MemberForm, StudyForm};
 use super::plain_language::{self, PlainLanguageReport};
 use super::queries::{self, Member, Study};
 use super::rules::{co_design_balance, CoDesignBalance, Roles, StudyRole};
-use crate::api::ErrorBody;
-use crate::app::AppState;
 use crate::audit::Origin;
-use crate::web::{AppError, CurrentUser};
+use crate::error::AppError;
+use crate::error::ErrorBody;
+use crate::state::AppState;
+use crate::web::CurrentUser;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(list_studies)

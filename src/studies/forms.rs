@@ -149,7 +149,7 @@ pub(crate) fn checkbox<'de, D: Deserializer<'de>>(deserializer: D) -> Result<boo
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::web::error::field_errors;
+    use crate::error::field_errors;
 
     #[test]
     fn checkboxes_from_a_form_and_booleans_from_json_both_work() {

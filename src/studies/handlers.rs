@@ -9,9 +9,10 @@ use super::forms::{MemberForm, StudyForm};
 use super::queries::{self, Member};
 use super::rules::{co_design_balance, StudyRole};
 use crate::audit::Origin;
-use crate::web::error::field_errors;
+use crate::error::field_errors;
+use crate::error::{AppError, FieldErrors};
 use crate::web::page::see_other;
-use crate::web::{AppError, CurrentUser, FieldErrors, Page};
+use crate::web::{CurrentUser, Page};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/studies", web::get().to(index))
@@ -356,7 +357,7 @@ async fn add_member(
     }
     match actions::add_member(page.state(), &origin.by(user.id), access.study.id, &form).await {
         Ok((member, invited)) => {
-            let note = match (invited, page.state().mailer.no_server_note()) {
+            let note = match (invited, crate::mail::no_server_note(&page.state().settings)) {
                 (false, _) => String::new(),
                 (true, None) => {
                     " They have been sent an invitation to set up their account.".into()

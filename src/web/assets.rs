@@ -7,33 +7,29 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use rust_embed::RustEmbed;
 
-use crate::app::AppState;
-
 #[derive(RustEmbed)]
 #[folder = "assets/"]
 struct Files;
 
-/// Asset path → its content hash, computed once at start.
-pub struct AssetIndex(HashMap<String, String>);
+/// Asset path → its content hash. The files are part of the binary, so one index serves the process.
+fn hashes() -> &'static HashMap<String, String> {
+    static HASHES: std::sync::OnceLock<HashMap<String, String>> = std::sync::OnceLock::new();
+    HASHES.get_or_init(|| {
+        Files::iter()
+            .filter_map(|path| {
+                let file = Files::get(&path)?;
+                let digest = hex::encode(&file.metadata.sha256_hash()[..6]);
+                Some((path.to_string(), digest))
+            })
+            .collect()
+    })
+}
 
-impl AssetIndex {
-    pub fn build() -> Self {
-        AssetIndex(
-            Files::iter()
-                .filter_map(|path| {
-                    let file = Files::get(&path)?;
-                    let digest = hex::encode(&file.metadata.sha256_hash()[..6]);
-                    Some((path.to_string(), digest))
-                })
-                .collect(),
-        )
-    }
-
-    pub fn url(&self, path: &str) -> Option<String> {
-        self.0
-            .get(path)
-            .map(|hash| format!("/assets/{path}?v={hash}"))
-    }
+/// The asset's URL with its content hash, or None when there is no such asset.
+pub fn url(path: &str) -> Option<String> {
+    hashes()
+        .get(path)
+        .map(|hash| format!("/assets/{path}?v={hash}"))
 }
 
 fn content_type(path: &str) -> &'static str {
@@ -48,13 +44,9 @@ fn content_type(path: &str) -> &'static str {
     }
 }
 
-pub async fn serve(
-    req: HttpRequest,
-    path: web::Path<String>,
-    state: web::Data<AppState>,
-) -> HttpResponse {
+pub async fn serve(req: HttpRequest, path: web::Path<String>) -> HttpResponse {
     let path = path.into_inner();
-    let (Some(file), Some(hash)) = (Files::get(&path), state.assets.0.get(&path)) else {
+    let (Some(file), Some(hash)) = (Files::get(&path), hashes().get(&path)) else {
         return HttpResponse::NotFound()
             .content_type("text/plain; charset=utf-8")
             .body("Not found");

@@ -10,11 +10,16 @@ use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use serde::Serialize;
 
-use super::error::AppError;
-use crate::accounts::queries::{self, User};
-use crate::accounts::rules::Role;
-use crate::app::AppState;
+use crate::error::AppError;
+use crate::identity::{self, Role, User};
 use crate::security::{hash_token, Masked};
+use crate::state::AppState;
+
+/// The name of the session cookie.
+pub const SESSION_COOKIE: &str = "voices_session";
+
+/// The OpenAPI document, which anyone may read without signing in.
+pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
 
 const USER_ID: &str = "user_id";
 const EPOCH: &str = "epoch";
@@ -101,7 +106,7 @@ async fn from_bearer(req: &HttpRequest, state: &AppState) -> Result<CurrentUser,
     let token_hash = hash_token(&secret);
     let (user, token_id, last_used) = state
         .db
-        .read(move |conn| queries::user_for_api_token(conn, &token_hash).map_err(AppError::from))
+        .read(move |conn| identity::user_for_api_token(conn, &token_hash).map_err(AppError::from))
         .await?
         .ok_or(AppError::Unauthenticated)?;
     // Recording every use would turn each API read into a write; once a minute is precise enough.
@@ -109,7 +114,7 @@ async fn from_bearer(req: &HttpRequest, state: &AppState) -> Result<CurrentUser,
     if stale {
         state
             .db
-            .write(move |conn| queries::touch_api_token(conn, token_id).map_err(AppError::from))
+            .write(move |conn| identity::touch_api_token(conn, token_id).map_err(AppError::from))
             .await?;
     }
     Ok(CurrentUser::from(&user))
@@ -133,7 +138,7 @@ async fn from_session(
     }
     let user = state
         .db
-        .read(move |conn| queries::find_user(conn, user_id).map_err(AppError::from))
+        .read(move |conn| identity::find_user(conn, user_id).map_err(AppError::from))
         .await?;
     match user {
         Some(user) if user.is_active && i64::from(user.session_epoch) == epoch => {
@@ -185,7 +190,7 @@ pub async fn require_signed_in(
     req: actix_web::dev::ServiceRequest,
     next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
 ) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
-    if req.path() == crate::api::OPENAPI_PATH {
+    if req.path() == OPENAPI_PATH {
         return next
             .call(req)
             .await

@@ -13,8 +13,8 @@ use actix_web::web::{self, Bytes, BytesMut};
 use actix_web::{Error, HttpMessage};
 use futures_util::StreamExt;
 
-use super::error::AppError;
-use crate::app::AppState;
+use crate::error::AppError;
+use crate::state::AppState;
 
 pub const FIELD: &str = "csrf_token";
 pub const HEADER: &str = "x-csrf-token";
@@ -74,7 +74,7 @@ pub async fn guard(
     // An API call without the session cookie has no ambient authority for a forged request to ride on;
     // it is authenticated (or refused with 401) by its bearer token alone.
     let api_without_cookie = req.path().starts_with("/api/")
-        && (has_bearer(&req) || req.cookie(crate::app::SESSION_COOKIE).is_none());
+        && (has_bearer(&req) || req.cookie(super::auth::SESSION_COOKIE).is_none());
     // One-click unsubscribe (RFC 8058) is posted by mail programs, which hold no session: the opt-out
     // link's own secret is the authority, and the worst a forged post could do is what the link does.
     let opt_out_link = req.path().starts_with("/o/");

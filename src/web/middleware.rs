@@ -10,11 +10,9 @@ use actix_web::middleware::{DefaultHeaders, Next};
 use actix_web::{web, Error, HttpMessage, HttpResponse};
 use tracing::Instrument;
 
-use super::error::AppError;
-use crate::app::AppState;
-
-#[derive(Clone, Debug)]
-pub struct RequestId(pub String);
+use crate::error::AppError;
+use crate::request::RequestId;
+use crate::state::AppState;
 
 /// Gives each request an id and logs one line when it ends. The route pattern is logged rather than the
 /// path, so tokens carried in paths (`/accounts/set-password/{token}`) never reach the logs.
@@ -188,7 +186,7 @@ pub async fn render_errors(
         context.insert("title", title(status));
         context.insert("message", &message);
         context.insert("flashes", &Vec::<super::page::Flash>::new());
-        context.insert("errors", &super::FieldErrors::new());
+        context.insert("errors", &crate::error::FieldErrors::new());
         let html = state
             .map(|s| s.render_bare("errors/error.html", &context))
             .unwrap_or_else(|| Err(anyhow::anyhow!("no app state")));

@@ -7,8 +7,8 @@ use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 use super::auth::{resolve, CurrentUser};
-use super::error::{AppError, FieldErrors};
-use crate::app::AppState;
+use crate::error::{AppError, FieldErrors};
+use crate::state::AppState;
 
 const FLASH: &str = "flash";
 

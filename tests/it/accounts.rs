@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use reqwest::StatusCode;
-use voices::accounts::rules::Role;
+use voices::identity::Role;
 
 use crate::helpers::{
     link_in, new_client, spawn_postgres_app, spawn_with, Backend, TestApp, PASSWORD,

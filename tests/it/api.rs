@@ -1,7 +1,7 @@
 //! The JSON API: personal access tokens end to end, and the OpenAPI document.
 
 use reqwest::StatusCode;
-use voices::accounts::rules::Role;
+use voices::identity::Role;
 
 use crate::helpers::{spawn_app, value_after, Backend, TestApp};
 use crate::on_both_databases;

@@ -24,7 +24,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use tempfile::TempDir;
-use voices::accounts::rules::Role;
+use voices::identity::Role;
 
 use crate::helpers::{spawn_app, spawn_postgres_app, Backend, StudyTeam, TestApp, PASSWORD};
 use crate::interview_pages::{ids_named, post, team_with_guide};

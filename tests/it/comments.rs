@@ -2,7 +2,7 @@
 //! and reopens, on pages without JavaScript and through the API; outsiders see nothing.
 
 use reqwest::{Method, StatusCode};
-use voices::accounts::rules::Role;
+use voices::identity::Role;
 
 use crate::helpers::{TestApp, Visitor, PASSWORD};
 use crate::on_both_databases;
@@ -259,7 +259,7 @@ async fn the_co_design_group_discusses_a_question_until_it_is_resolved(app: Test
 
     let actions: Vec<String> = app
         .db
-        .read(|conn| voices::audit::recent(conn, 100, 0).map_err(voices::web::AppError::from))
+        .read(|conn| voices::audit::recent(conn, 100, 0).map_err(voices::error::AppError::from))
         .await
         .unwrap()
         .into_iter()
@@ -302,7 +302,7 @@ async fn the_co_design_group_discusses_a_question_until_it_is_resolved(app: Test
             voices::db::schema::comments::table
                 .count()
                 .get_result::<i64>(conn)
-                .map_err(voices::web::AppError::from)
+                .map_err(voices::error::AppError::from)
         })
     };
     assert_eq!(count().await.unwrap(), 4);

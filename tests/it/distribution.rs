@@ -7,8 +7,8 @@ use std::time::Duration;
 use diesel::prelude::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use voices::accounts::rules::Role;
-use voices::web::AppError;
+use voices::error::AppError;
+use voices::identity::Role;
 
 pub use crate::helpers::Caller;
 use crate::helpers::{new_client, spawn_postgres_app, spawn_with, value_after, Backend, TestApp};

@@ -183,7 +183,7 @@ pub async fn answer_online(
                     ))
                     .execute(conn)?;
             }
-            Ok::<_, voices::web::AppError>(code)
+            Ok::<_, voices::error::AppError>(code)
         })
         .await
         .unwrap();
@@ -250,7 +250,7 @@ pub async fn download(app: &TestApp, email: &str, path: &str) -> (StatusCode, He
                     .filter(users::email.eq(email))
                     .select(users::id)
                     .first::<i64>(conn)
-                    .map_err(voices::web::AppError::from)
+                    .map_err(voices::error::AppError::from)
             }
         })
         .await
@@ -641,7 +641,7 @@ async fn responses_come_out_as_they_were_answered(app: TestApp) {
                 .filter(audit_events::action.like("export.%"))
                 .select((audit_events::action, audit_events::details))
                 .load(conn)
-                .map_err(voices::web::AppError::from)
+                .map_err(voices::error::AppError::from)
         })
         .await
         .unwrap();

@@ -8,7 +8,7 @@ use crate::on_both_databases;
 on_both_databases!(health_reports_the_database_and_fails_when_it_is_gone);
 
 async fn health_reports_the_database_and_fails_when_it_is_gone(app: TestApp) {
-    app.signed_in_as("pat@example.org", voices::accounts::rules::Role::Member)
+    app.signed_in_as("pat@example.org", voices::identity::Role::Member)
         .await;
     let response = app.get("/healthz").await;
     assert_eq!(response.status(), StatusCode::OK);

@@ -11,13 +11,13 @@ use reqwest::{Method, Response, StatusCode};
 use serde_json::Value;
 use tempfile::TempDir;
 use voices::accounts::actions;
-use voices::accounts::rules::Role;
-use voices::app::{run, AppState};
+use voices::app::{build_state, run, run_with_composer};
 use voices::audit::Origin;
 use voices::config::Settings;
 use voices::db::Db;
+use voices::identity::Role;
 use voices::mail::outbox::Composer;
-use voices::mail::worker::{Finished, OutboxWaker};
+use voices::state::{Finished, OutboxWaker};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -87,22 +87,23 @@ impl Instance {
         composer: Option<Arc<dyn Composer>>,
     ) -> Instance {
         let address = format!("http://{}", listener.local_addr().unwrap());
-        let mut state = tokio::task::spawn_blocking({
+        let state = tokio::task::spawn_blocking({
             let settings = settings.clone();
-            move || AppState::new(settings)
+            move || build_state(settings)
         })
         .await
         .unwrap()
         .expect("app state");
-        if let Some(composer) = composer {
-            state.composer = composer;
-        }
         let (db, waker, finished) = (
             state.db.clone(),
             state.outbox.waker(),
             state.outbox.finished(),
         );
-        let server = run(listener, state).expect("server");
+        let server = match composer {
+            Some(composer) => run_with_composer(listener, state, composer),
+            None => run(listener, state),
+        }
+        .expect("server");
         let handle = server.handle();
         tokio::spawn(server);
         Instance {
@@ -196,7 +197,7 @@ pub async fn spawn_composing(
     adjust: impl FnOnce(&mut Settings),
     composer: Option<Arc<dyn Composer>>,
 ) -> TestApp {
-    voices::install_crypto_provider();
+    voices::security::install_crypto_provider();
     // Server logs appear with a failing test's output when VOICES_TEST_LOG is set (e.g. to "info").
     if let Ok(filter) = tracing_subscriber::EnvFilter::try_from_env("VOICES_TEST_LOG") {
         let _ = tracing_subscriber::fmt()
@@ -627,7 +628,7 @@ impl<'a> Caller<'a> {
                         .filter(users::email.eq(email))
                         .select(users::id)
                         .first::<i64>(conn)
-                        .map_err(voices::web::AppError::from)
+                        .map_err(voices::error::AppError::from)
                 }
             })
             .await

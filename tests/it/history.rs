@@ -3,8 +3,8 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use voices::accounts::rules::Role;
 use voices::audit::Origin;
+use voices::identity::Role;
 
 use crate::helpers::{value_after, TestApp, Visitor, PASSWORD};
 use crate::on_both_databases;

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use voices::accounts::rules::Role;
+use voices::identity::Role;
 
 use crate::helpers::{Caller, TestApp};
 use crate::on_both_databases;
@@ -227,7 +227,7 @@ async fn consent_recorders(app: &TestApp) -> Vec<(String, String, Option<i64>)> 
                     consent_records::recorded_by,
                 ))
                 .load::<(String, String, Option<i64>)>(conn)
-                .map_err(voices::web::AppError::from)
+                .map_err(voices::error::AppError::from)
         })
         .await
         .unwrap()
@@ -248,7 +248,7 @@ async fn stored_answers(app: &TestApp, response_id: i64) -> Vec<(i64, String, St
                     answers::status,
                 ))
                 .load::<(i64, String, String, String)>(conn)
-                .map_err(voices::web::AppError::from)
+                .map_err(voices::error::AppError::from)
         })
         .await
         .unwrap()
@@ -1306,7 +1306,7 @@ async fn who_may_see_assign_and_take_interview_notes(app: TestApp) {
                 .filter(users::email.eq("analyst@example.org"))
                 .select(users::id)
                 .first::<i64>(conn)
-                .map_err(voices::web::AppError::from)
+                .map_err(voices::error::AppError::from)
         })
         .await
         .unwrap();

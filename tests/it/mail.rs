@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use reqwest::StatusCode;
-use voices::accounts::rules::Role;
+use voices::identity::Role;
 
 use crate::helpers::{link_in, spawn_on, Backend};
 use crate::smtp::Sink;

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod api;
+mod architecture;
 mod browser;
 mod cli;
 mod codebook;

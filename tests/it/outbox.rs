@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use diesel::prelude::*;
 use reqwest::StatusCode;
-use voices::accounts::rules::Role;
 use voices::config::Settings;
 use voices::db::schema::outbox_messages as om;
 use voices::db::DbConnection;
+use voices::identity::Role;
 use voices::mail::outbox::{
     self, Composed, Composer, Composition, Kind, OutboxMessage, Prepared, Queued,
 };

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use voices::db::schema::{
     audit_events, participant_identities, participant_imports, participants, studies,
 };
-use voices::web::AppError;
+use voices::error::AppError;
 
 use crate::helpers::{id_after, location, Person, StudyTeam, TestApp, Visitor};
 use crate::on_both_databases;

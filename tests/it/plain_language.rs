@@ -2,7 +2,7 @@
 //! live analysis the editor's script calls.
 
 use reqwest::StatusCode;
-use voices::accounts::rules::Role;
+use voices::identity::Role;
 
 use crate::helpers::{TestApp, PASSWORD};
 use crate::on_both_databases;

@@ -4,8 +4,8 @@
 use diesel::prelude::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use voices::accounts::rules::Role;
-use voices::web::AppError;
+use voices::error::AppError;
+use voices::identity::Role;
 
 use crate::helpers::{TestApp, PASSWORD};
 use crate::on_both_databases;

@@ -8,8 +8,8 @@ use diesel::connection::{Instrumentation, InstrumentationEvent};
 use diesel::Connection;
 use reqwest::StatusCode;
 use voices::db::DbConnection;
+use voices::error::AppError;
 use voices::studies::questionnaires::queries;
-use voices::web::AppError;
 
 use crate::helpers::TestApp;
 use crate::on_both_databases;
@@ -65,9 +65,7 @@ async fn counts(
     .await;
     // The same calls, in the same order, as the editor handler and its extractors make.
     let page = count_queries(app, move |conn| {
-        voices::accounts::queries::find_user(conn, user)
-            .unwrap()
-            .unwrap();
+        voices::identity::find_user(conn, user).unwrap().unwrap();
         voices::studies::queries::membership(conn, study, user)
             .unwrap()
             .unwrap();

@@ -1,7 +1,7 @@
 //! Questionnaires: building one through the pages, every route's role check, conflicts, and the API.
 
 use reqwest::{Method, StatusCode};
-use voices::accounts::rules::Role;
+use voices::identity::Role;
 
 use crate::helpers::{TestApp, Visitor, PASSWORD};
 use crate::on_both_databases;

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use voices::accounts::rules::Role;
+use voices::identity::Role;
 
 use crate::helpers::{location, Caller, TestApp, Visitor};
 use crate::on_both_databases;
@@ -453,7 +453,7 @@ async fn a_participant_consents_answers_comes_back_sends_and_withdraws(app: Test
                     audit_events::ip_address,
                 ))
                 .load::<(String, String, Option<String>)>(conn)
-                .map_err(voices::web::AppError::from)
+                .map_err(voices::error::AppError::from)
         })
         .await
         .unwrap();
@@ -562,7 +562,7 @@ async fn sent_days_ago(app: &TestApp, days: i64) {
             diesel::update(responses::table)
                 .set(responses::submitted_at.eq(then))
                 .execute(conn)
-                .map_err(voices::web::AppError::from)
+                .map_err(voices::error::AppError::from)
         })
         .await
         .unwrap();
@@ -695,7 +695,7 @@ async fn closed_replaced_and_unknown_links_are_calm(app: TestApp) {
             diesel::update(participations::table)
                 .set(participations::closes_at.eq(voices::db::now() - chrono::Duration::hours(1)))
                 .execute(conn)
-                .map_err(voices::web::AppError::from)
+                .map_err(voices::error::AppError::from)
         })
         .await
         .unwrap();

@@ -2,7 +2,7 @@
 
 use diesel::RunQueryDsl;
 use reqwest::{Method, StatusCode};
-use voices::accounts::rules::Role;
+use voices::identity::Role;
 
 use voices::studies::rules::StudyRole;
 
@@ -1231,7 +1231,7 @@ async fn the_audit_log_is_append_only(app: TestApp) {
         .write(|conn| {
             let update =
                 diesel::sql_query("UPDATE audit_events SET action = 'nothing'").execute(conn);
-            Ok::<_, voices::web::AppError>(update.is_err())
+            Ok::<_, voices::error::AppError>(update.is_err())
         })
         .await
         .unwrap();
@@ -1240,7 +1240,7 @@ async fn the_audit_log_is_append_only(app: TestApp) {
         .db
         .write(|conn| {
             let delete = diesel::sql_query("DELETE FROM audit_events").execute(conn);
-            Ok::<_, voices::web::AppError>(delete.is_err())
+            Ok::<_, voices::error::AppError>(delete.is_err())
         })
         .await
         .unwrap();

@@ -1,7 +1,7 @@
 //! Studies and their members: who may do what, invitations, the last lead, and the API.
 
 use reqwest::{Method, StatusCode};
-use voices::accounts::rules::Role;
+use voices::identity::Role;
 
 use crate::helpers::{TestApp, Visitor, PASSWORD};
 use crate::on_both_databases;
@@ -497,7 +497,7 @@ async fn studies_and_members_through_the_api(app: TestApp) {
 
     let events: Vec<String> = app
         .db
-        .read(|conn| voices::audit::recent(conn, 20, 0).map_err(voices::web::AppError::from))
+        .read(|conn| voices::audit::recent(conn, 20, 0).map_err(voices::error::AppError::from))
         .await
         .unwrap()
         .into_iter()

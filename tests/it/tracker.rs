@@ -385,7 +385,7 @@ async fn the_tracker_counts_meaningful_projects_month_by_month(app: TestApp) {
                 .filter(action.like("tracker.%"))
                 .select(action)
                 .load::<String>(conn)
-                .map_err(voices::web::AppError::from)
+                .map_err(voices::error::AppError::from)
         })
         .await
         .unwrap();

@@ -5,9 +5,9 @@ use diesel::prelude::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use voices::accounts::rules::Role;
 use voices::db::schema::questionnaire_versions;
-use voices::web::AppError;
+use voices::error::AppError;
+use voices::identity::Role;
 
 use crate::helpers::{Caller, TestApp, Visitor, PASSWORD};
 use crate::on_both_databases;

@@ -16,9 +16,10 @@ use crate::analysis::coding::rules::pseudonym;
 use crate::analysis::matrix::queries::{coded_rows, CodedRow};
 use crate::audit::{self, Origin};
 use crate::db::{Db, DbConnection};
+use crate::error::{AppError, FieldErrors};
 use crate::studies::access::StudyAccess;
 use crate::studies::rules::StudyRole;
-use crate::web::{AppError, CurrentUser, FieldErrors};
+use crate::web::CurrentUser;
 
 /// A supporting passage, pseudonymised.
 #[derive(Debug, Clone, Serialize, ToSchema)]

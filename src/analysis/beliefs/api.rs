@@ -4,10 +4,11 @@ use actix_web::{delete, get, post, put, web, HttpResponse};
 
 use super::actions::{self, BeliefView, CodeBeliefs};
 use super::rules::{BeliefChange, NewBelief};
-use crate::api::ErrorBody;
-use crate::app::AppState;
 use crate::audit::Origin;
-use crate::web::{AppError, CurrentUser};
+use crate::error::AppError;
+use crate::error::ErrorBody;
+use crate::state::AppState;
+use crate::web::CurrentUser;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(list_beliefs)

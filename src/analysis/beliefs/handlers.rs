@@ -8,8 +8,9 @@ use serde::Deserialize;
 use super::actions::{self, CodePassages};
 use super::rules::{BeliefChange, NewBelief};
 use crate::audit::Origin;
+use crate::error::{AppError, FieldErrors};
 use crate::web::page::{form_field, see_other};
-use crate::web::{AppError, CurrentUser, FieldErrors, Page};
+use crate::web::{CurrentUser, Page};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     let base = "/studies/{id}/beliefs";

@@ -10,8 +10,9 @@ use crate::analysis::codebook::actions::CODERS;
 use crate::analysis::exports::actions::{load, ExportOptions};
 use crate::analysis::exports::queries::{exportable, Exportable};
 use crate::db::Db;
+use crate::error::AppError;
 use crate::studies::access::StudyAccess;
-use crate::web::{AppError, CurrentUser};
+use crate::web::CurrentUser;
 
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

@@ -3,9 +3,10 @@
 use actix_web::{get, web};
 
 use super::actions::{self, ClosedOptions, ClosedSummary};
-use crate::api::ErrorBody;
-use crate::app::AppState;
-use crate::web::{AppError, CurrentUser};
+use crate::error::AppError;
+use crate::error::ErrorBody;
+use crate::state::AppState;
+use crate::web::CurrentUser;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(closed_questions);

@@ -6,7 +6,8 @@ use actix_web::{web, HttpResponse};
 
 use super::actions::{self, ClosedOptions};
 use super::figures;
-use crate::web::{AppError, CurrentUser, Page};
+use crate::error::AppError;
+use crate::web::{CurrentUser, Page};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/studies/{id}/closed", web::get().to(index));

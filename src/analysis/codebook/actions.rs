@@ -11,10 +11,11 @@ use super::queries::{self, Change, Code};
 use super::rules::{self, CodeFields};
 use crate::audit::{self, Origin};
 use crate::db::{Db, DbConnection};
+use crate::error::AppError;
 use crate::studies::access::StudyAccess;
 use crate::studies::questionnaires::queries::{taxonomy, TaxonomyTerm};
 use crate::studies::rules::StudyRole;
-use crate::web::{AppError, CurrentUser};
+use crate::web::CurrentUser;
 
 /// Analysts code; leads run the study and read and change the codebook too.
 pub const CODERS: &[StudyRole] = &[StudyRole::Lead, StudyRole::Analyst];

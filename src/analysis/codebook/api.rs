@@ -7,10 +7,11 @@ use utoipa::ToSchema;
 use super::actions::{self, Codebook};
 use super::queries::{Change, Code};
 use super::rules::CodeFields;
-use crate::api::ErrorBody;
-use crate::app::AppState;
 use crate::audit::Origin;
-use crate::web::{AppError, CurrentUser};
+use crate::error::AppError;
+use crate::error::ErrorBody;
+use crate::state::AppState;
+use crate::web::CurrentUser;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(get_codebook)

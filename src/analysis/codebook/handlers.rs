@@ -7,9 +7,10 @@ use super::actions::{self, Codebook};
 use super::rules::{CodeFields, PALETTE};
 use crate::analysis::memos::actions as memos;
 use crate::audit::Origin;
+use crate::error::{AppError, FieldErrors};
 use crate::studies::access::StudyAccess;
 use crate::web::page::{form_field, see_other};
-use crate::web::{AppError, CurrentUser, FieldErrors, Page};
+use crate::web::{CurrentUser, Page};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     let base = "/studies/{id}/codebook";

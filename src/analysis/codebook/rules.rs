@@ -6,8 +6,8 @@ use std::collections::{HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::error::FieldErrors;
 use crate::studies::questionnaires::queries::TaxonomyTerm;
-use crate::web::FieldErrors;
 
 /// Colours codes are shown in, always beside the name: (value, label, hex).
 pub const PALETTE: [(&str, &str, &str); 8] = [

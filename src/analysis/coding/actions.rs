@@ -11,13 +11,14 @@ use super::queries::{self, Coding, ResponseRow, Scope, SourceRow, View};
 use super::rules::{self, Field, NewCoding, Placement, TEXT_KINDS};
 use crate::analysis::codebook::actions::{self as codebook, Codebook, CODERS};
 use crate::analysis::rounds;
-use crate::app::AppState;
 use crate::audit::{self, Origin};
 use crate::db::DbConnection;
+use crate::error::AppError;
+use crate::state::AppState;
 use crate::studies::access::StudyAccess;
 use crate::studies::rules::StudyRole;
 use crate::studies::versions::cache::Snapshots;
-use crate::web::{AppError, CurrentUser};
+use crate::web::CurrentUser;
 
 /// Sources shown on one page of a question or a response.
 pub const PAGE_SIZE: i64 = 25;
@@ -221,7 +222,7 @@ pub async fn sources(
     page: i64,
 ) -> Result<(StudyAccess, Codebook, SourcesPage), AppError> {
     let (access, codebook) = codebook::open(&state.db, user, study_id).await?;
-    let snapshots = state.snapshots.clone();
+    let snapshots = state.caches.get::<Snapshots>();
     let page = page.max(1);
     let (questions, rows, total, codings, response, round_name) = state
         .db
@@ -324,7 +325,7 @@ pub async fn overview(
     study_id: i64,
 ) -> Result<(StudyAccess, Overview), AppError> {
     let access = StudyAccess::with_role(&state.db, user, study_id, CODERS).await?;
-    let snapshots = state.snapshots.clone();
+    let snapshots = state.caches.get::<Snapshots>();
     let overview = state
         .db
         .read(move |conn| {
@@ -370,7 +371,7 @@ pub async fn code(
     request: NewCoding,
 ) -> Result<Vec<Coding>, AppError> {
     let (_, codebook) = codebook::open(&state.db, user, study_id).await?;
-    let snapshots = state.snapshots.clone();
+    let snapshots = state.caches.get::<Snapshots>();
     let (origin, coder) = (origin.clone(), user.id);
     state
         .db

@@ -8,10 +8,11 @@ use utoipa::IntoParams;
 use super::actions::{self, Overview, SourcesPage};
 use super::queries::{Coding, Scope, View};
 use super::rules::NewCoding;
-use crate::api::ErrorBody;
-use crate::app::AppState;
 use crate::audit::Origin;
-use crate::web::{AppError, CurrentUser};
+use crate::error::AppError;
+use crate::error::ErrorBody;
+use crate::state::AppState;
+use crate::web::CurrentUser;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(coding_overview)

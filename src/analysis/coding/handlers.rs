@@ -11,9 +11,10 @@ use super::rules::{NewCoding, Valence};
 use crate::analysis::codebook::actions::{Codebook, CODERS};
 use crate::analysis::memos::actions as memos;
 use crate::audit::Origin;
+use crate::error::{AppError, FieldErrors};
 use crate::studies::access::StudyAccess;
 use crate::web::page::{form_field, see_other};
-use crate::web::{AppError, CurrentUser, FieldErrors, Page};
+use crate::web::{CurrentUser, Page};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/studies/{id}/coding", web::get().to(index))

@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 
 use crate::analysis::agreement::slice_chars;
 use crate::distribution::participants::rules::{choices, simplify, vocabulary, Choice};
-use crate::web::FieldErrors;
+use crate::error::FieldErrors;
 
 vocabulary!(
     /// What a passage says about involvement.

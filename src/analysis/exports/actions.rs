@@ -15,12 +15,14 @@ use crate::analysis::codebook::actions::{self as codebook, Codebook, CODERS};
 use crate::analysis::coding::actions::{questions_of, QuestionInfo};
 use crate::analysis::coding::queries::{self as coding, Scope};
 use crate::analysis::memos::queries::memos_of;
-use crate::app::AppState;
 use crate::audit::{self, Origin};
 use crate::db::{Db, DbConnection};
+use crate::error::AppError;
+use crate::state::AppState;
 use crate::studies::access::StudyAccess;
+use crate::studies::versions::cache::Snapshots;
 use crate::studies::versions::rules::Snapshot;
-use crate::web::{AppError, CurrentUser};
+use crate::web::CurrentUser;
 
 /// Which responses, and how answers are written.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
@@ -307,7 +309,7 @@ pub async fn coding_file(
     format: CodingFormat,
 ) -> Result<Download, AppError> {
     let (access, codebook) = codebook::open(&state.db, user, study_id).await?;
-    let snapshots = state.snapshots.clone();
+    let snapshots = state.caches.get::<Snapshots>();
     let (rows, codings, questions, memos) = state
         .db
         .read(move |conn| {

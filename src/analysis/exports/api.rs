@@ -5,10 +5,11 @@ use actix_web::{get, web, HttpResponse};
 
 use super::actions::{self, CodebookFormat, CodingFormat, ExportOptions, Format};
 use super::handlers::send;
-use crate::api::ErrorBody;
-use crate::app::AppState;
 use crate::audit::Origin;
-use crate::web::{AppError, CurrentUser};
+use crate::error::AppError;
+use crate::error::ErrorBody;
+use crate::state::AppState;
+use crate::web::CurrentUser;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(responses_csv)

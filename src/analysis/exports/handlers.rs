@@ -7,7 +7,8 @@ use actix_web::{web, HttpResponse};
 
 use super::actions::{self, CodebookFormat, CodingFormat, Download, ExportOptions, Format};
 use crate::audit::Origin;
-use crate::web::{AppError, CurrentUser, Page};
+use crate::error::AppError;
+use crate::web::{CurrentUser, Page};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     let base = "/studies/{id}/exports";

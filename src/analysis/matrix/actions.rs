@@ -17,9 +17,10 @@ use crate::analysis::report::queries::quote_consent;
 use crate::audit::{self, Origin};
 use crate::db::Db;
 use crate::distribution::participants::rules::{Group, SystemLevel};
+use crate::error::AppError;
 use crate::studies::access::StudyAccess;
 use crate::studies::questionnaires::queries::TaxonomyTerm;
-use crate::web::{AppError, CurrentUser};
+use crate::web::CurrentUser;
 
 /// Leads and analysts read the analysis; co-designers too when a lead has said so.
 pub async fn readable(db: &Db, user: &CurrentUser, study_id: i64) -> Result<StudyAccess, AppError> {

@@ -6,9 +6,10 @@ use actix_web::{web, HttpResponse};
 use super::actions::{self, MatrixQuery, SummaryChange};
 use super::api::CellRef;
 use crate::audit::Origin;
+use crate::error::{AppError, FieldErrors};
 use crate::studies::access::StudyAccess;
 use crate::web::page::{form_field, see_other};
-use crate::web::{AppError, CurrentUser, FieldErrors, Page};
+use crate::web::{CurrentUser, Page};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/studies/{id}/matrix", web::get().to(index))

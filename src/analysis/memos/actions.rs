@@ -16,9 +16,10 @@ use crate::analysis::coding::rules::pseudonym;
 use crate::analysis::matrix::queries::{coded_rows, CodedRow};
 use crate::audit::{self, Origin};
 use crate::db::{Db, DbConnection};
+use crate::error::AppError;
 use crate::studies::access::StudyAccess;
 use crate::studies::rules::StudyRole;
-use crate::web::{AppError, CurrentUser};
+use crate::web::CurrentUser;
 
 /// What a memo is about, in words: the code's name, the passage's quote and participant, the
 /// participant's code.

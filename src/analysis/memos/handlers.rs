@@ -7,8 +7,9 @@ use actix_web::{web, HttpResponse};
 use super::actions::{self, About, MemoQuery};
 use super::rules::{MemoChange, NewMemo};
 use crate::audit::Origin;
+use crate::error::{AppError, FieldErrors};
 use crate::web::page::{form_field, see_other};
-use crate::web::{AppError, CurrentUser, FieldErrors, Page};
+use crate::web::{CurrentUser, Page};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     let base = "/studies/{id}/memos";

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::distribution::participants::rules::{choices, simplify, vocabulary, Choice};
-use crate::web::FieldErrors;
+use crate::error::FieldErrors;
 
 vocabulary!(
     /// What a memo is about.

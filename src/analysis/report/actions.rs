@@ -17,14 +17,15 @@ use crate::analysis::matrix::actions::Heading;
 use crate::analysis::matrix::queries::coded_rows;
 use crate::analysis::rounds;
 use crate::analysis::tracker;
-use crate::app::AppState;
 use crate::audit::{self, Origin};
 use crate::distribution::participants::rules::Group;
+use crate::error::AppError;
 use crate::interviews::rules::{FieldNotes, Mode};
+use crate::state::AppState;
 use crate::studies::access::StudyAccess;
 use crate::studies::queries::Study;
 use crate::studies::rules::StudyRole;
-use crate::web::{AppError, CurrentUser};
+use crate::web::CurrentUser;
 
 /// Approves a coded passage for quoting in shared reports (leads), or takes the approval back.
 pub async fn approve(

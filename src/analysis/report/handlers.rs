@@ -4,8 +4,9 @@ use actix_web::{web, HttpResponse};
 
 use super::actions;
 use crate::audit::Origin;
+use crate::error::AppError;
 use crate::web::page::{form_field, safe_next, see_other};
-use crate::web::{AppError, CurrentUser, Page};
+use crate::web::{CurrentUser, Page};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/studies/{id}/report", web::get().to(report))

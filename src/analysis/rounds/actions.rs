@@ -14,13 +14,15 @@ use crate::analysis::codebook::actions::{self as codebook, CODERS};
 use crate::analysis::coding::actions::{codable_texts, questions_of, QuestionInfo};
 use crate::analysis::coding::queries::{self as coding, Coding, Scope, SourceRow, View};
 use crate::analysis::coding::rules::{pseudonym, Field, Passage, Valence};
-use crate::app::AppState;
 use crate::audit::{self, Origin};
 use crate::db::Db;
+use crate::error::{AppError, FieldErrors};
+use crate::state::AppState;
 use crate::studies::access::StudyAccess;
 use crate::studies::queries::members;
 use crate::studies::rules::StudyRole;
-use crate::web::{AppError, CurrentUser, FieldErrors};
+use crate::studies::versions::cache::Snapshots;
+use crate::web::CurrentUser;
 
 const LEAD: &[StudyRole] = &[StudyRole::Lead];
 
@@ -286,7 +288,7 @@ pub async fn compare(
     round_id: i64,
 ) -> Result<AgreementReport, AppError> {
     let codebook = codebook::load_codebook(&state.db, study_id).await?;
-    let snapshots = state.snapshots.clone();
+    let snapshots = state.caches.get::<Snapshots>();
     let (round, rows, codings, consensus, questions) = state
         .db
         .read(move |conn| {

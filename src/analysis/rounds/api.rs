@@ -9,10 +9,11 @@ use super::queries::Round;
 use crate::analysis::coding::actions::{sources, SourcesPage};
 use crate::analysis::coding::api::PageQuery;
 use crate::analysis::coding::queries::{Scope, View};
-use crate::api::ErrorBody;
-use crate::app::AppState;
 use crate::audit::Origin;
-use crate::web::{AppError, CurrentUser};
+use crate::error::AppError;
+use crate::error::ErrorBody;
+use crate::state::AppState;
+use crate::web::CurrentUser;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(list_rounds)

@@ -7,9 +7,10 @@ use serde::Deserialize;
 use super::actions::{self, AgreementReport, ConsensusForm, RoundForm};
 use crate::analysis::coding;
 use crate::audit::Origin;
+use crate::error::{AppError, FieldErrors};
 use crate::studies::access::StudyAccess;
 use crate::web::page::{form_field, see_other};
-use crate::web::{AppError, CurrentUser, FieldErrors, Page};
+use crate::web::{CurrentUser, Page};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/studies/{id}/rounds", web::get().to(index))

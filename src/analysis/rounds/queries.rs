@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 use crate::db::schema::{coding_round_sources, coding_rounds, round_consensus};
 use crate::db::{now, on_backend, DbConnection};
-use crate::web::AppError;
+use crate::error::AppError;
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize, ToSchema)]
 #[diesel(table_name = coding_rounds)]

@@ -14,8 +14,9 @@ use super::rules::{
 use crate::analysis::codebook::actions::CODERS;
 use crate::audit::{self, Origin};
 use crate::db::{Db, DbConnection};
+use crate::error::AppError;
 use crate::studies::access::StudyAccess;
-use crate::web::{AppError, CurrentUser};
+use crate::web::CurrentUser;
 
 /// What happened at one stage a project reached.
 #[derive(Debug, Clone, Serialize, ToSchema)]

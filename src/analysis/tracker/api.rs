@@ -6,10 +6,11 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::actions::{self, ProjectView, Series};
 use super::rules::{self, ProjectFields, Rule, RuleFields, StageFields};
-use crate::api::ErrorBody;
-use crate::app::AppState;
 use crate::audit::Origin;
-use crate::web::{AppError, CurrentUser};
+use crate::error::AppError;
+use crate::error::ErrorBody;
+use crate::state::AppState;
+use crate::web::CurrentUser;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(list_projects)

@@ -10,9 +10,10 @@ use super::actions::{self, ProjectView, Tracker};
 use super::rules::{Level, ProjectFields, Rule, RuleFields, Stage, StageFields};
 use crate::analysis::charts::{self, DataTable, Figure};
 use crate::audit::Origin;
+use crate::error::{AppError, FieldErrors};
 use crate::studies::access::StudyAccess;
 use crate::web::page::{form_field, see_other};
-use crate::web::{AppError, CurrentUser, FieldErrors, Page};
+use crate::web::{CurrentUser, Page};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     let base = "/studies/{id}/tracker";

@@ -6,7 +6,7 @@ use chrono::{Datelike, Months, NaiveDate};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::web::FieldErrors;
+use crate::error::FieldErrors;
 
 /// The stages of an improvement project, in order.
 #[derive(

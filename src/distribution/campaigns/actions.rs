@@ -11,8 +11,8 @@ use super::queries::{self, Campaign, CampaignContent, RosterEntry, SendableVersi
 use super::rules::{self, Candidate, EmailTemplates, Placeholders, RecipientFilter, RenderedEmail};
 use crate::audit::{self, Origin};
 use crate::db::{now, Db};
+use crate::error::{AppError, FieldErrors};
 use crate::mail::outbox::{self, Kind, Queued};
-use crate::web::{AppError, FieldErrors};
 
 /// A campaign as submitted by a form or the API, before checking.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]

@@ -10,13 +10,14 @@ use super::actions::{self, CampaignInput, Preview};
 use super::handlers::{LEAD, VIEWERS, WRITERS};
 use super::queries::Campaign;
 use super::rules::RecipientFilter;
-use crate::api::ErrorBody;
-use crate::app::AppState;
 use crate::audit::Origin;
 use crate::distribution::tracking;
 use crate::distribution::tracking::rules::{RecipientStatus, Summary};
+use crate::error::AppError;
+use crate::error::ErrorBody;
+use crate::state::AppState;
 use crate::studies::access::StudyAccess;
-use crate::web::{AppError, CurrentUser};
+use crate::web::CurrentUser;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(list_campaigns)
@@ -219,7 +220,7 @@ async fn launch_campaign(
         &state.db,
         &origin.by(user.id),
         &campaign,
-        state.mailer.message_domain().to_string(),
+        state.settings.message_domain(),
     )
     .await?;
     if invited > 0 {

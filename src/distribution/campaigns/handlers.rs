@@ -11,10 +11,11 @@ use super::rules::{self, RecipientFilter};
 use crate::audit::Origin;
 use crate::distribution::participants::rules::{Group, Progress, SystemLevel};
 use crate::distribution::tracking;
+use crate::error::{AppError, FieldErrors};
 use crate::studies::access::StudyAccess;
 use crate::studies::rules::StudyRole;
 use crate::web::page::see_other;
-use crate::web::{AppError, CurrentUser, FieldErrors, Page};
+use crate::web::{CurrentUser, Page};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     let base = "/studies/{id}/campaigns";
@@ -67,7 +68,10 @@ async fn index(
     context.insert("study", &access.study);
     context.insert("campaigns", &campaigns);
     context.insert("is_lead", &access.me.roles.lead);
-    context.insert("writes_files", &page.state().mailer.writes_files());
+    context.insert(
+        "writes_files",
+        &crate::mail::writes_files(&page.state().settings),
+    );
     page.render("campaigns/index.html", context)
 }
 
@@ -360,7 +364,10 @@ async fn show(
     context.insert("summary", &summary);
     context.insert("recipients", &if shared { Vec::new() } else { recipients });
     context.insert("selectable", &selectable);
-    context.insert("writes_files", &page.state().mailer.writes_files());
+    context.insert(
+        "writes_files",
+        &crate::mail::writes_files(&page.state().settings),
+    );
     page.render("campaigns/show.html", context)
 }
 
@@ -463,7 +470,7 @@ async fn launch(
         &state.db,
         &origin.by(user.id),
         &campaign,
-        state.mailer.message_domain().to_string(),
+        state.settings.message_domain(),
     )
     .await
     {

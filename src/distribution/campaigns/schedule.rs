@@ -7,7 +7,7 @@ use tokio::sync::watch;
 
 use super::actions::run_schedule;
 use crate::db::{now, Db};
-use crate::mail::worker::OutboxWaker;
+use crate::state::OutboxWaker;
 
 /// Runs the schedule every `every` until the app stops (its stop signal's sender is dropped).
 pub fn start(

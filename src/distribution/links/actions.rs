@@ -8,10 +8,10 @@ use crate::audit::{self, Origin};
 use crate::config::Settings;
 use crate::db::{now, Db, DbConnection};
 use crate::distribution::participants::rules::Group;
+use crate::error::AppError;
 use crate::mail::outbox::{self, Kind, Queued};
 use crate::security::{hash_token, new_token};
 use crate::studies::versions::rules::Snapshot;
-use crate::web::AppError;
 
 type Limits = (crate::config::LinkSettings, i64);
 
@@ -27,9 +27,10 @@ fn lookup(
 ) -> Result<(Box<LinkTarget>, Box<Snapshot>), AppError> {
     let target =
         queries::find_by_hash(conn, &hash_token(secret), purpose)?.ok_or(AppError::NotFound)?;
-    let snapshot: Snapshot =
-        serde_json::from_str(&queries::version_snapshot(conn, target.version_id)?)
-            .map_err(AppError::internal)?;
+    let snapshot: Snapshot = serde_json::from_str(
+        &crate::studies::versions::queries::version_snapshot(conn, target.version_id)?,
+    )
+    .map_err(AppError::internal)?;
     Ok((Box::new(target), Box::new(snapshot)))
 }
 

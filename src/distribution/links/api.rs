@@ -8,15 +8,16 @@ use utoipa::ToSchema;
 
 use super::actions;
 use super::queries::OpenLink;
-use crate::api::ErrorBody;
-use crate::app::AppState;
 use crate::audit::Origin;
 use crate::distribution::participants::rules::Group;
 use crate::distribution::tracking::handlers::timeline;
 use crate::distribution::tracking::queries::TimelineEvent;
+use crate::error::AppError;
+use crate::error::ErrorBody;
+use crate::state::AppState;
 use crate::studies::access::StudyAccess;
 use crate::studies::rules::StudyRole;
-use crate::web::{AppError, CurrentUser};
+use crate::web::CurrentUser;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(reissue_link)
@@ -68,7 +69,7 @@ async fn reissue_link(
         participant_id,
         questionnaire_id,
         body.send_email,
-        state.mailer.message_domain().to_string(),
+        state.settings.message_domain(),
     )
     .await?;
     if emailed {

@@ -8,11 +8,12 @@ use serde::Deserialize;
 use super::actions::{self, Joining};
 use crate::audit::Origin;
 use crate::distribution::participants::rules::Group;
+use crate::error::{AppError, FieldErrors};
 use crate::studies::access::StudyAccess;
 use crate::studies::rules::StudyRole;
 use crate::studies::versions::rules::Snapshot;
 use crate::web::page::see_other;
-use crate::web::{AppError, CurrentUser, FieldErrors, Page};
+use crate::web::{CurrentUser, Page};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/o/{token}", web::get().to(opt_out_page))
@@ -120,7 +121,7 @@ async fn opt_out_view(
         &state.db,
         &state.settings,
         secret.clone(),
-        crate::web::client_ip(&req),
+        crate::request::client_ip(&req),
     )
     .await
     {
@@ -152,7 +153,7 @@ async fn join_page(
         &state.db,
         &state.settings,
         secret.clone(),
-        crate::web::client_ip(&req),
+        crate::request::client_ip(&req),
     )
     .await
     {
@@ -188,7 +189,7 @@ async fn join(
         &state.db,
         &state.settings,
         token.into_inner(),
-        crate::web::client_ip(&req),
+        crate::request::client_ip(&req),
     )
     .await
     {

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 use crate::db::schema::{
     link_tokens, open_links, outbox_messages, participant_identities, participants, participations,
-    questionnaire_versions, questionnaires, studies,
+    questionnaires, studies,
 };
 use crate::db::{now, DbConnection};
 use crate::distribution::participants::rules::participant_code;
@@ -118,14 +118,6 @@ pub fn find_by_hash(
         ))
         .first(conn)
         .optional()
-}
-
-/// The published version's snapshot (JSON text) a participation answers.
-pub fn version_snapshot(conn: &mut DbConnection, version_id: i64) -> QueryResult<String> {
-    questionnaire_versions::table
-        .find(version_id)
-        .select(questionnaire_versions::snapshot)
-        .first(conn)
 }
 
 /// Records the first time a participant opened their link.

@@ -17,7 +17,7 @@ use super::rules::{
 use crate::audit::{self, Origin};
 use crate::db::{Db, DbConnection};
 use crate::distribution::csv_cell;
-use crate::web::{AppError, FieldErrors};
+use crate::error::{AppError, FieldErrors};
 
 pub const PER_PAGE: i64 = 100;
 

@@ -10,12 +10,13 @@ use super::forms::{read_limited, ParticipantPatch};
 use super::import::ImportSummary;
 use super::queries::{Paging, RosterFilter};
 use super::rules::ParticipantInput;
-use crate::api::ErrorBody;
-use crate::app::AppState;
 use crate::audit::Origin;
+use crate::error::AppError;
+use crate::error::ErrorBody;
+use crate::state::AppState;
 use crate::studies::access::StudyAccess;
 use crate::studies::rules::StudyRole;
-use crate::web::{AppError, CurrentUser};
+use crate::web::CurrentUser;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(list_participants)

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::rules::{split_list, CommunicationNeed, ParticipantInput};
-use crate::web::AppError;
+use crate::error::AppError;
 
 /// The participant form as a browser sends it: text fields, tags in one box, and one checkbox per
 /// communication need, named after the need.

@@ -17,10 +17,11 @@ use super::rules::{
     Choice, CommunicationNeed, Group, InterviewMode, ParticipantInput, SystemLevel,
 };
 use crate::audit::Origin;
+use crate::error::{AppError, FieldErrors};
 use crate::studies::access::StudyAccess;
 use crate::studies::rules::StudyRole;
 use crate::web::page::see_other;
-use crate::web::{AppError, CurrentUser, FieldErrors, Page};
+use crate::web::{CurrentUser, Page};
 
 /// `/participants/new` and `/participants/import` come before `/participants/{pid}`, which would
 /// otherwise take them for a participant.

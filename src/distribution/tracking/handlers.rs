@@ -11,9 +11,10 @@ use crate::audit::Origin;
 use crate::db::Db;
 use crate::distribution::campaigns::queries::Campaign;
 use crate::distribution::links;
+use crate::error::AppError;
 use crate::studies::access::StudyAccess;
 use crate::studies::rules::StudyRole;
-use crate::web::{AppError, CurrentUser, Page};
+use crate::web::{CurrentUser, Page};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route(
@@ -133,7 +134,7 @@ async fn reissue(
         participant_id,
         questionnaire_id,
         form.send_email.is_some(),
-        state.mailer.message_domain().to_string(),
+        state.settings.message_domain(),
     )
     .await?;
     if emailed {

@@ -8,8 +8,8 @@ use super::queries::{self, Commented, NewComment, Thread, ThreadHead};
 use super::rules::{self, ObjectType};
 use crate::audit::{self, Origin};
 use crate::db::Db;
+use crate::error::AppError;
 use crate::studies::access::StudyAccess;
-use crate::web::AppError;
 
 /// The question or section, if it is in this study.
 pub async fn object(

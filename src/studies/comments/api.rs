@@ -8,11 +8,12 @@ use utoipa::ToSchema;
 use super::actions;
 use super::queries::{Commented, Thread};
 use super::rules::ObjectType;
-use crate::api::ErrorBody;
-use crate::app::AppState;
 use crate::audit::Origin;
+use crate::error::AppError;
+use crate::error::ErrorBody;
+use crate::state::AppState;
 use crate::studies::access::StudyAccess;
-use crate::web::{AppError, CurrentUser};
+use crate::web::CurrentUser;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(question_threads)

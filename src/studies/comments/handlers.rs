@@ -10,9 +10,10 @@ use super::actions;
 use super::queries::{Commented, Thread};
 use super::rules::{self, ObjectType};
 use crate::audit::Origin;
+use crate::error::{AppError, FieldErrors};
 use crate::studies::access::StudyAccess;
 use crate::web::page::see_other;
-use crate::web::{AppError, CurrentUser, FieldErrors, Page};
+use crate::web::{CurrentUser, Page};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route(

@@ -3,8 +3,8 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::error::FieldErrors;
 use crate::studies::rules::Roles;
-use crate::web::FieldErrors;
 
 pub const BODY_MAX: usize = 4000;
 

@@ -7,9 +7,9 @@ use super::queries;
 use super::rules::{self, Information};
 use crate::audit::{self, Origin};
 use crate::db::Db;
+use crate::error::AppError;
 use crate::studies::questionnaires::actions::Saved;
 use crate::studies::questionnaires::queries::Questionnaire;
-use crate::web::AppError;
 
 /// The sheet as stored, with the version a change must start from.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]

@@ -7,14 +7,15 @@ use utoipa::ToSchema;
 
 use super::actions::{self, StoredInformation};
 use super::rules::Information;
-use crate::api::ErrorBody;
-use crate::app::AppState;
 use crate::audit::Origin;
+use crate::error::AppError;
+use crate::error::ErrorBody;
+use crate::state::AppState;
 use crate::studies::access::StudyAccess;
 use crate::studies::questionnaires::actions::Saved;
 use crate::studies::questionnaires::api::{conflict, ConflictBody};
 use crate::studies::questionnaires::handlers::EDITORS;
-use crate::web::{AppError, CurrentUser};
+use crate::web::CurrentUser;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(get_information).service(put_information);

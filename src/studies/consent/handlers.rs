@@ -7,12 +7,13 @@ use actix_web::{web, HttpResponse};
 use super::actions::{self, StoredInformation};
 use super::rules::{self, ConsentStatement, Information, STATEMENTS_MAX};
 use crate::audit::Origin;
+use crate::error::AppError;
 use crate::studies::access::StudyAccess;
 use crate::studies::questionnaires::actions::Saved;
 use crate::studies::questionnaires::handlers::EDITORS;
 use crate::studies::questionnaires::queries::Questionnaire;
 use crate::web::page::see_other;
-use crate::web::{AppError, CurrentUser, Page};
+use crate::web::{CurrentUser, Page};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route(

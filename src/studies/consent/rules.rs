@@ -1,10 +1,10 @@
 //! Information and consent rules with no storage or HTTP: what a complete, well-formed information sheet
-//! is, and how its Markdown becomes HTML that is safe to show.
+//! is. Its Markdown becomes safe HTML in `web::markdown`.
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::web::FieldErrors;
+use crate::error::FieldErrors;
 
 pub const SUMMARY_MAX: usize = 2_000;
 pub const FULL_TEXT_MAX: usize = 20_000;
@@ -167,21 +167,6 @@ pub fn missing_for_publication(info: &Information) -> Vec<&'static str> {
     .collect()
 }
 
-/// Markdown as HTML with only harmless tags and attributes left: co-designers write the sheet, but
-/// participants read it, so nothing they type may run or load in a participant's browser.
-pub fn markdown_to_safe_html(markdown: &str) -> String {
-    let parser = pulldown_cmark::Parser::new_ext(
-        markdown,
-        pulldown_cmark::Options::ENABLE_TABLES | pulldown_cmark::Options::ENABLE_STRIKETHROUGH,
-    );
-    let mut html = String::with_capacity(markdown.len() * 3 / 2);
-    pulldown_cmark::html::push_html(&mut html, parser);
-    ammonia::Builder::default()
-        .link_rel(Some("noopener noreferrer nofollow"))
-        .clean(&html)
-        .to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -238,15 +223,5 @@ mod tests {
             missing_for_publication(&sheet()),
             vec!["contact details", "where to get support"]
         );
-    }
-
-    #[test]
-    fn markdown_keeps_formatting_and_drops_scripts() {
-        let html = markdown_to_safe_html(
-            "**Bold** [site](https://example.org)\n\n<script>alert(1)</script>\n\n<img src=x onerror=alert(2)>",
-        );
-        assert!(html.contains("<strong>Bold</strong>"));
-        assert!(html.contains("rel=\"noopener noreferrer nofollow\""));
-        assert!(!html.contains("script") && !html.contains("alert") && !html.contains("onerror"));
     }
 }

@@ -2,9 +2,9 @@
 
 use super::rules::{self, Audience, Preview};
 use crate::db::Db;
+use crate::error::AppError;
 use crate::studies::questionnaires::queries::{self as questionnaire_queries, Questionnaire};
 use crate::studies::versions::queries as version_queries;
-use crate::web::AppError;
 
 /// The questionnaire as `audience` meets it: the draft, or version `version` when given. A fixed number
 /// of queries whatever the size.

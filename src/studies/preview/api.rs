@@ -5,10 +5,11 @@ use actix_web::{get, web};
 use super::actions;
 use super::handlers::AudienceQuery;
 use super::rules::Preview;
-use crate::api::ErrorBody;
-use crate::app::AppState;
+use crate::error::AppError;
+use crate::error::ErrorBody;
+use crate::state::AppState;
 use crate::studies::access::StudyAccess;
-use crate::web::{AppError, CurrentUser};
+use crate::web::CurrentUser;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(preview_draft).service(preview_version);

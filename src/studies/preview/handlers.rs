@@ -5,8 +5,9 @@ use serde::{Deserialize, Serialize};
 
 use super::actions;
 use super::rules::AUDIENCES;
+use crate::error::AppError;
 use crate::studies::access::StudyAccess;
-use crate::web::{AppError, CurrentUser, Page};
+use crate::web::{CurrentUser, Page};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     let base = "/studies/{id}/questionnaires/{q}";

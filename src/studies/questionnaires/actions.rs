@@ -12,7 +12,7 @@ use super::queries::{self, Direction, Question, Questionnaire, Section, SectionT
 use super::rules::{self, EarlierQuestion, QuestionContent, QuestionInput, SectionInput};
 use crate::audit::{self, Origin};
 use crate::db::{Db, DbConnection};
-use crate::web::{AppError, FieldErrors};
+use crate::error::{AppError, FieldErrors};
 
 /// The outcome of a save that names the version it started from.
 pub enum Saved<T> {

@@ -11,11 +11,12 @@ use super::queries::{
     self, Direction, Question, Questionnaire, Section, SectionTree, TaxonomyTerm,
 };
 use super::rules::{QuestionInput, SectionInput};
-use crate::api::ErrorBody;
-use crate::app::AppState;
 use crate::audit::Origin;
+use crate::error::AppError;
+use crate::error::ErrorBody;
+use crate::state::AppState;
 use crate::studies::access::StudyAccess;
-use crate::web::{AppError, CurrentUser};
+use crate::web::CurrentUser;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(taxonomy)
@@ -188,13 +189,13 @@ impl SectionBody {
 /// Both versions, when a save started from an old version.
 #[derive(Serialize, ToSchema)]
 pub struct ConflictBody<T: ToSchema> {
-    pub error: crate::api::ErrorDetail,
+    pub error: crate::error::ErrorDetail,
     pub current: T,
 }
 
 pub fn conflict<T: Serialize + ToSchema>(current: T) -> HttpResponse {
     HttpResponse::Conflict().json(ConflictBody {
-        error: crate::api::ErrorDetail {
+        error: crate::error::ErrorDetail {
             code: "conflict".into(),
             message: "Someone else saved this since you started. Nothing was changed: compare with the current version and save again.".into(),
             fields: Default::default(),

@@ -15,11 +15,12 @@ use super::queries::{
 use super::rules::{QuestionInput, SectionInput, DEFAULT_LIKERT, KINDS};
 use super::suggestions::{self, handlers::suggestions_url};
 use crate::audit::Origin;
+use crate::error::{AppError, FieldErrors};
 use crate::studies::access::StudyAccess;
 use crate::studies::plain_language::{self, PlainLanguageReport};
 use crate::studies::rules::StudyRole;
 use crate::web::page::see_other;
-use crate::web::{AppError, CurrentUser, FieldErrors, Page};
+use crate::web::{CurrentUser, Page};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route(
@@ -496,6 +497,29 @@ struct MoveForm {
     direction: Direction,
 }
 
+/// Back to the moved section or question in the editor. A move past the top or bottom is not an
+/// error: the editor says why nothing moved.
+fn back_after_move(
+    page: &Page,
+    moved: Result<(), AppError>,
+    done: String,
+    questionnaire: &Questionnaire,
+    kind: &str,
+    id: i64,
+) -> Result<HttpResponse, AppError> {
+    match moved {
+        Ok(()) => page.flash("success", done),
+        Err(AppError::Invalid(errors)) => {
+            page.flash("info", errors.into_values().collect::<Vec<_>>().join(" "))
+        }
+        Err(other) => return Err(other),
+    }
+    Ok(see_other(&format!(
+        "{}#{kind}-{id}",
+        editor_url(questionnaire)
+    )))
+}
+
 async fn move_section(
     user: CurrentUser,
     page: Page,
@@ -506,25 +530,15 @@ async fn move_section(
     let (study_id, section_id) = path.into_inner();
     editor_access(&page, &user, study_id).await?;
     let (section, questionnaire) = load_section(&page, study_id, section_id).await?;
-    match actions::move_section(
+    let moved = actions::move_section(
         &page.state().db,
         &origin.by(user.id),
         &section,
         form.direction,
     )
-    .await
-    {
-        Ok(()) => page.flash("success", format!("Section “{}” is moved.", section.title)),
-        Err(AppError::Invalid(errors)) => {
-            page.flash("info", errors.into_values().collect::<Vec<_>>().join(" "))
-        }
-        Err(other) => return Err(other),
-    }
-    Ok(see_other(&format!(
-        "{}#section-{}",
-        editor_url(&questionnaire),
-        section.id
-    )))
+    .await;
+    let done = format!("Section “{}” is moved.", section.title);
+    back_after_move(&page, moved, done, &questionnaire, "section", section.id)
 }
 
 async fn duplicate_section(
@@ -905,25 +919,15 @@ async fn move_question(
     let (study_id, question_id) = path.into_inner();
     editor_access(&page, &user, study_id).await?;
     let (question, questionnaire) = load_question(&page, study_id, question_id).await?;
-    match actions::move_question(
+    let moved = actions::move_question(
         &page.state().db,
         &origin.by(user.id),
         &question,
         form.direction,
     )
-    .await
-    {
-        Ok(()) => page.flash("success", "The question is moved."),
-        Err(AppError::Invalid(errors)) => {
-            page.flash("info", errors.into_values().collect::<Vec<_>>().join(" "))
-        }
-        Err(other) => return Err(other),
-    }
-    Ok(see_other(&format!(
-        "{}#question-{}",
-        editor_url(&questionnaire),
-        question.id
-    )))
+    .await;
+    let done = "The question is moved.".to_string();
+    back_after_move(&page, moved, done, &questionnaire, "question", question.id)
 }
 
 async fn duplicate_question(

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::history::rules::reason_error;
-use crate::web::FieldErrors;
+use crate::error::FieldErrors;
 
 pub const TEXT_MAX: usize = 2000;
 pub const HELP_MAX: usize = 4000;

@@ -8,6 +8,7 @@ use serde_json::json;
 use super::rules::{self, QuestionnaireFile};
 use crate::audit::{self, Origin};
 use crate::db::Db;
+use crate::error::AppError;
 use crate::studies::consent::queries as consent_queries;
 use crate::studies::questionnaires::history::queries::{self as history, Change};
 use crate::studies::questionnaires::history::rules::{
@@ -16,7 +17,6 @@ use crate::studies::questionnaires::history::rules::{
 use crate::studies::questionnaires::queries::{self as questionnaire_queries, Questionnaire};
 use crate::studies::questionnaires::rules::SectionInput;
 use crate::studies::versions::queries as version_queries;
-use crate::web::AppError;
 
 const IMPORTED: &str = "Imported from a questionnaire file.";
 

@@ -9,11 +9,12 @@ use serde::Deserialize;
 use super::actions;
 use super::rules::{self, QuestionnaireFile};
 use crate::audit::Origin;
+use crate::error::AppError;
 use crate::studies::access::StudyAccess;
 use crate::studies::questionnaires::handlers::EDITORS;
 use crate::studies::questionnaires::queries::Questionnaire;
 use crate::web::page::see_other;
-use crate::web::{AppError, CurrentUser, Page};
+use crate::web::{CurrentUser, Page};
 
 /// Registered before the questionnaire pages: `/questionnaires/import` would otherwise be taken for a
 /// questionnaire id.

@@ -8,12 +8,12 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::error::FieldErrors;
 use crate::studies::consent::rules::{check_information, Information};
 use crate::studies::questionnaires::rules::{
     check_question, check_section, EarlierQuestion, QuestionContent, QuestionInput, QuestionKind,
 };
 use crate::studies::versions::rules::Snapshot;
-use crate::web::FieldErrors;
 
 pub const FORMAT: &str = "voices.questionnaire";
 pub const FORMAT_VERSION: i64 = 1;

@@ -12,9 +12,9 @@ use super::queries::{self, NewVersion, SignOffRecord, Version, VersionSummary};
 use super::rules::{self, Change, SignOffRule, Status};
 use crate::audit::{self, Origin};
 use crate::db::{Db, DbConnection};
+use crate::error::AppError;
 use crate::studies::queries::{self as study_queries, Member};
 use crate::studies::questionnaires::queries::Questionnaire;
-use crate::web::AppError;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct SignOffView {

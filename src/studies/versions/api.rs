@@ -8,14 +8,15 @@ use utoipa::ToSchema;
 use super::actions::{self, Comparison, SignOffState};
 use super::queries::{Version, VersionSummary};
 use super::rules::SignOffRule;
-use crate::api::ErrorBody;
-use crate::app::AppState;
 use crate::audit::Origin;
+use crate::error::AppError;
+use crate::error::ErrorBody;
+use crate::state::AppState;
 use crate::studies::access::StudyAccess;
 use crate::studies::consent::actions::questionnaire;
 use crate::studies::questionnaires::queries::Questionnaire;
 use crate::studies::rules::StudyRole;
-use crate::web::{AppError, CurrentUser};
+use crate::web::CurrentUser;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(get_sign_off_rule)

@@ -6,7 +6,7 @@ use std::sync::{Arc, RwLock};
 
 use super::rules::Snapshot;
 use crate::db::DbConnection;
-use crate::web::AppError;
+use crate::error::AppError;
 
 /// Enough for every version in use at once; past it the cache starts again rather than grow.
 const KEEP: usize = 64;
@@ -26,7 +26,7 @@ impl Snapshots {
         {
             return Ok(found.clone());
         }
-        let text = crate::distribution::links::queries::version_snapshot(conn, version_id)?;
+        let text = super::queries::version_snapshot(conn, version_id)?;
         let snapshot: Arc<Snapshot> =
             Arc::new(serde_json::from_str(&text).map_err(AppError::internal)?);
         let mut parsed = self.parsed.write().unwrap_or_else(|p| p.into_inner());

@@ -7,12 +7,13 @@ use serde::Deserialize;
 use super::actions;
 use super::rules::{self, SignOffRule};
 use crate::audit::Origin;
+use crate::error::AppError;
 use crate::studies::access::StudyAccess;
 use crate::studies::consent::actions::questionnaire;
 use crate::studies::questionnaires::queries::Questionnaire;
 use crate::studies::rules::StudyRole;
 use crate::web::page::see_other;
-use crate::web::{AppError, CurrentUser, Page};
+use crate::web::{CurrentUser, Page};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     let base = "/studies/{id}/questionnaires/{q}";
@@ -186,7 +187,7 @@ async fn render_rule(
     access: &StudyAccess,
     questionnaire: &Questionnaire,
     rule: &SignOffRule,
-    error: Option<crate::web::FieldErrors>,
+    error: Option<crate::error::FieldErrors>,
 ) -> Result<HttpResponse, AppError> {
     let study_id = access.study.id;
     let members = page

@@ -250,3 +250,11 @@ pub fn insert_version(conn: &mut DbConnection, new: &NewVersion) -> QueryResult<
         .returning(questionnaire_versions::id)
         .get_result(conn)
 }
+
+/// The published version's snapshot (JSON text) as stored when it was published.
+pub fn version_snapshot(conn: &mut DbConnection, version_id: i64) -> QueryResult<String> {
+    questionnaire_versions::table
+        .find(version_id)
+        .select(questionnaire_versions::snapshot)
+        .first(conn)
+}

@@ -12,10 +12,10 @@ use super::queries::{self, Revision};
 use super::rules::{self, Action, Field, FieldChange, ObjectType};
 use crate::audit::Origin;
 use crate::db::{Db, DbConnection};
+use crate::error::AppError;
 use crate::studies::questionnaires::actions::{self as edits, input_of, section_input_of, Saved};
 use crate::studies::questionnaires::queries::{self as questionnaire_queries, Question, Section};
 use crate::studies::questionnaires::rules::{QuestionInput, SectionInput};
-use crate::web::AppError;
 
 /// The question or section whose history is wanted.
 #[derive(Debug, Clone)]

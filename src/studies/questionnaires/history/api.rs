@@ -5,13 +5,14 @@
 use actix_web::{get, post, web, HttpResponse};
 
 use super::actions::{self, RestoreInput, RevisionView, Target};
-use crate::api::ErrorBody;
-use crate::app::AppState;
 use crate::audit::Origin;
+use crate::error::AppError;
+use crate::error::ErrorBody;
+use crate::state::AppState;
 use crate::studies::questionnaires::actions::Saved;
 use crate::studies::questionnaires::api::{conflict, question_of, section_of, ConflictBody};
 use crate::studies::questionnaires::queries::{Question, Section};
-use crate::web::{AppError, CurrentUser};
+use crate::web::CurrentUser;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(question_revisions)

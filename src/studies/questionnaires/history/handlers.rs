@@ -9,12 +9,13 @@ use super::actions::{self, RestoreInput, RevisionView, Target};
 use super::diff::to_html;
 use super::rules::{restore_errors, FieldChange};
 use crate::audit::Origin;
+use crate::error::{AppError, FieldErrors};
 use crate::studies::access::StudyAccess;
 use crate::studies::questionnaires::actions::Saved;
 use crate::studies::questionnaires::handlers::{editor_access, load_question, load_section};
 use crate::studies::questionnaires::queries::Questionnaire;
 use crate::web::page::see_other;
-use crate::web::{AppError, CurrentUser, FieldErrors, Page};
+use crate::web::{CurrentUser, Page};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route(

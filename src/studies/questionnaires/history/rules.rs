@@ -7,10 +7,10 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::diff::{word_diff, Segment};
+use crate::error::FieldErrors;
 use crate::studies::questionnaires::rules::{
     QuestionContent, QuestionInput, QuestionKind, SectionInput,
 };
-use crate::web::FieldErrors;
 
 pub const REASON_MAX: usize = 1000;
 

@@ -13,6 +13,7 @@ use super::queries::{self, NewSuggestion, Suggestion};
 use super::rules::{self, Status};
 use crate::audit::{self, Origin};
 use crate::db::{Db, DbConnection};
+use crate::error::AppError;
 use crate::studies::access::StudyAccess;
 use crate::studies::questionnaires::actions::{
     check_question_at, save_question_in, save_section_in, Saved,
@@ -25,7 +26,6 @@ use crate::studies::questionnaires::queries::{
     self as questionnaire_queries, Question, Questionnaire, Section,
 };
 use crate::studies::questionnaires::rules::{check_section_input, QuestionInput, SectionInput};
-use crate::web::AppError;
 
 /// A suggestion as people and the API read it: who, when, why, the proposal and what it would change.
 #[derive(Debug, Clone, Serialize, ToSchema)]

@@ -5,9 +5,10 @@
 use actix_web::{get, post, web, HttpResponse};
 
 use super::actions::{self, Decision, SuggestionView};
-use crate::api::ErrorBody;
-use crate::app::AppState;
 use crate::audit::Origin;
+use crate::error::AppError;
+use crate::error::ErrorBody;
+use crate::state::AppState;
 use crate::studies::access::StudyAccess;
 use crate::studies::questionnaires::actions::Saved;
 use crate::studies::questionnaires::api::{question_of, section_of, ConflictBody, SectionBody};
@@ -15,7 +16,7 @@ use crate::studies::questionnaires::history::actions::Target;
 use crate::studies::questionnaires::history::api::conflict_with;
 use crate::studies::questionnaires::queries::Question;
 use crate::studies::questionnaires::rules::QuestionInput;
-use crate::web::{AppError, CurrentUser};
+use crate::web::CurrentUser;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(question_suggestions)

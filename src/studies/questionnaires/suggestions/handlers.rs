@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::actions::{self, Decision, Loaded, SuggestionView};
 use super::rules::{self, acceptance_errors, Status};
 use crate::audit::Origin;
+use crate::error::{AppError, FieldErrors};
 use crate::studies::access::StudyAccess;
 use crate::studies::questionnaires::actions::Saved;
 use crate::studies::questionnaires::handlers::{load_question, load_section};
@@ -17,7 +18,7 @@ use crate::studies::questionnaires::history::actions::Target;
 use crate::studies::questionnaires::history::handlers::{shown, ShownChange};
 use crate::studies::questionnaires::queries::Questionnaire;
 use crate::web::page::see_other;
-use crate::web::{AppError, CurrentUser, FieldErrors, Page};
+use crate::web::{CurrentUser, Page};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route(

@@ -1,8 +1,8 @@
 //! Suggestion rules with no storage or HTTP: a suggestion's states, who decides, what history says.
 
+use crate::error::FieldErrors;
 use crate::studies::questionnaires::history::rules::REASON_MAX;
 use crate::studies::rules::Roles;
-use crate::web::FieldErrors;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {

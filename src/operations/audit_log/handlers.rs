@@ -3,7 +3,8 @@
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
-use crate::web::{AdminUser, AppError, Page};
+use crate::error::AppError;
+use crate::web::{AdminUser, Page};
 
 pub const PAGE_SIZE: i64 = 50;
 
@@ -26,7 +27,7 @@ async fn audit_page(
     let events = page
         .state()
         .db
-        .read(move |conn| super::recent(conn, PAGE_SIZE + 1, offset).map_err(AppError::from))
+        .read(move |conn| crate::audit::recent(conn, PAGE_SIZE + 1, offset).map_err(AppError::from))
         .await?;
     let has_more = events.len() as i64 > PAGE_SIZE;
     let mut context = tera::Context::new();

@@ -4,8 +4,9 @@ use actix_web::{get, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::AuditEvent;
-use crate::web::{AdminUser, AppError};
+use crate::audit::{self, AuditEvent};
+use crate::error::AppError;
+use crate::web::AdminUser;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(list_events);
@@ -24,22 +25,22 @@ pub struct ListQuery {
     params(ListQuery),
     responses(
         (status = 200, body = [AuditEvent]),
-        (status = 401, body = crate::api::ErrorBody),
-        (status = 403, body = crate::api::ErrorBody)
+        (status = 401, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody)
     ),
     security(("bearer" = []))
 )]
 #[get("/audit-events")]
 async fn list_events(
     _admin: AdminUser,
-    state: web::Data<crate::app::AppState>,
+    state: web::Data<crate::state::AppState>,
     query: web::Query<ListQuery>,
 ) -> Result<web::Json<Vec<AuditEvent>>, AppError> {
     let limit = query.limit.unwrap_or(100).clamp(1, 500);
     let offset = query.offset.unwrap_or(0).max(0);
     let events = state
         .db
-        .read(move |conn| super::recent(conn, limit, offset).map_err(AppError::from))
+        .read(move |conn| audit::recent(conn, limit, offset).map_err(AppError::from))
         .await?;
     Ok(web::Json(events))
 }

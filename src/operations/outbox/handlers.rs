@@ -5,12 +5,13 @@ use actix_web::{web, HttpResponse};
 use serde::Serialize;
 use serde_json::json;
 
-use super::queries::{self, FailedEmail, StatusCounts};
-use crate::app::AppState;
 use crate::audit::{self, Origin};
 use crate::db::now;
+use crate::error::AppError;
+use crate::mail::queries::{self, FailedEmail, StatusCounts};
+use crate::state::AppState;
 use crate::web::page::see_other;
-use crate::web::{AdminUser, AppError, Page};
+use crate::web::{AdminUser, Page};
 
 const FAILED_SHOWN: i64 = 50;
 
@@ -40,7 +41,7 @@ pub async fn overview(state: &AppState) -> Result<OutboxOverview, AppError> {
         .await?;
     Ok(OutboxOverview {
         counts,
-        no_mail_server: state.mailer.no_server_note(),
+        no_mail_server: crate::mail::no_server_note(&state.settings),
         failed: failed
             .into_iter()
             .map(|f| FailedEmail {

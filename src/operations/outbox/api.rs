@@ -3,10 +3,11 @@
 use actix_web::{get, post, web, HttpResponse};
 
 use super::handlers::{overview, send_again, OutboxOverview};
-use crate::api::ErrorBody;
-use crate::app::AppState;
 use crate::audit::Origin;
-use crate::web::{AdminUser, AppError};
+use crate::error::AppError;
+use crate::error::ErrorBody;
+use crate::state::AppState;
+use crate::web::AdminUser;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(outbox_overview).service(retry_email);

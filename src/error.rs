@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::db::DbError;
 
@@ -119,4 +121,19 @@ pub fn field_errors(errors: &validator::ValidationErrors) -> FieldErrors {
         }
     }
     fields
+}
+
+/// Every API error has this shape.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable, machine-readable: not_found, forbidden, invalid, unauthenticated, csrf_failed, ...
+    pub code: String,
+    pub message: String,
+    /// Field name → what is wrong with it (for `invalid`).
+    pub fields: BTreeMap<String, String>,
 }
