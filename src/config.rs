@@ -39,6 +39,7 @@ pub struct Settings {
 #[derive(Debug, Clone, Deserialize)]
 pub struct SessionSettings {
     pub hours: i64,
+    pub idle_minutes: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -1,12 +1,12 @@
-//! Who is asking: the account row and site role that sessions and API tokens resolve to, and the two
-//! lookups behind them. The web layer's extractors read these; everything else about accounts (sign-in,
-//! invitations, tokens) lives in `accounts`.
+//! Who is asking: the account row and site role that sessions and API tokens resolve to, the
+//! server-side session rows, and the lookups behind them. The web layer's extractors read these;
+//! everything else about accounts (sign-in, invitations, tokens, ending sessions) lives in `accounts`.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::db::schema::{api_tokens, users};
+use crate::db::schema::{api_tokens, user_sessions, users};
 use crate::db::{now, DbConnection};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -42,7 +42,6 @@ pub struct User {
     pub password_hash: Option<String>,
     pub role: String,
     pub is_active: bool,
-    pub session_epoch: i32,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
@@ -78,6 +77,65 @@ pub fn user_for_api_token(
 pub fn touch_api_token(conn: &mut DbConnection, token_id: i64) -> QueryResult<()> {
     diesel::update(api_tokens::table.find(token_id))
         .set(api_tokens::last_used_at.eq(now()))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// A signed-in browser session. The cookie holds the secret; only its hash is stored.
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
+#[diesel(table_name = user_sessions)]
+pub struct UserSession {
+    pub id: i64,
+    pub created_at: NaiveDateTime,
+    pub last_seen_at: NaiveDateTime,
+    pub ip_address: Option<String>,
+    /// The browser and system, e.g. "Firefox on Windows".
+    pub device: String,
+}
+
+pub fn insert_session(
+    conn: &mut DbConnection,
+    token_hash: &str,
+    user_id: i64,
+    ip_address: Option<&str>,
+    device: &str,
+) -> QueryResult<i64> {
+    let at = now();
+    diesel::insert_into(user_sessions::table)
+        .values((
+            user_sessions::token_hash.eq(token_hash),
+            user_sessions::user_id.eq(user_id),
+            user_sessions::created_at.eq(at),
+            user_sessions::last_seen_at.eq(at),
+            user_sessions::ip_address.eq(ip_address),
+            user_sessions::device.eq(device),
+        ))
+        .returning(user_sessions::id)
+        .get_result(conn)
+}
+
+/// The session whose secret hashes to `token_hash`, with its person (active or not).
+pub fn session_user(
+    conn: &mut DbConnection,
+    token_hash: &str,
+) -> QueryResult<Option<(UserSession, User)>> {
+    user_sessions::table
+        .inner_join(users::table)
+        .filter(user_sessions::token_hash.eq(token_hash))
+        .select((UserSession::as_select(), User::as_select()))
+        .first(conn)
+        .optional()
+}
+
+pub fn touch_session(conn: &mut DbConnection, session_id: i64) -> QueryResult<()> {
+    diesel::update(user_sessions::table.find(session_id))
+        .set(user_sessions::last_seen_at.eq(now()))
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn delete_session(conn: &mut DbConnection, session_id: i64) -> QueryResult<()> {
+    diesel::delete(user_sessions::table.find(session_id))
         .execute(conn)
         .map(|_| ())
 }

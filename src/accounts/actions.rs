@@ -2,6 +2,7 @@
 //! audit event are written in one transaction.
 
 use chrono::{Duration, NaiveDateTime};
+use diesel::QueryResult;
 use serde_json::json;
 
 use super::passwords;
@@ -10,7 +11,7 @@ use super::rules::{self, LoginGate};
 use crate::audit::{self, Origin};
 use crate::db::{now, Db, DbConnection};
 use crate::error::AppError;
-use crate::identity::{self, Role, User};
+use crate::identity::{self, Role, User, UserSession};
 use crate::mail::Mailer;
 use crate::security::{hash_token, new_token};
 use crate::state::AppState;
@@ -51,7 +52,7 @@ pub async fn sign_in(
 ) -> Result<User, AppError> {
     let settings = state.settings.login.clone();
     let email = rules::normalize_email(email);
-    let email_key = hash_token(&format!("email:{email}"));
+    let email_key = email_throttle_key(&email);
     let ip_key = hash_token(&format!("ip:{}", origin.ip.as_deref().unwrap_or("unknown")));
     let remembered = Duration::minutes(settings.window_minutes + settings.lock_minutes);
     let fetch = rules::failures_to_fetch(&settings);
@@ -70,19 +71,30 @@ pub async fn sign_in(
             })
             .await?
     };
-    match rules::login_gate(&email_failures, &ip_failures, now(), &settings) {
-        LoginGate::Locked => {
+    let paused = match rules::login_gate(&email_failures, &ip_failures, now(), &settings) {
+        LoginGate::LockedAddress => {
             return Err(AppError::TooManyRequests(rules::locked_message(&settings)))
         }
-        LoginGate::Slow(delay) => tokio::time::sleep(delay).await,
-        LoginGate::Open => {}
-    }
+        LoginGate::LockedAccount(delay) => {
+            tokio::time::sleep(delay).await;
+            true
+        }
+        LoginGate::Slow(delay) => {
+            tokio::time::sleep(delay).await;
+            false
+        }
+        LoginGate::Open => false,
+    };
 
     let user = user.filter(|u| u.is_active);
     let stored = user.as_ref().and_then(|u| u.password_hash.clone());
     let ok = verify_off_workers(password, stored).await?;
     let origin = origin.clone();
     match user {
+        Some(user) if ok && paused => {
+            email_sign_in_link(state, &origin, user).await?;
+            Err(AppError::TooManyRequests(rules::locked_message(&settings)))
+        }
         Some(user) if ok => {
             let origin = origin.by(user.id);
             state
@@ -113,9 +125,114 @@ pub async fn sign_in(
                     Ok::<_, AppError>(())
                 })
                 .await?;
+            if paused {
+                return Err(AppError::TooManyRequests(rules::locked_message(&settings)));
+            }
             Err(AppError::invalid("email", rules::SIGN_IN_FAILED))
         }
     }
+}
+
+/// The right password reached an account whose sign-in is paused: email its owner a one-time link to
+/// continue, at most one per pause (the outbox key names the pause's first minute).
+async fn email_sign_in_link(state: &AppState, origin: &Origin, user: User) -> Result<(), AppError> {
+    let token = new_token("");
+    let minutes = state.settings.login.lock_minutes;
+    let expires = now() + Duration::minutes(minutes);
+    let link = format!(
+        "{}/accounts/continue/{}",
+        state.settings.base_url, token.secret
+    );
+    let (origin, mailer) = (origin.clone().by(user.id), Mailer::new(state));
+    state
+        .db
+        .write(move |conn| {
+            let mut context = tera::Context::new();
+            context.insert("name", &user.display_name);
+            context.insert("link", &link);
+            context.insert("minutes", &minutes);
+            issue_link(
+                conn,
+                &mailer,
+                &user,
+                LinkPurpose::SignIn,
+                &token.hash,
+                expires,
+                &context,
+            )?;
+            audit::record(
+                conn,
+                &origin,
+                "sign_in_paused_link_sent",
+                "user",
+                Some(user.id),
+                json!({}),
+            )?;
+            Ok::<_, AppError>(())
+        })
+        .await?;
+    state.outbox.wake();
+    Ok(())
+}
+
+/// Follows an emailed sign-in link: the pause on the account ends (its failures are cleared) and the
+/// person is signed in. The link works once.
+pub async fn continue_sign_in(
+    state: &AppState,
+    origin: &Origin,
+    secret: &str,
+) -> Result<User, AppError> {
+    let token_hash = hash_token(secret);
+    let origin = origin.clone();
+    state
+        .db
+        .write(move |conn| {
+            let (user, _) = queries::live_email_token(conn, &token_hash, &[LinkPurpose::SignIn])?
+                .ok_or(AppError::NotFound)?;
+            queries::use_email_token(conn, &token_hash)?;
+            queries::clear_failures(conn, &email_throttle_key(&user.email))?;
+            let details = json!({ "via": "emailed link" });
+            audit::record(
+                conn,
+                &origin.by(user.id),
+                "sign_in_unpaused",
+                "user",
+                Some(user.id),
+                details,
+            )?;
+            Ok(user)
+        })
+        .await
+}
+
+/// An administrator ends the pause on someone's sign-in.
+pub async fn unpause_sign_in(
+    db: &Db,
+    origin: &Origin,
+    admin_id: i64,
+    user_id: i64,
+) -> Result<User, AppError> {
+    let origin = origin.clone().by(admin_id);
+    db.write(move |conn| {
+        let user = identity::find_user(conn, user_id)?.ok_or(AppError::NotFound)?;
+        queries::clear_failures(conn, &email_throttle_key(&user.email))?;
+        let details = json!({ "via": "administrator" });
+        audit::record(
+            conn,
+            &origin,
+            "sign_in_unpaused",
+            "user",
+            Some(user_id),
+            details,
+        )?;
+        Ok(user)
+    })
+    .await
+}
+
+/// The key sign-in failures are counted under for an email address: its hash, never the address.
+pub fn email_throttle_key(email: &str) -> String {
+    hash_token(&format!("email:{}", rules::normalize_email(email)))
 }
 
 fn link(state: &AppState, secret: &str) -> String {
@@ -263,12 +380,27 @@ pub async fn invite(
 /// The person behind a live invitation or password link, or None when it is unknown, used or expired.
 pub async fn link_holder(db: &Db, secret: &str) -> Result<Option<(User, String)>, AppError> {
     let token_hash = hash_token(secret);
-    db.read(move |conn| queries::live_email_token(conn, &token_hash).map_err(AppError::from))
-        .await
+    db.read(move |conn| {
+        queries::live_email_token(conn, &token_hash, LinkPurpose::SET_PASSWORD)
+            .map_err(AppError::from)
+    })
+    .await
 }
 
-/// Uses a link to set a password. Every outstanding link of the person stops working, and so does every
-/// session signed in with the old password.
+/// Ends a person's sessions (all but `keep`) and revokes their API tokens: what a new password,
+/// deactivation or a reset second factor must do, since whoever held the old credentials may hold these.
+fn cut_off(
+    conn: &mut DbConnection,
+    user_id: i64,
+    keep: Option<i64>,
+) -> QueryResult<serde_json::Value> {
+    let sessions = queries::end_sessions(conn, user_id, keep)?;
+    let tokens = queries::revoke_api_tokens(conn, user_id)?;
+    Ok(json!({ "sessions_ended": sessions, "tokens_revoked": tokens }))
+}
+
+/// Uses a link to set a password. Every outstanding link of the person stops working, every session
+/// ends and every API token is revoked.
 pub async fn redeem_link(
     state: &AppState,
     origin: &Origin,
@@ -282,9 +414,12 @@ pub async fn redeem_link(
         .db
         .write(move |conn| {
             let (user, purpose) =
-                queries::live_email_token(conn, &token_hash)?.ok_or(AppError::NotFound)?;
-            let epoch = queries::set_password(conn, user.id, &password_hash)?;
+                queries::live_email_token(conn, &token_hash, LinkPurpose::SET_PASSWORD)?
+                    .ok_or(AppError::NotFound)?;
+            queries::set_password(conn, user.id, &password_hash)?;
             queries::use_email_tokens(conn, user.id)?;
+            let mut details = cut_off(conn, user.id, None)?;
+            details["via"] = json!(purpose);
             let origin = origin.by(user.id);
             audit::record(
                 conn,
@@ -292,24 +427,23 @@ pub async fn redeem_link(
                 "password_set",
                 "user",
                 Some(user.id),
-                json!({ "via": purpose }),
+                details,
             )?;
-            Ok(User {
-                session_epoch: epoch,
-                ..user
-            })
+            Ok(user)
         })
         .await
 }
 
-/// Changes a password after checking the current one; returns the new session epoch.
+/// Changes a password after checking the current one. Every other session ends and every API token is
+/// revoked; the session that asked (`keep`, if any) stays signed in.
 pub async fn change_password(
     db: &Db,
     origin: &Origin,
     user_id: i64,
+    keep: Option<i64>,
     current: String,
     new_password: String,
-) -> Result<i32, AppError> {
+) -> Result<(), AppError> {
     let stored = db
         .read(move |conn| identity::find_user(conn, user_id).map_err(AppError::from))
         .await?
@@ -324,16 +458,17 @@ pub async fn change_password(
     let password_hash = hash_off_workers(new_password).await?;
     let origin = origin.clone().by(user_id);
     db.write(move |conn| {
-        let epoch = queries::set_password(conn, user_id, &password_hash)?;
+        queries::set_password(conn, user_id, &password_hash)?;
+        let details = cut_off(conn, user_id, keep)?;
         audit::record(
             conn,
             &origin,
             "password_changed",
             "user",
             Some(user_id),
-            json!({}),
+            details,
         )?;
-        Ok(epoch)
+        Ok(())
     })
     .await
 }
@@ -432,4 +567,102 @@ pub async fn user_by_email(db: &Db, email: &str) -> Result<Option<User>, AppErro
     let email = rules::normalize_email(email);
     db.read(move |conn| queries::find_user_by_email(conn, &email).map_err(AppError::from))
         .await
+}
+
+/// A person's signed-in sessions, the most recently used first.
+pub async fn sessions(db: &Db, user_id: i64) -> Result<Vec<UserSession>, AppError> {
+    db.read(move |conn| queries::sessions_of(conn, user_id).map_err(AppError::from))
+        .await
+}
+
+/// Ends one of the asker's own sessions (another device, or this one).
+pub async fn end_session(
+    db: &Db,
+    origin: &Origin,
+    user_id: i64,
+    session_id: i64,
+) -> Result<(), AppError> {
+    let origin = origin.clone().by(user_id);
+    db.write(move |conn| {
+        if !queries::end_session_of(conn, user_id, session_id)? {
+            return Err(AppError::NotFound);
+        }
+        let details = json!({ "session": session_id });
+        audit::record(
+            conn,
+            &origin,
+            "session_ended",
+            "user",
+            Some(user_id),
+            details,
+        )?;
+        Ok(())
+    })
+    .await
+}
+
+/// "Sign out everywhere": ends every session of the asker, this one included.
+pub async fn end_all_sessions(db: &Db, origin: &Origin, user_id: i64) -> Result<usize, AppError> {
+    let origin = origin.clone().by(user_id);
+    db.write(move |conn| {
+        let ended = queries::end_sessions(conn, user_id, None)?;
+        let details = json!({ "sessions_ended": ended });
+        audit::record(
+            conn,
+            &origin,
+            "signed_out_everywhere",
+            "user",
+            Some(user_id),
+            details,
+        )?;
+        Ok(ended)
+    })
+    .await
+}
+
+/// An administrator deactivates or reactivates an account. A deactivated person cannot sign in or use
+/// a token, and whatever they did stays attributed to them; deactivation ends their sessions and
+/// revokes their tokens. Nobody deactivates themselves, and the last active administrator stays.
+pub async fn set_active(
+    db: &Db,
+    origin: &Origin,
+    admin_id: i64,
+    user_id: i64,
+    active: bool,
+) -> Result<User, AppError> {
+    let origin = origin.clone().by(admin_id);
+    db.write(move |conn| {
+        let user = identity::find_user(conn, user_id)?.ok_or(AppError::NotFound)?;
+        if !active && user_id == admin_id {
+            return Err(AppError::invalid(
+                "user",
+                "You cannot deactivate your own account. Ask another administrator.",
+            ));
+        }
+        if !active
+            && user.is_active
+            && user.role() == Role::Admin
+            && queries::active_admins(conn)? <= 1
+        {
+            return Err(AppError::invalid(
+                "user",
+                "This is the only active administrator. Make someone else an administrator first.",
+            ));
+        }
+        if user.is_active == active {
+            return Ok(user);
+        }
+        queries::set_active(conn, user_id, active)?;
+        let (action, details) = if active {
+            ("user_reactivated", json!({}))
+        } else {
+            ("user_deactivated", cut_off(conn, user_id, None)?)
+        };
+        audit::record(conn, &origin, action, "user", Some(user_id), details)?;
+        Ok(User {
+            is_active: active,
+            ..user
+        })
+    })
+    .await
 }

@@ -1,13 +1,20 @@
-//! Administrators' pages: everyone with an account, and inviting someone new.
+//! Administrators' pages: everyone with an account, inviting someone new, and deactivating or
+//! reactivating an account.
+
+use std::collections::HashMap;
 
 use actix_web::{web, HttpResponse};
+use chrono::{Duration, NaiveDateTime};
 use serde::Serialize;
 use validator::Validate;
 
 use super::actions;
 use super::forms::InviteForm;
 use super::queries;
+use super::rules::{self, LoginGate};
 use crate::audit::Origin;
+use crate::config::LoginSettings;
+use crate::db::now;
 use crate::error::field_errors;
 use crate::error::AppError;
 use crate::identity::{Role, User};
@@ -17,7 +24,10 @@ use crate::web::{AdminUser, Page};
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/admin/users", web::get().to(users_page))
         .route("/admin/users/invite", web::get().to(invite_page))
-        .route("/admin/users/invite", web::post().to(invite));
+        .route("/admin/users/invite", web::post().to(invite))
+        .route("/admin/users/{id}/deactivate", web::post().to(deactivate))
+        .route("/admin/users/{id}/reactivate", web::post().to(reactivate))
+        .route("/admin/users/{id}/unpause", web::post().to(unpause));
 }
 
 /// An account as administrators and the API see it: never the password hash.
@@ -30,6 +40,8 @@ pub struct UserSummary {
     pub is_active: bool,
     /// False until an invited person has chosen a password.
     pub has_password: bool,
+    /// True while signing in with a password is paused after too many failures.
+    pub sign_in_paused: bool,
     pub created_at: chrono::NaiveDateTime,
 }
 
@@ -42,22 +54,120 @@ impl From<User> for UserSummary {
             email: user.email,
             display_name: user.display_name,
             is_active: user.is_active,
+            sign_in_paused: false,
             created_at: user.created_at,
         }
     }
 }
 
-pub async fn all_users(db: &crate::db::Db) -> Result<Vec<UserSummary>, AppError> {
-    let users = db
-        .read(|conn| queries::list_users(conn).map_err(AppError::from))
+/// Everyone with an account, and whose sign-in is paused now.
+pub async fn all_users(
+    db: &crate::db::Db,
+    settings: &LoginSettings,
+) -> Result<Vec<UserSummary>, AppError> {
+    let since = now() - Duration::minutes(settings.window_minutes + settings.lock_minutes);
+    let (users, failures) = db
+        .read(move |conn| {
+            let users = queries::list_users(conn)?;
+            let keys: Vec<String> = users
+                .iter()
+                .map(|u| actions::email_throttle_key(&u.email))
+                .collect();
+            let failures = queries::failures_under(conn, &keys, since)?;
+            Ok::<_, AppError>((users, failures))
+        })
         .await?;
-    Ok(users.into_iter().map(UserSummary::from).collect())
+    let mut by_key: HashMap<String, Vec<NaiveDateTime>> = HashMap::new();
+    for (key, at) in failures {
+        by_key.entry(key).or_default().push(at);
+    }
+    Ok(users
+        .into_iter()
+        .map(|user| {
+            let failed = by_key
+                .get(&actions::email_throttle_key(&user.email))
+                .map_or(&[][..], Vec::as_slice);
+            let paused = matches!(
+                rules::login_gate(failed, &[], now(), settings),
+                LoginGate::LockedAccount(_)
+            );
+            UserSummary {
+                sign_in_paused: paused,
+                ..UserSummary::from(user)
+            }
+        })
+        .collect())
 }
 
-async fn users_page(_admin: AdminUser, page: Page) -> Result<HttpResponse, AppError> {
+async fn users_page(AdminUser(admin): AdminUser, page: Page) -> Result<HttpResponse, AppError> {
     let mut context = tera::Context::new();
-    context.insert("users", &all_users(&page.state().db).await?);
+    let settings = &page.state().settings.login;
+    context.insert("users", &all_users(&page.state().db, settings).await?);
+    context.insert("me", &admin.id);
     page.render("admin/users.html", context)
+}
+
+async fn deactivate(
+    admin: AdminUser,
+    page: Page,
+    origin: Origin,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    set_active(admin, page, origin, id.into_inner(), false).await
+}
+
+async fn reactivate(
+    admin: AdminUser,
+    page: Page,
+    origin: Origin,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    set_active(admin, page, origin, id.into_inner(), true).await
+}
+
+async fn unpause(
+    AdminUser(admin): AdminUser,
+    page: Page,
+    origin: Origin,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let user =
+        actions::unpause_sign_in(&page.state().db, &origin, admin.id, id.into_inner()).await?;
+    page.flash(
+        "success",
+        format!(
+            "{} can sign in with their password again.",
+            user.display_name
+        ),
+    );
+    Ok(see_other("/admin/users"))
+}
+
+async fn set_active(
+    AdminUser(admin): AdminUser,
+    page: Page,
+    origin: Origin,
+    user_id: i64,
+    active: bool,
+) -> Result<HttpResponse, AppError> {
+    match actions::set_active(&page.state().db, &origin, admin.id, user_id, active).await {
+        Ok(user) if active => page.flash(
+            "success",
+            format!("{} can sign in again.", user.display_name),
+        ),
+        Ok(user) => page.flash(
+            "success",
+            format!(
+                "{} is deactivated: they are signed out, their tokens are revoked and they cannot sign in.",
+                user.display_name
+            ),
+        ),
+        Err(AppError::Invalid(errors)) => {
+            page.flash("info", errors.into_values().collect::<Vec<_>>().join(" "))
+        }
+        Err(other) => return Err(other),
+    }
+    Ok(see_other("/admin/users"))
 }
 
 fn invite_context(form: &InviteForm) -> tera::Context {

@@ -1,5 +1,5 @@
-//! Accounts in the JSON API: who am I, personal access tokens, password change, and (administrators)
-//! accounts and invitations.
+//! Accounts in the JSON API: who am I, signed-in sessions, personal access tokens, password change, and
+//! (administrators) accounts, invitations, deactivation and reactivation.
 
 use actix_web::{delete, get, post, put, web, HttpResponse};
 use serde::Serialize;
@@ -12,7 +12,7 @@ use super::queries::{self, ApiToken};
 use crate::audit::Origin;
 use crate::error::AppError;
 use crate::error::ErrorBody;
-use crate::identity::Role;
+use crate::identity::{Role, UserSession};
 use crate::state::AppState;
 use crate::web::{AdminUser, CurrentUser};
 
@@ -22,8 +22,14 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(create_token)
         .service(revoke_token)
         .service(change_password)
+        .service(list_sessions)
+        .service(end_session)
+        .service(end_all_sessions)
         .service(list_users)
-        .service(invite_user);
+        .service(invite_user)
+        .service(deactivate_user)
+        .service(reactivate_user)
+        .service(unpause_sign_in);
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -105,7 +111,8 @@ async fn revoke_token(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Changes your password; every signed-in browser session ends (tokens keep working).
+/// Changes your password. Every signed-in browser session ends and every personal access token is
+/// revoked, the one making this call included.
 #[utoipa::path(
     tag = "accounts",
     request_body = ChangePasswordForm,
@@ -125,6 +132,7 @@ async fn change_password(
         &state.db,
         &origin,
         user.id,
+        None,
         body.current_password,
         body.new_password,
     )
@@ -143,7 +151,9 @@ async fn list_users(
     _admin: AdminUser,
     state: web::Data<AppState>,
 ) -> Result<web::Json<Vec<UserSummary>>, AppError> {
-    Ok(web::Json(all_users(&state.db).await?))
+    Ok(web::Json(
+        all_users(&state.db, &state.settings.login).await?,
+    ))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -187,4 +197,112 @@ async fn invite_user(
         user: UserSummary::from(user),
         email_sent: !crate::mail::writes_files(&state.settings),
     }))
+}
+
+/// Your signed-in browser sessions, the most recently used first.
+#[utoipa::path(
+    tag = "accounts",
+    responses((status = 200, body = [UserSession]), (status = 401, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+#[get("/me/sessions")]
+async fn list_sessions(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+) -> Result<web::Json<Vec<UserSession>>, AppError> {
+    Ok(web::Json(actions::sessions(&state.db, user.id).await?))
+}
+
+/// Ends one of your sessions: that browser is signed out at its next request.
+#[utoipa::path(
+    tag = "accounts",
+    params(("id" = i64, Path, description = "Session id")),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+#[delete("/me/sessions/{id}")]
+async fn end_session(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    origin: Origin,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    actions::end_session(&state.db, &origin, user.id, id.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Signs you out everywhere: every browser session ends (personal access tokens are kept; revoke them
+/// one by one).
+#[utoipa::path(
+    tag = "accounts",
+    responses((status = 204), (status = 401, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+#[delete("/me/sessions")]
+async fn end_all_sessions(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    origin: Origin,
+) -> Result<HttpResponse, AppError> {
+    actions::end_all_sessions(&state.db, &origin, user.id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Deactivates an account (administrators only): the person cannot sign in or use a token, their
+/// sessions end and their tokens are revoked; what they did stays attributed to them.
+#[utoipa::path(
+    tag = "accounts",
+    params(("id" = i64, Path, description = "User id")),
+    responses(
+        (status = 200, body = UserSummary), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody, description = "Your own account, or the last active administrator")
+    ),
+    security(("bearer" = []))
+)]
+#[post("/users/{id}/deactivate")]
+async fn deactivate_user(
+    AdminUser(admin): AdminUser,
+    state: web::Data<AppState>,
+    origin: Origin,
+    id: web::Path<i64>,
+) -> Result<web::Json<UserSummary>, AppError> {
+    let user = actions::set_active(&state.db, &origin, admin.id, id.into_inner(), false).await?;
+    Ok(web::Json(UserSummary::from(user)))
+}
+
+/// Reactivates an account (administrators only). Tokens revoked at deactivation stay revoked.
+#[utoipa::path(
+    tag = "accounts",
+    params(("id" = i64, Path, description = "User id")),
+    responses((status = 200, body = UserSummary), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+#[post("/users/{id}/reactivate")]
+async fn reactivate_user(
+    AdminUser(admin): AdminUser,
+    state: web::Data<AppState>,
+    origin: Origin,
+    id: web::Path<i64>,
+) -> Result<web::Json<UserSummary>, AppError> {
+    let user = actions::set_active(&state.db, &origin, admin.id, id.into_inner(), true).await?;
+    Ok(web::Json(UserSummary::from(user)))
+}
+
+/// Ends the pause on someone's sign-in after too many failed attempts (administrators only).
+#[utoipa::path(
+    tag = "accounts",
+    params(("id" = i64, Path, description = "User id")),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+#[post("/users/{id}/unpause")]
+async fn unpause_sign_in(
+    AdminUser(admin): AdminUser,
+    state: web::Data<AppState>,
+    origin: Origin,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    actions::unpause_sign_in(&state.db, &origin, admin.id, id.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
 }

@@ -1,5 +1,5 @@
 //! Account pages: sign in and out, forgotten password, invitation and reset links, the account page with
-//! password change and personal access tokens.
+//! password change, signed-in sessions and personal access tokens.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
@@ -14,7 +14,7 @@ use super::queries;
 use crate::audit::Origin;
 use crate::error::field_errors;
 use crate::error::AppError;
-use crate::web::auth::{start_session, update_session_epoch};
+use crate::web::auth::{end_session, start_session};
 use crate::web::page::{safe_next, see_other};
 use crate::web::{CurrentUser, Page};
 
@@ -33,9 +33,25 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/accounts/set-password/{token}",
             web::post().to(set_password),
         )
+        .route(
+            "/accounts/continue/{token}",
+            web::get().to(continue_sign_in_page),
+        )
+        .route(
+            "/accounts/continue/{token}",
+            web::post().to(continue_sign_in),
+        )
         .route("/account", web::get().to(account_page))
         .route("/account/password", web::get().to(change_password_page))
         .route("/account/password", web::post().to(change_password))
+        .route(
+            "/account/sessions/{id}/end",
+            web::post().to(end_one_session),
+        )
+        .route(
+            "/account/sessions/end-all",
+            web::post().to(sign_out_everywhere),
+        )
         .route("/account/tokens", web::post().to(create_token))
         .route("/account/tokens/{id}/revoke", web::post().to(revoke_token));
 }
@@ -73,7 +89,7 @@ async fn sign_in(
     }
     match actions::sign_in(page.state(), &origin, &form.email, form.password).await {
         Ok(user) => {
-            start_session(page.session(), &user)?;
+            start_session(&page, &user).await?;
             Ok(see_other(&safe_next(form.next.as_deref())))
         }
         Err(AppError::Invalid(errors)) => {
@@ -113,8 +129,8 @@ async fn sign_out(page: Page, origin: Origin) -> Result<HttpResponse, AppError> 
             })
             .await?;
     }
-    // A fresh empty session rather than none, so the goodbye message can still be shown.
-    page.session().clear();
+    end_session(&page).await?;
+    // A fresh empty cookie session rather than none, so the goodbye message can still be shown.
     page.session().renew();
     page.flash("success", "You have signed out.");
     Ok(see_other("/login"))
@@ -193,8 +209,29 @@ async fn set_password(
     }
     match actions::redeem_link(page.state(), &origin, &token, form.new_password).await {
         Ok(user) => {
-            start_session(page.session(), &user)?;
+            start_session(&page, &user).await?;
             page.flash("success", "Your password is set and you are signed in.");
+            Ok(see_other("/"))
+        }
+        Err(AppError::NotFound) => link_invalid(&page),
+        Err(other) => Err(other),
+    }
+}
+
+/// The emailed link only shows a button: mail scanners that open links must not use it up.
+async fn continue_sign_in_page(page: Page) -> Result<HttpResponse, AppError> {
+    page.render("accounts/continue_sign_in.html", tera::Context::new())
+}
+
+async fn continue_sign_in(
+    page: Page,
+    origin: Origin,
+    token: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    match actions::continue_sign_in(page.state(), &origin, &token).await {
+        Ok(user) => {
+            start_session(&page, &user).await?;
+            page.flash("success", "You are signed in.");
             Ok(see_other("/"))
         }
         Err(AppError::NotFound) => link_invalid(&page),
@@ -209,9 +246,14 @@ async fn account_context(page: &Page, user: &CurrentUser) -> Result<tera::Contex
         .db
         .read(move |conn| queries::list_api_tokens(conn, user_id).map_err(AppError::from))
         .await?;
+    let sessions = actions::sessions(&page.state().db, user.id).await?;
     let mut context = tera::Context::new();
     context.insert("tokens", &tokens);
     context.insert("token_name", "");
+    context.insert("sessions", &sessions);
+    context.insert("this_session", &user.session_id);
+    context.insert("idle_minutes", &page.state().settings.session.idle_minutes);
+    context.insert("session_hours", &page.state().settings.session.hours);
     Ok(context)
 }
 
@@ -238,6 +280,39 @@ async fn create_token(
     context.insert("new_token", &secret);
     context.insert("new_token_name", &created.name);
     page.render("accounts/account.html", context)
+}
+
+async fn end_one_session(
+    user: CurrentUser,
+    page: Page,
+    origin: Origin,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    actions::end_session(&page.state().db, &origin, user.id, id).await?;
+    if user.session_id == Some(id) {
+        page.session().clear();
+        page.session().renew();
+        page.flash("success", "You have signed out.");
+        return Ok(see_other("/login"));
+    }
+    page.flash("success", "That session has ended: it is signed out.");
+    Ok(see_other("/account#sessions"))
+}
+
+async fn sign_out_everywhere(
+    user: CurrentUser,
+    page: Page,
+    origin: Origin,
+) -> Result<HttpResponse, AppError> {
+    actions::end_all_sessions(&page.state().db, &origin, user.id).await?;
+    page.session().clear();
+    page.session().renew();
+    page.flash(
+        "success",
+        "You have signed out everywhere, on this device and every other.",
+    );
+    Ok(see_other("/login"))
 }
 
 async fn revoke_token(
@@ -274,16 +349,16 @@ async fn change_password(
         db,
         &origin,
         user.id,
+        user.session_id,
         form.current_password,
         form.new_password,
     )
     .await
     {
-        Ok(epoch) => {
-            update_session_epoch(page.session(), epoch)?;
+        Ok(()) => {
             page.flash(
                 "success",
-                "Your password is changed. You have been signed out everywhere else.",
+                "Your password is changed. You have been signed out everywhere else, and your personal access tokens are revoked.",
             );
             Ok(see_other("/account"))
         }

@@ -4,9 +4,9 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
 
-use crate::db::schema::{api_tokens, email_tokens, login_failures, users};
+use crate::db::schema::{api_tokens, email_tokens, login_failures, user_sessions, users};
 use crate::db::{now, DbConnection};
-use crate::identity::{Role, User};
+use crate::identity::{Role, User, UserSession};
 
 pub fn find_user_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option<User>> {
     users::table
@@ -38,7 +38,6 @@ pub fn insert_user(
             users::role.eq(role.as_str()),
             users::password_hash.eq(password_hash),
             users::is_active.eq(true),
-            users::session_epoch.eq(0),
             users::created_at.eq(at),
             users::updated_at.eq(at),
         ))
@@ -46,20 +45,76 @@ pub fn insert_user(
         .get_result(conn)
 }
 
-/// Sets a new password and ends every other session (they carry the old epoch). Returns the new epoch.
-pub fn set_password(
-    conn: &mut DbConnection,
-    user_id: i64,
-    password_hash: &str,
-) -> QueryResult<i32> {
+pub fn set_password(conn: &mut DbConnection, user_id: i64, password_hash: &str) -> QueryResult<()> {
     diesel::update(users::table.find(user_id))
         .set((
             users::password_hash.eq(password_hash),
-            users::session_epoch.eq(users::session_epoch + 1),
             users::updated_at.eq(now()),
         ))
-        .returning(users::session_epoch)
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn set_active(conn: &mut DbConnection, user_id: i64, active: bool) -> QueryResult<usize> {
+    diesel::update(users::table.find(user_id))
+        .set((users::is_active.eq(active), users::updated_at.eq(now())))
+        .execute(conn)
+}
+
+pub fn active_admins(conn: &mut DbConnection) -> QueryResult<i64> {
+    users::table
+        .filter(users::role.eq(Role::Admin.as_str()))
+        .filter(users::is_active.eq(true))
+        .count()
         .get_result(conn)
+}
+
+// ---- Sessions ----
+
+/// A person's sessions, the most recently used first.
+pub fn sessions_of(conn: &mut DbConnection, user_id: i64) -> QueryResult<Vec<UserSession>> {
+    user_sessions::table
+        .filter(user_sessions::user_id.eq(user_id))
+        .order(user_sessions::last_seen_at.desc())
+        .select(UserSession::as_select())
+        .load(conn)
+}
+
+/// Ends one of a person's sessions; false when they have no such session.
+pub fn end_session_of(conn: &mut DbConnection, user_id: i64, session_id: i64) -> QueryResult<bool> {
+    diesel::delete(
+        user_sessions::table
+            .filter(user_sessions::id.eq(session_id))
+            .filter(user_sessions::user_id.eq(user_id)),
+    )
+    .execute(conn)
+    .map(|n| n > 0)
+}
+
+/// Ends every session of a person except `keep` (the one asking, when they keep theirs); returns how
+/// many ended.
+pub fn end_sessions(
+    conn: &mut DbConnection,
+    user_id: i64,
+    keep: Option<i64>,
+) -> QueryResult<usize> {
+    diesel::delete(
+        user_sessions::table
+            .filter(user_sessions::user_id.eq(user_id))
+            .filter(user_sessions::id.ne(keep.unwrap_or(0))),
+    )
+    .execute(conn)
+}
+
+/// Revokes every live API token of a person; returns how many.
+pub fn revoke_api_tokens(conn: &mut DbConnection, user_id: i64) -> QueryResult<usize> {
+    diesel::update(
+        api_tokens::table
+            .filter(api_tokens::user_id.eq(user_id))
+            .filter(api_tokens::revoked_at.is_null()),
+    )
+    .set(api_tokens::revoked_at.eq(now()))
+    .execute(conn)
 }
 
 // ---- API tokens ----
@@ -130,6 +185,8 @@ pub fn revoke_api_token(conn: &mut DbConnection, user_id: i64, token_id: i64) ->
 pub enum LinkPurpose {
     PasswordReset,
     Invitation,
+    /// The right password reached an account whose sign-in is paused: this link continues it.
+    SignIn,
 }
 
 impl LinkPurpose {
@@ -137,8 +194,12 @@ impl LinkPurpose {
         match self {
             LinkPurpose::PasswordReset => "password_reset",
             LinkPurpose::Invitation => "invitation",
+            LinkPurpose::SignIn => "sign_in",
         }
     }
+
+    /// Links that let someone choose a password.
+    pub const SET_PASSWORD: &[LinkPurpose] = &[LinkPurpose::PasswordReset, LinkPurpose::Invitation];
 }
 
 pub fn insert_email_token(
@@ -164,16 +225,25 @@ pub fn insert_email_token(
 pub fn live_email_token(
     conn: &mut DbConnection,
     token_hash: &str,
+    purposes: &[LinkPurpose],
 ) -> QueryResult<Option<(User, String)>> {
     email_tokens::table
         .inner_join(users::table)
         .filter(email_tokens::token_hash.eq(token_hash))
+        .filter(email_tokens::purpose.eq_any(purposes.iter().map(|p| p.as_str())))
         .filter(email_tokens::used_at.is_null())
         .filter(email_tokens::expires_at.gt(now()))
         .filter(users::is_active.eq(true))
         .select((User::as_select(), email_tokens::purpose))
         .first(conn)
         .optional()
+}
+
+pub fn use_email_token(conn: &mut DbConnection, token_hash: &str) -> QueryResult<()> {
+    diesel::update(email_tokens::table.filter(email_tokens::token_hash.eq(token_hash)))
+        .set(email_tokens::used_at.eq(now()))
+        .execute(conn)
+        .map(|_| ())
 }
 
 /// Uses up every outstanding link of the person: one link used ends them all.
@@ -202,6 +272,20 @@ pub fn recent_failures(
         .order(login_failures::failed_at.desc())
         .select(login_failures::failed_at)
         .limit(limit)
+        .load(conn)
+}
+
+/// The recent failures under any of these keys, newest first: one query for a whole list of people.
+pub fn failures_under(
+    conn: &mut DbConnection,
+    throttle_keys: &[String],
+    since: NaiveDateTime,
+) -> QueryResult<Vec<(String, NaiveDateTime)>> {
+    login_failures::table
+        .filter(login_failures::throttle_key.eq_any(throttle_keys))
+        .filter(login_failures::failed_at.gt(since))
+        .order(login_failures::failed_at.desc())
+        .select((login_failures::throttle_key, login_failures::failed_at))
         .load(conn)
 }
 

@@ -16,9 +16,10 @@ pub const PASSWORD_MAX: u64 = 200;
 pub const SIGN_IN_FAILED: &str =
     "The email address or password is not right. Check them and try again.";
 
+/// What a paused sign-in says, whatever was typed: it never tells whether the password was right.
 pub fn locked_message(settings: &LoginSettings) -> String {
     format!(
-        "Too many attempts to sign in. For your security, signing in is paused for {} minutes. You can also reset your password.",
+        "Too many attempts to sign in. For your security, signing in with a password is paused for {} minutes. If the email address and password you entered are right, we have emailed you a link to continue signing in. You can also reset your password.",
         settings.lock_minutes
     )
 }
@@ -28,7 +29,12 @@ pub enum LoginGate {
     Open,
     /// Let the attempt through after waiting this long.
     Slow(std::time::Duration),
-    Locked,
+    /// Too many failures from this address: refuse it.
+    LockedAddress,
+    /// Too many failures for this account: the password is still checked (after the longest wait), and
+    /// a right one is answered with an emailed link rather than a session, so nobody can keep the owner
+    /// out by typing wrong passwords.
+    LockedAccount(std::time::Duration),
 }
 
 /// Decides whether a sign-in attempt may go ahead, from the recent failures for its email and its IP
@@ -49,8 +55,13 @@ pub fn login_gate(
             && failures[0] - failures[threshold - 1] <= window
             && now < failures[0] + lock
     };
-    if locked(email_failures, settings.lock_after) || locked(ip_failures, settings.ip_lock_after) {
-        return LoginGate::Locked;
+    if locked(ip_failures, settings.ip_lock_after) {
+        return LoginGate::LockedAddress;
+    }
+    if locked(email_failures, settings.lock_after) {
+        return LoginGate::LockedAccount(std::time::Duration::from_millis(
+            settings.slow_step_ms * MAX_SLOW_STEPS as u64,
+        ));
     }
     let recent =
         |failures: &[NaiveDateTime]| failures.iter().filter(|t| **t > now - window).count() as i64;
@@ -123,18 +134,19 @@ mod tests {
             LoginGate::Slow(std::time::Duration::from_millis(200))
         );
         let five = failures(&[0, 1, 2, 3, 4]);
-        assert_eq!(login_gate(&five, &[], at(5), &s), LoginGate::Locked);
-        assert_eq!(login_gate(&five, &[], at(18), &s), LoginGate::Locked);
+        let paused = LoginGate::LockedAccount(std::time::Duration::from_millis(1000));
+        assert_eq!(login_gate(&five, &[], at(5), &s), paused);
+        assert_eq!(login_gate(&five, &[], at(18), &s), paused);
         assert_eq!(login_gate(&five, &[], at(20), &s), LoginGate::Open);
     }
 
     #[test]
     fn failures_spread_beyond_the_window_do_not_lock() {
         let spread = failures(&[0, 10, 20, 30, 40]);
-        assert_ne!(
+        assert!(matches!(
             login_gate(&spread, &[], at(41), &settings()),
-            LoginGate::Locked
-        );
+            LoginGate::Open | LoginGate::Slow(_)
+        ));
     }
 
     #[test]
@@ -147,7 +159,13 @@ mod tests {
         let from_ip = failures(&[0, 0, 1, 1, 2, 2, 3, 3]);
         assert_eq!(
             login_gate(&[], &from_ip, at(4), &settings()),
-            LoginGate::Locked
+            LoginGate::LockedAddress
+        );
+        let five = failures(&[0, 1, 2, 3, 4]);
+        assert_eq!(
+            login_gate(&five, &from_ip, at(5), &settings()),
+            LoginGate::LockedAddress,
+            "a locked address is refused before anything else"
         );
     }
 

@@ -9,9 +9,20 @@ diesel::table! {
         password_hash -> Nullable<Text>,
         role -> Text,
         is_active -> Bool,
-        session_epoch -> Integer,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    user_sessions (id) {
+        id -> BigInt,
+        token_hash -> Text,
+        user_id -> BigInt,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        ip_address -> Nullable<Text>,
+        device -> Text,
     }
 }
 
@@ -401,6 +412,7 @@ diesel::table! {
 }
 
 diesel::joinable!(api_tokens -> users (user_id));
+diesel::joinable!(user_sessions -> users (user_id));
 diesel::joinable!(email_tokens -> users (user_id));
 diesel::joinable!(audit_events -> users (actor_user_id));
 
@@ -746,6 +758,7 @@ diesel::joinable!(project_stages -> improvement_projects (project_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
+    user_sessions,
     api_tokens,
     email_tokens,
     login_failures,

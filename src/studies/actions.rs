@@ -100,6 +100,12 @@ pub async fn add_member(
         .read(move |conn| accounts::find_user_by_email(conn, &lookup).map_err(AppError::from))
         .await?;
     let (user_id, invited) = match existing {
+        Some(user) if !user.is_active => {
+            return Err(AppError::invalid(
+                "email",
+                "This person's account is deactivated, so they cannot take a role. An administrator can reactivate it.",
+            ))
+        }
         Some(user) => (user.id, false),
         None => {
             let name = form.display_name.trim();

@@ -10,9 +10,14 @@ use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use serde::Serialize;
 
+use chrono::{Duration, NaiveDateTime};
+
+use super::page::Page;
+use crate::config::SessionSettings;
 use crate::error::AppError;
-use crate::identity::{self, Role, User};
-use crate::security::{hash_token, Masked};
+use crate::identity::{self, Role, User, UserSession};
+use crate::request::client_ip;
+use crate::security::{hash_token, new_token, Masked};
 use crate::state::AppState;
 
 /// The name of the session cookie.
@@ -21,9 +26,8 @@ pub const SESSION_COOKIE: &str = "voices_session";
 /// The OpenAPI document, which anyone may read without signing in.
 pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
 
-const USER_ID: &str = "user_id";
-const EPOCH: &str = "epoch";
-const SIGNED_IN_AT: &str = "signed_in_at";
+/// The cookie session's key for the secret of the server-side session (`user_sessions`).
+const SESSION_SECRET: &str = "session";
 
 #[derive(Debug, Clone, Serialize)]
 pub struct CurrentUser {
@@ -31,6 +35,9 @@ pub struct CurrentUser {
     pub email: Masked<String>,
     pub display_name: String,
     pub role: Role,
+    /// The server-side session behind a browser request; None for an API token.
+    #[serde(skip)]
+    pub session_id: Option<i64>,
 }
 
 impl CurrentUser {
@@ -46,6 +53,7 @@ impl From<&User> for CurrentUser {
             email: Masked(user.email.clone()),
             display_name: user.display_name.clone(),
             role: user.role(),
+            session_id: None,
         }
     }
 }
@@ -56,20 +64,82 @@ impl<T: Serialize> Serialize for Masked<T> {
     }
 }
 
-/// Starts a signed-in session with a fresh session state, so nothing set before sign-in survives it.
-pub fn start_session(session: &Session, user: &User) -> Result<(), AppError> {
+/// Starts a signed-in session: a new row on the server, and a fresh cookie session that holds only its
+/// secret (so nothing set before sign-in survives it).
+pub async fn start_session(page: &Page, user: &User) -> Result<(), AppError> {
+    let token = new_token("");
+    let ip = client_ip(page.request());
+    let device = device_summary(
+        page.request()
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or(""),
+    );
+    let (hash, user_id) = (token.hash, user.id);
+    page.state()
+        .db
+        .write(move |conn| {
+            identity::insert_session(conn, &hash, user_id, ip.as_deref(), &device)
+                .map_err(AppError::from)
+        })
+        .await?;
+    let session = page.session();
     session.renew();
     super::csrf::rotate(session);
     session
-        .insert(USER_ID, user.id)
-        .and_then(|_| session.insert(EPOCH, user.session_epoch))
-        .and_then(|_| session.insert(SIGNED_IN_AT, chrono::Utc::now().timestamp()))
+        .insert(SESSION_SECRET, token.secret)
         .map_err(AppError::internal)
 }
 
-/// Keeps this session valid after its own password change ended all the others.
-pub fn update_session_epoch(session: &Session, epoch: i32) -> Result<(), AppError> {
-    session.insert(EPOCH, epoch).map_err(AppError::internal)
+/// Ends this browser's session on the server, then forgets it in the cookie.
+pub async fn end_session(page: &Page) -> Result<(), AppError> {
+    if let Some(session_id) = page.user.as_ref().and_then(|u| u.session_id) {
+        page.state()
+            .db
+            .write(move |conn| identity::delete_session(conn, session_id).map_err(AppError::from))
+            .await?;
+    }
+    page.session().clear();
+    Ok(())
+}
+
+/// Whether a session may still be used: seen within the idle timeout, and started within its lifetime.
+fn live(session: &UserSession, now: NaiveDateTime, settings: &SessionSettings) -> bool {
+    now - session.last_seen_at <= Duration::minutes(settings.idle_minutes)
+        && now - session.created_at <= Duration::hours(settings.hours)
+}
+
+/// "Firefox on Windows": what a person needs to recognise their own sessions, and nothing more.
+pub fn device_summary(user_agent: &str) -> String {
+    let has = |needle: &str| user_agent.contains(needle);
+    let browser = if has("Edg/") {
+        "Edge"
+    } else if has("Firefox/") {
+        "Firefox"
+    } else if has("Chrome/") || has("Chromium/") {
+        "Chrome"
+    } else if has("Safari/") {
+        "Safari"
+    } else {
+        "A browser"
+    };
+    let system = if has("iPhone") || has("iPad") {
+        "iOS"
+    } else if has("Android") {
+        "Android"
+    } else if has("Windows") {
+        "Windows"
+    } else if has("Mac OS X") || has("Macintosh") {
+        "macOS"
+    } else if has("CrOS") {
+        "ChromeOS"
+    } else if has("Linux") {
+        "Linux"
+    } else {
+        "an unknown system"
+    };
+    format!("{browser} on {system}")
 }
 
 #[derive(Clone)]
@@ -124,27 +194,45 @@ async fn from_session(
     session: &Session,
     state: &AppState,
 ) -> Result<Option<CurrentUser>, AppError> {
-    let read = |key: &str| session.get::<i64>(key).ok().flatten();
-    let (Some(user_id), Some(epoch), Some(signed_in_at)) =
-        (read(USER_ID), read(EPOCH), read(SIGNED_IN_AT))
-    else {
+    let Some(secret) = session.get::<String>(SESSION_SECRET).ok().flatten() else {
         return Ok(None);
     };
-    let expired =
-        chrono::Utc::now().timestamp() - signed_in_at > state.settings.session.hours * 3600;
-    if expired {
-        session.purge();
-        return Ok(None);
-    }
-    let user = state
+    let token_hash = hash_token(&secret);
+    let found = state
         .db
-        .read(move |conn| identity::find_user(conn, user_id).map_err(AppError::from))
+        .read(move |conn| identity::session_user(conn, &token_hash).map_err(AppError::from))
         .await?;
-    match user {
-        Some(user) if user.is_active && i64::from(user.session_epoch) == epoch => {
-            Ok(Some(CurrentUser::from(&user)))
+    let now = crate::db::now();
+    match found {
+        Some((row, user)) if user.is_active && live(&row, now, &state.settings.session) => {
+            // Recording every request would turn each page view into a write; a minute is precise enough
+            // for an idle timeout counted in tens of minutes.
+            if now - row.last_seen_at > Duration::minutes(1) {
+                let session_id = row.id;
+                state
+                    .db
+                    .write(move |conn| {
+                        identity::touch_session(conn, session_id).map_err(AppError::from)
+                    })
+                    .await?;
+            }
+            Ok(Some(CurrentUser {
+                session_id: Some(row.id),
+                ..CurrentUser::from(&user)
+            }))
         }
-        _ => {
+        Some((row, _)) => {
+            let session_id = row.id;
+            state
+                .db
+                .write(move |conn| {
+                    identity::delete_session(conn, session_id).map_err(AppError::from)
+                })
+                .await?;
+            session.purge();
+            Ok(None)
+        }
+        None => {
             session.purge();
             Ok(None)
         }
@@ -203,5 +291,49 @@ pub async fn require_signed_in(
             .map(actix_web::dev::ServiceResponse::map_into_boxed_body),
         Ok(None) => Ok(req.error_response(AppError::Unauthenticated)),
         Err(error) => Ok(req.error_response(error)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sessions_end_when_idle_or_too_old() {
+        let settings = SessionSettings {
+            hours: 12,
+            idle_minutes: 30,
+        };
+        let start = chrono::NaiveDate::from_ymd_opt(2026, 12, 7)
+            .unwrap()
+            .and_hms_opt(9, 0, 0)
+            .unwrap();
+        let session = |seen_minutes: i64| UserSession {
+            id: 1,
+            created_at: start,
+            last_seen_at: start + Duration::minutes(seen_minutes),
+            ip_address: None,
+            device: String::new(),
+        };
+        let at = |minutes: i64| start + Duration::minutes(minutes);
+        assert!(live(&session(0), at(30), &settings));
+        assert!(!live(&session(0), at(31), &settings));
+        assert!(live(&session(700), at(720), &settings));
+        assert!(
+            !live(&session(715), at(721), &settings),
+            "12 hours is the limit"
+        );
+    }
+
+    #[test]
+    fn devices_are_named_plainly() {
+        let firefox =
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0";
+        assert_eq!(device_summary(firefox), "Firefox on Windows");
+        let iphone = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1";
+        assert_eq!(device_summary(iphone), "Safari on iOS");
+        let edge = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0";
+        assert_eq!(device_summary(edge), "Edge on Windows");
+        assert_eq!(device_summary(""), "A browser on an unknown system");
     }
 }

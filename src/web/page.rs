@@ -23,7 +23,7 @@ pub struct Page {
     state: web::Data<AppState>,
     session: Session,
     pub user: Option<CurrentUser>,
-    path: String,
+    request: HttpRequest,
 }
 
 impl FromRequest for Page {
@@ -40,7 +40,7 @@ impl FromRequest for Page {
             Ok(Page {
                 user: resolve(&req).await?,
                 session: req.get_session(),
-                path: req.path().to_string(),
+                request: req.clone(),
                 state,
             })
         })
@@ -54,6 +54,10 @@ impl Page {
 
     pub fn session(&self) -> &Session {
         &self.session
+    }
+
+    pub fn request(&self) -> &HttpRequest {
+        &self.request
     }
 
     pub fn render(&self, template: &str, context: tera::Context) -> Result<HttpResponse, AppError> {
@@ -93,7 +97,7 @@ impl Page {
     ) -> Result<HttpResponse, AppError> {
         context.insert("user", &self.user);
         context.insert("csrf_token", &super::csrf::token(&self.session));
-        context.insert("current_path", &self.path);
+        context.insert("current_path", self.request.path());
         // Removing marks the session changed, which re-encrypts and resends its cookie: only when
         // there is something to take.
         let flashes: Vec<Flash> = match self.session.get::<Vec<Flash>>(FLASH) {
@@ -144,12 +148,22 @@ pub fn see_other(location: &str) -> HttpResponse {
         .finish()
 }
 
-/// Only paths on this site may be the target of a post-sign-in redirect.
+/// The one rule for where a `next` parameter may send someone after sign-in: a path on this site.
+/// It must start with a single `/` not followed by another (`//host` is another site), and hold no
+/// backslash (browsers read `/\host` as `//host`), whitespace or control character anywhere (browsers
+/// strip tabs and newlines, so `/<tab>/evil.example` becomes `//evil.example`; a newline cannot go in a
+/// header at all). The value is already percent-decoded: `%2F%2F` arrives as `//`. Anything else goes
+/// home.
 pub fn safe_next(next: Option<&str>) -> String {
+    let on_site = |path: &str| {
+        path.starts_with('/')
+            && !path.starts_with("//")
+            && !path
+                .chars()
+                .any(|c| c == '\\' || c.is_whitespace() || c.is_control())
+    };
     match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
-            path.to_string()
-        }
+        Some(path) if on_site(path) => path.to_string(),
         _ => "/".to_string(),
     }
 }
@@ -161,9 +175,30 @@ mod tests {
     #[test]
     fn redirects_stay_on_site() {
         assert_eq!(safe_next(Some("/account")), "/account");
-        assert_eq!(safe_next(Some("//evil.example")), "/");
-        assert_eq!(safe_next(Some("https://evil.example")), "/");
-        assert_eq!(safe_next(Some("/\\evil.example")), "/");
+        assert_eq!(
+            safe_next(Some("/studies/3?tab=members#top")),
+            "/studies/3?tab=members#top"
+        );
+        assert_eq!(safe_next(Some("/")), "/");
         assert_eq!(safe_next(None), "/");
+        for trick in [
+            "//evil.example",
+            "/\t/evil.example",
+            "/\n",
+            "/\r\nSet-Cookie: a=b",
+            "/\\evil.example",
+            "/x\\..\\..\\evil",
+            "\\\\evil.example",
+            "https://evil.example",
+            "http:evil.example",
+            "javascript:alert(1)",
+            " /account",
+            "/ /evil.example",
+            "/\u{85}/evil.example",
+            "evil.example",
+            "",
+        ] {
+            assert_eq!(safe_next(Some(trick)), "/", "{trick:?} must go home");
+        }
     }
 }

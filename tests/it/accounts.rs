@@ -366,14 +366,37 @@ mod throttling {
             StatusCode::UNPROCESSABLE_ENTITY
         );
 
+        // Paused: a wrong and a right password get the same answer, and only the right one sends
+        // the owner a link to continue, so typing wrong passwords cannot keep the owner out.
+        let wrong = app.sign_in("ivy@example.org", "wrong").await;
+        assert_eq!(wrong.status(), StatusCode::TOO_MANY_REQUESTS);
+        let wrong = wrong.text().await.unwrap();
+        assert!(wrong.contains("Too many attempts to sign in"));
+        assert!(app.emails().is_empty(), "no email for a wrong password");
         let locked = app.sign_in("ivy@example.org", PASSWORD).await;
+        assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(
-            locked.status(),
-            StatusCode::TOO_MANY_REQUESTS,
-            "even the right password waits"
+            locked.text().await.unwrap(),
+            wrong,
+            "the same page either way"
         );
-        let locked = locked.text().await.unwrap();
-        assert!(locked.contains("Too many attempts to sign in"));
+        let email = app.wait_for_email("ivy@example.org").await;
+        assert!(email.contains("Subject: Continue signing in to Voices"));
+        let link = crate::helpers::account_link_in(&email, "/accounts/continue/");
+        let (status, page) = app.get_text(&link).await;
+        assert_eq!(status, StatusCode::OK, "opening the link uses nothing up");
+        assert!(page.contains("Continue signing in"));
+        let continued = app.post_form(&link, &[]).await;
+        assert_eq!(continued.status(), StatusCode::SEE_OTHER);
+        assert_eq!(crate::helpers::location(&continued), "/");
+        assert_eq!(app.get("/account").await.status(), StatusCode::OK);
+        assert_eq!(
+            app.new_visitor().post_form(&link, &[]).await.status(),
+            StatusCode::NOT_FOUND,
+            "the link works once"
+        );
+        let again = app.new_visitor().sign_in("ivy@example.org", PASSWORD).await;
+        assert_eq!(again.status(), StatusCode::SEE_OTHER, "the pause has ended");
 
         // An unknown email locks the same way, so a lock reveals nothing.
         for _ in 0..4 {
@@ -386,6 +409,46 @@ mod throttling {
             .await
             .unwrap()
             .contains("Too many attempts to sign in"));
+    }
+
+    async fn an_administrator_ends_a_pause(backend: Backend) {
+        let adjust = |s: &mut voices::config::Settings| s.login.lock_after = 3;
+        let Some(app) = (match backend {
+            Backend::Sqlite => Some(spawn_with(backend, adjust).await),
+            Backend::Postgres => spawn_postgres_app(adjust).await,
+        }) else {
+            return;
+        };
+        app.signed_in_as("admin@example.org", Role::Admin).await;
+        let kim = app.create_user("kim@example.org", Role::Member).await;
+        let attacker = app.new_visitor();
+        for _ in 0..3 {
+            attacker.sign_in("kim@example.org", "wrong").await;
+        }
+        let (_, users) = app.get_text("/admin/users").await;
+        assert!(users.contains("Sign-in paused"));
+        let response = app
+            .post_form(&format!("/admin/users/{kim}/unpause"), &[])
+            .await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        let (_, users) = app.get_text("/admin/users").await;
+        assert!(!users.contains("Sign-in paused"));
+        assert_eq!(
+            app.new_visitor()
+                .sign_in("kim@example.org", PASSWORD)
+                .await
+                .status(),
+            StatusCode::SEE_OTHER
+        );
+        let audit = app
+            .db
+            .read(|conn| voices::audit::recent(conn, 50, 0).map_err(voices::error::AppError::from))
+            .await
+            .unwrap();
+        assert!(audit
+            .iter()
+            .any(|e| e.action == "sign_in_unpaused"
+                && e.object_id.as_deref() == Some(&*kim.to_string())));
     }
 
     async fn one_address_is_locked_across_accounts(backend: Backend) {
@@ -419,6 +482,16 @@ mod throttling {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn slows_then_locks_postgres() {
         slows_then_locks(Backend::Postgres).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_administrator_ends_a_pause_sqlite() {
+        an_administrator_ends_a_pause(Backend::Sqlite).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_administrator_ends_a_pause_postgres() {
+        an_administrator_ends_a_pause(Backend::Postgres).await
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -137,6 +137,7 @@ async fn keyboard_flow(client: &Client, app: &TestApp, audit: &mut Audit) {
         ("/admin/users", "People with an account"),
         ("/admin/audit", "Audit log"),
         ("/no-such-page", "Page not found"),
+        ("/accounts/continue/not-a-real-link", "Continue signing in"),
         ("/admin/users/invite", "Invite someone"),
     ] {
         client.goto(&app.url(path)).await.unwrap();

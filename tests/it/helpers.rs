@@ -409,12 +409,17 @@ pub fn value_after(text: &str, marker: &str) -> Option<String> {
 
 /// The set-password link in an email (quoted-printable soft breaks joined first).
 pub fn link_in(email: &str) -> String {
+    account_link_in(email, "/accounts/set-password/")
+}
+
+/// The account link starting with `marker` in an email.
+pub fn account_link_in(email: &str, marker: &str) -> String {
     let joined = email
         .replace("=\r\n", "")
         .replace("=\n", "")
         .replace("=3D", "=");
-    let marker = "/accounts/set-password/";
-    let token = value_after(&joined, marker).expect("a set-password link in the email");
+    let token =
+        value_after(&joined, marker).unwrap_or_else(|| panic!("a {marker} link in the email"));
     format!("{marker}{token}")
 }
 

@@ -31,6 +31,7 @@ mod report;
 mod responses;
 mod rounds;
 mod security;
+mod sessions;
 mod smtp;
 mod studies;
 mod suggestions;

@@ -109,6 +109,12 @@ const PAGES: &[(&str, &str, Needs)] = &[
     ("GET", "/studies", Needs::Member),
     ("GET", "/studies/new", Needs::Member),
     ("POST", "/studies", Needs::Member),
+    ("POST", "/admin/users/999/deactivate", Needs::Admin),
+    ("POST", "/admin/users/999/reactivate", Needs::Admin),
+    ("POST", "/admin/users/999/unpause", Needs::Admin),
+    ("POST", "/account/sessions/999/end", Needs::Member),
+    // Last: it signs the member and the administrator out.
+    ("POST", "/account/sessions/end-all", Needs::Member),
 ];
 
 /// Every `/api/v1` route, as the OpenAPI document writes it. Study routes need only an account here:
@@ -119,8 +125,14 @@ pub const API: &[(&str, &str, Needs)] = &[
     ("POST", "/api/v1/me/tokens", Needs::Member),
     ("DELETE", "/api/v1/me/tokens/{id}", Needs::Member),
     ("PUT", "/api/v1/me/password", Needs::Member),
+    ("GET", "/api/v1/me/sessions", Needs::Member),
+    ("DELETE", "/api/v1/me/sessions/{id}", Needs::Member),
+    ("DELETE", "/api/v1/me/sessions", Needs::Member),
     ("GET", "/api/v1/users", Needs::Admin),
     ("POST", "/api/v1/users/invitations", Needs::Admin),
+    ("POST", "/api/v1/users/{id}/deactivate", Needs::Admin),
+    ("POST", "/api/v1/users/{id}/reactivate", Needs::Admin),
+    ("POST", "/api/v1/users/{id}/unpause", Needs::Admin),
     ("GET", "/api/v1/audit-events", Needs::Admin),
     ("GET", "/api/v1/admin/outbox", Needs::Admin),
     ("POST", "/api/v1/admin/outbox/{id}/retry", Needs::Admin),
