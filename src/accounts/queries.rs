@@ -101,7 +101,7 @@ pub fn end_sessions(
     diesel::delete(
         user_sessions::table
             .filter(user_sessions::user_id.eq(user_id))
-            .filter(user_sessions::id.ne(keep.unwrap_or(0))),
+            .filter(user_sessions::id.ne_all(keep)),
     )
     .execute(conn)
 }
