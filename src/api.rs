@@ -47,7 +47,9 @@ fn v1() -> utoipa_actix_web::scope::Scope<
             crate::web::auth::require_signed_in,
         ))
         .configure(crate::accounts::api::routes)
+        .configure(crate::accounts::two_factor::api::routes)
         .configure(crate::studies::api::routes)
+        .configure(crate::studies::invitations::api::routes)
         .configure(crate::studies::questionnaires::api::routes)
         .configure(crate::studies::comments::api::routes)
         .configure(crate::studies::questionnaires::history::api::routes)

@@ -28,8 +28,10 @@ pub struct Settings {
     pub trust_forwarded_for: bool,
     pub workers: usize,
     pub session: SessionSettings,
+    pub second_factor: SecondFactorSettings,
     pub login: LoginSettings,
     pub tokens: TokenSettings,
+    pub invitations: InvitationSettings,
     pub limits: LimitSettings,
     pub outbox: OutboxSettings,
     pub links: LinkSettings,
@@ -40,6 +42,24 @@ pub struct Settings {
 pub struct SessionSettings {
     pub hours: i64,
     pub idle_minutes: i64,
+}
+
+/// Who must use two-step sign-in (see config/default.toml).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SecondFactorRequired {
+    Nobody,
+    Admins,
+    /// Administrators and everyone who leads or interviews in a study: the people who see names.
+    Identities,
+    Everyone,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SecondFactorSettings {
+    pub required_for: SecondFactorRequired,
+    pub step_up_minutes: i64,
+    pub issuer: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -57,6 +77,13 @@ pub struct LoginSettings {
 pub struct TokenSettings {
     pub reset_hours: i64,
     pub invitation_hours: i64,
+}
+
+/// How many invitation emails may leave in an hour (see config/default.toml).
+#[derive(Debug, Clone, Deserialize)]
+pub struct InvitationSettings {
+    pub per_person_per_hour: i64,
+    pub per_site_per_hour: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -27,6 +27,10 @@ pub enum AppError {
     Invalid(FieldErrors),
     #[error("{0}")]
     TooManyRequests(String),
+    #[error("Your account must use two-step sign-in. Set it up on your account page (/account/two-step) first.")]
+    SecondFactorSetUpNeeded,
+    #[error("Confirm it is you: this needs the code from your authenticator app again.")]
+    StepUpNeeded,
     #[error("Something went wrong on our side.")]
     Internal(#[source] anyhow::Error),
 }
@@ -40,6 +44,8 @@ impl AppError {
             AppError::Csrf => "csrf_failed",
             AppError::Invalid(_) => "invalid",
             AppError::TooManyRequests(_) => "too_many_requests",
+            AppError::SecondFactorSetUpNeeded => "second_factor_required",
+            AppError::StepUpNeeded => "step_up_required",
             AppError::Internal(_) => "internal",
         }
     }
@@ -67,7 +73,10 @@ impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
             AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
+            AppError::Forbidden
+            | AppError::Csrf
+            | AppError::SecondFactorSetUpNeeded
+            | AppError::StepUpNeeded => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,

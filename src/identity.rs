@@ -6,7 +6,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::db::schema::{api_tokens, user_sessions, users};
+use crate::config::SecondFactorRequired;
+use crate::db::schema::{api_tokens, study_members, user_sessions, users};
 use crate::db::{now, DbConnection};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -44,6 +45,8 @@ pub struct User {
     pub is_active: bool,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// When the person turned on two-step sign-in with an authenticator app; None while it is off.
+    pub totp_enabled_at: Option<NaiveDateTime>,
 }
 
 impl User {
@@ -91,6 +94,8 @@ pub struct UserSession {
     pub ip_address: Option<String>,
     /// The browser and system, e.g. "Firefox on Windows".
     pub device: String,
+    /// When this session last proved the second factor; None if it never has.
+    pub second_factor_at: Option<NaiveDateTime>,
 }
 
 pub fn insert_session(
@@ -99,6 +104,7 @@ pub fn insert_session(
     user_id: i64,
     ip_address: Option<&str>,
     device: &str,
+    second_factor: bool,
 ) -> QueryResult<i64> {
     let at = now();
     diesel::insert_into(user_sessions::table)
@@ -109,6 +115,7 @@ pub fn insert_session(
             user_sessions::last_seen_at.eq(at),
             user_sessions::ip_address.eq(ip_address),
             user_sessions::device.eq(device),
+            user_sessions::second_factor_at.eq(second_factor.then_some(at)),
         ))
         .returning(user_sessions::id)
         .get_result(conn)
@@ -132,6 +139,41 @@ pub fn touch_session(conn: &mut DbConnection, session_id: i64) -> QueryResult<()
         .set(user_sessions::last_seen_at.eq(now()))
         .execute(conn)
         .map(|_| ())
+}
+
+/// The session has just proved the second factor again (the step-up before sensitive work).
+pub fn mark_second_factor(conn: &mut DbConnection, session_id: i64) -> QueryResult<()> {
+    diesel::update(user_sessions::table.find(session_id))
+        .set(user_sessions::second_factor_at.eq(now()))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Whether someone leads or interviews in any study: the roles that see participants' names.
+pub fn sees_identities(conn: &mut DbConnection, user_id: i64) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        study_members::table
+            .filter(study_members::user_id.eq(user_id))
+            .filter(study_members::is_lead.or(study_members::is_interviewer)),
+    ))
+    .get_result(conn)
+}
+
+/// Whether someone must sign in with a second step under the site's setting (who is asked is in
+/// config/default.toml, `[second_factor] required_for`).
+pub fn must_use_second_factor(
+    conn: &mut DbConnection,
+    user: &User,
+    setting: SecondFactorRequired,
+) -> QueryResult<bool> {
+    Ok(match setting {
+        SecondFactorRequired::Nobody => false,
+        SecondFactorRequired::Everyone => true,
+        SecondFactorRequired::Admins => user.role() == Role::Admin,
+        SecondFactorRequired::Identities => {
+            user.role() == Role::Admin || sees_identities(conn, user.id)?
+        }
+    })
 }
 
 pub fn delete_session(conn: &mut DbConnection, session_id: i64) -> QueryResult<()> {

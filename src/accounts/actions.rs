@@ -90,18 +90,26 @@ pub async fn sign_in(
     let stored = user.as_ref().and_then(|u| u.password_hash.clone());
     let ok = verify_off_workers(password, stored).await?;
     let origin = origin.clone();
+    // A paused account still signs in with the right password when a second step follows it: the
+    // authenticator app is what an attacker who pauses the account does not have.
+    let second_step = |user: &User| user.totp_enabled_at.is_some();
     match user {
-        Some(user) if ok && paused => {
+        Some(user) if ok && paused && !second_step(&user) => {
             email_sign_in_link(state, &origin, user).await?;
             Err(AppError::TooManyRequests(rules::locked_message(&settings)))
         }
         Some(user) if ok => {
             let origin = origin.by(user.id);
+            let action = if second_step(&user) {
+                "password_accepted"
+            } else {
+                "signed_in"
+            };
             state
                 .db
                 .write(move |conn| {
                     queries::clear_failures(conn, &email_key)?;
-                    audit::record(conn, &origin, "signed_in", "user", Some(user.id), json!({}))?;
+                    audit::record(conn, &origin, action, "user", Some(user.id), json!({}))?;
                     Ok::<_, AppError>(user)
                 })
                 .await
@@ -389,7 +397,7 @@ pub async fn link_holder(db: &Db, secret: &str) -> Result<Option<(User, String)>
 
 /// Ends a person's sessions (all but `keep`) and revokes their API tokens: what a new password,
 /// deactivation or a reset second factor must do, since whoever held the old credentials may hold these.
-fn cut_off(
+pub(super) fn cut_off(
     conn: &mut DbConnection,
     user_id: i64,
     keep: Option<i64>,

@@ -27,7 +27,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/admin/users/invite", web::post().to(invite))
         .route("/admin/users/{id}/deactivate", web::post().to(deactivate))
         .route("/admin/users/{id}/reactivate", web::post().to(reactivate))
-        .route("/admin/users/{id}/unpause", web::post().to(unpause));
+        .route("/admin/users/{id}/unpause", web::post().to(unpause))
+        .route(
+            "/admin/users/{id}/reset-two-step",
+            web::post().to(reset_two_step),
+        );
 }
 
 /// An account as administrators and the API see it: never the password hash.
@@ -42,6 +46,8 @@ pub struct UserSummary {
     pub has_password: bool,
     /// True while signing in with a password is paused after too many failures.
     pub sign_in_paused: bool,
+    /// Whether the person signs in with a second step (an authenticator app).
+    pub two_step_on: bool,
     pub created_at: chrono::NaiveDateTime,
 }
 
@@ -55,6 +61,7 @@ impl From<User> for UserSummary {
             display_name: user.display_name,
             is_active: user.is_active,
             sign_in_paused: false,
+            two_step_on: user.totp_enabled_at.is_some(),
             created_at: user.created_at,
         }
     }
@@ -137,6 +144,25 @@ async fn unpause(
         "success",
         format!(
             "{} can sign in with their password again.",
+            user.display_name
+        ),
+    );
+    Ok(see_other("/admin/users"))
+}
+
+async fn reset_two_step(
+    AdminUser(admin): AdminUser,
+    page: Page,
+    origin: Origin,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let user =
+        super::two_factor::actions::reset(&page.state().db, &origin, admin.id, id.into_inner())
+            .await?;
+    page.flash(
+        "success",
+        format!(
+            "{}'s two-step sign-in is reset: they are signed out everywhere and their tokens are revoked. They set it up again when they next sign in.",
             user.display_name
         ),
     );

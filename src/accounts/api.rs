@@ -38,6 +38,10 @@ pub struct Me {
     pub email: String,
     pub display_name: String,
     pub role: Role,
+    /// Whether you sign in with a second step (an authenticator app).
+    pub two_step_on: bool,
+    /// The site requires two-step sign-in of you and it is not set up: nothing else works until it is.
+    pub must_set_up_two_step: bool,
 }
 
 /// The account the request is made as.
@@ -49,6 +53,8 @@ async fn me(user: CurrentUser) -> web::Json<Me> {
         email: user.email.0,
         display_name: user.display_name,
         role: user.role,
+        two_step_on: user.second_factor_on,
+        must_set_up_two_step: user.must_set_up_second_factor,
     })
 }
 

@@ -11,6 +11,7 @@ use super::forms::{
     ChangePasswordForm, ForgotPasswordForm, NewPasswordForm, SignInForm, TokenForm,
 };
 use super::queries;
+use super::two_factor;
 use crate::audit::Origin;
 use crate::error::field_errors;
 use crate::error::AppError;
@@ -88,10 +89,7 @@ async fn sign_in(
         return page.render_invalid("accounts/sign_in.html", context, &field_errors(&errors));
     }
     match actions::sign_in(page.state(), &origin, &form.email, form.password).await {
-        Ok(user) => {
-            start_session(&page, &user).await?;
-            Ok(see_other(&safe_next(form.next.as_deref())))
-        }
+        Ok(user) => signed_in(&page, &user, form.next).await,
         Err(AppError::Invalid(errors)) => {
             page.render_invalid("accounts/sign_in.html", context, &errors)
         }
@@ -108,6 +106,20 @@ async fn sign_in(
         }
         Err(other) => Err(other),
     }
+}
+
+/// The password (or an emailed link) is accepted: someone with two-step sign-in gives the second step
+/// next; anyone else is signed in.
+async fn signed_in(
+    page: &Page,
+    user: &crate::identity::User,
+    next: Option<String>,
+) -> Result<HttpResponse, AppError> {
+    if user.totp_enabled_at.is_some() {
+        return Ok(two_factor::handlers::ask_second_step(page, user.id, next));
+    }
+    start_session(page, user, false).await?;
+    Ok(see_other(&safe_next(next.as_deref())))
 }
 
 async fn sign_out(page: Page, origin: Origin) -> Result<HttpResponse, AppError> {
@@ -209,9 +221,8 @@ async fn set_password(
     }
     match actions::redeem_link(page.state(), &origin, &token, form.new_password).await {
         Ok(user) => {
-            start_session(&page, &user).await?;
-            page.flash("success", "Your password is set and you are signed in.");
-            Ok(see_other("/"))
+            page.flash("success", "Your password is set.");
+            signed_in(&page, &user, None).await
         }
         Err(AppError::NotFound) => link_invalid(&page),
         Err(other) => Err(other),
@@ -229,11 +240,7 @@ async fn continue_sign_in(
     token: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     match actions::continue_sign_in(page.state(), &origin, &token).await {
-        Ok(user) => {
-            start_session(&page, &user).await?;
-            page.flash("success", "You are signed in.");
-            Ok(see_other("/"))
-        }
+        Ok(user) => signed_in(&page, &user, None).await,
         Err(AppError::NotFound) => link_invalid(&page),
         Err(other) => Err(other),
     }

@@ -11,6 +11,18 @@ diesel::table! {
         is_active -> Bool,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        totp_secret -> Nullable<Text>,
+        totp_enabled_at -> Nullable<Timestamp>,
+        totp_last_step -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    recovery_codes (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        code_hash -> Text,
+        used_at -> Nullable<Timestamp>,
     }
 }
 
@@ -23,6 +35,7 @@ diesel::table! {
         last_seen_at -> Timestamp,
         ip_address -> Nullable<Text>,
         device -> Text,
+        second_factor_at -> Nullable<Timestamp>,
     }
 }
 
@@ -102,6 +115,22 @@ diesel::table! {
         is_analyst -> Bool,
         perspective -> Text,
         added_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    study_invitations (id) {
+        id -> BigInt,
+        study_id -> BigInt,
+        user_id -> BigInt,
+        invited_name -> Text,
+        is_lead -> Bool,
+        is_co_designer -> Bool,
+        is_interviewer -> Bool,
+        is_analyst -> Bool,
+        perspective -> Text,
+        invited_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
     }
 }
 
@@ -413,12 +442,14 @@ diesel::table! {
 
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(user_sessions -> users (user_id));
+diesel::joinable!(recovery_codes -> users (user_id));
 diesel::joinable!(email_tokens -> users (user_id));
 diesel::joinable!(audit_events -> users (actor_user_id));
 
 diesel::joinable!(studies -> users (created_by));
 diesel::joinable!(study_members -> studies (study_id));
 diesel::joinable!(study_members -> users (user_id));
+diesel::joinable!(study_invitations -> studies (study_id));
 diesel::joinable!(questionnaires -> studies (study_id));
 diesel::joinable!(sections -> questionnaires (questionnaire_id));
 diesel::joinable!(questions -> sections (section_id));
@@ -759,6 +790,8 @@ diesel::joinable!(project_stages -> improvement_projects (project_id));
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     user_sessions,
+    recovery_codes,
+    study_invitations,
     api_tokens,
     email_tokens,
     login_failures,

@@ -1,18 +1,13 @@
 //! What study actions do, for pages and the JSON API alike; each change is audited in its transaction.
 
 use serde_json::json;
-use validator::ValidateEmail;
 
 use super::forms::{MemberForm, StudyForm};
 use super::queries::{self, Member};
 use super::rules::{Perspective, Roles};
-use crate::accounts::queries as accounts;
-use crate::accounts::rules::normalize_email;
 use crate::audit::{self, Origin};
 use crate::db::Db;
 use crate::error::{AppError, FieldErrors};
-use crate::identity::Role;
-use crate::state::AppState;
 
 /// Creates a study; its creator becomes its first lead and co-designer.
 pub async fn create_study(
@@ -77,69 +72,6 @@ pub async fn update_study(
         Ok(())
     })
     .await
-}
-
-/// Adds a person to a study by email. Someone without an account is invited by email first.
-/// Returns the membership and whether an invitation went out.
-pub async fn add_member(
-    state: &AppState,
-    origin: &Origin,
-    study_id: i64,
-    form: &MemberForm,
-) -> Result<(Member, bool), AppError> {
-    let email = normalize_email(&form.email);
-    if email.is_empty() || !email.validate_email() {
-        return Err(AppError::invalid(
-            "email",
-            "Enter an email address in the correct format, like name@example.com",
-        ));
-    }
-    let lookup = email.clone();
-    let existing = state
-        .db
-        .read(move |conn| accounts::find_user_by_email(conn, &lookup).map_err(AppError::from))
-        .await?;
-    let (user_id, invited) = match existing {
-        Some(user) if !user.is_active => {
-            return Err(AppError::invalid(
-                "email",
-                "This person's account is deactivated, so they cannot take a role. An administrator can reactivate it.",
-            ))
-        }
-        Some(user) => (user.id, false),
-        None => {
-            let name = form.display_name.trim();
-            if name.is_empty() || name.chars().count() > 100 {
-                return Err(AppError::invalid(
-                    "display_name",
-                    "They have no account yet: enter their name, up to 100 characters, so we can invite them",
-                ));
-            }
-            let user =
-                crate::accounts::actions::invite(state, origin, &email, name, Role::Member).await?;
-            (user.id, true)
-        }
-    };
-    let (roles, perspective, origin) = (form.roles(), form.perspective(), origin.clone());
-    let member = state
-        .db
-        .write(move |conn| {
-            if queries::is_member(conn, study_id, user_id)? {
-                return Err(AppError::invalid("email", "This person is already a member of the study"));
-            }
-            let id = queries::insert_member(conn, study_id, user_id, roles, perspective)?;
-            audit::record(
-                conn,
-                &origin,
-                "study_member_added",
-                "study_member",
-                Some(id),
-                json!({ "study_id": study_id, "user_id": user_id, "roles": roles, "perspective": perspective }),
-            )?;
-            queries::member(conn, study_id, id)?.ok_or(AppError::NotFound)
-        })
-        .await?;
-    Ok((member, invited))
 }
 
 pub async fn set_jargon(

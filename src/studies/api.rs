@@ -8,6 +8,7 @@ use validator::Validate;
 use super::access::StudyAccess;
 use super::actions;
 use super::forms::{MemberForm, StudyForm};
+use super::invitations::{self, queries::Invitation};
 use super::plain_language::{self, PlainLanguageReport};
 use super::queries::{self, Member, Study};
 use super::rules::{co_design_balance, CoDesignBalance, Roles, StudyRole};
@@ -161,21 +162,18 @@ async fn list_members(
     Ok(web::Json(detail(&state, access.study).await?.members))
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct AddedMember {
-    pub member: Member,
-    /// True when the person had no account and was sent an invitation.
-    pub invited: bool,
-}
-
-/// Adds a member by email (leads only); someone without an account is invited.
+/// Invites someone to the study by email and name (leads only). They become a member when they accept;
+/// until then the invitation is listed at `GET /studies/{id}/invitations`. The answer is the same whether
+/// or not the address has a Voices account (someone new is emailed a link to choose a password, someone
+/// known a notice). Invitation emails are limited per person and per site each hour (429).
 #[utoipa::path(
     tag = "studies",
     params(("id" = i64, Path, description = "Study id")),
     request_body = MemberForm,
     responses(
-        (status = 201, body = AddedMember), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)
+        (status = 202, body = Invitation), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 429, body = ErrorBody, description = "Too many invitations in the last hour")
     ),
     security(("bearer" = []))
 )]
@@ -189,9 +187,9 @@ async fn add_member(
 ) -> Result<HttpResponse, AppError> {
     let access = StudyAccess::with_role(&state.db, &user, id.into_inner(), LEAD).await?;
     body.validate()?;
-    let (member, invited) =
-        actions::add_member(&state, &origin.by(user.id), access.study.id, &body).await?;
-    Ok(HttpResponse::Created().json(AddedMember { member, invited }))
+    let invitation =
+        invitations::actions::invite(&state, &origin.by(user.id), access.study.id, &body).await?;
+    Ok(HttpResponse::Accepted().json(invitation))
 }
 
 /// Changes a member's roles and perspective (leads only). The last lead cannot stop being one.

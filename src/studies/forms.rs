@@ -83,7 +83,7 @@ fn optional_number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<
 #[validate(schema(function = "at_least_one_role", skip_on_field_errors = false))]
 pub struct MemberForm {
     pub email: String,
-    /// Needed only for someone who has no account yet: they are invited by email.
+    /// The name to invite them by, as plain words (it goes into the invitation email).
     pub display_name: String,
     #[serde(deserialize_with = "checkbox")]
     pub lead: bool,

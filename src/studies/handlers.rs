@@ -6,6 +6,7 @@ use validator::Validate;
 use super::access::StudyAccess;
 use super::actions;
 use super::forms::{MemberForm, StudyForm};
+use super::invitations;
 use super::queries::{self, Member};
 use super::rules::{co_design_balance, StudyRole};
 use crate::audit::Origin;
@@ -52,7 +53,9 @@ async fn index(user: CurrentUser, page: Page) -> Result<HttpResponse, AppError> 
         .db
         .read(move |conn| queries::studies_of(conn, user_id).map_err(AppError::from))
         .await?;
+    let invited = invitations::actions::for_person(&page.state().db, user_id).await?;
     let mut context = tera::Context::new();
+    context.insert("invitations", &invited);
     context.insert(
         "studies",
         &studies
@@ -176,6 +179,10 @@ async fn show(
     context.insert("members", &members);
     context.insert("balance", &balance);
     context.insert("questionnaires", &questionnaires);
+    if access.me.roles.lead {
+        let invited = invitations::actions::for_study(&page.state().db, study_id).await?;
+        context.insert("invitations", &invited);
+    }
     page.render("studies/show.html", context)
 }
 
@@ -355,25 +362,35 @@ async fn add_member(
     if let Err(errors) = form.validate() {
         return invalid(&field_errors(&errors));
     }
-    match actions::add_member(page.state(), &origin.by(user.id), access.study.id, &form).await {
-        Ok((member, invited)) => {
-            let note = match (invited, crate::mail::no_server_note(&page.state().settings)) {
-                (false, _) => String::new(),
-                (true, None) => {
-                    " They have been sent an invitation to set up their account.".into()
-                }
-                (true, Some(no_server)) => format!(" {no_server}"),
-            };
+    match invitations::actions::invite(page.state(), &origin.by(user.id), access.study.id, &form)
+        .await
+    {
+        Ok(invitation) => {
+            let note = crate::mail::no_server_note(&page.state().settings)
+                .map(|no_server| format!(" {no_server}"))
+                .unwrap_or_default();
             page.flash(
                 "success",
                 format!(
-                    "{} is now a member of the study.{note}",
-                    member.display_name
+                    "{} is invited by email. They become a member when they accept.{note}",
+                    invitation.invited_name
                 ),
             );
-            Ok(see_other(&format!("/studies/{}", access.study.id)))
+            Ok(see_other(&format!("/studies/{}#members", access.study.id)))
         }
         Err(AppError::Invalid(errors)) => invalid(&errors),
+        Err(AppError::TooManyRequests(message)) => {
+            let errors = FieldErrors::from([("email".to_string(), message)]);
+            page.render_status(
+                actix_web::http::StatusCode::TOO_MANY_REQUESTS,
+                "studies/member_form.html",
+                {
+                    let mut context = member_context(&access, &form, None);
+                    context.insert("errors", &errors);
+                    context
+                },
+            )
+        }
         Err(other) => Err(other),
     }
 }

@@ -8,6 +8,7 @@ pub mod comments;
 pub mod consent;
 pub mod forms;
 pub mod handlers;
+pub mod invitations;
 pub mod plain_language;
 pub mod preview;
 pub mod queries;

@@ -38,6 +38,15 @@ pub struct CurrentUser {
     /// The server-side session behind a browser request; None for an API token.
     #[serde(skip)]
     pub session_id: Option<i64>,
+    /// Whether the person signs in with a second step (an authenticator app).
+    pub second_factor_on: bool,
+    /// When this browser session last proved a second factor (an app code, or single sign-on where that
+    /// counts as one); None for an API token.
+    #[serde(skip)]
+    pub second_factor_at: Option<NaiveDateTime>,
+    /// The site requires a second step of this person and they have not set it up: until they do, only
+    /// setting it up and signing out are open to them.
+    pub must_set_up_second_factor: bool,
 }
 
 impl CurrentUser {
@@ -54,6 +63,9 @@ impl From<&User> for CurrentUser {
             display_name: user.display_name.clone(),
             role: user.role(),
             session_id: None,
+            second_factor_on: user.totp_enabled_at.is_some(),
+            second_factor_at: None,
+            must_set_up_second_factor: false,
         }
     }
 }
@@ -65,8 +77,9 @@ impl<T: Serialize> Serialize for Masked<T> {
 }
 
 /// Starts a signed-in session: a new row on the server, and a fresh cookie session that holds only its
-/// secret (so nothing set before sign-in survives it).
-pub async fn start_session(page: &Page, user: &User) -> Result<(), AppError> {
+/// secret (so nothing set before sign-in survives it). `second_factor` says whether the sign-in proved
+/// one (an app code, or single sign-on where that counts).
+pub async fn start_session(page: &Page, user: &User, second_factor: bool) -> Result<(), AppError> {
     let token = new_token("");
     let ip = client_ip(page.request());
     let device = device_summary(
@@ -80,7 +93,7 @@ pub async fn start_session(page: &Page, user: &User) -> Result<(), AppError> {
     page.state()
         .db
         .write(move |conn| {
-            identity::insert_session(conn, &hash, user_id, ip.as_deref(), &device)
+            identity::insert_session(conn, &hash, user_id, ip.as_deref(), &device, second_factor)
                 .map_err(AppError::from)
         })
         .await?;
@@ -187,7 +200,34 @@ async fn from_bearer(req: &HttpRequest, state: &AppState) -> Result<CurrentUser,
             .write(move |conn| identity::touch_api_token(conn, token_id).map_err(AppError::from))
             .await?;
     }
-    Ok(CurrentUser::from(&user))
+    let must_set_up = must_set_up_second_factor(state, &user, None).await?;
+    Ok(CurrentUser {
+        must_set_up_second_factor: must_set_up,
+        ..CurrentUser::from(&user)
+    })
+}
+
+/// Whether the site requires a second step of this person and neither their account (an app) nor this
+/// session (single sign-on that counts as one) has one. Asks the database only in that case.
+async fn must_set_up_second_factor(
+    state: &AppState,
+    user: &User,
+    session_proved: Option<NaiveDateTime>,
+) -> Result<bool, AppError> {
+    let setting = state.settings.second_factor.required_for;
+    if user.totp_enabled_at.is_some()
+        || session_proved.is_some()
+        || setting == crate::config::SecondFactorRequired::Nobody
+    {
+        return Ok(false);
+    }
+    let user = user.clone();
+    state
+        .db
+        .read(move |conn| {
+            identity::must_use_second_factor(conn, &user, setting).map_err(AppError::from)
+        })
+        .await
 }
 
 async fn from_session(
@@ -216,8 +256,11 @@ async fn from_session(
                     })
                     .await?;
             }
+            let must_set_up = must_set_up_second_factor(state, &user, row.second_factor_at).await?;
             Ok(Some(CurrentUser {
                 session_id: Some(row.id),
+                second_factor_at: row.second_factor_at,
+                must_set_up_second_factor: must_set_up,
                 ..CurrentUser::from(&user)
             }))
         }
@@ -241,13 +284,32 @@ async fn from_session(
 
 type Extracting<T> = Pin<Box<dyn Future<Output = Result<T, AppError>>>>;
 
+/// What someone who must set up two-step sign-in, and has not, may still use: setting it up, and saying
+/// who they are to the API (which tells them why everything else is refused).
+const OPEN_BEFORE_SET_UP: &[&str] = &[
+    "/account/two-step",
+    "/account/two-step/recovery-codes",
+    "/api/v1/me",
+    "/api/v1/me/two-step",
+    "/api/v1/me/two-step/confirm",
+];
+
+/// The signed-in person, held to the site's two-step requirement.
+async fn admitted(req: &HttpRequest) -> Result<CurrentUser, AppError> {
+    let user = resolve(req).await?.ok_or(AppError::Unauthenticated)?;
+    if user.must_set_up_second_factor && !OPEN_BEFORE_SET_UP.contains(&req.path()) {
+        return Err(AppError::SecondFactorSetUpNeeded);
+    }
+    Ok(user)
+}
+
 impl FromRequest for CurrentUser {
     type Error = AppError;
     type Future = Extracting<Self>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
-        Box::pin(async move { resolve(&req).await?.ok_or(AppError::Unauthenticated) })
+        Box::pin(async move { admitted(&req).await })
     }
 }
 
@@ -262,7 +324,7 @@ impl FromRequest for AdminUser {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
-            let user = resolve(&req).await?.ok_or(AppError::Unauthenticated)?;
+            let user = admitted(&req).await?;
             if user.is_admin() {
                 Ok(AdminUser(user))
             } else {
@@ -273,7 +335,8 @@ impl FromRequest for AdminUser {
 }
 
 /// Turns strangers away from a whole scope before any handler (or its body parsing) runs, so an
-/// unauthenticated call always gets 401, whatever else is wrong with it.
+/// unauthenticated call always gets 401, whatever else is wrong with it (and someone who must set up
+/// two-step sign-in gets 403 until they have).
 pub async fn require_signed_in(
     req: actix_web::dev::ServiceRequest,
     next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
@@ -284,12 +347,11 @@ pub async fn require_signed_in(
             .await
             .map(actix_web::dev::ServiceResponse::map_into_boxed_body);
     }
-    match resolve(req.request()).await {
-        Ok(Some(_)) => next
+    match admitted(req.request()).await {
+        Ok(_) => next
             .call(req)
             .await
             .map(actix_web::dev::ServiceResponse::map_into_boxed_body),
-        Ok(None) => Ok(req.error_response(AppError::Unauthenticated)),
         Err(error) => Ok(req.error_response(error)),
     }
 }
@@ -314,6 +376,7 @@ mod tests {
             last_seen_at: start + Duration::minutes(seen_minutes),
             ip_address: None,
             device: String::new(),
+            second_factor_at: None,
         };
         let at = |minutes: i64| start + Duration::minutes(minutes);
         assert!(live(&session(0), at(30), &settings));

@@ -126,6 +126,43 @@ fn title(status: StatusCode) -> &'static str {
 
 /// Writes the body of every error response that carries an error: JSON under `/api/`, a page elsewhere.
 /// Responses a handler built itself (a form shown again with its errors, say) pass through untouched.
+/// Where a page request goes when the error is a missing sign-in step: signing in, setting up the
+/// second step, or giving it again. Each comes back to the page asked for (a form sent comes back to the
+/// page it was sent from, which asks again).
+fn sign_in_step(error: Option<&AppError>, request: &actix_web::HttpRequest) -> Option<String> {
+    let here = || {
+        request
+            .uri()
+            .path_and_query()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_else(|| "/".into())
+    };
+    let encode =
+        |path: &str| url::form_urlencoded::byte_serialize(path.as_bytes()).collect::<String>();
+    match error? {
+        AppError::Unauthenticated => Some(format!("/login?next={}", encode(&here()))),
+        AppError::SecondFactorSetUpNeeded => Some("/account/two-step".into()),
+        AppError::StepUpNeeded => {
+            let back = if request.method() == actix_web::http::Method::GET {
+                here()
+            } else {
+                request
+                    .headers()
+                    .get(header::REFERER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| url::Url::parse(v).ok())
+                    .map(|u| match u.query() {
+                        Some(query) => format!("{}?{query}", u.path()),
+                        None => u.path().to_string(),
+                    })
+                    .unwrap_or_else(|| "/".into())
+            };
+            Some(format!("/account/confirm?next={}", encode(&back)))
+        }
+        _ => None,
+    }
+}
+
 pub async fn render_errors(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -137,7 +174,6 @@ pub async fn render_errors(
         return Ok(res.map_into_boxed_body());
     };
     let app_error = error.as_error::<AppError>();
-    let unauthenticated = matches!(app_error, Some(AppError::Unauthenticated));
     let (code, message) = match app_error {
         Some(AppError::Internal(cause)) => {
             tracing::error!(error = %format!("{cause:#}"), "internal error");
@@ -156,6 +192,7 @@ pub async fn render_errors(
         None => (default_code(status), friendly_message(status).to_string()),
     };
     let fields = app_error.and_then(AppError::fields).cloned();
+    let step = sign_in_step(app_error, res.request());
     let (request, _) = res.into_parts();
 
     let body = if is_api {
@@ -166,16 +203,7 @@ pub async fn render_errors(
         builder.json(serde_json::json!({
             "error": { "code": code, "message": message, "fields": fields.unwrap_or_default() }
         }))
-    } else if unauthenticated {
-        let next_path = request
-            .uri()
-            .path_and_query()
-            .map(|p| p.as_str())
-            .unwrap_or("/");
-        let location = format!(
-            "/login?next={}",
-            url::form_urlencoded::byte_serialize(next_path.as_bytes()).collect::<String>()
-        );
+    } else if let Some(location) = step {
         HttpResponse::SeeOther()
             .insert_header((header::LOCATION, location))
             .finish()

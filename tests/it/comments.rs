@@ -122,7 +122,12 @@ async fn member(
     let added = app
         .post_form(
             &format!("/studies/{}/members", study.id),
-            &[("email", email), (role, "on"), ("perspective", perspective)],
+            &[
+                ("email", email),
+                ("display_name", "Test Person"),
+                (role, "on"),
+                ("perspective", perspective),
+            ],
         )
         .await;
     assert_eq!(
@@ -130,6 +135,7 @@ async fn member(
         StatusCode::SEE_OTHER,
         "member {email} added"
     );
+    crate::helpers::accept_invitations(app, email).await;
     let visitor = app.new_visitor();
     visitor.sign_in(email, PASSWORD).await;
     visitor
@@ -548,11 +554,13 @@ async fn comments_through_the_api(app: TestApp) {
         &format!("/studies/{}/members", study.id),
         &[
             ("email", "analyst@example.org"),
+            ("display_name", "Test Person"),
             ("analyst", "on"),
             ("perspective", "staff"),
         ],
     )
     .await;
+    crate::helpers::accept_invitations(&app, "analyst@example.org").await;
     let origin = voices::audit::Origin::command_line();
     let token = |user| {
         let (db, origin) = (app.db.clone(), origin.clone());

@@ -13,7 +13,7 @@ use tempfile::TempDir;
 use voices::accounts::actions;
 use voices::app::{build_state, run, run_with_composer};
 use voices::audit::Origin;
-use voices::config::Settings;
+use voices::config::{SecondFactorRequired, Settings};
 use voices::db::Db;
 use voices::identity::Role;
 use voices::mail::outbox::Composer;
@@ -139,6 +139,8 @@ pub fn test_settings(data_dir: &TempDir) -> Settings {
     settings.workers = 1;
     settings.database_pool_size = 4;
     settings.login.slow_step_ms = 20;
+    // Most tests are about something else; tests/it/two_factor.rs runs with the built-in requirement.
+    settings.second_factor.required_for = SecondFactorRequired::Nobody;
     settings
 }
 
@@ -528,6 +530,38 @@ impl Person {
     }
 }
 
+/// Accepts, for the person with this email, every study invitation waiting for them (as they would
+/// on their studies page).
+pub async fn accept_invitations(app: &TestApp, email: &str) {
+    let email = email.to_string();
+    let user_id = app
+        .db
+        .read(move |conn| {
+            use voices::db::schema::users;
+            users::table
+                .filter(users::email.eq(email))
+                .select(users::id)
+                .first::<i64>(conn)
+                .map_err(voices::error::AppError::from)
+        })
+        .await
+        .expect("the invited person has an account");
+    let invited = voices::studies::invitations::actions::for_person(&app.db, user_id)
+        .await
+        .unwrap();
+    assert!(!invited.is_empty(), "an invitation is waiting");
+    for invitation in invited {
+        voices::studies::invitations::actions::accept(
+            &app.db,
+            &Origin::command_line(),
+            user_id,
+            invitation.id,
+        )
+        .await
+        .unwrap();
+    }
+}
+
 /// A study led by lead@example.org (signed in as the app's own visitor too), with one member in
 /// each other role and someone who is not a member.
 pub struct StudyTeam {
@@ -572,10 +606,16 @@ impl StudyTeam {
             let added = app
                 .post_form(
                     &format!("/studies/{study}/members"),
-                    &[("email", email), (role, "on"), ("perspective", "staff")],
+                    &[
+                        ("email", email),
+                        ("display_name", "Test Person"),
+                        (role, "on"),
+                        ("perspective", "staff"),
+                    ],
                 )
                 .await;
             assert_eq!(added.status(), StatusCode::SEE_OTHER, "add {email}");
+            accept_invitations(app, email).await;
             members.push(person(email, id).await);
         }
         let outsider_id = app.create_user("outsider@example.org", Role::Member).await;

@@ -31,10 +31,16 @@ async fn member(app: &TestApp, study: i64, email: &str, name: &str, role: &str) 
     let added = app
         .post_form(
             &format!("/studies/{study}/members"),
-            &[("email", email), (role, "on"), ("perspective", "carer")],
+            &[
+                ("email", email),
+                ("display_name", name),
+                (role, "on"),
+                ("perspective", "carer"),
+            ],
         )
         .await;
     assert_eq!(added.status(), StatusCode::SEE_OTHER);
+    crate::helpers::accept_invitations(app, email).await;
     let visitor = app.new_visitor();
     visitor.sign_in(email, PASSWORD).await;
     visitor

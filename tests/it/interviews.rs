@@ -55,10 +55,13 @@ impl<'a> Team<'a> {
                 .call(
                     Method::POST,
                     &format!("/api/v1/studies/{study}/members"),
-                    Some(json!({ "email": email, role: true, "perspective": "staff" })),
+                    Some(
+                        json!({ "email": email, "display_name": "Test Person", role: true, "perspective": "staff" }),
+                    ),
                 )
                 .await;
-            assert_eq!(status, StatusCode::CREATED, "add {email}: {body}");
+            assert_eq!(status, StatusCode::ACCEPTED, "add {email}: {body}");
+            crate::helpers::accept_invitations(app, email).await;
         }
         app.create_user("outsider@example.org", Role::Member).await;
         Team {

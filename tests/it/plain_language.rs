@@ -111,11 +111,13 @@ async fn texts_show_how_plain_they_are_and_flag_the_study_jargon(app: TestApp) {
         &format!("/studies/{study}/members"),
         &[
             ("email", "analyst@example.org"),
+            ("display_name", "Test Person"),
             ("analyst", "on"),
             ("perspective", "staff"),
         ],
     )
     .await;
+    crate::helpers::accept_invitations(&app, "analyst@example.org").await;
     let analyst = app.new_visitor();
     analyst.sign_in("analyst@example.org", PASSWORD).await;
     assert_eq!(

@@ -49,12 +49,14 @@ async fn study(app: &TestApp) -> i64 {
             &format!("/studies/{study}/members"),
             &[
                 ("email", "analyst@example.org"),
+                ("display_name", "Test Person"),
                 ("analyst", "on"),
                 ("perspective", "staff"),
             ],
         )
         .await;
     assert_eq!(added.status(), StatusCode::SEE_OTHER);
+    crate::helpers::accept_invitations(app, "analyst@example.org").await;
     study
 }
 

@@ -279,11 +279,13 @@ async fn every_questionnaire_route_checks_membership_and_role(app: TestApp) {
         &format!("/studies/{study}/members"),
         &[
             ("email", "analyst@example.org"),
+            ("display_name", "Test Person"),
             ("analyst", "on"),
             ("perspective", "staff"),
         ],
     )
     .await;
+    crate::helpers::accept_invitations(&app, "analyst@example.org").await;
     let analyst = app.new_visitor();
     analyst.sign_in("analyst@example.org", PASSWORD).await;
     let outsider = app.new_visitor();
@@ -418,11 +420,13 @@ async fn two_people_saving_the_same_question_never_overwrite_each_other(app: Tes
         &format!("/studies/{study}/members"),
         &[
             ("email", "advisor@example.org"),
+            ("display_name", "Test Person"),
             ("co_designer", "on"),
             ("perspective", "carer"),
         ],
     )
     .await;
+    crate::helpers::accept_invitations(&app, "advisor@example.org").await;
     let advisor = app.new_visitor();
     advisor.sign_in("advisor@example.org", PASSWORD).await;
 

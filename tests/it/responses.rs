@@ -46,11 +46,12 @@ pub async fn sample_study(app: &TestApp) -> (i64, i64, i64) {
             Method::POST,
             &format!("/api/v1/studies/{study}/members"),
             Some(
-                json!({ "email": "analyst@example.org", "analyst": true, "perspective": "staff" }),
+                json!({ "email": "analyst@example.org", "display_name": "Test Person", "analyst": true, "perspective": "staff" }),
             ),
         )
         .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    crate::helpers::accept_invitations(app, "analyst@example.org").await;
     let (status, imported) = lead
         .call(
             Method::POST,

@@ -113,6 +113,15 @@ const PAGES: &[(&str, &str, Needs)] = &[
     ("POST", "/admin/users/999/reactivate", Needs::Admin),
     ("POST", "/admin/users/999/unpause", Needs::Admin),
     ("POST", "/account/sessions/999/end", Needs::Member),
+    ("GET", "/account/two-step", Needs::Member),
+    ("POST", "/account/two-step", Needs::Member),
+    ("POST", "/account/two-step/recovery-codes", Needs::Member),
+    ("POST", "/account/two-step/off", Needs::Member),
+    ("GET", "/account/confirm", Needs::Member),
+    ("POST", "/account/confirm", Needs::Member),
+    ("POST", "/admin/users/999/reset-two-step", Needs::Admin),
+    ("POST", "/invitations/999/accept", Needs::Member),
+    ("POST", "/invitations/999/decline", Needs::Member),
     // Last: it signs the member and the administrator out.
     ("POST", "/account/sessions/end-all", Needs::Member),
 ];
@@ -133,6 +142,20 @@ pub const API: &[(&str, &str, Needs)] = &[
     ("POST", "/api/v1/users/{id}/deactivate", Needs::Admin),
     ("POST", "/api/v1/users/{id}/reactivate", Needs::Admin),
     ("POST", "/api/v1/users/{id}/unpause", Needs::Admin),
+    ("POST", "/api/v1/users/{id}/reset-two-step", Needs::Admin),
+    ("GET", "/api/v1/me/two-step", Needs::Member),
+    ("POST", "/api/v1/me/two-step", Needs::Member),
+    ("POST", "/api/v1/me/two-step/confirm", Needs::Member),
+    ("POST", "/api/v1/me/two-step/recovery-codes", Needs::Member),
+    ("GET", "/api/v1/me/invitations", Needs::Member),
+    ("POST", "/api/v1/me/invitations/{id}/accept", Needs::Member),
+    ("POST", "/api/v1/me/invitations/{id}/decline", Needs::Member),
+    ("GET", "/api/v1/studies/{id}/invitations", Needs::Member),
+    (
+        "DELETE",
+        "/api/v1/studies/{id}/invitations/{invitation_id}",
+        Needs::Member,
+    ),
     ("GET", "/api/v1/audit-events", Needs::Admin),
     ("GET", "/api/v1/admin/outbox", Needs::Admin),
     ("POST", "/api/v1/admin/outbox/{id}/retry", Needs::Admin),
@@ -592,6 +615,19 @@ const INTERVIEWERS: &[StudyRole] = &[StudyRole::Lead, StudyRole::Interviewer];
 /// member without one of the roles gets 403; someone who is not a member, 404; a stranger is asked
 /// to sign in (pages) or gets 401 (API). The body is what a POST, PUT or PATCH sends.
 const STUDY_ROUTES: &[(&str, &str, &str, &[StudyRole])] = &[
+    ("GET", "/api/v1/studies/{id}/invitations", "", LEAD),
+    (
+        "DELETE",
+        "/api/v1/studies/{id}/invitations/{invitation_id}",
+        "",
+        LEAD,
+    ),
+    (
+        "POST",
+        "/studies/{id}/invitations/{invitation}/withdraw",
+        "",
+        LEAD,
+    ),
     ("GET", "/api/v1/studies/{id}/responses", "", LEAD_OR_ANALYST),
     (
         "GET",

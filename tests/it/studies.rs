@@ -74,18 +74,23 @@ async fn a_lead_creates_a_study_and_builds_the_co_design_group(app: TestApp) {
     assert!(page.contains("The study is created"));
     assert!(page.contains("<strong>1</strong> staff"));
 
+    // Someone with an account and someone without: the lead's answer is the same for both.
     app.create_user("sam@example.org", Role::Member).await;
     let added = add_member(
         &app,
         study,
         &[
             ("email", "sam@example.org"),
+            ("display_name", "Sam Advisor"),
             ("co_designer", "on"),
             ("perspective", "service_user"),
         ],
     )
     .await;
     assert_eq!(added.status(), StatusCode::SEE_OTHER);
+    let (_, known_page) = app.get_text(&location(&added)).await;
+    assert!(known_page
+        .contains("Sam Advisor is invited by email. They become a member when they accept."));
 
     let no_role = add_member(
         &app,
@@ -98,22 +103,29 @@ async fn a_lead_creates_a_study_and_builds_the_co_design_group(app: TestApp) {
     assert!(html.contains(r##"<a href="#roles">Choose at least one role</a>"##));
     assert!(html.contains(r#"value="tia@example.org""#), "input kept");
 
-    let no_name = add_member(
-        &app,
-        study,
-        &[
-            ("email", "tia@example.org"),
-            ("co_designer", "on"),
-            ("perspective", "carer"),
-        ],
-    )
-    .await;
-    assert_eq!(no_name.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(no_name
-        .text()
-        .await
-        .unwrap()
-        .contains("They have no account yet"));
+    for name in [
+        "",
+        "Dear colleague, visit https://evil.example",
+        "see evil.example",
+    ] {
+        let refused = add_member(
+            &app,
+            study,
+            &[
+                ("email", "tia@example.org"),
+                ("display_name", name),
+                ("co_designer", "on"),
+                ("perspective", "carer"),
+            ],
+        )
+        .await;
+        assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY, "{name}");
+        assert!(refused
+            .text()
+            .await
+            .unwrap()
+            .contains("Enter their name as plain words"));
+    }
 
     let invited = add_member(
         &app,
@@ -128,29 +140,45 @@ async fn a_lead_creates_a_study_and_builds_the_co_design_group(app: TestApp) {
     .await;
     assert_eq!(invited.status(), StatusCode::SEE_OTHER);
     app.wait_for_email("tia@example.org").await;
+    app.wait_for_email("sam@example.org").await;
 
-    let (_, page) = app.get_text(&format!("/studies/{study}")).await;
-    assert!(page.contains("is now a member of the study. No mail server is set up"));
+    let (_, page) = app.get_text(&location(&invited)).await;
+    assert!(page.contains("Tia Carer is invited by email. They become a member when they accept."));
+    assert!(page.contains("No mail server is set up"));
+    // Both wait as invited, under the names the lead typed; neither is a member yet.
+    assert!(page.contains("Sam Advisor") && page.contains("Tia Carer"));
     assert!(page.contains("<strong>1</strong> staff"));
-    assert!(page.contains("<strong>1</strong> service-user advisor and"));
-    assert!(page.contains("<strong>1</strong> carer advisor."));
+    assert!(page.contains("<strong>0</strong> service-user advisors"));
     let again = add_member(
         &app,
         study,
         &[
             ("email", "sam@example.org"),
+            ("display_name", "Sam Advisor"),
             ("analyst", "on"),
             ("perspective", "staff"),
         ],
     )
     .await;
     assert_eq!(again.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(again.text().await.unwrap().contains("already a member"));
+    assert!(again.text().await.unwrap().contains("already been invited"));
 
+    // Sam sees the invitation on the studies page and accepts it.
     let sam = app.new_visitor();
     sam.sign_in("sam@example.org", PASSWORD).await;
     let (_, list) = sam.get_text("/studies").await;
-    assert!(list.contains("Barriers and enablers to involvement") && list.contains("Co-designer"));
+    assert!(list.contains("Barriers and enablers to involvement"));
+    let accept =
+        crate::helpers::value_after(&list, "action=\"/invitations/").expect("an accept button");
+    let invitation: i64 = accept.split('/').next().unwrap().parse().unwrap();
+    let accepted = sam
+        .post_form(&format!("/invitations/{invitation}/accept"), &[])
+        .await;
+    assert_eq!(location(&accepted), format!("/studies/{study}"));
+    let (_, list) = sam.get_text("/studies").await;
+    assert!(list.contains("Co-designer"));
+    let (_, page) = app.get_text(&format!("/studies/{study}")).await;
+    assert!(page.contains("<strong>1</strong> service-user advisor and"));
 }
 
 async fn every_study_route_checks_membership_and_role(app: TestApp) {
@@ -171,11 +199,13 @@ async fn every_study_route_checks_membership_and_role(app: TestApp) {
         study,
         &[
             ("email", "analyst@example.org"),
+            ("display_name", "Test Person"),
             ("analyst", "on"),
             ("perspective", "staff"),
         ],
     )
     .await;
+    crate::helpers::accept_invitations(&app, "analyst@example.org").await;
     // Two members for the lead to change and remove: one through the pages, one through the API.
     for spare in ["spare@example.org", "spare2@example.org"] {
         add_member(
@@ -183,11 +213,13 @@ async fn every_study_route_checks_membership_and_role(app: TestApp) {
             study,
             &[
                 ("email", spare),
+                ("display_name", "Test Person"),
                 ("interviewer", "on"),
                 ("perspective", "staff"),
             ],
         )
         .await;
+        crate::helpers::accept_invitations(&app, spare).await;
     }
     let members: serde_json::Value = lead
         .client
@@ -450,10 +482,28 @@ async fn studies_and_members_through_the_api(app: TestApp) {
     )
     .await
     .unwrap();
-    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
     let added: serde_json::Value = response.json().await.unwrap();
-    assert_eq!(added["invited"], true);
-    let member = added["member"]["id"].as_i64().unwrap();
+    assert_eq!(added["invited_name"], "Ned");
+    crate::helpers::accept_invitations(&app, "new-advisor@example.org").await;
+    let members: serde_json::Value = call(
+        Method::GET,
+        &format!("/api/v1/studies/{study}/members"),
+        None,
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let member = members
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["email"] == "new-advisor@example.org")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
 
     let response = call(
         Method::PUT,

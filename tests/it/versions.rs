@@ -51,10 +51,16 @@ async fn study_with_team(app: &TestApp) -> (i64, i64, i64) {
         let added = app
             .post_form(
                 &format!("/studies/{study}/members"),
-                &[("email", email), (role, "on"), ("perspective", perspective)],
+                &[
+                    ("email", email),
+                    ("display_name", "Test Person"),
+                    (role, "on"),
+                    ("perspective", perspective),
+                ],
             )
             .await;
         assert_eq!(added.status(), StatusCode::SEE_OTHER, "add {email}");
+        crate::helpers::accept_invitations(app, email).await;
     }
     let created = app
         .post_form(
