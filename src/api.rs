@@ -47,6 +47,7 @@ fn v1() -> utoipa_actix_web::scope::Scope<
             crate::web::auth::require_signed_in,
         ))
         .configure(crate::accounts::api::routes)
+        .configure(crate::accounts::sso::api::routes)
         .configure(crate::studies::api::routes)
         .configure(crate::studies::questionnaires::api::routes)
         .configure(crate::studies::comments::api::routes)

@@ -8,3 +8,4 @@ pub mod handlers;
 pub mod passwords;
 pub mod queries;
 pub mod rules;
+pub mod sso;
