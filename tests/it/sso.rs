@@ -587,6 +587,12 @@ async fn a_mismatched_or_replayed_callback_is_refused(backend: Backend) {
     let (status, _, _) = deliver(&browser, &callback).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert!(me(&browser).await.is_some());
+    let (status, to, _) = deliver(&browser, &callback).await;
+    assert_eq!(
+        (status, to.as_str()),
+        (StatusCode::SEE_OTHER, "/"),
+        "Back to the used callback once signed in just goes home"
+    );
     let thief = app.new_visitor();
     let (status, _, page) = deliver(&thief, &callback).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);

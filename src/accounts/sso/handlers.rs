@@ -12,20 +12,19 @@ use crate::error::{AppError, FieldErrors};
 use crate::state::AppState;
 use crate::web::auth::start_session;
 use crate::web::page::{safe_next, see_other};
-use crate::web::Page;
+use crate::web::{CurrentUser, Page};
 
 /// The cookie session's key for the sign-in under way.
 const FLOW: &str = "sso_flow";
 
-/// The password pages that `sso.only` closes: signing in with a password, the forgotten-password email,
-/// setting a password from an invitation or reset link, continuing a paused password sign-in, and
-/// changing one's password.
+/// The password pages that `sso.only` closes to strangers: signing in with a password, the
+/// forgotten-password email, setting a password from an invitation or reset link, and continuing a
+/// paused password sign-in. (Changing one's password, for the signed-in, is closed too.)
 const PASSWORD_PAGES: &[&str] = &[
     "/login",
     "/forgot-password",
     "/accounts/set-password/{token}",
     "/accounts/continue/{token}",
-    "/account/password",
 ];
 
 /// Mount before the account pages: with `sso.only` on, the refusals below match first; with it off,
@@ -43,6 +42,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         };
         cfg.service(resource.to(password_refused));
     }
+    cfg.service(
+        web::resource("/account/password")
+            .guard(guard::fn_guard(sso_only))
+            .to(password_change_refused),
+    );
 }
 
 fn sso_only(ctx: &guard::GuardContext) -> bool {
@@ -51,9 +55,14 @@ fn sso_only(ctx: &guard::GuardContext) -> bool {
 }
 
 async fn password_refused(page: Page) -> Result<HttpResponse, AppError> {
-    if page.request().path() == "/account/password" && page.user.is_none() {
-        return Err(AppError::Unauthenticated);
-    }
+    page.render_status(
+        StatusCode::FORBIDDEN,
+        "accounts/sso_only.html",
+        tera::Context::new(),
+    )
+}
+
+async fn password_change_refused(_user: CurrentUser, page: Page) -> Result<HttpResponse, AppError> {
     page.render_status(
         StatusCode::FORBIDDEN,
         "accounts/sso_only.html",
@@ -110,6 +119,10 @@ async fn callback(
         .session()
         .remove_as::<PendingFlow>(FLOW)
         .and_then(Result::ok);
+    if flow.is_none() && page.user.is_some() {
+        // Back to a used callback after signing in (the browser's Back button): nothing to refuse.
+        return Ok(see_other("/"));
+    }
     let next = flow.as_ref().map_or_else(|| "/".into(), |f| f.next.clone());
     match finish(&page, &origin, flow, query.into_inner()).await {
         Ok(user) => {
@@ -151,10 +164,7 @@ async fn finish(
         }
         .into());
     }
-    if query
-        .iss
-        .is_some_and(|iss| !provider::issuer_matches(settings, &iss))
-    {
+    if query.iss.is_some_and(|iss| iss != settings.issuer) {
         return Err(Refusal::WrongIssuer.into());
     }
     let code = query.code.ok_or(Refusal::ProviderError)?;

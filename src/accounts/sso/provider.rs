@@ -76,7 +76,8 @@ async fn discovered(state: &AppState, fresh: bool) -> Result<Discovered, Refusal
     let metadata = CoreProviderMetadata::discover_async(issuer, &http)
         .await
         .map_err(|error| {
-            tracing::warn!(%error, "single sign-on: reading the provider's discovery document failed");
+            // The discovery document and keys are public: their errors hold nothing personal.
+            tracing::warn!(error = %with_causes(&error), "single sign-on: reading the provider's discovery document failed");
             Refusal::Unavailable
         })?;
     let found = Discovered {
@@ -86,6 +87,18 @@ async fn discovered(state: &AppState, fresh: bool) -> Result<Discovered, Refusal
     };
     *slot = Some(found.clone());
     Ok(found)
+}
+
+/// "Request failed: error sending request: connection refused": the causes an operator needs.
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        cause = inner.source();
+    }
+    text
 }
 
 fn http_client() -> Result<reqwest::Client, Refusal> {
@@ -162,11 +175,6 @@ pub async fn authorization(
     Ok((url, flow))
 }
 
-/// The issuer configured, for comparing with a callback's `iss` parameter (RFC 9207).
-pub fn issuer_matches(settings: &SsoSettings, iss: &str) -> bool {
-    settings.issuer == iss
-}
-
 /// Redeems the code (with the flow's PKCE verifier) and checks the ID token against the flow's nonce.
 pub async fn redeem(
     state: &AppState,
@@ -194,7 +202,7 @@ pub async fn redeem(
                     Refusal::CodeRefused
                 }
                 RequestTokenError::Request(cause) => {
-                    tracing::warn!(error = %cause, "single sign-on: the token endpoint could not be reached");
+                    tracing::warn!(error = %with_causes(cause), "single sign-on: the token endpoint could not be reached");
                     Refusal::Unavailable
                 }
                 RequestTokenError::Parse(..) | RequestTokenError::Other(_) => {
