@@ -48,6 +48,7 @@ fn v1() -> utoipa_actix_web::scope::Scope<
         ))
         .configure(crate::accounts::api::routes)
         .configure(crate::accounts::two_factor::api::routes)
+        .configure(crate::accounts::sso::api::routes)
         .configure(crate::studies::api::routes)
         .configure(crate::studies::invitations::api::routes)
         .configure(crate::studies::questionnaires::api::routes)

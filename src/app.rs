@@ -44,6 +44,8 @@ fn routes(cfg: &mut web::ServiceConfig) {
         web::get().to(crate::web::assets::serve),
     )
     .configure(crate::api::mount)
+    // Before the account pages: with `sso.only` it answers their password routes.
+    .configure(crate::accounts::sso::handlers::routes)
     .configure(crate::accounts::handlers::routes)
     .configure(crate::accounts::admin::routes)
     .configure(crate::accounts::two_factor::handlers::routes)

@@ -36,6 +36,7 @@ pub struct Settings {
     pub outbox: OutboxSettings,
     pub links: LinkSettings,
     pub campaigns: CampaignSettings,
+    pub sso: SsoSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -119,6 +120,51 @@ pub struct LinkSettings {
     pub window_minutes: i64,
 }
 
+/// Single sign-on with OpenID Connect (see config/default.toml and the README). Off while `issuer` is
+/// empty.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SsoSettings {
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: String,
+    /// New accounts are made only for these email domains, lower case, without `@`.
+    #[serde(deserialize_with = "domain_list")]
+    pub allowed_domains: Vec<String>,
+    /// Staff may sign in only with single sign-on: password sign-in and setting passwords are refused.
+    pub only: bool,
+    /// A sign-in through the provider needs no second factor from Voices (the provider asks for one).
+    pub counts_as_second_factor: bool,
+    /// An `email` claim without `email_verified` counts as verified (a single-tenant Entra issuer).
+    pub trust_email_claim: bool,
+    pub button_label: String,
+}
+
+impl SsoSettings {
+    pub fn enabled(&self) -> bool {
+        !self.issuer.is_empty()
+    }
+}
+
+/// A list in a file, or one comma- or space-separated string from an environment variable
+/// (`VOICES_SSO__ALLOWED_DOMAINS="trust.nhs.uk, nhs.net"`), which the config crate hands over as text.
+fn domain_list<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Given {
+        Text(String),
+        List(Vec<String>),
+    }
+    let items = match Given::deserialize(deserializer)? {
+        Given::Text(text) => text.split([',', ' ', ';']).map(str::to_string).collect(),
+        Given::List(list) => list,
+    };
+    Ok(items
+        .iter()
+        .map(|d| d.trim().trim_start_matches('@').to_lowercase())
+        .filter(|d| !d.is_empty())
+        .collect())
+}
+
 impl Settings {
     /// Loads settings the way the service does at start: defaults, local file, environment.
     pub fn load() -> anyhow::Result<Self> {
@@ -156,6 +202,7 @@ impl Settings {
         self.base_url = self.base_url.trim_end_matches('/').to_string();
         url::Url::parse(&self.base_url)
             .with_context(|| format!("VOICES_BASE_URL {:?} is not a URL", self.base_url))?;
+        self.check_sso()?;
         if self.env == Environment::Production {
             if self.secret_key.trim().is_empty() {
                 bail!("VOICES_SECRET_KEY must be set in production (64 random bytes, hex or base64; e.g. `openssl rand -hex 64`)");
@@ -168,6 +215,33 @@ impl Settings {
             }
         }
         Ok(self)
+    }
+
+    fn check_sso(&mut self) -> anyhow::Result<()> {
+        let sso = &mut self.sso;
+        sso.issuer = sso.issuer.trim().to_string();
+        sso.client_id = sso.client_id.trim().to_string();
+        if !sso.enabled() {
+            if sso.only {
+                bail!("sso.only is on but sso.issuer is empty: nobody could sign in. Set VOICES_SSO__ISSUER or turn VOICES_SSO__ONLY off");
+            }
+            return Ok(());
+        }
+        let issuer = url::Url::parse(&sso.issuer)
+            .with_context(|| format!("VOICES_SSO__ISSUER {:?} is not a URL", sso.issuer))?;
+        if self.env == Environment::Production && issuer.scheme() != "https" {
+            bail!(
+                "VOICES_SSO__ISSUER must start with https:// in production (it is {:?})",
+                sso.issuer
+            );
+        }
+        if sso.client_id.is_empty() {
+            bail!("sso.issuer is set but sso.client_id is empty: set VOICES_SSO__CLIENT_ID to the application (client) id the provider gave Voices");
+        }
+        if sso.button_label.trim().is_empty() {
+            bail!("sso.button_label is empty: people need to know what the button does, e.g. \"Sign in with NHSmail\"");
+        }
+        Ok(())
     }
 
     pub fn secure_cookies(&self) -> bool {
@@ -251,6 +325,47 @@ mod tests {
         let s = s.checked().unwrap();
         assert_eq!(s.base_url, "https://voices.example.org");
         assert!(s.secure_cookies());
+    }
+
+    #[test]
+    fn single_sign_on_settings_are_checked_at_start() {
+        let mut s = Settings::defaults();
+        assert!(!s.sso.enabled());
+        s.sso.only = true;
+        let err = s.clone().checked().unwrap_err().to_string();
+        assert!(err.contains("nobody could sign in"), "{err}");
+        s.sso.only = false;
+        s.sso.issuer = " https://login.microsoftonline.com/tenant/v2.0 ".into();
+        let err = s.clone().checked().unwrap_err().to_string();
+        assert!(err.contains("VOICES_SSO__CLIENT_ID"), "{err}");
+        s.sso.client_id = "voices".into();
+        let s = s.checked().unwrap();
+        assert_eq!(
+            s.sso.issuer,
+            "https://login.microsoftonline.com/tenant/v2.0"
+        );
+        let mut s = s;
+        s.sso.issuer = "not a url".into();
+        assert!(s.checked().unwrap_err().to_string().contains("not a URL"));
+    }
+
+    #[test]
+    fn allowed_domains_come_as_a_list_or_as_text() {
+        let from = |value: &str| {
+            config::Config::builder()
+                .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml))
+                .set_override("sso.allowed_domains", value)
+                .unwrap()
+                .build()
+                .unwrap()
+                .try_deserialize::<Settings>()
+                .unwrap()
+                .sso
+                .allowed_domains
+        };
+        assert_eq!(from("Trust.NHS.uk, @nhs.net"), ["trust.nhs.uk", "nhs.net"]);
+        assert!(from("").is_empty());
+        assert!(Settings::defaults().sso.allowed_domains.is_empty());
     }
 
     #[test]

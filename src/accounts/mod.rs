@@ -8,4 +8,5 @@ pub mod handlers;
 pub mod passwords;
 pub mod queries;
 pub mod rules;
+pub mod sso;
 pub mod two_factor;

@@ -26,6 +26,9 @@ pub const SESSION_COOKIE: &str = "voices_session";
 /// The OpenAPI document, which anyone may read without signing in.
 pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
 
+/// How to sign in (password, single sign-on): asked before anyone has signed in.
+pub const SIGN_IN_METHODS_PATH: &str = "/api/v1/auth/methods";
+
 /// The cookie session's key for the secret of the server-side session (`user_sessions`).
 const SESSION_SECRET: &str = "session";
 
@@ -341,7 +344,7 @@ pub async fn require_signed_in(
     req: actix_web::dev::ServiceRequest,
     next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
 ) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
-    if req.path() == OPENAPI_PATH {
+    if req.path() == OPENAPI_PATH || req.path() == SIGN_IN_METHODS_PATH {
         return next
             .call(req)
             .await

@@ -98,6 +98,10 @@ impl Page {
         context.insert("user", &self.user);
         context.insert("csrf_token", &super::csrf::token(&self.session));
         context.insert("current_path", self.request.path());
+        // The sign-in form and the pages that refuse passwords show the single sign-on button.
+        let sso = &self.state.settings.sso;
+        context.insert("sso_label", &sso.enabled().then_some(&sso.button_label));
+        context.insert("sso_only", &(sso.enabled() && sso.only));
         // Removing marks the session changed, which re-encrypts and resends its cookie: only when
         // there is something to take.
         let flashes: Vec<Flash> = match self.session.get::<Vec<Flash>>(FLASH) {

@@ -34,6 +34,7 @@ mod rounds;
 mod security;
 mod sessions;
 mod smtp;
+mod sso;
 mod studies;
 mod suggestions;
 mod tracker;

@@ -86,9 +86,11 @@ async fn forms_without_a_valid_csrf_token_are_refused(app: TestApp) {
     assert_eq!(response.status(), StatusCode::CREATED);
 }
 
-/// Who may reach what. `Member` routes need any signed-in person; `Admin` routes an administrator.
+/// Who may reach what. `Member` routes need any signed-in person; `Admin` routes an administrator;
+/// `Anyone` routes are asked before signing in.
 #[derive(Clone, Copy, PartialEq)]
 pub enum Needs {
+    Anyone,
     Member,
     Admin,
 }
@@ -129,6 +131,7 @@ const PAGES: &[(&str, &str, Needs)] = &[
 /// Every `/api/v1` route, as the OpenAPI document writes it. Study routes need only an account here:
 /// what a study's members may do is tested route by route in `studies.rs`.
 pub const API: &[(&str, &str, Needs)] = &[
+    ("GET", "/api/v1/auth/methods", Needs::Anyone),
     ("GET", "/api/v1/me", Needs::Member),
     ("GET", "/api/v1/me/tokens", Needs::Member),
     ("POST", "/api/v1/me/tokens", Needs::Member),
@@ -1014,6 +1017,14 @@ async fn every_route_checks_the_role(app: TestApp) {
     let stranger = app.new_visitor();
     for &(method, path, needs) in API {
         let response = api_request(&stranger, method, path, None).await;
+        if needs == Needs::Anyone {
+            assert_eq!(
+                response.status(),
+                StatusCode::OK,
+                "stranger {method} {path}"
+            );
+            continue;
+        }
         assert_eq!(
             response.status(),
             StatusCode::UNAUTHORIZED,

@@ -31,7 +31,7 @@ async fn app_requiring(backend: Backend, required_for: SecondFactorRequired) -> 
     .await
 }
 
-fn unix_now() -> u64 {
+pub fn unix_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -54,7 +54,7 @@ fn recovery_codes_on_page(html: &str) -> Vec<String> {
 }
 
 /// Turns two-step sign-in on for a signed-in visitor; returns the secret and the recovery codes.
-async fn set_up(visitor: &Visitor) -> (Vec<u8>, Vec<String>) {
+pub async fn set_up(visitor: &Visitor) -> (Vec<u8>, Vec<String>) {
     let (status, html) = visitor.get_text("/account/two-step").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("<svg"), "the QR code is drawn in the page");
@@ -292,7 +292,7 @@ async fn the_site_requirement_sends_people_to_set_it_up(backend: Backend) {
 }
 
 /// Makes the session's last second step an hour old, as if the person had been working a while.
-async fn age_second_factor(app: &TestApp) {
+pub async fn age_second_factor(app: &TestApp) {
     app.db
         .write(|conn| {
             use voices::db::schema::user_sessions;
