@@ -49,6 +49,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
     .configure(crate::accounts::handlers::routes)
     .configure(crate::accounts::admin::routes)
     .configure(crate::accounts::two_factor::handlers::routes)
+    .configure(crate::accounts::held_forms::handlers::routes)
     .configure(crate::studies::handlers::routes)
     .configure(crate::studies::invitations::handlers::routes)
     .configure(crate::studies::transfer::handlers::routes)
@@ -137,6 +138,9 @@ pub fn run_with_composer(
             .app_data(web::PayloadConfig::default().limit(settings.limits.json_bytes))
             .configure(routes)
             .default_service(web::to(not_found))
+            .wrap(from_fn(
+                crate::accounts::held_forms::handlers::keep_timed_out_forms,
+            ))
             .wrap(from_fn(csrf::guard))
             .wrap(from_fn(crate::accounts::two_factor::handlers::gate))
             .wrap(from_fn(middleware::render_errors))

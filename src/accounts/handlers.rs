@@ -73,6 +73,12 @@ async fn sign_in_page(page: Page, query: web::Query<NextQuery>) -> Result<HttpRe
     let mut context = tera::Context::new();
     context.insert("email", "");
     context.insert("next", &query.next);
+    let kept = query
+        .next
+        .as_deref()
+        .is_some_and(|n| n.starts_with(super::held_forms::RESUME_PREFIX));
+    context.insert("kept_form", &kept);
+    context.insert("idle_minutes", &page.state().settings.session.idle_minutes);
     page.render("accounts/sign_in.html", context)
 }
 

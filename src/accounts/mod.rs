@@ -5,6 +5,7 @@ pub mod admin;
 pub mod api;
 pub mod forms;
 pub mod handlers;
+pub mod held_forms;
 pub mod passwords;
 pub mod queries;
 pub mod rules;

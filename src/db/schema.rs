@@ -18,6 +18,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    held_forms (id) {
+        id -> BigInt,
+        token_hash -> Text,
+        user_id -> BigInt,
+        path -> Text,
+        body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     recovery_codes (id) {
         id -> BigInt,
         user_id -> BigInt,
@@ -443,6 +454,7 @@ diesel::table! {
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(user_sessions -> users (user_id));
 diesel::joinable!(recovery_codes -> users (user_id));
+diesel::joinable!(held_forms -> users (user_id));
 diesel::joinable!(email_tokens -> users (user_id));
 diesel::joinable!(audit_events -> users (actor_user_id));
 
@@ -791,6 +803,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     users,
     user_sessions,
     recovery_codes,
+    held_forms,
     study_invitations,
     api_tokens,
     email_tokens,

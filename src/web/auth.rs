@@ -161,6 +161,16 @@ pub fn device_summary(user_agent: &str) -> String {
 #[derive(Clone)]
 struct Resolved(Option<CurrentUser>);
 
+/// Left on a request whose browser session had just run out (idle or too old), naming its person: a
+/// form they were sending can be kept for them to send after signing in again.
+#[derive(Clone, Copy)]
+struct TimedOut(i64);
+
+/// The person whose session ran out on this request, if it did (`resolve` has been called).
+pub fn timed_out_session_of(req: &HttpRequest) -> Option<i64> {
+    req.extensions().get::<TimedOut>().map(|t| t.0)
+}
+
 /// Finds the person behind the request once; the answer is kept for other extractors of the same request.
 pub async fn resolve(req: &HttpRequest) -> Result<Option<CurrentUser>, AppError> {
     if let Some(Resolved(known)) = req.extensions().get::<Resolved>() {
@@ -174,7 +184,11 @@ pub async fn resolve(req: &HttpRequest) -> Result<Option<CurrentUser>, AppError>
         if req.path().starts_with("/api/") && req.headers().contains_key(header::AUTHORIZATION) {
             Some(from_bearer(req, &state).await?)
         } else {
-            from_session(&req.get_session(), &state).await?
+            let (user, timed_out) = from_session(&req.get_session(), &state).await?;
+            if let Some(user_id) = timed_out {
+                req.extensions_mut().insert(TimedOut(user_id));
+            }
+            user
         };
     req.extensions_mut().insert(Resolved(found.clone()));
     Ok(found)
@@ -233,12 +247,14 @@ async fn must_set_up_second_factor(
         .await
 }
 
+/// The person behind the browser session, or None; and, when the session has just run out, whose it
+/// was.
 async fn from_session(
     session: &Session,
     state: &AppState,
-) -> Result<Option<CurrentUser>, AppError> {
+) -> Result<(Option<CurrentUser>, Option<i64>), AppError> {
     let Some(secret) = session.get::<String>(SESSION_SECRET).ok().flatten() else {
-        return Ok(None);
+        return Ok((None, None));
     };
     let token_hash = hash_token(&secret);
     let found = state
@@ -260,14 +276,15 @@ async fn from_session(
                     .await?;
             }
             let must_set_up = must_set_up_second_factor(state, &user, row.second_factor_at).await?;
-            Ok(Some(CurrentUser {
+            let current = CurrentUser {
                 session_id: Some(row.id),
                 second_factor_at: row.second_factor_at,
                 must_set_up_second_factor: must_set_up,
                 ..CurrentUser::from(&user)
-            }))
+            };
+            Ok((Some(current), None))
         }
-        Some((row, _)) => {
+        Some((row, user)) => {
             let session_id = row.id;
             state
                 .db
@@ -276,11 +293,11 @@ async fn from_session(
                 })
                 .await?;
             session.purge();
-            Ok(None)
+            Ok((None, user.is_active.then_some(user.id)))
         }
         None => {
             session.purge();
-            Ok(None)
+            Ok((None, None))
         }
     }
 }

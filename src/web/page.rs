@@ -99,6 +99,13 @@ impl Page {
         context.insert("csrf_token", &super::csrf::token(&self.session));
         context.insert("current_path", self.request.path());
         // The sign-in form and the pages that refuse passwords show the single sign-on button.
+        // The idle warning (voices.js) counts down only for a signed-in browser session.
+        let idle = self
+            .user
+            .as_ref()
+            .and_then(|u| u.session_id)
+            .map(|_| self.state.settings.session.idle_minutes);
+        context.insert("session_idle_minutes", &idle);
         let sso = &self.state.settings.sso;
         context.insert("sso_label", &sso.enabled().then_some(&sso.button_label));
         context.insert("sso_only", &(sso.enabled() && sso.only));

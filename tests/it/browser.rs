@@ -67,6 +67,7 @@ async fn every_page_works_by_keyboard_and_passes_axe() {
     browser
         .run(async {
             keyboard_flow(&browser.client, &app, &mut audit).await;
+            two_step_flow(&browser.client, &app, &mut audit).await;
             questionnaire_flow(&browser.client, &app, &mut audit).await;
             distribution_flow(&browser.client, &app, &mut audit).await;
             participant_flow(&browser.client, &mut audit).await;
@@ -82,6 +83,68 @@ async fn every_page_works_by_keyboard_and_passes_axe() {
         .run(works_without_javascript(&no_script.client, &app))
         .await;
 
+    assert!(
+        audit.problems.is_empty(),
+        "accessibility problems:\n{}",
+        audit.problems.join("\n")
+    );
+}
+
+/// Before a signed-in session ends for inactivity the page says so, and one keyboard press keeps it
+/// (WCAG 2.2.1). With a one-minute timeout the warning comes at half time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_warning_offers_to_stay_signed_in() {
+    let Some(axe) = prerequisites() else {
+        return;
+    };
+    let _one = ONE_BROWSER.lock().await;
+    let app = crate::helpers::spawn_with(Backend::Sqlite, |s| s.session.idle_minutes = 1).await;
+    app.create_user("ida@example.org", Role::Member).await;
+    let driver = Chromedriver::start();
+    let browser = Browser::open(&driver, true).await;
+    let mut audit = Audit {
+        axe,
+        problems: Vec::new(),
+    };
+    browser
+        .run(async {
+            let client = &browser.client;
+            sign_in(client, &app.url(""), "ida@example.org").await;
+            client.goto(&app.url("/account")).await.unwrap();
+            wait_for_text_within(
+                client,
+                "#idle-warning",
+                "You will be signed out",
+                Duration::from_secs(45),
+            )
+            .await;
+            audit.check(client, "idle warning").await;
+            client
+                .find(Locator::XPath(
+                    "//button[normalize-space()='Stay signed in']",
+                ))
+                .await
+                .unwrap()
+                .send_keys(&Key::Enter)
+                .await
+                .unwrap();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while !client
+                .find_all(Locator::Css("#idle-warning"))
+                .await
+                .unwrap()
+                .is_empty()
+            {
+                assert!(
+                    Instant::now() < deadline,
+                    "the warning goes once the session is kept"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            client.refresh().await.unwrap();
+            wait_for_text(client, "h1", "Your account").await;
+        })
+        .await;
     assert!(
         audit.problems.is_empty(),
         "accessibility problems:\n{}",
@@ -166,6 +229,135 @@ async fn keyboard_flow(client: &Client, app: &TestApp, audit: &mut Audit) {
         .await
         .expect("a Sign out button in the header");
     sign_out.send_keys(&Key::Enter).await.unwrap();
+    wait_for_text(client, ".notice", "You have signed out.").await;
+}
+
+/// Someone sets up two-step sign-in by keyboard alone (the key is read from the page, as a person
+/// would type it into an app), signs in with a code, and meets the confirm-it-is-you page, a study
+/// invitation and a kept form; every page is scanned.
+async fn two_step_flow(client: &Client, app: &TestApp, audit: &mut Audit) {
+    app.create_user("tess@example.org", Role::Member).await;
+    let origin = app.url("");
+    sign_in(client, &origin, "tess@example.org").await;
+    client.goto(&app.url("/account")).await.unwrap();
+    client
+        .find(Locator::LinkText("Set up two-step sign-in"))
+        .await
+        .expect("the account page links to two-step sign-in")
+        .send_keys(&Key::Enter)
+        .await
+        .unwrap();
+    wait_for_text(client, "h1", "Two-step sign-in").await;
+    audit.check(client, "two-step set-up").await;
+    let key: String = client
+        .find(Locator::Css("#totp-key"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    let secret = totp_rs::Secret::Encoded(key).to_bytes().unwrap();
+    type_into(client, "#code", &Key::Enter).await;
+    wait_for(client, "[data-error-summary]").await;
+    audit.check(client, "two-step set-up errors").await;
+    let code = |ahead: u64| {
+        voices::accounts::two_factor::rules::code_at(&secret, crate::two_factor::unix_now() + ahead)
+    };
+    type_into(client, "#code", &(code(0) + &Key::Enter)).await;
+    wait_for_text(client, "h1", "Your recovery codes").await;
+    audit.check(client, "recovery codes").await;
+    client
+        .find(Locator::LinkText("I have kept my recovery codes"))
+        .await
+        .unwrap()
+        .send_keys(&Key::Enter)
+        .await
+        .unwrap();
+    wait_for_text(client, "h1", "Your account").await;
+    audit
+        .check(client, "/account with two-step sign-in on")
+        .await;
+
+    // Signing in again asks for the code after the password.
+    client
+        .find(Locator::XPath(
+            "//header//button[normalize-space()='Sign out']",
+        ))
+        .await
+        .unwrap()
+        .send_keys(&Key::Enter)
+        .await
+        .unwrap();
+    wait_for_text(client, ".notice", "You have signed out.").await;
+    type_into(client, "#email", "tess@example.org").await;
+    type_into(client, "#password", &(PASSWORD.to_string() + &Key::Enter)).await;
+    wait_for_text(client, "h1", "Enter the code from your authenticator app").await;
+    audit.check(client, "second step").await;
+    type_into(client, "#code", &("000000".to_string() + &Key::Enter)).await;
+    wait_for(client, "[data-error-summary]").await;
+    audit.check(client, "second step errors").await;
+    type_into(client, "#code", &(code(30) + &Key::Enter)).await;
+    wait_for_text(client, "h1", "Hello").await;
+
+    client
+        .goto(&app.url("/account/confirm?next=%2Faccount"))
+        .await
+        .unwrap();
+    wait_for_text(client, "h1", "Confirm it is you").await;
+    audit.check(client, "confirm it is you").await;
+
+    // An invitation waiting on the studies page.
+    let host = app.create_user("host@example.org", Role::Member).await;
+    let study = voices::studies::actions::create_study(
+        &app.db,
+        &voices::audit::Origin::command_line(),
+        host,
+        &voices::studies::forms::StudyForm {
+            title: "Carers' voices".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let host_visitor = app.new_visitor();
+    host_visitor.sign_in("host@example.org", PASSWORD).await;
+    let invited = host_visitor
+        .post_form(
+            &format!("/studies/{study}/members"),
+            &[
+                ("email", "tess@example.org"),
+                ("display_name", "Tess"),
+                ("co_designer", "on"),
+                ("perspective", "carer"),
+            ],
+        )
+        .await;
+    assert_eq!(invited.status(), StatusCode::SEE_OTHER);
+    client.goto(&app.url("/studies")).await.unwrap();
+    wait_for_text(client, "h2", "You are invited").await;
+    audit.check(client, "studies with an invitation").await;
+    client
+        .find(Locator::XPath(
+            "//button[starts-with(normalize-space(), 'Accept')]",
+        ))
+        .await
+        .unwrap()
+        .send_keys(&Key::Enter)
+        .await
+        .unwrap();
+    wait_for_text(client, "h1", "Carers' voices").await;
+
+    client
+        .find(Locator::XPath(
+            "//header//button[normalize-space()='Sign out']",
+        ))
+        .await
+        .unwrap()
+        .send_keys(&Key::Enter)
+        .await
+        .unwrap();
     wait_for_text(client, ".notice", "You have signed out.").await;
 }
 

@@ -12,6 +12,7 @@ on_both_databases!(
     a_cookie_copied_before_sign_out_is_refused_after_it,
     sessions_are_listed_and_ended_one_at_a_time_or_everywhere,
     an_idle_session_ends,
+    a_form_sent_after_the_session_ran_out_is_kept_for_after_sign_in,
     a_password_reset_ends_sessions_and_revokes_tokens,
     a_password_change_revokes_tokens_and_keeps_this_session,
     deactivated_people_cannot_sign_in_use_tokens_or_take_a_study_role,
@@ -198,6 +199,110 @@ async fn an_idle_session_ends(app: TestApp) {
     app.signed_in_as("cal@example.org", Role::Member).await;
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     assert_eq!(app.get("/account").await.status(), StatusCode::OK);
+}
+
+/// Makes every session look idle for longer than the timeout, as if its person had gone for lunch.
+async fn idle_for_an_hour(app: &TestApp) {
+    app.db
+        .write(|conn| {
+            use diesel::prelude::*;
+            use voices::db::schema::user_sessions;
+            diesel::update(user_sessions::table)
+                .set(user_sessions::last_seen_at.eq(voices::db::now() - chrono::Duration::hours(1)))
+                .execute(conn)
+                .map_err(voices::error::AppError::from)
+        })
+        .await
+        .unwrap();
+}
+
+async fn a_form_sent_after_the_session_ran_out_is_kept_for_after_sign_in(app: TestApp) {
+    app.signed_in_as("eve@example.org", Role::Member).await;
+    // The form was on the page before the session ran out: its CSRF token is the page's.
+    let token = app.csrf().await;
+    idle_for_an_hour(&app).await;
+    let sent = app
+        .client
+        .post(app.url("/studies"))
+        .form(&[
+            ("csrf_token", token.as_str()),
+            ("title", "Typed before lunch"),
+            ("summary", "Every word kept"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), StatusCode::SEE_OTHER);
+    let to_login = location(&sent);
+    assert!(
+        to_login.starts_with("/login?next=%2Faccount%2Fresume%2F"),
+        "{to_login}"
+    );
+    let (_, page) = app.get_text(&to_login).await;
+    assert!(page.contains("what you just sent has not"));
+
+    // Someone else signing in on that link finds nothing of Eve's.
+    let resume = url::form_urlencoded::parse(to_login.split_once('?').unwrap().1.as_bytes())
+        .find(|(k, _)| k == "next")
+        .unwrap()
+        .1
+        .into_owned();
+    app.create_user("mal@example.org", Role::Member).await;
+    let mal = app.new_visitor();
+    mal.sign_in("mal@example.org", PASSWORD).await;
+    let (_, page) = mal.get_text(&location(&mal.get(&resume).await)).await;
+    assert!(page.contains("There is no form waiting"));
+
+    // Eve signs in and is taken to the kept form, which sends what she typed.
+    let signed_in = app
+        .post_form(
+            "/login",
+            &[
+                ("email", "eve@example.org"),
+                ("password", PASSWORD),
+                ("next", &resume),
+            ],
+        )
+        .await;
+    assert_eq!(location(&signed_in), resume);
+    let (status, page) = app.get_text(&resume).await;
+    assert_eq!(status, StatusCode::OK);
+    // Tera writes the slash as an HTML entity, which browsers read back as "/".
+    assert!(page.contains(r#"action="&#x2F;studies""#));
+    assert!(
+        page.contains(r#"value="Typed before lunch""#)
+            && page.contains(r#"value="Every word kept""#)
+    );
+    let fields: Vec<(String, String)> = page
+        .split("<input type=\"hidden\" name=\"")
+        .skip(1)
+        .map(|rest| {
+            let (name, rest) = rest.split_once('"').unwrap();
+            let value = rest
+                .split_once("value=\"")
+                .unwrap()
+                .1
+                .split_once('"')
+                .unwrap()
+                .0;
+            (name.to_string(), value.replace("&#x2F;", "/"))
+        })
+        .collect();
+    let created = app
+        .client
+        .post(app.url("/studies"))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::SEE_OTHER);
+    assert!(location(&created).starts_with("/studies/"));
+    let (_, study) = app.get_text(&location(&created)).await;
+    assert!(study.contains("Typed before lunch"));
+
+    // The kept form is used once.
+    let (_, again) = app.get_text(&location(&app.get(&resume).await)).await;
+    assert!(again.contains("There is no form waiting"));
 }
 
 async fn a_password_reset_ends_sessions_and_revokes_tokens(app: TestApp) {

@@ -1,0 +1,12 @@
+-- A form someone sent just after their session ran out (30 minutes idle, say) is kept here, briefly,
+-- so that after signing in again they can send it instead of typing it again. Only the hash of the
+-- link's secret is stored; a kept form is used once and is gone after two hours at most.
+CREATE TABLE held_forms (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    token_hash TEXT NOT NULL UNIQUE,
+    user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    path TEXT NOT NULL,
+    body TEXT NOT NULL,
+    created_at TIMESTAMP NOT NULL
+);
+CREATE INDEX held_forms_created ON held_forms (created_at);
