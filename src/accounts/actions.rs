@@ -116,6 +116,16 @@ pub async fn sign_in(
         }
         maybe_user => {
             let user_id = maybe_user.map(|u| u.id);
+            // Whether this failure is the one that pauses the account, so the pause is audited once.
+            let pauses_now = !paused && {
+                let mut after = email_failures.clone();
+                after.insert(0, now());
+                matches!(
+                    rules::login_gate(&after, &[], now(), &settings),
+                    LoginGate::LockedAccount(_)
+                )
+            };
+            let lock_minutes = settings.lock_minutes;
             state
                 .db
                 .write(move |conn| {
@@ -129,6 +139,16 @@ pub async fn sign_in(
                             Some(id),
                             json!({}),
                         )?;
+                        if pauses_now {
+                            audit::record(
+                                conn,
+                                &origin,
+                                "sign_in_paused",
+                                "user",
+                                Some(id),
+                                json!({ "minutes": lock_minutes }),
+                            )?;
+                        }
                     }
                     Ok::<_, AppError>(())
                 })

@@ -449,6 +449,12 @@ mod throttling {
             .iter()
             .any(|e| e.action == "sign_in_unpaused"
                 && e.object_id.as_deref() == Some(&*kim.to_string())));
+        let paused: Vec<_> = audit
+            .iter()
+            .filter(|e| e.action == "sign_in_paused")
+            .collect();
+        assert_eq!(paused.len(), 1, "the pause is audited once, when it starts");
+        assert_eq!(paused[0].object_id.as_deref(), Some(&*kim.to_string()));
     }
 
     async fn one_address_is_locked_across_accounts(backend: Backend) {
