@@ -46,6 +46,11 @@ fn v1() -> utoipa_actix_web::scope::Scope<
         .wrap(actix_web::middleware::from_fn(
             crate::web::auth::require_signed_in,
         ))
+        // API answers carry personal data and are never for a shared cache or the browser's history.
+        .wrap(
+            actix_web::middleware::DefaultHeaders::new()
+                .add((actix_web::http::header::CACHE_CONTROL, "no-store")),
+        )
         .configure(crate::accounts::api::routes)
         .configure(crate::accounts::two_factor::api::routes)
         .configure(crate::accounts::sso::api::routes)

@@ -26,6 +26,16 @@ use crate::web::{csrf, middleware, templates};
 
 /// Connects to the database, applies pending migrations and loads templates: everything `run` needs.
 pub fn build_state(settings: Settings) -> anyhow::Result<AppState> {
+    crate::security::create_files_privately();
+    std::fs::create_dir_all(&settings.data_dir)?;
+    crate::security::make_private(&settings.data_dir)?;
+    let outbox = settings.data_dir.join("outbox");
+    crate::security::make_private(&outbox)?;
+    if let Ok(emails) = std::fs::read_dir(&outbox) {
+        for email in emails.flatten() {
+            crate::security::make_private(&email.path())?;
+        }
+    }
     let db = Db::connect(&settings.database_url, settings.database_pool_size)?;
     let applied = db.migrate()?;
     if applied > 0 {

@@ -59,6 +59,45 @@ impl<T> std::fmt::Display for Masked<T> {
     }
 }
 
+/// From here on, every file and folder this process creates is readable by its own user only (0600 and
+/// 0700), whatever the umask it was started with: the database, its write-ahead log, emails written to
+/// the outbox folder and backups all hold personal data.
+#[cfg(unix)]
+pub fn create_files_privately() {
+    // SAFETY: umask only sets the process's file-creation mask; it cannot fail.
+    unsafe {
+        libc::umask(0o077);
+    }
+}
+
+#[cfg(not(unix))]
+pub fn create_files_privately() {}
+
+/// Makes a data file or folder made before (by an older version, or under another umask) private too,
+/// with SQLite's companion files (`-wal`, `-shm`) beside a database.
+pub fn make_private(path: &std::path::Path) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mut paths = vec![path.to_path_buf()];
+        for suffix in ["-wal", "-shm"] {
+            let mut companion = path.as_os_str().to_owned();
+            companion.push(suffix);
+            paths.push(companion.into());
+        }
+        for path in paths {
+            let Ok(metadata) = std::fs::metadata(&path) else {
+                continue;
+            };
+            let mode = if metadata.is_dir() { 0o700 } else { 0o600 };
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).map_err(
+                |e| anyhow::anyhow!("making {} private to this user: {e}", path.display()),
+            )?;
+        }
+    }
+    Ok(())
+}
+
 /// Installs the one TLS crypto provider (ring) for the process; two in one tree panic at first use.
 pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();

@@ -79,7 +79,10 @@ pub struct InviteForm {
     )]
     #[serde(deserialize_with = "trimmed")]
     pub email: String,
-    #[validate(length(min = 1, max = 100, message = "Enter their name, up to 100 characters"))]
+    #[validate(custom(
+        function = "plain_display_name",
+        message = "Enter their name as plain words, up to 80 characters, without web or email addresses"
+    ))]
     #[serde(deserialize_with = "trimmed")]
     pub display_name: String,
     /// "admin" or "member".
@@ -105,6 +108,15 @@ pub struct TokenForm {
 /// People paste addresses with spaces around them; that is not an error worth showing.
 fn trimmed<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
     String::deserialize(deserializer).map(|text| text.trim().to_string())
+}
+
+/// The name goes into the invitation email: plain words only (`rules::plain_name`).
+fn plain_display_name(name: &str) -> Result<(), ValidationError> {
+    if super::rules::plain_name(name) {
+        Ok(())
+    } else {
+        Err(ValidationError::new("display_name"))
+    }
 }
 
 fn known_role(role: &str) -> Result<(), ValidationError> {

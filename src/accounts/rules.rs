@@ -91,9 +91,59 @@ pub fn failures_to_fetch(settings: &LoginSettings) -> i64 {
         .max(1)
 }
 
+/// Names typed for other people (an invitation) go into emails the service sends.
+pub const NAME_MAX_CHARS: usize = 80;
+
+pub const NAME_MESSAGE: &str =
+    "Enter their name as plain words, up to 80 characters, without web or email addresses";
+
+/// A name is plain words: not empty, not too long, no control characters, and nothing a mail program
+/// would make into a link (an address with `://`, `www.`, an `@`, or a word with a dot inside it such
+/// as `evil.example`). "Dr. Ann O'Neil-Smith" is fine.
+pub fn plain_name(name: &str) -> bool {
+    let name = name.trim();
+    let linkish = |word: &str| {
+        let word = word.trim_matches(|c: char| !c.is_alphanumeric());
+        word.contains("://")
+            || word.to_lowercase().starts_with("www.")
+            || word.contains('@')
+            || word.split('.').filter(|part| !part.is_empty()).count() > 1
+    };
+    !name.is_empty()
+        && name.chars().count() <= NAME_MAX_CHARS
+        && !name.chars().any(|c| c.is_control() || c == '<' || c == '>')
+        && !name.split_whitespace().any(linkish)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_are_plain_words() {
+        for name in [
+            "Ann Smith",
+            "Dr. Ann O'Neil-Smith",
+            "José Álvarez",
+            "Li Wei (carer)",
+            "A. N. Other",
+        ] {
+            assert!(plain_name(name), "{name}");
+        }
+        for name in [
+            "",
+            "   ",
+            "Dear colleague, visit https://evil.example",
+            "see evil.example now",
+            "www.evil.example",
+            "mail me@evil.example",
+            "<b>Ann</b>",
+            "Ann\nSmith",
+            &"a".repeat(81),
+        ] {
+            assert!(!plain_name(name), "{name:?}");
+        }
+    }
 
     fn settings() -> LoginSettings {
         LoginSettings {

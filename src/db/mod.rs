@@ -83,8 +83,11 @@ impl ManageConnection for Manager {
             Target::Sqlite(path) => {
                 let mut conn = SqliteConnection::establish(&path.to_string_lossy())
                     .map_err(r2d2::Error::ConnectionError)?;
+                // secure_delete: deleted content (an erased identity) is overwritten in the file, not
+                // left in free pages for anyone holding a copy of the file to read.
                 conn.batch_execute(
-                    "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;",
+                    "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL; \
+                     PRAGMA secure_delete = ON;",
                 )
                 .map_err(r2d2::Error::QueryError)?;
                 Ok(DbConnection::Sqlite(conn))
@@ -144,6 +147,9 @@ impl Db {
         if backend == Backend::Sqlite {
             let mut conn = manager.connect().context("opening the SQLite database")?;
             conn.batch_execute("PRAGMA journal_mode = WAL;")?;
+            if let Some(path) = &sqlite_file {
+                crate::security::make_private(path)?;
+            }
         }
         let pool = r2d2::Pool::builder()
             .max_size(pool_size.max(1))
@@ -207,6 +213,29 @@ impl Db {
                 .map(|l| l.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
             let mut conn = pool.get().map_err(DbError::from)?;
             conn.transaction(|c| work(c))
+        })
+        .await
+        .map_err(|e| DbError::Task(e.to_string()))?
+    }
+
+    /// Makes rows just deleted from `table` unrecoverable from the database's own files: on PostgreSQL
+    /// a VACUUM of the table (dead rows otherwise stay on disk until autovacuum gets to them); on SQLite,
+    /// where `secure_delete` has already overwritten them, a checkpoint so the write-ahead log no longer
+    /// holds the pages as they were.
+    pub async fn reclaim(&self, table: &'static str) -> Result<(), DbError> {
+        let pool = self.pool.clone();
+        let lock = (self.backend == Backend::Sqlite).then(|| self.sqlite_writer.clone());
+        tokio::task::spawn_blocking(move || {
+            let _turn = lock
+                .as_ref()
+                .map(|l| l.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+            let mut conn = pool.get().map_err(DbError::from)?;
+            let statement = match &*conn {
+                DbConnection::Postgres(_) => format!("VACUUM {table}"),
+                DbConnection::Sqlite(_) => "PRAGMA wal_checkpoint(TRUNCATE)".to_string(),
+            };
+            conn.batch_execute(&statement)
+                .map_err(|e| DbError::Task(e.to_string()))
         })
         .await
         .map_err(|e| DbError::Task(e.to_string()))?

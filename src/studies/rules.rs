@@ -68,7 +68,31 @@ impl Roles {
     pub fn can_edit_questionnaires(&self) -> bool {
         self.lead || self.co_designer
     }
+
+    /// The one rule for whose identity (name, contact details) a member may see: a lead sees every
+    /// participant's, an interviewer only their own interviewees', anyone else nobody's. Every page,
+    /// API route, export and email preview that could show an identity asks this.
+    pub fn identities(&self) -> IdentityView {
+        if self.lead {
+            IdentityView::Everyone
+        } else if self.interviewer {
+            IdentityView::OwnInterviewees
+        } else {
+            IdentityView::Nobody
+        }
+    }
 }
+
+/// Whose identities a member sees (`Roles::identities`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdentityView {
+    Everyone,
+    OwnInterviewees,
+    Nobody,
+}
+
+/// Who previews show to anyone who may not see identities: made up, and plainly so.
+pub const SAMPLE_PERSON: (&str, &str) = ("P-0000", "Alex Sample");
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 pub struct CoDesignBalance {

@@ -197,6 +197,7 @@ pub async fn render_errors(
 
     let body = if is_api {
         let mut builder = HttpResponse::build(status);
+        builder.insert_header((header::CACHE_CONTROL, "no-store"));
         if status == StatusCode::UNAUTHORIZED {
             builder.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
         }

@@ -128,7 +128,7 @@ pub async fn published_study(app: &TestApp) -> (i64, i64, i64) {
     (study, questionnaire, version)
 }
 
-async fn add_participant(lead: &Caller<'_>, study: i64, body: Value) -> (i64, String) {
+pub async fn add_participant(lead: &Caller<'_>, study: i64, body: Value) -> (i64, String) {
     let (status, added) = lead
         .call(
             Method::POST,
@@ -144,7 +144,7 @@ async fn add_participant(lead: &Caller<'_>, study: i64, body: Value) -> (i64, St
 }
 
 /// A draft campaign to staff and carers, made by the lead through the API.
-async fn create_campaign(lead: &Caller<'_>, study: i64, version: i64) -> i64 {
+pub async fn create_campaign(lead: &Caller<'_>, study: i64, version: i64) -> i64 {
     let (status, campaign) = lead
         .call(
             Method::POST,

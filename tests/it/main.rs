@@ -26,6 +26,7 @@ mod outbox;
 mod participants;
 mod plain_language;
 mod preview;
+mod privacy;
 mod query_counts;
 mod questionnaires;
 mod report;

@@ -258,6 +258,7 @@ async fn second_step(
     let Ok(user) = user else {
         return Ok(start_again(&page));
     };
+    page.session().remove(PENDING);
     start_session(&page, &user, true).await?;
     warn_if_recovery_code(&page, proof);
     Ok(see_other(&safe_next(pending.next.as_deref())))

@@ -13,6 +13,7 @@ use crate::audit::{self, Origin};
 use crate::db::{now, Db};
 use crate::error::{AppError, FieldErrors};
 use crate::mail::outbox::{self, Kind, Queued};
+use crate::studies::rules::{IdentityView, SAMPLE_PERSON};
 
 /// A campaign as submitted by a form or the API, before checking.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
@@ -392,22 +393,45 @@ pub struct Preview {
     pub plain_language: crate::studies::plain_language::PlainLanguageReport,
 }
 
+/// Previews for a member who may see every identity (`identities`: a lead) use the participant asked
+/// for, and the look at their name is audited; everyone else gets the sample person whatever they ask
+/// for, so stepping through codes reveals no names.
 pub async fn preview(
     db: &Db,
+    origin: &Origin,
     campaign: &Campaign,
     participant_code: Option<String>,
     base_url: &str,
+    identities: IdentityView,
 ) -> Result<Preview, AppError> {
     let (study_id, code) = (campaign.study_id, participant_code);
+    let real_person = identities == IdentityView::Everyone;
+    let origin = origin.clone();
     let (study_title, jargon, person) = db
-        .read(move |conn| {
+        .write(move |conn| {
             let title = crate::studies::queries::study_title(conn, study_id)?;
             let jargon = crate::studies::queries::jargon(conn, study_id)?;
-            let person = crate::distribution::links::queries::preview_person(
-                conn,
-                study_id,
-                code.as_deref(),
-            )?;
+            let person = if real_person {
+                let person = crate::distribution::links::queries::preview_person(
+                    conn,
+                    study_id,
+                    code.as_deref(),
+                )?;
+                if let Some((code, Some(_))) = &person {
+                    audit::record(
+                        conn,
+                        &origin,
+                        "identity_viewed",
+                        "study",
+                        Some(study_id),
+                        serde_json::json!({ "participants": [code], "via": "campaign email preview" }),
+                    )?;
+                }
+                person
+            } else {
+                let (code, name) = SAMPLE_PERSON;
+                Some((code.to_string(), Some(name.to_string())))
+            };
             Ok::<_, AppError>((title, jargon, person))
         })
         .await?;

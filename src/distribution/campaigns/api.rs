@@ -163,6 +163,8 @@ struct PreviewQuery {
 }
 
 /// Both emails as one participant would get them, with a plain-language report (leads, co-designers).
+/// Only a lead previews a real participant (audited); for co-designers every preview is the sample
+/// person, "Alex Sample" (P-0000).
 #[utoipa::path(
     tag = "distribution",
     params(("id" = i64, Path, description = "Study id"), ("campaign_id" = i64, Path, description = "Campaign id"), PreviewQuery),
@@ -174,18 +176,21 @@ struct PreviewQuery {
 async fn preview_campaign(
     user: CurrentUser,
     state: web::Data<AppState>,
+    origin: Origin,
     path: web::Path<(i64, i64)>,
     query: web::Query<PreviewQuery>,
 ) -> Result<web::Json<Preview>, AppError> {
     let (study_id, campaign_id) = path.into_inner();
-    StudyAccess::with_role(&state.db, &user, study_id, WRITERS).await?;
+    let access = StudyAccess::with_role(&state.db, &user, study_id, WRITERS).await?;
     let campaign = actions::find(&state.db, study_id, campaign_id).await?;
     Ok(web::Json(
         actions::preview(
             &state.db,
+            &origin.by(user.id),
             &campaign,
             query.into_inner().participant,
             &state.settings.base_url,
+            access.me.roles.identities(),
         )
         .await?,
     ))

@@ -426,6 +426,7 @@ struct PreviewQuery {
 async fn preview(
     user: CurrentUser,
     page: Page,
+    origin: Origin,
     path: web::Path<(i64, i64)>,
     query: web::Query<PreviewQuery>,
 ) -> Result<HttpResponse, AppError> {
@@ -438,11 +439,14 @@ async fn preview(
         "participant",
         &query.participant.clone().unwrap_or_default(),
     );
+    context.insert("sees_identities", &access.me.roles.lead);
     match actions::preview(
         &page.state().db,
+        &origin.by(user.id),
         &campaign,
         query.participant.clone(),
         &page.state().settings.base_url,
+        access.me.roles.identities(),
     )
     .await
     {

@@ -10,7 +10,7 @@ use validator::ValidateEmail;
 use super::queries::{self, Invitation, MyInvitation, NewInvitation};
 use super::rules;
 use crate::accounts::queries as accounts;
-use crate::accounts::rules::normalize_email;
+use crate::accounts::rules::{normalize_email, plain_name, NAME_MESSAGE};
 use crate::audit::{self, Origin};
 use crate::db::{now, Db};
 use crate::error::AppError;
@@ -36,8 +36,8 @@ pub async fn invite(
         ));
     }
     let name = form.display_name.trim().to_string();
-    if !rules::plain_name(&name) {
-        return Err(AppError::invalid("display_name", rules::NAME_MESSAGE));
+    if !plain_name(&name) {
+        return Err(AppError::invalid("display_name", NAME_MESSAGE));
     }
     let settings = state.settings.invitations.clone();
     let lookup = email.clone();

@@ -1,0 +1,190 @@
+//! Personal data: who sees a participant's identity, and that every look is audited, over HTTP.
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use voices::audit::AuditEvent;
+
+use crate::distribution::{add_participant, create_campaign, published_study};
+use crate::helpers::{Caller, TestApp, PASSWORD};
+use crate::on_both_databases;
+
+on_both_databases!(
+    previews_show_names_only_to_leads_and_the_look_is_audited,
+    erased_identities_leave_no_trace_and_api_answers_are_not_kept,
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_files_are_readable_by_the_service_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite).await;
+    app.create_user("ann@example.org", voices::identity::Role::Member)
+        .await;
+    app.post_form("/forgot-password", &[("email", "ann@example.org")])
+        .await;
+    app.wait_for_email("ann@example.org").await;
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    let dir = app.data_dir.path();
+    assert_eq!(mode(dir), 0o700, "the data folder");
+    for file in ["voices.db", "voices.db-wal", "voices.db-shm"] {
+        assert_eq!(mode(&dir.join(file)), 0o600, "{file}");
+    }
+    assert_eq!(mode(&dir.join("outbox")), 0o700, "the outbox folder");
+    let emails: Vec<_> = std::fs::read_dir(dir.join("outbox"))
+        .unwrap()
+        .flatten()
+        .collect();
+    assert!(!emails.is_empty());
+    for email in emails {
+        assert_eq!(mode(&email.path()), 0o600, "{:?}", email.path());
+    }
+}
+
+async fn audit(app: &TestApp) -> Vec<AuditEvent> {
+    app.db
+        .read(|conn| voices::audit::recent(conn, 200, 0).map_err(voices::error::AppError::from))
+        .await
+        .unwrap()
+}
+
+async fn previews_show_names_only_to_leads_and_the_look_is_audited(app: TestApp) {
+    let (study, _, version) = published_study(&app).await;
+    let lead = Caller::new(&app, "lead@example.org").await;
+    let designer = Caller::new(&app, "designer@example.org").await;
+    let (_, code) = add_participant(
+        &lead,
+        study,
+        json!({ "name": "Zelda Quintrell", "email": "zelda@example.org", "group": "staff" }),
+    )
+    .await;
+    let campaign = create_campaign(&lead, study, version).await;
+
+    // A co-designer writes the emails with the lead, but every preview is the made-up sample person,
+    // whatever code they ask for: stepping through codes gives no names.
+    let api = format!("/api/v1/studies/{study}/campaigns/{campaign}/preview?participant={code}");
+    let (status, preview) = designer.call(Method::GET, &api, None).await;
+    assert_eq!(status, StatusCode::OK, "{preview}");
+    assert_eq!(preview["participant_code"], "P-0000");
+    assert!(preview["invitation"]["text"]
+        .as_str()
+        .unwrap()
+        .starts_with("Hello Alex Sample,"));
+    assert!(!preview.to_string().contains("Zelda"));
+    let designer_page = app.new_visitor();
+    designer_page
+        .sign_in("designer@example.org", PASSWORD)
+        .await;
+    let (status, html) = designer_page
+        .get_text(&format!(
+            "/studies/{study}/campaigns/{campaign}/preview?participant={code}"
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Alex Sample") && !html.contains("Zelda") && !html.contains("Quintrell"));
+    assert!(
+        !audit(&app)
+            .await
+            .iter()
+            .any(|e| e.action == "identity_viewed"),
+        "nobody has seen a name yet"
+    );
+
+    // The lead previews the real person, and that look is recorded: who, which study, which code,
+    // never the name.
+    let (status, preview) = lead.call(Method::GET, &api, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(preview["invitation"]["text"]
+        .as_str()
+        .unwrap()
+        .starts_with("Hello Zelda Quintrell,"));
+    let looks: Vec<AuditEvent> = audit(&app)
+        .await
+        .into_iter()
+        .filter(|e| e.action == "identity_viewed")
+        .collect();
+    assert_eq!(looks.len(), 1);
+    let look = &looks[0];
+    assert_eq!(look.object_type, "study");
+    assert_eq!(look.object_id.as_deref(), Some(&*study.to_string()));
+    assert!(look.actor_user_id.is_some() && look.ip_address.is_some());
+    let details: serde_json::Value = serde_json::from_str(&look.details).unwrap();
+    assert_eq!(details["participants"], json!([code]));
+    assert!(!look.details.contains("Zelda"));
+}
+
+async fn erased_identities_leave_no_trace_and_api_answers_are_not_kept(app: TestApp) {
+    let (study, _, _) = published_study(&app).await;
+    let lead = Caller::new(&app, "lead@example.org").await;
+    let (participant, _) = add_participant(
+        &lead,
+        study,
+        json!({ "name": "Quentin Blackwood-Erasure", "email": "quentin.erasure@example.org",
+                "phone": "07700 900123", "group": "carer" }),
+    )
+    .await;
+    let one = format!("/api/v1/studies/{study}/participants/{participant}");
+    let response = app
+        .client
+        .get(app.url(&one))
+        .bearer_auth(lead_token(&app).await)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let missing = app
+        .client
+        .get(app.url("/api/v1/studies/999999"))
+        .bearer_auth(lead_token(&app).await)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    assert_eq!(missing.headers()["cache-control"], "no-store", "errors too");
+
+    let (status, erased) = lead
+        .call(Method::POST, &format!("{one}/erase-identity"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{erased}");
+    if app.backend == crate::helpers::Backend::Sqlite {
+        let file = std::fs::read(app.data_dir.path().join("voices.db")).unwrap();
+        let wal = std::fs::read(app.data_dir.path().join("voices.db-wal")).unwrap_or_default();
+        for trace in [
+            "Blackwood-Erasure",
+            "quentin.erasure@example.org",
+            "07700 900123",
+        ] {
+            for (name, bytes) in [("voices.db", &file), ("voices.db-wal", &wal)] {
+                assert!(
+                    !bytes.windows(trace.len()).any(|w| w == trace.as_bytes()),
+                    "{trace} is still in {name}"
+                );
+            }
+        }
+    }
+}
+
+async fn lead_token(app: &TestApp) -> String {
+    let user = app
+        .db
+        .read(|conn| {
+            use diesel::prelude::*;
+            use voices::db::schema::users;
+            users::table
+                .filter(users::email.eq("lead@example.org"))
+                .select(users::id)
+                .first::<i64>(conn)
+                .map_err(voices::error::AppError::from)
+        })
+        .await
+        .unwrap();
+    voices::accounts::actions::create_api_token(
+        &app.db,
+        &voices::audit::Origin::command_line(),
+        user,
+        "privacy",
+    )
+    .await
+    .unwrap()
+    .1
+}
