@@ -149,6 +149,17 @@ pub async fn sign_in(
                                 json!({ "minutes": lock_minutes }),
                             )?;
                         }
+                    } else {
+                        // Someone tried an address with no account: recorded (from where, when),
+                        // never the address itself.
+                        audit::record(
+                            conn,
+                            &origin,
+                            "sign_in_failed",
+                            "user",
+                            None,
+                            json!({ "account": "none" }),
+                        )?;
                     }
                     Ok::<_, AppError>(())
                 })
@@ -307,6 +318,14 @@ pub async fn request_password_reset(
         .write(move |conn| {
             let Some(user) = queries::find_user_by_email(conn, &email)?.filter(|u| u.is_active)
             else {
+                audit::record(
+                    conn,
+                    &origin,
+                    "password_reset_requested",
+                    "user",
+                    None,
+                    json!({ "account": "none" }),
+                )?;
                 return Ok::<_, AppError>(());
             };
             let mut context = tera::Context::new();

@@ -105,6 +105,25 @@ pub fn record(
         .map(|_| ())
 }
 
+/// Records a look at personal data, as every change is recorded: who and from where (the origin), which
+/// study, and what was seen (participants by their codes, never their names or contact details). Its
+/// own small write, after the reading it records.
+pub async fn looked(
+    db: &crate::db::Db,
+    origin: &Origin,
+    action: &'static str,
+    study_id: Option<i64>,
+    details: serde_json::Value,
+) -> Result<(), crate::error::AppError> {
+    let origin = origin.clone();
+    let object_type = if study_id.is_some() { "study" } else { "site" };
+    db.write(move |conn| {
+        record(conn, &origin, action, object_type, study_id, details)
+            .map_err(crate::error::AppError::from)
+    })
+    .await
+}
+
 #[derive(Debug, Clone, Queryable, Serialize, utoipa::ToSchema)]
 pub struct AuditEvent {
     pub id: i64,

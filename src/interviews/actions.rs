@@ -203,6 +203,27 @@ pub struct Schedule {
     pub names: HashMap<i64, String>,
 }
 
+/// Records that these interviews were shown with their participants' contact details (a lead's whole
+/// schedule, or an interviewer's own), by code: the one rule (`Roles::identities`) decided who got them.
+pub async fn audit_contacts_shown(
+    db: &Db,
+    origin: &Origin,
+    study_id: i64,
+    shown: &[&Scheduled],
+    via: &str,
+) -> Result<(), AppError> {
+    let codes: Vec<&str> = shown
+        .iter()
+        .filter(|s| s.contact.is_some())
+        .map(|s| s.participant_code.as_str())
+        .collect();
+    if codes.is_empty() {
+        return Ok(());
+    }
+    let details = serde_json::json!({ "participants": codes, "via": via });
+    audit::looked(db, origin, "identities_viewed", Some(study_id), details).await
+}
+
 pub async fn schedule(db: &Db, user: &CurrentUser, study_id: i64) -> Result<Schedule, AppError> {
     let access = StudyAccess::with_role(db, user, study_id, PEOPLE).await?;
     let only_for = seen_by(&access);

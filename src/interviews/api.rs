@@ -94,9 +94,19 @@ impl From<Scheduled> for InterviewView {
 async fn list_interviews(
     user: CurrentUser,
     state: web::Data<AppState>,
+    origin: Origin,
     path: web::Path<i64>,
 ) -> Result<web::Json<Vec<InterviewView>>, AppError> {
     let schedule = actions::schedule(&state.db, &user, path.into_inner()).await?;
+    let shown: Vec<_> = schedule.interviews.iter().collect();
+    actions::audit_contacts_shown(
+        &state.db,
+        &origin.by(user.id),
+        schedule.access.study.id,
+        &shown,
+        "api",
+    )
+    .await?;
     Ok(web::Json(
         schedule.interviews.into_iter().map(Into::into).collect(),
     ))
@@ -185,10 +195,19 @@ impl From<Opened> for InterviewDetail {
 async fn get_interview(
     user: CurrentUser,
     state: web::Data<AppState>,
+    origin: Origin,
     path: web::Path<(i64, i64)>,
 ) -> Result<web::Json<InterviewDetail>, AppError> {
     let (study_id, interview_id) = path.into_inner();
     let opened = actions::open(&state, &user, study_id, interview_id).await?;
+    actions::audit_contacts_shown(
+        &state.db,
+        &origin.by(user.id),
+        study_id,
+        &[&opened.loaded.scheduled],
+        "api",
+    )
+    .await?;
     Ok(web::Json(opened.into()))
 }
 

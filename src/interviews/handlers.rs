@@ -63,9 +63,19 @@ async fn lead(page: &Page, user: &CurrentUser, study_id: i64) -> Result<StudyAcc
 async fn index(
     user: CurrentUser,
     page: Page,
+    origin: Origin,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
     let schedule = actions::schedule(&page.state().db, &user, path.into_inner()).await?;
+    let shown: Vec<_> = schedule.interviews.iter().collect();
+    actions::audit_contacts_shown(
+        &page.state().db,
+        &origin.by(user.id),
+        schedule.access.study.id,
+        &shown,
+        "interview schedule",
+    )
+    .await?;
     let mut context = tera::Context::new();
     context.insert("study", &schedule.access.study);
     context.insert("me", &schedule.access.me);
@@ -338,10 +348,19 @@ fn insert_interview(context: &mut tera::Context, opened: &Opened) {
 async fn show(
     user: CurrentUser,
     page: Page,
+    origin: Origin,
     path: web::Path<(i64, i64)>,
 ) -> Result<HttpResponse, AppError> {
     let (study_id, interview_id) = path.into_inner();
     let opened = actions::open(page.state(), &user, study_id, interview_id).await?;
+    actions::audit_contacts_shown(
+        &page.state().db,
+        &origin.by(user.id),
+        study_id,
+        &[&opened.loaded.scheduled],
+        "interview page",
+    )
+    .await?;
     let mut context = tera::Context::new();
     insert_interview(&mut context, &opened);
     let guide = opened.loaded.guide();

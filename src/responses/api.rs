@@ -6,6 +6,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::queries::{self, ConsentStatus, ResponseSummary, StoredAnswer};
+use crate::audit::{self, Origin};
 use crate::error::AppError;
 use crate::error::ErrorBody;
 use crate::state::AppState;
@@ -32,6 +33,7 @@ const READERS: &[StudyRole] = &[StudyRole::Lead, StudyRole::Analyst];
 async fn list_responses(
     user: CurrentUser,
     state: web::Data<AppState>,
+    origin: Origin,
     path: web::Path<i64>,
 ) -> Result<web::Json<Vec<ResponseSummary>>, AppError> {
     let study_id = path.into_inner();
@@ -40,6 +42,15 @@ async fn list_responses(
         .db
         .read(move |conn| queries::responses_of_study(conn, study_id).map_err(AppError::from))
         .await?;
+    let details = serde_json::json!({ "responses": found.len(), "via": "api" });
+    audit::looked(
+        &state.db,
+        &origin.by(user.id),
+        "responses_viewed",
+        Some(study_id),
+        details,
+    )
+    .await?;
     Ok(web::Json(found))
 }
 
@@ -61,6 +72,7 @@ pub struct ResponseWithAnswers {
 async fn get_response(
     user: CurrentUser,
     state: web::Data<AppState>,
+    origin: Origin,
     path: web::Path<(i64, i64)>,
 ) -> Result<web::Json<ResponseWithAnswers>, AppError> {
     let (study_id, response_id) = path.into_inner();
@@ -72,6 +84,15 @@ async fn get_response(
         })
         .await?
         .ok_or(AppError::NotFound)?;
+    let details = serde_json::json!({ "response_id": response_id, "via": "api" });
+    audit::looked(
+        &state.db,
+        &origin.by(user.id),
+        "responses_viewed",
+        Some(study_id),
+        details,
+    )
+    .await?;
     Ok(web::Json(ResponseWithAnswers { response, answers }))
 }
 
@@ -87,6 +108,7 @@ async fn get_response(
 async fn list_consent(
     user: CurrentUser,
     state: web::Data<AppState>,
+    origin: Origin,
     path: web::Path<i64>,
 ) -> Result<web::Json<Vec<ConsentStatus>>, AppError> {
     let study_id = path.into_inner();
@@ -95,5 +117,14 @@ async fn list_consent(
         .db
         .read(move |conn| queries::consent_of_study(conn, study_id).map_err(AppError::from))
         .await?;
+    let details = serde_json::json!({ "records": found.len(), "via": "api" });
+    audit::looked(
+        &state.db,
+        &origin.by(user.id),
+        "consent_records_viewed",
+        Some(study_id),
+        details,
+    )
+    .await?;
     Ok(web::Json(found))
 }

@@ -11,6 +11,7 @@ use crate::on_both_databases;
 on_both_databases!(
     previews_show_names_only_to_leads_and_the_look_is_audited,
     erased_identities_leave_no_trace_and_api_answers_are_not_kept,
+    every_look_at_personal_data_is_audited,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -187,4 +188,100 @@ async fn lead_token(app: &TestApp) -> String {
     .await
     .unwrap()
     .1
+}
+
+async fn every_look_at_personal_data_is_audited(app: TestApp) {
+    let (study, questionnaire, version) = published_study(&app).await;
+    let lead = Caller::new(&app, "lead@example.org").await;
+    let (participant, code) = add_participant(
+        &lead,
+        study,
+        json!({ "name": "Yara Looked-At", "email": "yara@example.org", "group": "staff" }),
+    )
+    .await;
+    let campaign = create_campaign(&lead, study, version).await;
+    let page = app.new_visitor();
+    page.sign_in("lead@example.org", PASSWORD).await;
+    for path in [
+        format!("/studies/{study}/participants/{participant}"),
+        format!("/studies/{study}/participants.csv"),
+        format!("/studies/{study}/campaigns/{campaign}/tracking.csv"),
+        format!("/studies/{study}/participants/{participant}/timeline"),
+        format!("/studies/{study}/report"),
+    ] {
+        assert_eq!(page.get(&path).await.status(), StatusCode::OK, "{path}");
+    }
+    for path in [
+        format!("/api/v1/studies/{study}/participants/{participant}"),
+        format!("/api/v1/studies/{study}/responses"),
+        format!("/api/v1/studies/{study}/consent-records"),
+        format!("/api/v1/studies/{study}/participants/{participant}/timeline"),
+        format!("/api/v1/studies/{study}/report"),
+        format!("/api/v1/studies/{study}/questionnaires/{questionnaire}/export"),
+    ] {
+        let (status, body) = lead.call(Method::GET, &path, None).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+    }
+    app.create_user("admin@example.org", voices::identity::Role::Admin)
+        .await;
+    let admin = Caller::new(&app, "admin@example.org").await;
+    for path in ["/api/v1/audit-events", "/api/v1/admin/outbox"] {
+        assert_eq!(admin.call(Method::GET, path, None).await.0, StatusCode::OK);
+    }
+    // Tries with addresses that have no account are recorded too, without the address.
+    let stranger = app.new_visitor();
+    stranger.sign_in("nobody-here@example.org", "guess").await;
+    stranger
+        .post_form("/forgot-password", &[("email", "nobody-here@example.org")])
+        .await;
+
+    let events = audit(&app).await;
+    let study_id = study.to_string();
+    let about_study = |action: &str| -> Vec<&AuditEvent> {
+        events
+            .iter()
+            .filter(|e| e.action == action && e.object_id.as_deref() == Some(&*study_id))
+            .collect()
+    };
+    let seen = about_study("identity_viewed");
+    assert_eq!(seen.len(), 2, "the participant page and the API");
+    for event in &seen {
+        assert!(event.actor_user_id.is_some() && event.ip_address.is_some());
+        assert!(event.details.contains(&code) && !event.details.contains("Yara"));
+    }
+    for action in [
+        "export.participants",
+        "export.tracking",
+        "export.questionnaire",
+        "responses_viewed",
+        "consent_records_viewed",
+        "report_viewed",
+    ] {
+        assert!(!about_study(action).is_empty(), "{action} is audited");
+    }
+    let timelines = about_study("timeline_viewed");
+    assert_eq!(timelines.len(), 2);
+    assert!(timelines.iter().all(|e| e.details.contains(&code)));
+    for action in ["audit_log_viewed", "outbox_viewed"] {
+        assert!(
+            events
+                .iter()
+                .any(|e| e.action == action && e.actor_user_id.is_some()),
+            "{action} is audited"
+        );
+    }
+    for action in ["sign_in_failed", "password_reset_requested"] {
+        let unknown: Vec<_> = events
+            .iter()
+            .filter(|e| e.action == action && e.object_id.is_none())
+            .collect();
+        assert_eq!(unknown.len(), 1, "{action} for an unknown address");
+        assert!(!unknown[0].details.contains("nobody-here"));
+    }
+    assert!(
+        !events
+            .iter()
+            .any(|e| e.details.contains("Yara") || e.details.contains("yara@")),
+        "no personal data in the audit log"
+    );
 }

@@ -152,6 +152,15 @@ fn median(mut values: Vec<i64>) -> Option<i64> {
     values.get(values.len() / 2).copied()
 }
 
+/// Records that the learning report was read: it quotes participants' own words.
+pub async fn audit_report_read(
+    db: &crate::db::Db,
+    origin: &Origin,
+    study_id: i64,
+) -> Result<(), AppError> {
+    audit::looked(db, origin, "report_viewed", Some(study_id), json!({})).await
+}
+
 /// The learning report: nothing in it names anyone, counts under the study's threshold are hidden,
 /// and quotes come only from participants who agreed to quotes and only once a lead approved them.
 pub async fn report(

@@ -28,9 +28,11 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 async fn get_report(
     user: CurrentUser,
     state: web::Data<AppState>,
+    origin: Origin,
     path: web::Path<i64>,
 ) -> Result<web::Json<Report>, AppError> {
-    let (_, report) = actions::report(&state, &user, path.into_inner()).await?;
+    let (access, report) = actions::report(&state, &user, path.into_inner()).await?;
+    actions::audit_report_read(&state.db, &origin.by(user.id), access.study.id).await?;
     Ok(web::Json(report))
 }
 

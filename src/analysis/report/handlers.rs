@@ -19,9 +19,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 async fn report(
     user: CurrentUser,
     page: Page,
+    origin: Origin,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
     let (access, report) = actions::report(page.state(), &user, path.into_inner()).await?;
+    actions::audit_report_read(&page.state().db, &origin.by(user.id), access.study.id).await?;
     let mut context = tera::Context::new();
     context.insert("study", &access.study);
     context.insert("report", &report);

@@ -516,12 +516,22 @@ async fn close(
 async fn tracking_csv(
     user: CurrentUser,
     page: Page,
+    origin: Origin,
     path: web::Path<(i64, i64)>,
 ) -> Result<HttpResponse, AppError> {
     let (study_id, campaign_id) = path.into_inner();
     let (_, campaign) = open(&page, &user, study_id, campaign_id, LEAD).await?;
     let (_, recipients) =
         tracking::handlers::campaign_tracking(&page.state().db, &campaign, None).await?;
+    let details = serde_json::json!({ "campaign_id": campaign.id });
+    crate::audit::looked(
+        &page.state().db,
+        &origin.by(user.id),
+        "export.tracking",
+        Some(study_id),
+        details,
+    )
+    .await?;
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header((

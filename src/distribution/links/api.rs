@@ -10,7 +10,7 @@ use super::actions;
 use super::queries::OpenLink;
 use crate::audit::Origin;
 use crate::distribution::participants::rules::Group;
-use crate::distribution::tracking::handlers::timeline;
+use crate::distribution::tracking::handlers::{audit_timeline_seen, timeline};
 use crate::distribution::tracking::queries::TimelineEvent;
 use crate::error::AppError;
 use crate::error::ErrorBody;
@@ -101,11 +101,13 @@ pub struct Timeline {
 async fn participant_timeline(
     user: CurrentUser,
     state: web::Data<AppState>,
+    origin: Origin,
     path: web::Path<(i64, i64)>,
 ) -> Result<web::Json<Timeline>, AppError> {
     let (study_id, participant_id) = path.into_inner();
     StudyAccess::with_role(&state.db, &user, study_id, LEAD).await?;
     let found = timeline(&state.db, study_id, participant_id).await?;
+    audit_timeline_seen(&state.db, &origin.by(user.id), study_id, &found.code).await?;
     Ok(web::Json(Timeline {
         code: found.code,
         events: found.events,

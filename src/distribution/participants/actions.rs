@@ -404,6 +404,22 @@ pub async fn update(
 }
 
 /// Deletes who the participant is and keeps their pseudonymous research record.
+/// Records that a participant's identity was shown (nothing is recorded when it was not: erased, or
+/// withheld from someone who is not a lead).
+pub async fn audit_identity_shown(
+    db: &Db,
+    origin: &Origin,
+    study_id: i64,
+    shown: &ParticipantDetail,
+    via: &str,
+) -> Result<(), AppError> {
+    if shown.identity.is_none() {
+        return Ok(());
+    }
+    let details = json!({ "participants": [shown.participant.code], "via": via });
+    audit::looked(db, origin, "identity_viewed", Some(study_id), details).await
+}
+
 pub async fn erase_identity(
     db: &Db,
     origin: &Origin,

@@ -15,7 +15,7 @@ use crate::error::AppError;
 use crate::error::ErrorBody;
 use crate::state::AppState;
 use crate::studies::access::StudyAccess;
-use crate::studies::rules::StudyRole;
+use crate::studies::rules::{IdentityView, StudyRole};
 use crate::web::CurrentUser;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -88,13 +88,15 @@ async fn create_participant(
 async fn get_participant(
     user: CurrentUser,
     state: web::Data<AppState>,
+    origin: Origin,
     path: web::Path<(i64, i64)>,
 ) -> Result<web::Json<ParticipantDetail>, AppError> {
     let (study_id, participant_id) = path.into_inner();
     let access = StudyAccess::with_role(&state.db, &user, study_id, READERS).await?;
-    Ok(web::Json(
-        actions::participant(&state.db, study_id, participant_id, access.me.roles.lead).await?,
-    ))
+    let identities = access.me.roles.identities() == IdentityView::Everyone;
+    let found = actions::participant(&state.db, study_id, participant_id, identities).await?;
+    actions::audit_identity_shown(&state.db, &origin.by(user.id), study_id, &found, "api").await?;
+    Ok(web::Json(found))
 }
 
 /// Changes the fields given and keeps the others (leads).

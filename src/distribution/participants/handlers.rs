@@ -129,11 +129,21 @@ async fn index(
 async fn export(
     user: CurrentUser,
     page: Page,
+    origin: Origin,
     path: web::Path<i64>,
     query: web::Query<RosterFilter>,
 ) -> Result<HttpResponse, AppError> {
     let access = lead(&page, &user, path.into_inner()).await?;
     let body = actions::roster_csv(&page.state().db, access.study.id, &query).await?;
+    let details = json!({ "filter": query.query_string() });
+    crate::audit::looked(
+        &page.state().db,
+        &origin.by(user.id),
+        "export.participants",
+        Some(access.study.id),
+        details,
+    )
+    .await?;
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header((
@@ -257,9 +267,18 @@ async fn open(
 async fn show(
     user: CurrentUser,
     page: Page,
+    origin: Origin,
     path: web::Path<(i64, i64)>,
 ) -> Result<HttpResponse, AppError> {
     let (access, participant) = open(&page, &user, path.into_inner()).await?;
+    actions::audit_identity_shown(
+        &page.state().db,
+        &origin.by(user.id),
+        access.study.id,
+        &participant,
+        "participant page",
+    )
+    .await?;
     let mut context = tera::Context::new();
     context.insert("study", &access.study);
     context.insert("participant", &participant);
@@ -270,9 +289,18 @@ async fn show(
 async fn edit_page(
     user: CurrentUser,
     page: Page,
+    origin: Origin,
     path: web::Path<(i64, i64)>,
 ) -> Result<HttpResponse, AppError> {
     let (access, participant) = open(&page, &user, path.into_inner()).await?;
+    actions::audit_identity_shown(
+        &page.state().db,
+        &origin.by(user.id),
+        access.study.id,
+        &participant,
+        "participant edit page",
+    )
+    .await?;
     let context = form_context(&page, &access, &participant.input(), Some(&participant)).await?;
     page.render("participants/form.html", context)
 }

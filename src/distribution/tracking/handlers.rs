@@ -81,6 +81,17 @@ pub struct Timeline {
     pub questionnaires: Vec<(i64, String)>,
 }
 
+/// Records that a participant's timeline (every email, visit and answer, by date) was read.
+pub async fn audit_timeline_seen(
+    db: &Db,
+    origin: &Origin,
+    study_id: i64,
+    code: &str,
+) -> Result<(), AppError> {
+    let details = serde_json::json!({ "participants": [code] });
+    crate::audit::looked(db, origin, "timeline_viewed", Some(study_id), details).await
+}
+
 pub async fn timeline(db: &Db, study_id: i64, participant_id: i64) -> Result<Timeline, AppError> {
     db.read(move |conn| {
         let (code, opted_out_at) =
@@ -97,11 +108,13 @@ pub async fn timeline(db: &Db, study_id: i64, participant_id: i64) -> Result<Tim
 async fn timeline_page(
     user: CurrentUser,
     page: Page,
+    origin: Origin,
     path: web::Path<(i64, i64)>,
 ) -> Result<HttpResponse, AppError> {
     let (study_id, participant_id) = path.into_inner();
     let access = StudyAccess::with_role(&page.state().db, &user, study_id, LEAD).await?;
     let found = timeline(&page.state().db, study_id, participant_id).await?;
+    audit_timeline_seen(&page.state().db, &origin.by(user.id), study_id, &found.code).await?;
     let mut context = tera::Context::new();
     context.insert("study", &access.study);
     context.insert("participant_id", &participant_id);

@@ -32,12 +32,22 @@ pub struct ListQuery {
 )]
 #[get("/audit-events")]
 async fn list_events(
-    _admin: AdminUser,
+    AdminUser(admin): AdminUser,
     state: web::Data<crate::state::AppState>,
+    origin: audit::Origin,
     query: web::Query<ListQuery>,
 ) -> Result<web::Json<Vec<AuditEvent>>, AppError> {
     let limit = query.limit.unwrap_or(100).clamp(1, 500);
     let offset = query.offset.unwrap_or(0).max(0);
+    let details = serde_json::json!({ "offset": offset, "limit": limit, "via": "api" });
+    audit::looked(
+        &state.db,
+        &origin.by(admin.id),
+        "audit_log_viewed",
+        None,
+        details,
+    )
+    .await?;
     let events = state
         .db
         .read(move |conn| audit::recent(conn, limit, offset).map_err(AppError::from))

@@ -18,11 +18,21 @@ struct PageQuery {
 }
 
 async fn audit_page(
-    _admin: AdminUser,
+    AdminUser(admin): AdminUser,
     page: Page,
+    origin: crate::audit::Origin,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
     let number = query.page.unwrap_or(1).max(1);
+    let details = serde_json::json!({ "page": number });
+    crate::audit::looked(
+        &page.state().db,
+        &origin.by(admin.id),
+        "audit_log_viewed",
+        None,
+        details,
+    )
+    .await?;
     let offset = (number - 1) * PAGE_SIZE;
     let events = page
         .state()

@@ -22,9 +22,19 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 )]
 #[get("/admin/outbox")]
 async fn outbox_overview(
-    _admin: AdminUser,
+    AdminUser(admin): AdminUser,
     state: web::Data<AppState>,
+    origin: crate::audit::Origin,
 ) -> Result<web::Json<OutboxOverview>, AppError> {
+    let details = serde_json::json!({ "via": "api" });
+    crate::audit::looked(
+        &state.db,
+        &origin.by(admin.id),
+        "outbox_viewed",
+        None,
+        details,
+    )
+    .await?;
     Ok(web::Json(overview(&state).await?))
 }
 

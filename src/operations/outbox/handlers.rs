@@ -91,7 +91,20 @@ pub async fn send_again(state: &AppState, origin: &Origin, id: i64) -> Result<()
     Ok(())
 }
 
-async fn outbox_page(_admin: AdminUser, page: Page) -> Result<HttpResponse, AppError> {
+async fn outbox_page(
+    AdminUser(admin): AdminUser,
+    page: Page,
+    origin: Origin,
+) -> Result<HttpResponse, AppError> {
+    let details = serde_json::json!({});
+    crate::audit::looked(
+        &page.state().db,
+        &origin.by(admin.id),
+        "outbox_viewed",
+        None,
+        details,
+    )
+    .await?;
     let mut context = tera::Context::new();
     context.insert("outbox", &overview(page.state()).await?);
     page.render("admin/outbox.html", context)

@@ -21,16 +21,28 @@ use crate::studies::versions::queries as version_queries;
 const IMPORTED: &str = "Imported from a questionnaire file.";
 
 /// The draft as a file, with the questionnaire it came from. A fixed number of queries.
+/// The questionnaire as a file; every export is recorded, like every other file that leaves Voices.
 pub async fn export(
     db: &Db,
+    origin: &Origin,
     study_id: i64,
     questionnaire_id: i64,
 ) -> Result<(Questionnaire, QuestionnaireFile), AppError> {
-    db.read(move |conn| {
+    let origin = origin.clone();
+    db.write(move |conn| {
         let questionnaire =
             questionnaire_queries::find_questionnaire(conn, study_id, questionnaire_id)?
                 .ok_or(AppError::NotFound)?;
         let snapshot = version_queries::draft_snapshot(conn, &questionnaire)?;
+        let details = serde_json::json!({ "questionnaire_id": questionnaire_id });
+        audit::record(
+            conn,
+            &origin,
+            "export.questionnaire",
+            "study",
+            Some(study_id),
+            details,
+        )?;
         Ok((questionnaire, rules::export(&snapshot)))
     })
     .await

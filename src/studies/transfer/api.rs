@@ -33,11 +33,13 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 async fn export(
     user: CurrentUser,
     state: web::Data<AppState>,
+    origin: Origin,
     path: web::Path<(i64, i64)>,
 ) -> Result<HttpResponse, AppError> {
     let (study_id, questionnaire_id) = path.into_inner();
     StudyAccess::open(&state.db, &user, study_id).await?;
-    let (found, file) = actions::export(&state.db, study_id, questionnaire_id).await?;
+    let (found, file) =
+        actions::export(&state.db, &origin.by(user.id), study_id, questionnaire_id).await?;
     download(&found, &file)
 }
 

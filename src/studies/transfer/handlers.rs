@@ -55,12 +55,18 @@ pub fn download(
 async fn export(
     user: CurrentUser,
     page: Page,
+    origin: Origin,
     path: web::Path<(i64, i64)>,
 ) -> Result<HttpResponse, AppError> {
     let (study_id, questionnaire_id) = path.into_inner();
     StudyAccess::open(&page.state().db, &user, study_id).await?;
-    let (questionnaire, file) =
-        actions::export(&page.state().db, study_id, questionnaire_id).await?;
+    let (questionnaire, file) = actions::export(
+        &page.state().db,
+        &origin.by(user.id),
+        study_id,
+        questionnaire_id,
+    )
+    .await?;
     download(&questionnaire, &file)
 }
 
