@@ -1,4 +1,5 @@
-//! The `voices` command: serve the web service, migrate the database, create accounts and tokens.
+//! The `voices` command: serve the web service, migrate the database, create accounts and tokens, back up
+//! and restore.
 
 use std::io::{BufRead, IsTerminal};
 use std::net::TcpListener;
@@ -11,6 +12,7 @@ use voices::audit::Origin;
 use voices::config::Settings;
 use voices::db::Db;
 use voices::identity::Role;
+use voices::operations::backup;
 
 #[derive(Parser)]
 #[command(
@@ -46,6 +48,23 @@ enum Command {
         /// What the token is for.
         #[arg(long)]
         name: String,
+    },
+    /// Copy the database to a new file while the service runs (SQLite: a consistent snapshot;
+    /// PostgreSQL: pg_dump's custom format), then check the copy. Or, with --verify, check a copy.
+    Backup {
+        /// The new file to write.
+        #[arg(long, conflicts_with = "verify", required_unless_present = "verify")]
+        to: Option<std::path::PathBuf>,
+        /// A backup to check: whole, a schema this version knows, and what it holds.
+        #[arg(long)]
+        verify: Option<std::path::PathBuf>,
+    },
+    /// Restore a SQLite backup into a new folder, as its voices.db, after checking it.
+    Restore {
+        #[arg(long)]
+        from: std::path::PathBuf,
+        #[arg(long)]
+        into: std::path::PathBuf,
     },
 }
 
@@ -105,6 +124,30 @@ async fn execute(command: Command) -> anyhow::Result<()> {
             println!(
                 "Administrator account {id} created. Sign in at {}/login",
                 settings.base_url
+            );
+            Ok(())
+        }
+        Command::Backup { to: Some(to), .. } => {
+            let report = backup::backup(&settings, &to)?;
+            print!("Backed up to {}\n{report}", to.display());
+            Ok(())
+        }
+        Command::Backup {
+            verify: Some(file), ..
+        } => {
+            let report = backup::verify(&file)?;
+            print!("{} is a good backup\n{report}", file.display());
+            Ok(())
+        }
+        Command::Backup { .. } => {
+            bail!("say --to FILE to make a backup, or --verify FILE to check one")
+        }
+        Command::Restore { from, into } => {
+            let (target, report) = backup::restore(&from, &into)?;
+            print!(
+                "Restored to {}\n{report}Run Voices on it with VOICES_DATABASE_URL=sqlite://{}\n",
+                target.display(),
+                target.display()
             );
             Ok(())
         }

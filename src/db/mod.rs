@@ -68,6 +68,43 @@ impl Target {
     }
 }
 
+/// Which database a URL names, checked as the service checks it.
+pub fn backend_of(url: &str) -> anyhow::Result<Backend> {
+    Target::parse(url).map(|t| t.backend())
+}
+
+/// The file of a `sqlite://` URL.
+pub fn sqlite_path(url: &str) -> anyhow::Result<PathBuf> {
+    match Target::parse(url)? {
+        Target::Sqlite(path) => Ok(path),
+        Target::Postgres(_) => bail!("not a SQLite database URL"),
+    }
+}
+
+/// The newest migration this build carries for a backend (its version, e.g. "20261207000018"), which a
+/// backup must not be newer than.
+pub fn latest_migration(backend: Backend) -> anyhow::Result<String> {
+    use diesel::migration::MigrationSource;
+    let versions: Vec<String> = match backend {
+        Backend::Sqlite => {
+            MigrationSource::<diesel::sqlite::Sqlite>::migrations(&SQLITE_MIGRATIONS)
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+                .iter()
+                .map(|m| m.name().version().to_string())
+                .collect()
+        }
+        Backend::Postgres => MigrationSource::<diesel::pg::Pg>::migrations(&POSTGRES_MIGRATIONS)
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .iter()
+            .map(|m| m.name().version().to_string())
+            .collect(),
+    };
+    versions
+        .into_iter()
+        .max()
+        .ok_or_else(|| anyhow::anyhow!("no migrations are built in"))
+}
+
 /// Builds each pooled connection for its backend and applies the settings SQLite forgets per connection.
 #[derive(Debug)]
 pub struct Manager {

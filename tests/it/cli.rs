@@ -37,7 +37,14 @@ fn help_lists_every_command() {
     let out = voices(dir.path(), &["--help"], "", &[]);
     assert!(out.status.success());
     let help = text(&out.stdout);
-    for command in ["serve", "migrate", "create-admin", "create-api-token"] {
+    for command in [
+        "serve",
+        "migrate",
+        "create-admin",
+        "create-api-token",
+        "backup",
+        "restore",
+    ] {
         assert!(help.contains(command), "{command} in {help}");
     }
 }

@@ -569,7 +569,7 @@ async fn sent_days_ago(app: &TestApp, days: i64) {
         .unwrap();
 }
 
-async fn answer_everything(person: &Participant) {
+pub async fn answer_everything(person: &Participant) {
     let (_, first) = person.get("/page/1").await;
     let before = field_of(&first, "Have you taken part in an improvement project");
     let sent = person
