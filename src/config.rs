@@ -117,6 +117,8 @@ pub struct CampaignSettings {
 pub struct LinkSettings {
     /// Unrecognised participant links from one IP address within `window_minutes` before it must wait.
     pub unknown_per_ip: i64,
+    /// Open-link joins from one IP address within `window_minutes` before it must wait.
+    pub joins_per_ip: i64,
     pub window_minutes: i64,
 }
 

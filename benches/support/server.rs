@@ -218,6 +218,8 @@ fn voices_command(data_dir: &Path, port: u16, database_url: &str) -> Command {
         .env("VOICES_DATABASE_URL", database_url)
         // The simulated staff sign in with passwords; an authenticator app is not part of what is measured.
         .env("VOICES_SECOND_FACTOR__REQUIRED_FOR", "nobody")
+        // Every simulated participant joins from 127.0.0.1: the per-address join limit is for floods.
+        .env("VOICES_LINKS__JOINS_PER_IP", "1000000")
         // Logging every request would measure the terminal, not the service.
         .env("VOICES_LOG", "warn");
     // The bench's own settings would otherwise reach the server as unknown configuration keys.

@@ -14,6 +14,8 @@ on_both_databases!(
     every_look_at_personal_data_is_audited,
 );
 
+crate::on_both_backends!(joins_through_an_open_link_are_limited_per_address);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn data_files_are_readable_by_the_service_alone() {
     use std::os::unix::fs::PermissionsExt;
@@ -283,5 +285,50 @@ async fn every_look_at_personal_data_is_audited(app: TestApp) {
             .iter()
             .any(|e| e.details.contains("Yara") || e.details.contains("yara@")),
         "no personal data in the audit log"
+    );
+}
+
+async fn joins_through_an_open_link_are_limited_per_address(backend: crate::helpers::Backend) {
+    let Some(app) = crate::helpers::spawn_on(backend, |s| s.links.joins_per_ip = 3).await else {
+        return;
+    };
+    let (study, questionnaire, _) = crate::responses::sample_study(&app).await;
+    let lead = Caller::new(&app, "lead@example.org").await;
+    let closes = chrono::Utc::now().date_naive() + chrono::Duration::days(10);
+    let (status, open) = lead
+        .call(
+            Method::POST,
+            &format!("/api/v1/studies/{study}/questionnaires/{questionnaire}/open-links"),
+            Some(json!({ "group": "staff", "closes_on": closes.to_string() })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{open}");
+    let link = open["link"].as_str().unwrap().replace(&app.url(""), "");
+    let count = |app: &TestApp| {
+        let db = app.db.clone();
+        async move {
+            db.read(|conn| {
+                use diesel::prelude::*;
+                voices::db::schema::participants::table
+                    .count()
+                    .get_result::<i64>(conn)
+                    .map_err(voices::error::AppError::from)
+            })
+            .await
+            .unwrap()
+        }
+    };
+    let before = count(&app).await;
+    for _ in 0..3 {
+        let joined = app.new_visitor().post_form(&link, &[]).await;
+        assert_eq!(joined.status(), StatusCode::SEE_OTHER);
+    }
+    let flood = app.new_visitor().post_form(&link, &[]).await;
+    assert_eq!(flood.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(flood.text().await.unwrap().contains("Please wait"));
+    assert_eq!(
+        count(&app).await,
+        before + 3,
+        "the refused join made nobody"
     );
 }

@@ -278,11 +278,25 @@ pub async fn join(
     secret: String,
     ip: Option<String>,
 ) -> Result<Option<String>, AppError> {
+    let (links, _) = limits(settings);
+    let join_key = format!("join:{}", hash_token(ip.as_deref().unwrap_or("unknown")));
     let joined = db
         .write(move |conn| {
+            use crate::accounts::queries::{recent_failures, record_failures};
             let Joining::Open(link, study_id, _) = lookup_open_link(conn, &secret)? else {
                 return Ok(None);
             };
+            // Each join makes a participant: a flood from one address is asked to wait.
+            let at = now();
+            let since = at - chrono::Duration::minutes(links.window_minutes);
+            let recent = recent_failures(conn, &join_key, since, links.joins_per_ip)?;
+            if i64::try_from(recent.len()).unwrap_or(i64::MAX) >= links.joins_per_ip {
+                return Err(AppError::TooManyRequests(format!(
+                    "Many people have just joined from your connection. Please wait {} minutes and try again.",
+                    links.window_minutes
+                )));
+            }
+            record_failures(conn, &[&join_key], since)?;
             let participation_id = queries::create_anonymous(conn, &link, study_id)?;
             let token = new_token("");
             queries::insert_token(conn, participation_id, Purpose::Respond, &token.hash)?;
