@@ -87,6 +87,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
     .configure(crate::analysis::closed::handlers::routes)
     .configure(crate::analysis::report::handlers::routes)
     .configure(crate::operations::outbox::handlers::routes)
+    .configure(crate::operations::subject_access::handlers::routes)
     .configure(crate::operations::audit_log::handlers::routes);
 }
 

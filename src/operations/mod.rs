@@ -4,3 +4,4 @@ pub mod audit_log;
 pub mod backup;
 pub mod health;
 pub mod outbox;
+pub mod subject_access;

@@ -14,7 +14,10 @@ on_both_databases!(
     every_look_at_personal_data_is_audited,
 );
 
-crate::on_both_backends!(joins_through_an_open_link_are_limited_per_address);
+crate::on_both_backends!(
+    joins_through_an_open_link_are_limited_per_address,
+    a_subject_access_request_gets_everything_held,
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn data_files_are_readable_by_the_service_alone() {
@@ -331,4 +334,82 @@ async fn joins_through_an_open_link_are_limited_per_address(backend: crate::help
         before + 3,
         "the refused join made nobody"
     );
+}
+
+async fn a_subject_access_request_gets_everything_held(backend: crate::helpers::Backend) {
+    let Some(app) = crate::helpers::spawn_on(backend, |_| {}).await else {
+        return;
+    };
+    let (study, questionnaire, _) = crate::responses::sample_study(&app).await;
+    let person = crate::responses::Participant::join(&app, study, questionnaire, "staff").await;
+    person.consent().await;
+    crate::responses::answer_everything(&person).await;
+    let participant: (i64, String) = app
+        .db
+        .read(|conn| {
+            use diesel::prelude::*;
+            use voices::db::schema::participants;
+            participants::table
+                .filter(participants::source.eq("open_link"))
+                .select((participants::id, participants::code))
+                .first(conn)
+                .map_err(voices::error::AppError::from)
+        })
+        .await
+        .unwrap();
+    let (id, code) = participant;
+    let lead = Caller::new(&app, "lead@example.org").await;
+    let api = format!("/api/v1/studies/{study}/participants/{id}/subject-access");
+    let (status, record) = lead.call(Method::GET, &api, None).await;
+    assert_eq!(status, StatusCode::OK, "{record}");
+    assert_eq!(record["participant"]["code"], code.as_str());
+    let consent = &record["consent"][0];
+    assert_eq!(consent["decision"], "consented");
+    assert!(consent["statements"][0]["text"]
+        .as_str()
+        .is_some_and(|t| !t.is_empty()));
+    let answers = record["answers"].as_array().unwrap();
+    assert!(answers.iter().any(|a| a["value"] == "No"
+        && a["question"]
+            .as_str()
+            .is_some_and(|q| q.contains("improvement project"))));
+    assert!(!record["timeline"].as_array().unwrap().is_empty());
+    assert!(record["kept_after_erasure"]
+        .as_str()
+        .unwrap()
+        .contains("consent"));
+
+    // An analyst reads answers under codes but is not given the person's whole record.
+    let analyst = Caller::new(&app, "analyst@example.org").await;
+    assert_eq!(
+        analyst.call(Method::GET, &api, None).await.0,
+        StatusCode::FORBIDDEN
+    );
+
+    // The page to print and the file to download; both looks are audited.
+    let page = app.new_visitor();
+    page.sign_in("lead@example.org", PASSWORD).await;
+    let (status, html) = page
+        .get_text(&format!(
+            "/studies/{study}/participants/{id}/subject-access"
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains(&format!("Everything we hold about {code}")) && html.contains("agreed"));
+    let file = page
+        .get(&format!(
+            "/studies/{study}/participants/{id}/subject-access.json"
+        ))
+        .await;
+    assert_eq!(file.status(), StatusCode::OK);
+    assert!(file.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains(&format!("{code}-subject-access.json")));
+    let looks = audit(&app)
+        .await
+        .into_iter()
+        .filter(|e| e.action == "subject_access_viewed" && e.details.contains(&code))
+        .count();
+    assert_eq!(looks, 3);
 }

@@ -155,6 +155,11 @@ pub const API: &[(&str, &str, Needs)] = &[
     ("POST", "/api/v1/me/invitations/{id}/decline", Needs::Member),
     ("GET", "/api/v1/studies/{id}/invitations", Needs::Member),
     (
+        "GET",
+        "/api/v1/studies/{id}/participants/{participant_id}/subject-access",
+        Needs::Member,
+    ),
+    (
         "DELETE",
         "/api/v1/studies/{id}/invitations/{invitation_id}",
         Needs::Member,
@@ -618,6 +623,24 @@ const INTERVIEWERS: &[StudyRole] = &[StudyRole::Lead, StudyRole::Interviewer];
 /// member without one of the roles gets 403; someone who is not a member, 404; a stranger is asked
 /// to sign in (pages) or gets 401 (API). The body is what a POST, PUT or PATCH sends.
 const STUDY_ROUTES: &[(&str, &str, &str, &[StudyRole])] = &[
+    (
+        "GET",
+        "/api/v1/studies/{id}/participants/{participant_id}/subject-access",
+        "",
+        LEAD,
+    ),
+    (
+        "GET",
+        "/studies/{id}/participants/{pid}/subject-access",
+        "",
+        LEAD,
+    ),
+    (
+        "GET",
+        "/studies/{id}/participants/{pid}/subject-access.json",
+        "",
+        LEAD,
+    ),
     ("GET", "/api/v1/studies/{id}/invitations", "", LEAD),
     (
         "DELETE",

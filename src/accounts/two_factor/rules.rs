@@ -30,6 +30,8 @@ pub const STEP_UP_ROUTES: &[&str] = &[
     "/studies/{id}/participants/{pid}/erase-identity",
     "/studies/{id}/campaigns/{cid}/tracking.csv",
     "/studies/{id}/members/{member}/edit",
+    "/studies/{id}/participants/{pid}/subject-access",
+    "/studies/{id}/participants/{pid}/subject-access.json",
 ];
 /// Every route under these prefixes is an export.
 pub const STEP_UP_PREFIXES: &[&str] = &["/studies/{id}/exports/"];
