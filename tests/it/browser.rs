@@ -553,6 +553,10 @@ async fn distribution_flow(client: &Client, app: &TestApp, audit: &mut Audit) {
             "participant timeline",
         ),
         (
+            format!("/studies/{study}/participants/{pat}/subject-access"),
+            "subject access copy",
+        ),
+        (
             format!("/studies/{study}/questionnaires/{questionnaire}/open-links"),
             "open links",
         ),
