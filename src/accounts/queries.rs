@@ -260,6 +260,17 @@ pub fn use_email_tokens(conn: &mut DbConnection, user_id: i64) -> QueryResult<()
 
 // ---- Sign-in failures ----
 
+/// Whether `limit` or more failures (or joins) are counted under `key` since `since`.
+pub fn at_limit(
+    conn: &mut DbConnection,
+    key: &str,
+    since: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<bool> {
+    let recent = recent_failures(conn, key, since, limit)?;
+    Ok(i64::try_from(recent.len()).unwrap_or(i64::MAX) >= limit)
+}
+
 pub fn recent_failures(
     conn: &mut DbConnection,
     throttle_key: &str,

@@ -317,6 +317,11 @@ pub fn now() -> NaiveDateTime {
     Utc::now().naive_utc().trunc_subsecs(6)
 }
 
+/// The current time in whole seconds since 1970 (UTC), for what is kept in cookies and one-time codes.
+pub fn unix_now() -> i64 {
+    Utc::now().timestamp()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

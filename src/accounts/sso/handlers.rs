@@ -88,7 +88,7 @@ async fn start(page: Page, query: web::Query<StartQuery>) -> Result<HttpResponse
     if page.user.is_some() && !query.confirm {
         return Ok(see_other(&next));
     }
-    match provider::authorization(state, next.clone(), unix_now(), query.confirm).await {
+    match provider::authorization(state, next.clone(), crate::db::unix_now(), query.confirm).await {
         Ok((url, flow)) => {
             page.session()
                 .insert(FLOW, flow)
@@ -159,7 +159,7 @@ async fn finish(
     let state = page.state();
     let settings = &state.settings.sso;
     let flow = flow.ok_or(Refusal::NoFlow)?;
-    if flow.expired(unix_now()) {
+    if flow.expired(crate::db::unix_now()) {
         return Err(Refusal::Expired.into());
     }
     if !query.state.is_some_and(|s| flow.state_matches(&s)) {
@@ -215,8 +215,4 @@ fn refused(page: &Page, refusal: Refusal, next: &str) -> Result<HttpResponse, Ap
         &FieldErrors::from([("sso".to_string(), refusal.message().to_string())]),
     );
     page.render_status(status, "accounts/sign_in.html", context)
-}
-
-fn unix_now() -> i64 {
-    chrono::Utc::now().timestamp()
 }

@@ -52,8 +52,9 @@ fn sealing_key(state: &AppState) -> Result<[u8; 32], AppError> {
     Ok(rules::sealing_key(&service_key))
 }
 
-fn unix_now() -> u64 {
-    now().and_utc().timestamp().max(0) as u64
+/// TOTP counts time from 1970, which is never before now.
+fn unix_seconds() -> u64 {
+    crate::db::unix_now().max(0) as u64
 }
 
 pub async fn status(db: &Db, user_id: i64) -> Result<Status, AppError> {
@@ -135,7 +136,7 @@ pub async fn confirm(
                         "The set-up has expired. Reload this page and scan the new code.",
                     )
                 })?;
-            let step = rules::accepted_step(&secret, &code, unix_now(), None)
+            let step = rules::accepted_step(&secret, &code, unix_seconds(), None)
                 .ok_or_else(|| AppError::invalid("code", WRONG_CODE))?;
             queries::enable(conn, user_id, step)?;
             queries::replace_recovery_codes(conn, user_id, &hashes)?;
@@ -174,12 +175,12 @@ pub async fn prove(
     let login = state.settings.login.clone();
     let remembered = Duration::minutes(login.window_minutes + login.lock_minutes);
     let failure_key = failure_key(user_id);
-    let failures = {
+    let waiting = {
         let failure_key = failure_key.clone();
         state
             .db
             .read(move |conn| {
-                account_queries::recent_failures(
+                account_queries::at_limit(
                     conn,
                     &failure_key,
                     now() - Duration::minutes(login.window_minutes),
@@ -189,7 +190,7 @@ pub async fn prove(
             })
             .await?
     };
-    if failures.len() as i64 >= state.settings.login.lock_after {
+    if waiting {
         return Err(AppError::TooManyRequests(format!(
             "Too many wrong codes. Wait {} minutes and try again, or ask an administrator to reset your two-step sign-in.",
             state.settings.login.lock_minutes
@@ -207,8 +208,12 @@ pub async fn prove(
             let proof = match secret {
                 None => None,
                 Some(secret) if rules::looks_like_app_code(&code) => {
-                    match rules::accepted_step(&secret, &code, unix_now(), authenticator.last_step)
-                    {
+                    match rules::accepted_step(
+                        &secret,
+                        &code,
+                        unix_seconds(),
+                        authenticator.last_step,
+                    ) {
                         Some(step) if queries::use_step(conn, user_id, step)? => Some(Proof::App),
                         _ => None,
                     }

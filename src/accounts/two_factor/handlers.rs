@@ -175,7 +175,7 @@ struct Pending {
 pub fn ask_second_step(page: &Page, user_id: i64, next: Option<String>) -> HttpResponse {
     let pending = Pending {
         user_id,
-        started: crate::db::now().and_utc().timestamp(),
+        started: crate::db::unix_now(),
         next,
     };
     let _ = page.session().insert(PENDING, pending);
@@ -184,7 +184,7 @@ pub fn ask_second_step(page: &Page, user_id: i64, next: Option<String>) -> HttpR
 
 fn pending(page: &Page) -> Option<Pending> {
     let pending: Pending = page.session().get(PENDING).ok().flatten()?;
-    let age = crate::db::now().and_utc().timestamp() - pending.started;
+    let age = crate::db::unix_now() - pending.started;
     (0..=PENDING_SECONDS).contains(&age).then_some(pending)
 }
 

@@ -71,12 +71,11 @@ async fn counted<T>(
     let (limits, login_window_minutes) = limits.clone();
     let verdict = db
         .write(move |conn| {
-            use crate::accounts::queries::{recent_failures, record_failures};
+            use crate::accounts::queries::{at_limit, record_failures};
             let key = format!("link:{}", hash_token(ip.as_deref().unwrap_or("unknown")));
             let at = now();
             let since = at - chrono::Duration::minutes(limits.window_minutes);
-            let recent = recent_failures(conn, &key, since, limits.unknown_per_ip)?;
-            if i64::try_from(recent.len()).unwrap_or(i64::MAX) >= limits.unknown_per_ip {
+            if at_limit(conn, &key, since, limits.unknown_per_ip)? {
                 return Ok(AppError::TooManyRequests(format!(
                     "Too many links that we do not recognise have come from your connection. Please wait {} minutes and try again.",
                     limits.window_minutes
@@ -282,15 +281,14 @@ pub async fn join(
     let join_key = format!("join:{}", hash_token(ip.as_deref().unwrap_or("unknown")));
     let joined = db
         .write(move |conn| {
-            use crate::accounts::queries::{recent_failures, record_failures};
+            use crate::accounts::queries::{at_limit, record_failures};
             let Joining::Open(link, study_id, _) = lookup_open_link(conn, &secret)? else {
                 return Ok(None);
             };
             // Each join makes a participant: a flood from one address is asked to wait.
             let at = now();
             let since = at - chrono::Duration::minutes(links.window_minutes);
-            let recent = recent_failures(conn, &join_key, since, links.joins_per_ip)?;
-            if i64::try_from(recent.len()).unwrap_or(i64::MAX) >= links.joins_per_ip {
+            if at_limit(conn, &join_key, since, links.joins_per_ip)? {
                 return Err(AppError::TooManyRequests(format!(
                     "Many people have just joined from your connection. Please wait {} minutes and try again.",
                     links.window_minutes
