@@ -125,6 +125,11 @@ pub fn run_with_composer(
         std::time::Duration::from_secs(state.settings.campaigns.schedule_seconds.max(1)),
         state.outbox.stop_signal(),
     );
+    crate::operations::backup::start_schedule(
+        state.settings.clone(),
+        state.db.clone(),
+        state.outbox.stop_signal(),
+    );
     let settings = state.settings.clone();
     let data = web::Data::new(state);
     let workers = match settings.workers {

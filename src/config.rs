@@ -37,6 +37,7 @@ pub struct Settings {
     pub links: LinkSettings,
     pub campaigns: CampaignSettings,
     pub sso: SsoSettings,
+    pub backup: BackupSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -139,6 +140,29 @@ pub struct SsoSettings {
     /// An `email` claim without `email_verified` counts as verified (a single-tenant Entra issuer).
     pub trust_email_claim: bool,
     pub button_label: String,
+}
+
+/// Backups the service takes by itself (see config/default.toml).
+#[derive(Debug, Clone, Deserialize)]
+pub struct BackupSettings {
+    /// Hours between backups; 0 takes none.
+    pub every_hours: u64,
+    /// Where they go; empty: `backups` in the data folder.
+    pub folder: String,
+    /// How many to keep: older ones Voices made are deleted once a new one is checked.
+    pub keep: usize,
+    /// An age public key (`age1...`): backups are encrypted to it; empty leaves them unencrypted.
+    pub recipient: String,
+}
+
+impl BackupSettings {
+    pub fn folder(&self, data_dir: &Path) -> PathBuf {
+        if self.folder.trim().is_empty() {
+            data_dir.join("backups")
+        } else {
+            PathBuf::from(self.folder.trim())
+        }
+    }
 }
 
 impl SsoSettings {

@@ -58,6 +58,11 @@ enum Command {
         /// A backup to check: whole, a schema this version knows, and what it holds.
         #[arg(long)]
         verify: Option<std::path::PathBuf>,
+        /// Encrypt the copy to this age public key (age1...); the setting backup.recipient by default.
+        #[arg(long, conflicts_with_all = ["verify", "passphrase"])]
+        recipient: Option<String>,
+        #[command(flatten)]
+        key: KeyArgs,
     },
     /// Restore a SQLite backup into a new folder, as its voices.db, after checking it.
     Restore {
@@ -65,7 +70,38 @@ enum Command {
         from: std::path::PathBuf,
         #[arg(long)]
         into: std::path::PathBuf,
+        #[command(flatten)]
+        key: KeyArgs,
     },
+}
+
+/// What encrypts a new backup (a passphrase) or opens an encrypted one (the key file or passphrase).
+#[derive(clap::Args)]
+struct KeyArgs {
+    /// The age private key file (as age-keygen writes it) that opens an encrypted backup.
+    #[arg(long, conflicts_with = "passphrase")]
+    identity: Option<std::path::PathBuf>,
+    /// Encrypt, or open, with a passphrase read from standard input.
+    #[arg(long)]
+    passphrase: bool,
+}
+
+impl KeyArgs {
+    fn opening(&self) -> anyhow::Result<backup::Opening> {
+        Ok(match (&self.identity, self.passphrase) {
+            (Some(file), _) => backup::Opening::IdentityFile(file.clone()),
+            (None, true) => backup::Opening::Passphrase(read_passphrase()?),
+            (None, false) => backup::Opening::None,
+        })
+    }
+}
+
+fn read_passphrase() -> anyhow::Result<age::secrecy::SecretString> {
+    let passphrase = read_secret("passphrase")?;
+    if passphrase.chars().count() < 12 {
+        bail!("use a passphrase of at least 12 characters");
+    }
+    Ok(passphrase.into())
 }
 
 fn init_logging() {
@@ -106,7 +142,7 @@ async fn execute(command: Command) -> anyhow::Result<()> {
             Ok(())
         }
         Command::CreateAdmin { email, name } => {
-            let password = read_password()?;
+            let password = read_secret("password")?;
             if let Err(rule) = forms::check_password(&password) {
                 bail!("{rule}");
             }
@@ -127,23 +163,37 @@ async fn execute(command: Command) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Backup { to: Some(to), .. } => {
-            let report = backup::backup(&settings, &to)?;
+        Command::Backup {
+            to: Some(to),
+            recipient,
+            key,
+            ..
+        } => {
+            let sealing = if key.passphrase {
+                backup::Sealing::Passphrase(read_passphrase()?)
+            } else {
+                backup::Sealing::recipient(
+                    recipient.as_deref().unwrap_or(&settings.backup.recipient),
+                )?
+            };
+            let report = backup::backup(&settings, &to, &sealing)?;
             print!("Backed up to {}\n{report}", to.display());
             Ok(())
         }
         Command::Backup {
-            verify: Some(file), ..
+            verify: Some(file),
+            key,
+            ..
         } => {
-            let report = backup::verify(&file)?;
+            let report = backup::verify(&file, &key.opening()?)?;
             print!("{} is a good backup\n{report}", file.display());
             Ok(())
         }
         Command::Backup { .. } => {
             bail!("say --to FILE to make a backup, or --verify FILE to check one")
         }
-        Command::Restore { from, into } => {
-            let (target, report) = backup::restore(&from, &into)?;
+        Command::Restore { from, into, key } => {
+            let (target, report) = backup::restore(&from, &into, &key.opening()?)?;
             print!(
                 "Restored to {}\n{report}Run Voices on it with VOICES_DATABASE_URL=sqlite://{}\n",
                 target.display(),
@@ -183,17 +233,18 @@ fn describe(error: voices::error::AppError) -> anyhow::Error {
     }
 }
 
-fn read_password() -> anyhow::Result<String> {
+/// A password or passphrase (`what`) from standard input: typed, or piped in by a script.
+fn read_secret(what: &str) -> anyhow::Result<String> {
     if std::io::stdin().is_terminal() {
         eprintln!(
-            "Type the password (at least 12 characters; it will be visible), then press Enter:"
+            "Type the {what} (at least 12 characters; it will be visible), then press Enter:"
         );
     }
     let mut line = String::new();
     std::io::stdin()
         .lock()
         .read_line(&mut line)
-        .context("reading the password from standard input")?;
+        .with_context(|| format!("reading the {what} from standard input"))?;
     Ok(line.trim_end_matches(['\r', '\n']).to_string())
 }
 

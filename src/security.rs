@@ -1,6 +1,7 @@
 //! Secrets that travel in links and headers: generated at random, stored only as hashes, never logged.
 
 use base64::Engine;
+use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
@@ -29,13 +30,48 @@ pub fn new_token(prefix: &str) -> NewToken {
 /// `label` under `key`, base64url (256 bits). Emails are composed at send time and a retried send must
 /// carry the same link, yet the secret is never stored; only its hash is.
 pub fn derived_token(key: &[u8], label: &str) -> NewToken {
-    use hmac::{Hmac, Mac};
     let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes a key of any length");
     mac.update(label.as_bytes());
     let secret =
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
     let hash = hash_token(&secret);
     NewToken { secret, hash }
+}
+
+/// A link secret that carries `payload` (no dots) and proves, without anything stored, that Voices made
+/// it: `{payload}.{nonce}.{mac}`, the MAC being HMAC-SHA256 under `key` over payload and nonce. It lets
+/// a visitor hold a link before there is any row to look it up by.
+pub fn signed_ticket(key: &[u8], payload: &str) -> String {
+    let nonce = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes::<16>());
+    let mac = ticket_mac(key, payload, &nonce).finalize().into_bytes();
+    let mac = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac);
+    format!("{payload}.{nonce}.{mac}")
+}
+
+/// The payload of a ticket `signed_ticket` made under `key`; None for anything else.
+pub fn ticket_payload<'a>(key: &[u8], ticket: &'a str) -> Option<&'a str> {
+    let mut parts = ticket.split('.');
+    let (payload, nonce, mac) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    let given = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(mac)
+        .ok()?;
+    // verify_slice compares in constant time, so the MAC cannot be found a byte at a time.
+    ticket_mac(key, payload, nonce)
+        .verify_slice(&given)
+        .is_ok()
+        .then_some(payload)
+}
+
+fn ticket_mac(key: &[u8], payload: &str, nonce: &str) -> Hmac<Sha256> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes a key of any length");
+    mac.update(b"voices ticket\0");
+    mac.update(payload.as_bytes());
+    mac.update(b"\0");
+    mac.update(nonce.as_bytes());
+    mac
 }
 
 /// Tokens carry 256 bits of entropy, so a fast unsalted hash is enough to make a stolen table useless.
@@ -117,5 +153,17 @@ mod tests {
         assert_eq!(a.hash, hash_token(&a.secret));
         assert_eq!(a.hash.len(), 64);
         assert_eq!(format!("{:?}", Masked("someone@example.org")), "***");
+    }
+
+    #[test]
+    fn tickets_carry_their_payload_only_under_their_key() {
+        let ticket = signed_ticket(b"key", "j42");
+        assert_ne!(ticket, signed_ticket(b"key", "j42"), "each ticket is new");
+        assert_eq!(ticket_payload(b"key", &ticket), Some("j42"));
+        assert_eq!(ticket_payload(b"other key", &ticket), None);
+        let forged = ticket.replacen("j42", "j43", 1);
+        assert_eq!(ticket_payload(b"key", &forged), None);
+        assert_eq!(ticket_payload(b"key", "j42"), None);
+        assert_eq!(ticket_payload(b"key", &format!("{ticket}.x")), None);
     }
 }

@@ -322,6 +322,7 @@ diesel::table! {
         opted_out_at -> Nullable<Timestamp>,
         identity_erased_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
+        record_erased_at -> Nullable<Timestamp>,
     }
 }
 

@@ -7,8 +7,10 @@ use std::sync::Arc;
 use super::queries::{self, ConsentRecord, NewConsent, NewResponse, Person, Response};
 use super::rules::{self, Answers, Journey, PageInput, Withdrawal};
 use crate::audit::{self, Origin};
+use crate::config::Settings;
 use crate::db::{now, DbConnection};
-use crate::distribution::links::queries::{self as links, LinkTarget, Purpose};
+use crate::distribution::links::actions as open_links;
+use crate::distribution::links::queries::{self as links, LinkTarget, OpenLink, Purpose};
 use crate::error::AppError;
 use crate::mail::Mailer;
 use crate::security::hash_token;
@@ -28,6 +30,9 @@ pub struct Visit {
     pub consent: Option<ConsentRecord>,
     pub response: Option<Response>,
     pub answers: Answers,
+    /// Someone who pressed Start on an open link and has not consented: nothing about them is stored
+    /// yet, and the open link they came by.
+    pub joining: Option<OpenLink>,
 }
 
 /// Whether the link still opens the questionnaire.
@@ -102,9 +107,15 @@ impl Visit {
     }
 }
 
-fn load(conn: &mut DbConnection, snapshots: &Snapshots, secret: &str) -> Result<Visit, AppError> {
-    let target = links::find_by_hash(conn, &hash_token(secret), Purpose::Respond)?
-        .ok_or(AppError::NotFound)?;
+fn load(
+    conn: &mut DbConnection,
+    snapshots: &Snapshots,
+    settings: &Settings,
+    secret: &str,
+) -> Result<Visit, AppError> {
+    let Some(target) = links::find_by_hash(conn, &hash_token(secret), Purpose::Respond)? else {
+        return load_joining(conn, snapshots, settings, secret);
+    };
     let snapshot = snapshots.get(conn, target.version_id)?;
     let person = queries::person(conn, target.participant_id)?;
     let (anonymise, changes_after_submit) = queries::study_terms(conn, target.study_id)?;
@@ -126,6 +137,37 @@ fn load(conn: &mut DbConnection, snapshots: &Snapshots, secret: &str) -> Result<
         consent,
         response,
         answers,
+        joining: None,
+    })
+}
+
+/// A joining link (someone from an open link who has not consented), or `NotFound`.
+fn load_joining(
+    conn: &mut DbConnection,
+    snapshots: &Snapshots,
+    settings: &Settings,
+    secret: &str,
+) -> Result<Visit, AppError> {
+    let key = settings.secret_key_bytes().map_err(AppError::internal)?;
+    let (target, link) = open_links::joining(conn, &key, secret)?.ok_or(AppError::NotFound)?;
+    let snapshot = snapshots.get(conn, target.version_id)?;
+    let (anonymise, changes_after_submit) = queries::study_terms(conn, target.study_id)?;
+    Ok(Visit {
+        target,
+        snapshot,
+        person: Person {
+            group: link.participant_group.clone(),
+            service_area: String::new(),
+            system_level: String::new(),
+            communication_needs: None,
+            email: None,
+        },
+        anonymise,
+        changes_after_submit,
+        consent: None,
+        response: None,
+        answers: Answers::new(),
+        joining: Some(link),
     })
 }
 
@@ -136,14 +178,16 @@ pub async fn visit(
     ip: Option<String>,
 ) -> Result<Visit, AppError> {
     let snapshots = state.caches.get::<Snapshots>();
+    let settings = state.settings.clone();
     let found = state
         .db
-        .read(move |conn| load(conn, &snapshots, &secret))
+        .read(move |conn| load(conn, &snapshots, &settings, &secret))
         .await;
     let visit =
         crate::distribution::links::actions::count_unknown(&state.db, &state.settings, ip, found)
             .await?;
     if visit.target.opened_at.is_none() && visit.standing() == Standing::Open {
+        // (A joining link has no participation to mark: `opened_at` is the open link's.)
         let participation_id = visit.target.participation_id;
         state
             .db
@@ -154,18 +198,38 @@ pub async fn visit(
 }
 
 /// Runs `change` on the participation as it stands inside one write, holding its row on PostgreSQL.
-/// A link that no longer opens the questionnaire changes nothing: `Gone` with its standing.
+/// A link that no longer opens the questionnaire changes nothing: `Gone` with its standing. A joining
+/// link has no participation to change: only consenting (`consent`) may go on with one.
 async fn changing<T, F>(state: &AppState, secret: String, change: F) -> Result<T, AppError>
 where
     F: FnOnce(&mut DbConnection, Visit) -> Result<T, AppError> + Send + 'static,
     T: Send + 'static,
 {
+    changing_or_joining(state, secret, move |conn, visit| {
+        if visit.joining.is_some() {
+            return Err(NOT_NOW);
+        }
+        change(conn, visit)
+    })
+    .await
+}
+
+async fn changing_or_joining<T, F>(
+    state: &AppState,
+    secret: String,
+    change: F,
+) -> Result<T, AppError>
+where
+    F: FnOnce(&mut DbConnection, Visit) -> Result<T, AppError> + Send + 'static,
+    T: Send + 'static,
+{
     let snapshots = state.caches.get::<Snapshots>();
+    let settings = state.settings.clone();
     state
         .db
         .write(move |conn| {
             queries::lock_participation(conn, &hash_token(&secret))?;
-            let visit = load(conn, &snapshots, &secret)?;
+            let visit = load(conn, &snapshots, &settings, &secret)?;
             change(conn, visit)
         })
         .await
@@ -248,15 +312,19 @@ fn record_decision(
 }
 
 /// Records consent, statement by statement; then answering can start. Consenting twice (a double
-/// click) records it once.
+/// click) records it once. Someone joining by an open link becomes a participant only now, under the
+/// link they hold (`ip` counts them against their address).
 pub async fn consent(
     state: &AppState,
     origin: &Origin,
     secret: String,
     ticked: Vec<bool>,
+    ip: Option<String>,
 ) -> Result<(), AppError> {
     let origin = origin.clone();
-    changing(state, secret, move |conn, visit| {
+    let snapshots = state.caches.get::<Snapshots>();
+    let settings = state.settings.clone();
+    changing_or_joining(state, secret.clone(), move |conn, visit| {
         open_only(&visit)?;
         if visit.consented() || visit.submitted() {
             return Ok(());
@@ -264,6 +332,28 @@ pub async fn consent(
         let statements =
             rules::check_consent(&visit.snapshot.information.consent_statements, &ticked)
                 .map_err(AppError::Invalid)?;
+        let visit = match &visit.joining {
+            Some(link) => {
+                links::lock_open_link(conn, link.id)?;
+                let again = load(conn, &snapshots, &settings, &secret)?;
+                match &again.joining {
+                    // A second press of "I agree" waited for the first: it has been admitted.
+                    None if again.consented() => return Ok(()),
+                    _ => {}
+                }
+                let link_hash = hash_token(&secret);
+                open_links::admit(
+                    conn,
+                    &settings,
+                    ip.as_deref(),
+                    link,
+                    visit.target.study_id,
+                    &link_hash,
+                )?;
+                load(conn, &snapshots, &settings, &secret)?
+            }
+            None => visit,
+        };
         record_decision(conn, &origin, &visit, &statements, true)?;
         // Answering starts now when the participant's group is known; otherwise they say it first.
         match visit.audience() {
@@ -276,12 +366,13 @@ pub async fn consent(
     .await
 }
 
-/// "I do not want to take part": the decision is recorded and nothing else is stored.
+/// "I do not want to take part": the decision is recorded and nothing else is stored. Someone joining
+/// by an open link is not yet anyone: nothing at all is stored.
 pub async fn decline(state: &AppState, origin: &Origin, secret: String) -> Result<(), AppError> {
     let origin = origin.clone();
-    changing(state, secret, move |conn, visit| {
+    changing_or_joining(state, secret, move |conn, visit| {
         open_only(&visit)?;
-        if visit.consented() || visit.declined() || visit.submitted() {
+        if visit.joining.is_some() || visit.consented() || visit.declined() || visit.submitted() {
             return Ok(());
         }
         let statements = rules::declined(&visit.snapshot.information.consent_statements);

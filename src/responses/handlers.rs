@@ -120,6 +120,7 @@ fn context(secret: &str, visit: &Visit) -> tera::Context {
     context.insert("questionnaire", &visit.snapshot.title);
     context.insert("contact", &visit.snapshot.information.contact);
     context.insert("consented", &visit.consented());
+    context.insert("joining", &visit.joining.is_some());
     context.insert("closes_at", &visit.target.closes_at);
     context
 }
@@ -243,6 +244,7 @@ async fn consent(
             Ok(()) => {
                 let mut context = context(&secret, &visit);
                 context.insert("consented", &false);
+                context.insert("kept_nothing", &visit.joining.is_some());
                 render(&page, "respond/declined.html", context)
             }
             Err(error) => redirect_home(&secret, error),
@@ -254,7 +256,8 @@ async fn consent(
             form.iter().any(|(k, _)| *k == field)
         })
         .collect();
-    match actions::consent(state, &origin, secret.clone(), ticked.clone()).await {
+    let ip = crate::request::client_ip(&req);
+    match actions::consent(state, &origin, secret.clone(), ticked.clone(), ip).await {
         // Straight to the first question (or to saying who they are): one redirect fewer.
         Ok(()) if visit.audience().is_some() => go(&format!("{}/page/1", home(&secret))),
         Ok(()) => go(&format!("{}/about", home(&secret))),

@@ -4,13 +4,20 @@ use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
 fn voices(data_dir: &std::path::Path, args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Output {
+    let database_url = format!("sqlite://{}/voices.db", data_dir.display());
+    let data_dir = data_dir.to_string_lossy();
+    let mut settings = vec![
+        ("VOICES_DATA_DIR", data_dir.as_ref()),
+        ("VOICES_DATABASE_URL", database_url.as_str()),
+    ];
+    settings.extend_from_slice(env);
+    run_voices(args, stdin, &settings)
+}
+
+/// Runs the `voices` command with these settings in its environment, `stdin` typed in.
+pub fn run_voices(args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_voices"))
         .args(args)
-        .env("VOICES_DATA_DIR", data_dir)
-        .env(
-            "VOICES_DATABASE_URL",
-            format!("sqlite://{}/voices.db", data_dir.display()),
-        )
         .env("VOICES_LOG", "warn")
         .envs(env.iter().copied())
         .stdin(Stdio::piped())

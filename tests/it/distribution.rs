@@ -580,6 +580,9 @@ async fn links_are_calm_reissued_closed_and_rate_limited(app: TestApp) {
     let personal = joined.headers()["location"].to_str().unwrap().to_string();
     assert!(personal.starts_with("/p/"));
     assert_eq!(newcomer.get(&personal).await.status(), StatusCode::OK);
+    // They become a participant (a carer, as the link says) when they consent.
+    let agreed = crate::responses::agree_to_everything(&newcomer, &personal).await;
+    assert_eq!(agreed.status(), StatusCode::SEE_OTHER);
     let (_, roster) = lead
         .call(
             Method::GET,

@@ -154,11 +154,13 @@ pub async fn answer_online(
     identity: bool,
 ) -> Answered {
     let person = Participant::join(app, study, questionnaire, plan.group).await;
+    // Someone from an open link is a participant from the moment they consent.
+    person.consent().await;
     let (service, level) = (plan.service.to_string(), plan.level.to_string());
     let code = app
         .db
         .write(move |conn| {
-            use voices::db::schema::{participant_identities, participants};
+            use voices::db::schema::{participant_identities, participants, responses};
             let (id, code): (i64, String) = participants::table
                 .filter(participants::study_id.eq(study))
                 .order(participants::id.desc())
@@ -166,8 +168,15 @@ pub async fn answer_online(
                 .first(conn)?;
             diesel::update(participants::table.find(id))
                 .set((
-                    participants::service_area.eq(service),
-                    participants::system_level.eq(level),
+                    participants::service_area.eq(&service),
+                    participants::system_level.eq(&level),
+                ))
+                .execute(conn)?;
+            // As a lead would have set them before the response began.
+            diesel::update(responses::table.filter(responses::participant_id.eq(id)))
+                .set((
+                    responses::service_area.eq(&service),
+                    responses::system_level.eq(&level),
                 ))
                 .execute(conn)?;
             if identity {
@@ -187,7 +196,6 @@ pub async fn answer_online(
         })
         .await
         .unwrap();
-    person.consent().await;
     let mut answers = Given::new();
     for number in 1..10 {
         let page_path = format!("/page/{number}");

@@ -15,8 +15,9 @@ on_both_databases!(
 );
 
 crate::on_both_backends!(
-    joins_through_an_open_link_are_limited_per_address,
+    an_open_link_makes_a_participant_only_on_consent_and_limits_joins,
     a_subject_access_request_gets_everything_held,
+    erasure_on_request_removes_everything_but_the_consent_facts,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -291,7 +292,9 @@ async fn every_look_at_personal_data_is_audited(app: TestApp) {
     );
 }
 
-async fn joins_through_an_open_link_are_limited_per_address(backend: crate::helpers::Backend) {
+async fn an_open_link_makes_a_participant_only_on_consent_and_limits_joins(
+    backend: crate::helpers::Backend,
+) {
     let Some(app) = crate::helpers::spawn_on(backend, |s| s.links.joins_per_ip = 3).await else {
         return;
     };
@@ -322,11 +325,65 @@ async fn joins_through_an_open_link_are_limited_per_address(backend: crate::help
         }
     };
     let before = count(&app).await;
-    for _ in 0..3 {
-        let joined = app.new_visitor().post_form(&link, &[]).await;
+
+    // Pressing Start makes nobody: forty presses from one address, forty links, no participants.
+    let mut held = Vec::new();
+    for _ in 0..40 {
+        let visitor = app.new_visitor();
+        let joined = visitor.post_form(&link, &[]).await;
         assert_eq!(joined.status(), StatusCode::SEE_OTHER);
+        let home = crate::helpers::location(&joined);
+        assert!(home.starts_with("/p/"), "{home}");
+        held.push((visitor, home));
     }
-    let flood = app.new_visitor().post_form(&link, &[]).await;
+    assert_eq!(
+        count(&app).await,
+        before,
+        "nobody is made before consenting"
+    );
+    let (status, sheet) = held[0].0.get_text(&held[0].1).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(sheet.contains("nothing is kept until you agree"), "{sheet}");
+
+    // Declining keeps nothing at all; a made-up or altered link is not recognised.
+    let (decliner, home) = &held[0];
+    let declined = decliner
+        .post_form(&format!("{home}/consent"), &[("decision", "decline")])
+        .await;
+    assert_eq!(declined.status(), StatusCode::OK);
+    assert!(declined
+        .text()
+        .await
+        .unwrap()
+        .contains("We have not kept anything"));
+    assert_eq!(count(&app).await, before);
+    let forged = home.replacen("join-", "join-9", 1);
+    let (status, _) = decliner.get_text(&forged).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Consenting admits them, once even for two presses at once; the link they hold stays theirs.
+    let (ann, ann_home) = &held[1];
+    let (first, second) = tokio::join!(
+        crate::responses::agree_to_everything(ann, ann_home),
+        crate::responses::agree_to_everything(ann, ann_home)
+    );
+    assert_eq!(first.status(), StatusCode::SEE_OTHER);
+    assert_eq!(second.status(), StatusCode::SEE_OTHER);
+    assert_eq!(count(&app).await, before + 1);
+    let (status, _) = ann.get_text(&format!("{ann_home}/page/1")).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "answering goes on under the same link"
+    );
+
+    // Each consent through the open link counts against the address: the fourth waits, makes nobody.
+    for (visitor, home) in &held[2..4] {
+        let agreed = crate::responses::agree_to_everything(visitor, home).await;
+        assert_eq!(agreed.status(), StatusCode::SEE_OTHER);
+    }
+    let (visitor, home) = &held[4];
+    let flood = crate::responses::agree_to_everything(visitor, home).await;
     assert_eq!(flood.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(flood.text().await.unwrap().contains("Please wait"));
     assert_eq!(
@@ -412,4 +469,147 @@ async fn a_subject_access_request_gets_everything_held(backend: crate::helpers::
         .filter(|e| e.action == "subject_access_viewed" && e.details.contains(&code))
         .count();
     assert_eq!(looks, 3);
+}
+
+/// Someone invited by email, who answered online and whose words were coded, asks a lead who finds
+/// them by name to erase everything: afterwards only their code, group and consent decisions remain,
+/// and (SQLite) neither their name nor their answers can be read in the database file.
+async fn erasure_on_request_removes_everything_but_the_consent_facts(
+    backend: crate::helpers::Backend,
+) {
+    let Some(app) = crate::helpers::spawn_on(backend, |_| {}).await else {
+        return;
+    };
+    let (study, _, version) = crate::responses::sample_study(&app).await;
+    let lead = Caller::new(&app, "lead@example.org").await;
+    let (odessa, _) = crate::responses::invited(
+        &app,
+        study,
+        version,
+        json!({ "name": "Odessa Fairweather-Erase", "email": "odessa.erase@example.org",
+                "phone": "07700 900456", "group": "staff" }),
+    )
+    .await;
+    let (participant, code): (i64, String) = app
+        .db
+        .read(|conn| {
+            use diesel::prelude::*;
+            use voices::db::schema::participants;
+            participants::table
+                .filter(participants::source.eq("roster"))
+                .select((participants::id, participants::code))
+                .first(conn)
+                .map_err(voices::error::AppError::from)
+        })
+        .await
+        .unwrap();
+    odessa.consent().await;
+    let (_, first) = odessa.get("/page/1").await;
+    let before_field =
+        crate::responses::field_of(&first, "Have you taken part in an improvement project");
+    odessa
+        .post("/page/1", &[(&before_field, "No"), ("go", "next")])
+        .await;
+    let (_, second) = odessa.get("/page/2").await;
+    let know = crate::responses::field_of(&second, "What do you know about involving");
+    odessa
+        .post(
+            "/page/2",
+            &[(&know, "Ravenstone words to erase"), ("go", "next")],
+        )
+        .await;
+    crate::responses::answer_everything(&odessa).await;
+
+    // The lead finds them by part of their name; the search is audited without what was typed.
+    let (status, found) = lead
+        .call(
+            Method::GET,
+            &format!("/api/v1/studies/{study}/subject-access/search?q=fairweather"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    assert_eq!(found[0]["code"], code.as_str(), "{found}");
+    let (status, short) = lead
+        .call(
+            Method::GET,
+            &format!("/api/v1/studies/{study}/subject-access/search?q=fa"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{short}");
+    let searches: Vec<AuditEvent> = audit(&app)
+        .await
+        .into_iter()
+        .filter(|e| e.action == "identity_searched")
+        .collect();
+    assert_eq!(searches.len(), 1);
+    assert!(searches[0].details.contains(&code) && !searches[0].details.contains("fairweather"));
+    let page = app.new_visitor();
+    page.sign_in("lead@example.org", PASSWORD).await;
+    let (status, html) = page
+        .get_text(&format!("/studies/{study}/subject-access?q=odessa.erase"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("1 person found") && html.contains(&code),
+        "{html}"
+    );
+
+    let held = format!("/api/v1/studies/{study}/participants/{participant}/subject-access");
+    let (_, before) = lead.call(Method::GET, &held, None).await;
+    assert!(!before["answers"].as_array().unwrap().is_empty());
+
+    // An analyst cannot erase; the lead can, and a second time changes nothing.
+    let erase = format!("/api/v1/studies/{study}/participants/{participant}/erase-everything");
+    let analyst = Caller::new(&app, "analyst@example.org").await;
+    assert_eq!(
+        analyst.call(Method::POST, &erase, None).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let (status, erased) = lead.call(Method::POST, &erase, None).await;
+    assert_eq!(status, StatusCode::OK, "{erased}");
+    assert_eq!(erased["responses"], 1, "{erased}");
+    assert!(erased["emails"].as_u64().unwrap() >= 1, "{erased}");
+    let (_, again) = lead.call(Method::POST, &erase, None).await;
+    assert_eq!(again["responses"], 0);
+
+    let (status, after) = lead.call(Method::GET, &held, None).await;
+    assert_eq!(status, StatusCode::OK, "{after}");
+    assert!(after["participant"]["identity"].is_null(), "{after}");
+    assert!(
+        after["participant"]["record_erased_at"].is_string(),
+        "{after}"
+    );
+    assert_eq!(after["answers"], json!([]));
+    assert_eq!(after["codings"], json!([]));
+    let consent = after["consent"].as_array().unwrap();
+    assert_eq!(consent.len(), 1, "the consent decision is kept: {after}");
+    let text = after.to_string();
+    for trace in ["Fairweather", "odessa.erase@example.org", "07700 900456"] {
+        assert!(!text.contains(trace), "{trace} in {text}");
+    }
+    let events = audit(&app).await;
+    let erasure = events
+        .iter()
+        .find(|e| e.action == "participant_record_erased")
+        .expect("the erasure is audited");
+    assert!(erasure.details.contains(&code) && !erasure.details.contains("Fairweather"));
+
+    if backend == crate::helpers::Backend::Sqlite {
+        let file = std::fs::read(app.data_dir.path().join("voices.db")).unwrap();
+        let wal = std::fs::read(app.data_dir.path().join("voices.db-wal")).unwrap_or_default();
+        for trace in [
+            "Fairweather-Erase",
+            "odessa.erase@example.org",
+            "Ravenstone words",
+        ] {
+            for (name, bytes) in [("voices.db", &file), ("voices.db-wal", &wal)] {
+                assert!(
+                    !bytes.windows(trace.len()).any(|w| w == trace.as_bytes()),
+                    "{trace} is still in {name}"
+                );
+            }
+        }
+    }
 }

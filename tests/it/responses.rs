@@ -136,6 +136,63 @@ impl Participant {
     }
 }
 
+/// Someone added to the roster (`person`: name, email, group...) and invited by a new campaign: their
+/// link from the invitation email, and the campaign's id.
+pub async fn invited(app: &TestApp, study: i64, version: i64, person: Value) -> (Participant, i64) {
+    let email = person["email"]
+        .as_str()
+        .expect("an email address")
+        .to_string();
+    let lead = Caller::new(app, "lead@example.org").await;
+    crate::distribution::add_participant(&lead, study, person).await;
+    let campaign = crate::distribution::create_campaign(&lead, study, version).await;
+    let (status, launched) = lead
+        .call(
+            Method::POST,
+            &format!("/api/v1/studies/{study}/campaigns/{campaign}/launch"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{launched}");
+    app.wake_outbox();
+    let invitation = app
+        .wait_for_email(&email)
+        .await
+        .replace("=\r\n", "")
+        .replace("=\n", "")
+        .replace("=3D", "=");
+    let secret = crate::helpers::value_after(&invitation, "/p/").expect("a link to take part");
+    let participant = Participant {
+        visitor: app.new_visitor(),
+        home: format!("/p/{secret}"),
+    };
+    (participant, campaign)
+}
+
+/// Agrees to every consent statement on the consent form behind `home` (a participant's link).
+pub async fn agree_to_everything(
+    visitor: &crate::helpers::Visitor,
+    home: &str,
+) -> reqwest::Response {
+    let (_, form) = visitor.get_text(&format!("{home}/consent")).await;
+    let mut fields: Vec<(String, String)> = form
+        .match_indices("name=\"statement_")
+        .map(|(at, _)| {
+            let name: String = form[at + "name=\"".len()..]
+                .chars()
+                .take_while(|c| *c != '"')
+                .collect();
+            (name, "yes".to_string())
+        })
+        .collect();
+    fields.push(("decision".into(), "agree".into()));
+    let fields: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    visitor.post_form(&format!("{home}/consent"), &fields).await
+}
+
 /// The field name of the question whose text (in the page's wording) starts with `text`.
 pub fn field_of(page: &str, text: &str) -> String {
     let at = page
@@ -481,8 +538,24 @@ async fn a_participant_consents_answers_comes_back_sends_and_withdraws(app: Test
 }
 
 async fn declining_stores_nothing_but_the_decision(app: TestApp) {
-    let (study, questionnaire, _) = sample_study(&app).await;
-    let bo = Participant::join(&app, study, questionnaire, "carer").await;
+    let (study, questionnaire, version) = sample_study(&app).await;
+    // Someone from an open link is nobody yet: declining keeps nothing at all.
+    let passer_by = Participant::join(&app, study, questionnaire, "carer").await;
+    let declined = passer_by.post("/consent", &[("decision", "decline")]).await;
+    assert!(declined
+        .text()
+        .await
+        .unwrap()
+        .contains("We have not kept anything about you"));
+    assert_eq!(lead_reads(&app, study, "consent-records").await, json!([]));
+
+    let (bo, _) = invited(
+        &app,
+        study,
+        version,
+        json!({ "name": "Bo", "email": "bo.declines@example.org", "group": "carer" }),
+    )
+    .await;
     let declined = bo
         .post(
             "/consent",

@@ -160,6 +160,16 @@ pub const API: &[(&str, &str, Needs)] = &[
         Needs::Member,
     ),
     (
+        "POST",
+        "/api/v1/studies/{id}/participants/{participant_id}/erase-everything",
+        Needs::Member,
+    ),
+    (
+        "GET",
+        "/api/v1/studies/{id}/subject-access/search",
+        Needs::Member,
+    ),
+    (
         "DELETE",
         "/api/v1/studies/{id}/invitations/{invitation_id}",
         Needs::Member,
@@ -641,6 +651,32 @@ const STUDY_ROUTES: &[(&str, &str, &str, &[StudyRole])] = &[
         "",
         LEAD,
     ),
+    (
+        "POST",
+        "/api/v1/studies/{id}/participants/{participant_id}/erase-everything",
+        "",
+        LEAD,
+    ),
+    (
+        "GET",
+        "/api/v1/studies/{id}/subject-access/search?q=nobody",
+        "",
+        LEAD,
+    ),
+    (
+        "GET",
+        "/studies/{id}/participants/{pid}/erase-everything",
+        "",
+        LEAD,
+    ),
+    (
+        "POST",
+        "/studies/{id}/participants/{pid}/erase-everything",
+        "",
+        LEAD,
+    ),
+    ("GET", "/studies/{id}/subject-access?q=nobody", "", LEAD),
+    ("GET", "/studies/{id}/subject-access", "", LEAD),
     ("GET", "/api/v1/studies/{id}/invitations", "", LEAD),
     (
         "DELETE",

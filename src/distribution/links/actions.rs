@@ -10,7 +10,7 @@ use crate::db::{now, Db, DbConnection};
 use crate::distribution::participants::rules::Group;
 use crate::error::AppError;
 use crate::mail::outbox::{self, Kind, Queued};
-use crate::security::{hash_token, new_token};
+use crate::security::{hash_token, new_token, signed_ticket, ticket_payload};
 use crate::studies::versions::rules::Snapshot;
 
 type Limits = (crate::config::LinkSettings, i64);
@@ -269,37 +269,92 @@ pub async fn find_open_link(
     counted(db, &limits(settings), ip, found).await
 }
 
-/// Someone joins through an open link: an anonymous participant with a personal link, returned so the
-/// visitor can go straight on (and bookmark it to come back). None when the open link has closed.
+/// Someone presses Start on an open link: they get a link of their own to read about the study and
+/// decide, but nothing is stored until they consent (`admit`), so an abandoned join or a flood of
+/// presses makes nobody. The link is a ticket signed with the service's key, naming the open link.
+/// None when the open link has closed.
 pub async fn join(
     db: &Db,
     settings: &Settings,
     secret: String,
     ip: Option<String>,
 ) -> Result<Option<String>, AppError> {
+    let key = settings.secret_key_bytes().map_err(AppError::internal)?;
+    let found = db.read(move |conn| lookup_open_link(conn, &secret)).await;
+    let ticket = match counted(db, &limits(settings), ip, found).await? {
+        Joining::Open(link, _, _) => Some(signed_ticket(&key, &joining_payload(link.id))),
+        Joining::Closed(_) => None,
+    };
+    Ok(ticket)
+}
+
+fn joining_payload(open_link_id: i64) -> String {
+    format!("join-{open_link_id}")
+}
+
+/// Someone holding a joining link (see `join`) who has not consented yet: what their link leads to,
+/// as if they were a participant with no answers, and the open link they came by. None for any
+/// other secret.
+pub fn joining(
+    conn: &mut DbConnection,
+    key: &[u8],
+    secret: &str,
+) -> Result<Option<(LinkTarget, OpenLink)>, AppError> {
+    let Some(id) = ticket_payload(key, secret)
+        .and_then(|payload| payload.strip_prefix("join-"))
+        .and_then(|id| id.parse::<i64>().ok())
+    else {
+        return Ok(None);
+    };
+    let Some((link, study_id, study_title)) = queries::open_link_by_id(conn, id)? else {
+        return Ok(None);
+    };
+    let closes_at = link
+        .revoked_at
+        .map_or(link.closes_at, |r| r.min(link.closes_at));
+    let target = LinkTarget {
+        token_id: 0,
+        revoked_at: None,
+        participation_id: 0,
+        questionnaire_id: link.questionnaire_id,
+        version_id: link.version_id,
+        closes_at: Some(closes_at),
+        opened_at: Some(link.created_at),
+        completed_at: None,
+        withdrawn_at: None,
+        participant_id: 0,
+        participant_code: String::new(),
+        opted_out_at: None,
+        study_id,
+        study_title,
+    };
+    Ok(Some((target, link)))
+}
+
+/// Someone who came by an open link consents: they become an anonymous participant whose link is the
+/// one they hold (`link_hash`). Each admission makes a participant, so a flood from one address is
+/// asked to wait. Runs inside the consent's own write.
+pub fn admit(
+    conn: &mut DbConnection,
+    settings: &Settings,
+    ip: Option<&str>,
+    link: &OpenLink,
+    study_id: i64,
+    link_hash: &str,
+) -> Result<(), AppError> {
+    use crate::accounts::queries::{at_limit, record_failures};
     let (links, _) = limits(settings);
-    let join_key = format!("join:{}", hash_token(ip.as_deref().unwrap_or("unknown")));
-    let joined = db
-        .write(move |conn| {
-            use crate::accounts::queries::{at_limit, record_failures};
-            let Joining::Open(link, study_id, _) = lookup_open_link(conn, &secret)? else {
-                return Ok(None);
-            };
-            // Each join makes a participant: a flood from one address is asked to wait.
-            let at = now();
-            let since = at - chrono::Duration::minutes(links.window_minutes);
-            if at_limit(conn, &join_key, since, links.joins_per_ip)? {
-                return Err(AppError::TooManyRequests(format!(
-                    "Many people have just joined from your connection. Please wait {} minutes and try again.",
-                    links.window_minutes
-                )));
-            }
-            record_failures(conn, &[&join_key], since)?;
-            let participation_id = queries::create_anonymous(conn, &link, study_id)?;
-            let token = new_token("");
-            queries::insert_token(conn, participation_id, Purpose::Respond, &token.hash)?;
-            Ok(Some(token.secret))
-        })
-        .await;
-    counted(db, &limits(settings), ip, joined).await
+    let join_key = format!("join:{}", hash_token(ip.unwrap_or("unknown")));
+    let at = now();
+    let since = at - chrono::Duration::minutes(links.window_minutes);
+    if at_limit(conn, &join_key, since, links.joins_per_ip)? {
+        return Err(AppError::TooManyRequests(format!(
+            "Many people have just joined from your connection. Please wait {} minutes and try again.",
+            links.window_minutes
+        )));
+    }
+    record_failures(conn, &[&join_key], since)?;
+    let participation_id = queries::create_anonymous(conn, link, study_id)?;
+    queries::insert_token(conn, participation_id, Purpose::Respond, link_hash)?;
+    Ok(())
 }

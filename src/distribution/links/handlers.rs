@@ -177,8 +177,8 @@ async fn join_page(
     }
 }
 
-/// Joining makes a participant, so it takes a deliberate press of a button: link previews and
-/// crawlers fetch pages, they do not post forms.
+/// Joining hands out a link of one's own (nobody is made a participant until they consent), and it
+/// takes a deliberate press of a button: link previews and crawlers fetch pages, they do not post forms.
 async fn join(
     page: Page,
     req: HttpRequest,

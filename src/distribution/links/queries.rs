@@ -329,7 +329,34 @@ pub fn find_open_link(
         .optional()
 }
 
-/// Someone arriving by an open link becomes an anonymous participant (no identity) with a
+/// An open link by its id, with its study's id and title.
+pub fn open_link_by_id(
+    conn: &mut DbConnection,
+    id: i64,
+) -> QueryResult<Option<(OpenLink, i64, String)>> {
+    open_links::table
+        .inner_join(questionnaires::table.inner_join(studies::table))
+        .filter(open_links::id.eq(id))
+        .select((OPEN_LINK, studies::id, studies::title))
+        .first(conn)
+        .optional()
+}
+
+/// Holds an open link's row until the transaction ends (PostgreSQL; SQLite has one writer anyway), so
+/// two presses of "I agree" with one joining link admit one participant.
+pub fn lock_open_link(conn: &mut DbConnection, id: i64) -> QueryResult<()> {
+    if let DbConnection::Postgres(pg) = conn {
+        open_links::table
+            .find(id)
+            .select(open_links::id)
+            .for_update()
+            .first::<i64>(pg)
+            .optional()?;
+    }
+    Ok(())
+}
+
+/// Someone who consented through an open link becomes an anonymous participant (no identity) with a
 /// participation of their own. Returns the participation's id.
 pub fn create_anonymous(
     conn: &mut DbConnection,

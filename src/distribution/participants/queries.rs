@@ -38,6 +38,9 @@ pub struct Participant {
     /// When the identity was erased; the research record stays.
     pub identity_erased_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
+    /// When everything held about them was erased on their request: only their code, group and
+    /// consent decisions remain.
+    pub record_erased_at: Option<NaiveDateTime>,
 }
 
 #[derive(Queryable, Selectable)]
@@ -53,6 +56,7 @@ struct ParticipantRow {
     opted_out_at: Option<NaiveDateTime>,
     identity_erased_at: Option<NaiveDateTime>,
     created_at: NaiveDateTime,
+    record_erased_at: Option<NaiveDateTime>,
 }
 
 impl From<ParticipantRow> for Participant {
@@ -68,6 +72,7 @@ impl From<ParticipantRow> for Participant {
             opted_out_at: row.opted_out_at,
             identity_erased_at: row.identity_erased_at,
             created_at: row.created_at,
+            record_erased_at: row.record_erased_at,
         }
     }
 }
@@ -187,6 +192,45 @@ pub fn find(
         .first::<ParticipantRow>(conn)
         .optional()
         .map(|row| row.map(Participant::from))
+}
+
+/// Someone found by their name or email address, for a subject access request.
+#[derive(Debug, Clone, Queryable, Serialize, ToSchema)]
+pub struct FoundPerson {
+    pub participant_id: i64,
+    pub code: String,
+    pub name: String,
+    pub email: Option<String>,
+}
+
+/// The study's participants whose name or email address contains `text`, ignoring case; erased
+/// identities cannot be found this way.
+pub fn find_by_name_or_email(
+    conn: &mut DbConnection,
+    study_id: i64,
+    text: &str,
+) -> QueryResult<Vec<FoundPerson>> {
+    let pattern = format!("%{}%", like_escaped(&text.to_lowercase()));
+    participant_identities::table
+        .inner_join(participants::table)
+        .filter(participants::study_id.eq(study_id))
+        .filter(
+            lower(participant_identities::name)
+                .like(&pattern)
+                .escape('\\')
+                .or(lower(participant_identities::email.assume_not_null())
+                    .like(&pattern)
+                    .escape('\\')),
+        )
+        .order(participants::id)
+        .limit(50)
+        .select((
+            participants::id,
+            participants::code,
+            participant_identities::name,
+            participant_identities::email,
+        ))
+        .load(conn)
 }
 
 pub fn identity(conn: &mut DbConnection, participant_id: i64) -> QueryResult<Option<Identity>> {

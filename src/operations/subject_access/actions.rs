@@ -4,19 +4,22 @@ use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
-use super::queries::{self, HeldAnswer, HeldCoding};
+use super::queries::{self, Erased, HeldAnswer, HeldCoding};
 use crate::audit::{self, Origin};
 use crate::db::{now, Db};
 use crate::distribution::participants::actions::{participant, ParticipantDetail};
+use crate::distribution::participants::queries::FoundPerson;
 use crate::distribution::tracking::handlers::timeline;
 use crate::distribution::tracking::queries::TimelineEvent;
 use crate::error::AppError;
 use crate::responses::queries::{consent_of_study, ConsentStatus};
 
-/// What is kept even after erasure on request, and why: the person is told this with their copy.
+/// What is kept even after erasure on request, and why: the person is told this with their copy, and
+/// the lead reads it before erasing.
 pub const KEPT_AFTER_ERASURE: &str = "If you ask us to erase your details, we keep only the fact that you \
     agreed to take part or withdrew and when (the law on research requires a record of consent), under \
-    your participant code, without your name or contact details.";
+    your participant code and group, without your name or contact details. Answers already made \
+    anonymous cannot be found to erase, because nothing links them to you.";
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SubjectAccess {
@@ -74,4 +77,94 @@ pub async fn gather(
         timeline: history.events,
         kept_after_erasure: KEPT_AFTER_ERASURE.to_string(),
     })
+}
+
+/// Erases everything held about a participant on their request (the caller has checked that a lead
+/// asks): who they are, their answers and interview notes with the codings of their words, the emails
+/// to them, their links and visits. What is kept is `KEPT_AFTER_ERASURE`. Audited, with the counts.
+/// Erasing again changes nothing.
+pub async fn erase_everything(
+    db: &Db,
+    origin: &Origin,
+    study_id: i64,
+    participant_id: i64,
+) -> Result<Erased, AppError> {
+    use crate::distribution::participants::queries as roster;
+    let origin = origin.clone();
+    let erased = db
+        .write(move |conn| {
+            let found = roster::find(conn, study_id, participant_id)?.ok_or(AppError::NotFound)?;
+            if found.record_erased_at.is_some() {
+                return Ok(None);
+            }
+            if found.identity_erased_at.is_none() {
+                roster::erase_identity(conn, participant_id)?;
+            }
+            let erased = queries::erase_record(conn, participant_id, now())?;
+            audit::record(
+                conn,
+                &origin,
+                "participant_record_erased",
+                "participant",
+                Some(participant_id),
+                json!({ "study_id": study_id, "code": found.code, "erased": erased }),
+            )?;
+            Ok::<_, AppError>(Some(erased))
+        })
+        .await?;
+    let Some(erased) = erased else {
+        return Ok(Erased::default());
+    };
+    // Erased stands either way; this makes the old rows unreadable on disk now, not at housekeeping.
+    for table in ERASED_TABLES {
+        if let Err(error) = db.reclaim(table).await {
+            tracing::warn!(%error, table, "could not reclaim erased rows' space yet");
+        }
+    }
+    Ok(erased)
+}
+
+/// Where erasure deletes rows (codings, moments and follow-ups go with answers and interviews).
+const ERASED_TABLES: [&str; 7] = [
+    "participant_identities",
+    "responses",
+    "answers",
+    "codings",
+    "interviews",
+    "outbox_messages",
+    "link_tokens",
+];
+
+/// The study's participants with this name or email address (part of either), for a request from
+/// someone who does not know their code (the caller has checked that a lead asks). The search is
+/// audited with the codes found, never with what was typed.
+pub async fn find_person(
+    db: &Db,
+    origin: &Origin,
+    study_id: i64,
+    text: &str,
+) -> Result<Vec<FoundPerson>, AppError> {
+    let text = text.trim().to_string();
+    if text.chars().count() < 3 {
+        return Err(AppError::invalid(
+            "q",
+            "Type at least 3 letters of their name or email address",
+        ));
+    }
+    let found = db
+        .read(move |conn| {
+            crate::distribution::participants::queries::find_by_name_or_email(conn, study_id, &text)
+                .map_err(AppError::from)
+        })
+        .await?;
+    let codes: Vec<&str> = found.iter().map(|p| p.code.as_str()).collect();
+    audit::looked(
+        db,
+        origin,
+        "identity_searched",
+        Some(study_id),
+        json!({ "participants": codes, "purpose": "subject_access" }),
+    )
+    .await?;
+    Ok(found)
 }

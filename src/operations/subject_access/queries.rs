@@ -5,7 +5,10 @@ use diesel::prelude::*;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::db::schema::{answers, codes, codings, questions, responses};
+use crate::db::schema::{
+    answers, campaign_recipients, codes, codings, consent_records, interviews, link_tokens,
+    outbox_messages, participants, participations, questions, responses,
+};
 use crate::db::DbConnection;
 
 /// One answer as the person gave it (or, in an interview, as the interviewer noted it).
@@ -70,4 +73,93 @@ pub fn codings_of(conn: &mut DbConnection, participant_id: i64) -> QueryResult<V
             codings::quote_approved_at,
         ))
         .load(conn)
+}
+
+/// What erasing a participant's record removed, counted (the audit log keeps the counts).
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct Erased {
+    /// Online responses and interview records, with every answer, note and coding of their words.
+    pub responses: usize,
+    pub interviews: usize,
+    /// Emails to them, sent or waiting (their bodies carry the name).
+    pub emails: usize,
+    /// Their personal links and campaign records.
+    pub links: usize,
+}
+
+/// Deletes everything held about a participant except their code and group and the fact of each
+/// consent decision (kept as withdrawn from now on). Their identity is erased by the caller's
+/// transaction too (`distribution::participants::queries::erase_identity`). Codings, interview moments
+/// and follow-ups go with the answers and interviews they belong to (ON DELETE CASCADE). Responses
+/// already anonymised carry nothing that leads to them, so they cannot be found and stay.
+pub fn erase_record(
+    conn: &mut DbConnection,
+    participant_id: i64,
+    at: chrono::NaiveDateTime,
+) -> QueryResult<Erased> {
+    let theirs: Vec<i64> = participations::table
+        .filter(participations::participant_id.eq(participant_id))
+        .select(participations::id)
+        .load(conn)?;
+    let interviews =
+        diesel::delete(interviews::table.filter(interviews::participation_id.eq_any(&theirs)))
+            .execute(conn)?;
+    let responses = diesel::delete(
+        responses::table.filter(
+            responses::participant_id
+                .eq(participant_id)
+                .or(responses::participation_id.eq_any(&theirs)),
+        ),
+    )
+    .execute(conn)?;
+    let emails = diesel::delete(
+        outbox_messages::table.filter(outbox_messages::participation_id.eq_any(&theirs)),
+    )
+    .execute(conn)?;
+    let links =
+        diesel::delete(link_tokens::table.filter(link_tokens::participation_id.eq_any(&theirs)))
+            .execute(conn)?
+            + diesel::delete(
+                campaign_recipients::table
+                    .filter(campaign_recipients::participant_id.eq(participant_id)),
+            )
+            .execute(conn)?;
+    // When they opened, started and finished go; when they consented or declined stays, and from now
+    // on they have withdrawn.
+    let none: Option<chrono::NaiveDateTime> = None;
+    diesel::update(participations::table.filter(participations::id.eq_any(&theirs)))
+        .set((
+            participations::opened_at.eq(none),
+            participations::started_at.eq(none),
+            participations::completed_at.eq(none),
+        ))
+        .execute(conn)?;
+    diesel::update(
+        participations::table
+            .filter(participations::id.eq_any(&theirs))
+            .filter(participations::withdrawn_at.is_null()),
+    )
+    .set(participations::withdrawn_at.eq(at))
+    .execute(conn)?;
+    diesel::update(
+        consent_records::table
+            .filter(consent_records::participation_id.eq_any(&theirs))
+            .filter(consent_records::withdrawn_at.is_null()),
+    )
+    .set(consent_records::withdrawn_at.eq(at))
+    .execute(conn)?;
+    diesel::update(participants::table.find(participant_id))
+        .set((
+            participants::service_area.eq(""),
+            participants::system_level.eq(""),
+            participants::tags.eq("[]"),
+            participants::record_erased_at.eq(at),
+        ))
+        .execute(conn)?;
+    Ok(Erased {
+        responses,
+        interviews,
+        emails,
+        links,
+    })
 }
