@@ -112,6 +112,7 @@ diesel::table! {
         next_participant_number -> Integer,
         changes_after_submit -> Bool,
         co_designers_read_analysis -> Bool,
+        analysts_see_participants -> Bool,
     }
 }
 

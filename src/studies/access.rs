@@ -2,7 +2,7 @@
 //! exist; a member without the needed role gets 403.
 
 use super::queries::{self, Member, Study};
-use super::rules::StudyRole;
+use super::rules::{StudyRole, View};
 use crate::db::Db;
 use crate::error::AppError;
 use crate::web::CurrentUser;
@@ -20,6 +20,14 @@ impl StudyAccess {
             .await?
             .ok_or(AppError::NotFound)?;
         Ok(StudyAccess { study, me })
+    }
+
+    /// What this member may read of the study's figures (`Roles::view`).
+    pub fn view(&self) -> View {
+        self.me.roles.view(
+            self.study.analysts_see_participants,
+            self.study.small_count_threshold,
+        )
     }
 
     /// Opens the study and checks that the person holds one of these roles.

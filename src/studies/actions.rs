@@ -58,6 +58,7 @@ pub async fn update_study(
         small_count_threshold: form.small_count_threshold,
         changes_after_submit: form.changes_after_submit,
         co_designers_read_analysis: form.co_designers_read_analysis,
+        analysts_see_participants: form.analysts_see_participants,
     };
     db.write(move |conn| {
         queries::update_study(conn, study_id, &title, &summary, settings)?;

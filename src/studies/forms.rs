@@ -38,6 +38,11 @@ pub struct StudyForm {
     /// matrix and its tables). Left out: unchanged.
     #[serde(deserialize_with = "optional_yes_no")]
     pub co_designers_read_analysis: Option<bool>,
+    /// "yes" or "no" (true or false in JSON): analysts see participant-level rows and every count.
+    /// No: they get the shared view, as co-designers do (counts under the threshold hidden, quotes
+    /// only once a lead approved them). Left out: unchanged.
+    #[serde(deserialize_with = "optional_yes_no")]
+    pub analysts_see_participants: Option<bool>,
 }
 
 /// A yes/no choice from radios ("yes", "no") or JSON (true, false); empty or absent is None.

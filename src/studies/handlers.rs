@@ -95,6 +95,21 @@ fn study_form_context(form: &StudyForm, study_id: Option<i64>) -> tera::Context 
         },
     );
     context.insert(
+        "analysts_see_participants",
+        if form.analysts_see_participants == Some(false) {
+            "no"
+        } else {
+            "yes"
+        },
+    );
+    context.insert(
+        "analyst_options",
+        &serde_json::json!([
+            { "value": "yes", "label": "Yes: analysts see every participant's row and every count" },
+            { "value": "no", "label": "No: analysts get the shared view, as co-designers do" },
+        ]),
+    );
+    context.insert(
         "analysis_options",
         &serde_json::json!([
             { "value": "no", "label": "No: only leads and analysts" },
@@ -199,6 +214,7 @@ async fn edit_page(
         small_count_threshold: Some(access.study.small_count_threshold),
         changes_after_submit: Some(access.study.changes_after_submit),
         co_designers_read_analysis: Some(access.study.co_designers_read_analysis),
+        analysts_see_participants: Some(access.study.analysts_see_participants),
     };
     page.render(
         "studies/form.html",

@@ -26,6 +26,8 @@ pub struct Study {
     pub changes_after_submit: bool,
     /// Co-designers may read the analysis (the framework matrix and its tables).
     pub co_designers_read_analysis: bool,
+    /// Analysts see participant-level rows and every count; otherwise they get the shared view.
+    pub analysts_see_participants: bool,
 }
 
 /// A member as the study sees them: the person, their roles and perspective.
@@ -135,6 +137,7 @@ pub struct SettingsChange {
     pub small_count_threshold: Option<i32>,
     pub changes_after_submit: Option<bool>,
     pub co_designers_read_analysis: Option<bool>,
+    pub analysts_see_participants: Option<bool>,
 }
 
 pub fn update_study(
@@ -169,6 +172,11 @@ pub fn update_study(
     if let Some(shared) = settings.co_designers_read_analysis {
         diesel::update(studies::table.find(id))
             .set(studies::co_designers_read_analysis.eq(shared))
+            .execute(conn)?;
+    }
+    if let Some(full) = settings.analysts_see_participants {
+        diesel::update(studies::table.find(id))
+            .set(studies::analysts_see_participants.eq(full))
             .execute(conn)?;
     }
     Ok(())

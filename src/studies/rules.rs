@@ -81,6 +81,79 @@ impl Roles {
             IdentityView::Nobody
         }
     }
+
+    /// The one rule for shared views: a lead sees every row and count, and so does an analyst unless
+    /// the study says otherwise (`analysts_see_participants`); anyone else (co-designers, and
+    /// interviewers where they read counts) gets the shared view. The matrix and its tables, closed
+    /// questions, the report and campaign tracking all ask this.
+    pub fn view(&self, analysts_see_participants: bool, threshold: i32) -> View {
+        if self.lead || (self.analyst && analysts_see_participants) {
+            View::Full
+        } else {
+            View::Shared {
+                threshold: i64::from(threshold),
+            }
+        }
+    }
+}
+
+/// What a member may read of the study's figures (`Roles::view`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    /// Participant-level rows, every count, every quote.
+    Full,
+    /// No participant-level rows, no count from 1 to `threshold - 1`, and quotes only once a lead
+    /// approved them for sharing.
+    Shared { threshold: i64 },
+}
+
+impl View {
+    pub fn is_shared(self) -> bool {
+        matches!(self, View::Shared { .. })
+    }
+
+    /// The threshold under which counts are hidden, in the shared view.
+    pub fn threshold(self) -> Option<i64> {
+        match self {
+            View::Full => None,
+            View::Shared { threshold } => Some(threshold),
+        }
+    }
+
+    /// A count as this view shows it.
+    pub fn count(self, n: i64) -> SharedCount {
+        SharedCount::of(n, self.threshold())
+    }
+}
+
+/// A count as every shared figure sends it: `{"count": 3, "suppressed": false}`, or
+/// `{"count": null, "suppressed": true}` when it is from 1 to the threshold less one. Zeros are shown:
+/// they single nobody out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, ToSchema)]
+pub struct SharedCount {
+    /// None when suppressed.
+    pub count: Option<i64>,
+    pub suppressed: bool,
+}
+
+impl SharedCount {
+    pub fn of(n: i64, threshold: Option<i64>) -> Self {
+        if threshold.is_some_and(|t| n > 0 && n < t) {
+            SharedCount::hidden()
+        } else {
+            SharedCount {
+                count: Some(n),
+                suppressed: false,
+            }
+        }
+    }
+
+    pub fn hidden() -> Self {
+        SharedCount {
+            count: None,
+            suppressed: true,
+        }
+    }
 }
 
 /// Whose identities a member sees (`Roles::identities`).
@@ -191,5 +264,30 @@ mod tests {
         assert!(analyst.has(StudyRole::Analyst) && !analyst.can_edit_questionnaires());
         assert_eq!(Perspective::parse("carer"), Some(Perspective::Carer));
         assert_eq!(Perspective::parse("patient"), None);
+    }
+
+    #[test]
+    fn only_leads_and_trusted_analysts_see_small_counts() {
+        let designer = Roles {
+            co_designer: true,
+            ..Roles::default()
+        };
+        let analyst = Roles {
+            analyst: true,
+            co_designer: false,
+            ..designer
+        };
+        let lead = Roles {
+            lead: true,
+            ..designer
+        };
+        assert_eq!(lead.view(false, 5), View::Full);
+        assert_eq!(analyst.view(true, 5), View::Full);
+        assert_eq!(analyst.view(false, 5), View::Shared { threshold: 5 });
+        let shared = designer.view(true, 5);
+        assert_eq!(shared.count(4), SharedCount::hidden());
+        assert_eq!(shared.count(0).count, Some(0), "zero singles nobody out");
+        assert_eq!(shared.count(5).count, Some(5));
+        assert_eq!(View::Full.count(1).count, Some(1));
     }
 }

@@ -333,19 +333,33 @@ async fn campaign_emails_travel_by_smtp_and_are_tracked(backend: Backend) {
     let response = participant.get(&link).await;
     assert_eq!(response.headers()["cache-control"], "no-store");
 
-    // Tracking: two sent, one opened; the analyst sees counts only, with small ones hidden.
+    // Tracking: two sent, one opened; the analyst sees counts only, and once the study gives analysts
+    // the shared view, small ones hidden.
     let (_, tracking) = lead
         .call(Method::GET, &format!("{base}/tracking"), None)
         .await;
     let column = |name: &str| {
         let columns = tracking["summary"]["columns"].as_array().unwrap();
         let i = columns.iter().position(|c| c == name).unwrap();
-        tracking["summary"]["overall"]["counts"][i]["value"].clone()
+        tracking["summary"]["overall"]["counts"][i]["count"].clone()
     };
     assert_eq!(column("sent"), 2);
     assert_eq!(column("opened"), 1);
     assert_eq!(tracking["recipients"].as_array().unwrap().len(), 2);
     let analyst = Caller::new(&app, "analyst@example.org").await;
+    let (_, exact) = analyst
+        .call(Method::GET, &format!("{base}/tracking"), None)
+        .await;
+    assert_eq!(exact["recipients"].as_array().unwrap().len(), 0);
+    assert_eq!(exact["summary"]["overall"]["total"]["count"], 2);
+    let (status, body) = lead
+        .call(
+            Method::PUT,
+            &format!("/api/v1/studies/{study}"),
+            Some(json!({ "title": "Involvement", "analysts_see_participants": false })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
     let (status, shared) = analyst
         .call(Method::GET, &format!("{base}/tracking"), None)
         .await;

@@ -35,6 +35,7 @@ mod responses;
 mod rounds;
 mod security;
 mod sessions;
+mod shared_views;
 mod smtp;
 mod sso;
 mod studies;

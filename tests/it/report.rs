@@ -16,7 +16,7 @@ on_both_databases!(
 );
 
 /// The id of the study coding whose passage is `quote`, from the coded passages export.
-async fn coding_of(fixture: &Interviewed, quote: &str) -> i64 {
+pub async fn coding_of(fixture: &Interviewed, quote: &str) -> i64 {
     let (_, sources) = fixture
         .team
         .analyst
@@ -109,16 +109,25 @@ async fn the_report_shares_only_consented_approved_quotes_and_hides_small_counts
     );
     assert_eq!(quotes(&report, "O-PHY", "enablers"), []);
     // Every count is under 5 here, so every count is hidden; zeros are not.
-    assert_eq!(report["total"], "fewer than 5");
-    assert_eq!(report["participation"][2]["interviews"], "fewer than 5");
-    assert_eq!(report["participation"][0]["online"], "0");
+    assert_eq!(
+        report["total"],
+        json!({ "count": null, "suppressed": true })
+    );
+    assert_eq!(
+        report["participation"][2]["interviews"],
+        json!({ "count": null, "suppressed": true })
+    );
+    assert_eq!(report["participation"][0]["online"]["count"], 0);
     let physical = report["comb"]
         .as_array()
         .unwrap()
         .iter()
         .find(|s| s["comb"]["key"] == "O-PHY")
         .unwrap();
-    assert_eq!(physical["counts"][0], json!(["fewer than 5", "0"]));
+    assert_eq!(
+        physical["counts"][0],
+        json!([{ "count": null, "suppressed": true }, { "count": 0, "suppressed": false }])
+    );
     assert_eq!(report["methods"]["settings"], json!(["Community hall"]));
     assert_eq!(report["methods"]["coded_passages"], 7);
     assert!(report["involvement"].is_null(), "no projects tracked yet");
@@ -148,8 +157,8 @@ async fn the_report_shares_only_consented_approved_quotes_and_hides_small_counts
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(approve(evening, true).await.0, StatusCode::NO_CONTENT);
     let report = read().await;
-    assert_eq!(report["total"], "3");
-    assert_eq!(report["methods"]["interviews"], "3");
+    assert_eq!(report["total"]["count"], 3);
+    assert_eq!(report["methods"]["interviews"]["count"], 3);
     assert_eq!(
         quotes(&report, "O-PHY", "enablers"),
         [("evening options helped".to_string(), "Carer".to_string())]

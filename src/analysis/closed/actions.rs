@@ -29,7 +29,8 @@ pub struct ClosedOptions {
         deserialize_with = "crate::analysis::exports::actions::empty_is_none"
     )]
     pub version_id: Option<i64>,
-    /// true: for sharing beyond the study team, counts under the study's threshold hidden.
+    /// true: for sharing beyond the study team, counts under the study's threshold hidden. Always so
+    /// for analysts when the study gives them the shared view.
     #[serde(default, deserialize_with = "crate::studies::forms::checkbox")]
     pub shared: bool,
 }
@@ -58,6 +59,8 @@ pub async fn summary(
 ) -> Result<(StudyAccess, Vec<Exportable>, ClosedSummary), AppError> {
     let access = StudyAccess::with_role(db, user, study_id, CODERS).await?;
     let threshold = i64::from(access.study.small_count_threshold);
+    // Asked for, or the only view this member has (`Roles::view`).
+    let shared = options.shared || access.view().is_shared();
     let (title, options) = (access.study.title.clone(), options.clone());
     let (list, summary) = db
         .read(move |conn| {
@@ -81,14 +84,14 @@ pub async fn summary(
             };
             let data = load(conn, study_id, title, &wanted, false)?;
             let people = queries::reached(conn, chosen.id, version_id)?;
-            let limit = options.shared.then_some(threshold);
+            let limit = shared.then_some(threshold);
             let sent = data.responses.len() as i64;
             let summary = ClosedSummary {
                 questionnaire_id: data.questionnaire_id,
                 questionnaire_title: data.questionnaire_title.clone(),
                 version_id,
                 threshold,
-                shared: options.shared,
+                shared,
                 responses: rules::Cell {
                     count: (!limit.is_some_and(|t| sent > 0 && sent < t)).then_some(sent),
                     percent: None,

@@ -9,7 +9,7 @@ use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
 use super::queries::{self, CodedRow, Summary};
-use super::rules::{self, Cell, ColumnsBy, Filters, Passage, RowsBy, SIDES};
+use super::rules::{self, ColumnsBy, Filters, Passage, RowsBy, Tally, SIDES};
 use crate::analysis::codebook::actions::{self as codebook, Codebook, CODERS};
 use crate::analysis::codebook::queries::lock_codebook;
 use crate::analysis::coding::rules::pseudonym;
@@ -20,6 +20,7 @@ use crate::distribution::participants::rules::{Group, SystemLevel};
 use crate::error::AppError;
 use crate::studies::access::StudyAccess;
 use crate::studies::questionnaires::queries::TaxonomyTerm;
+use crate::studies::rules::{SharedCount, View};
 use crate::web::CurrentUser;
 
 /// Leads and analysts read the analysis; co-designers too when a lead has said so.
@@ -76,14 +77,35 @@ pub struct Heading {
     pub label: String,
 }
 
+/// One side of a matrix cell as the reader may see it (`Roles::view`): passages, and the distinct
+/// participants they came from; in the shared view a count from 1 to the threshold less one is
+/// `{"count": null, "suppressed": true}`.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+pub struct MatrixCount {
+    pub passages: SharedCount,
+    pub participants: SharedCount,
+}
+
+impl MatrixCount {
+    fn of(tally: &Tally, view: View) -> Self {
+        MatrixCount {
+            passages: view.count(tally.passages as i64),
+            participants: view.count(tally.participants as i64),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct MatrixCell {
     pub row: String,
     pub column: String,
-    pub barrier: Cell,
-    pub enabler: Cell,
+    pub barrier: MatrixCount,
+    pub enabler: MatrixCount,
     /// The team's written summary of the cell.
     pub summary: String,
+    /// The cell's codings, barriers first, for its quotes.
+    #[serde(skip)]
+    codings: Vec<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -105,7 +127,7 @@ pub struct Matrix {
     /// Row by row, one cell per column.
     pub cells: Vec<Vec<MatrixCell>>,
     /// Coded passages the filters keep.
-    pub passages: usize,
+    pub passages: SharedCount,
     pub choices: FilterChoices,
 }
 
@@ -238,12 +260,24 @@ pub async fn matrix(
     query: MatrixQuery,
 ) -> Result<(StudyAccess, Matrix), AppError> {
     let loaded = load(db, user, study_id).await?;
-    let matrix = build(&loaded, query);
+    let matrix = build(&loaded, query)?;
     Ok((loaded.access, matrix))
 }
 
-fn build(loaded: &Loaded, query: MatrixQuery) -> Matrix {
+/// The answer to a shared viewer who asks for rows per participant.
+fn no_participant_rows() -> AppError {
+    AppError::invalid(
+        "rows",
+        "Rows for single participants are for the study's leads: choose groups, services or levels",
+    )
+}
+
+fn build(loaded: &Loaded, query: MatrixQuery) -> Result<Matrix, AppError> {
     let (rows_by, columns_by, filters) = (query.rows_by(), query.columns_by(), query.filters());
+    let view = loaded.access.view();
+    if view.is_shared() && rows_by == RowsBy::Participant {
+        return Err(no_participant_rows());
+    }
     let all = passages(&loaded.rows, &loaded.codebook);
     let kept: Vec<Passage> = all
         .iter()
@@ -301,21 +335,23 @@ fn build(loaded: &Loaded, query: MatrixQuery) -> Matrix {
                             .cloned()
                             .unwrap_or_default()
                     };
+                    let (barrier, enabler) = (side(SIDES[0]), side(SIDES[1]));
                     MatrixCell {
                         row: row.clone(),
                         column: column.key.clone(),
-                        barrier: side(SIDES[0]),
-                        enabler: side(SIDES[1]),
+                        barrier: MatrixCount::of(&barrier, view),
+                        enabler: MatrixCount::of(&enabler, view),
                         summary: written
                             .get(&summary_key(row, &column.key))
                             .cloned()
                             .unwrap_or_default(),
+                        codings: barrier.codings.into_iter().chain(enabler.codings).collect(),
                     }
                 })
                 .collect()
         })
         .collect();
-    Matrix {
+    Ok(Matrix {
         rows_by,
         columns_by,
         rows: row_keys
@@ -327,10 +363,10 @@ fn build(loaded: &Loaded, query: MatrixQuery) -> Matrix {
             .collect(),
         columns,
         cells,
-        passages: kept.len(),
+        passages: view.count(kept.len() as i64),
         choices: choices(&all, &loaded.versions),
         query,
-    }
+    })
 }
 
 /// A quote in a cell: the passage, who said it (pseudonymised) and where it is.
@@ -339,6 +375,7 @@ pub struct Quote {
     pub coding_id: i64,
     pub response_id: i64,
     pub question_id: i64,
+    /// The participant's code; empty in the shared view, which names groups only.
     pub participant: String,
     pub group: String,
     pub valence: String,
@@ -359,7 +396,8 @@ pub struct CellDetail {
     pub summary: String,
 }
 
-/// One cell of the matrix: its quotes (barriers first) and its summary.
+/// One cell of the matrix: its quotes (barriers first) and its summary. In the shared view, only
+/// quotes a lead approved for sharing (which needs the participant's agreement), by group only.
 pub async fn cell(
     db: &Db,
     user: &CurrentUser,
@@ -369,7 +407,8 @@ pub async fn cell(
     column: String,
 ) -> Result<(StudyAccess, CellDetail), AppError> {
     let loaded = load(db, user, study_id).await?;
-    let matrix = build(&loaded, query);
+    let shared = loaded.access.view().is_shared();
+    let matrix = build(&loaded, query)?;
     let (Some(r), Some(c)) = (
         matrix.rows.iter().position(|h| h.key == row),
         matrix.columns.iter().position(|h| h.key == column),
@@ -377,36 +416,39 @@ pub async fn cell(
         return Err(AppError::NotFound);
     };
     let found = &matrix.cells[r][c];
-    let wanted: Vec<i64> = found
-        .barrier
-        .codings
-        .iter()
-        .chain(&found.enabler.codings)
-        .copied()
-        .collect();
     let rows = &loaded.rows;
     let consent = db
         .read(move |conn| quote_consent(conn, study_id).map_err(AppError::from))
         .await?;
     let mut quotes: Vec<Quote> = Vec::new();
-    for id in wanted {
+    for &id in &found.codings {
         if quotes.iter().any(|q| q.coding_id == id) {
             continue;
         }
-        if let Some(row) = rows.iter().find(|r| r.coding_id == id) {
-            quotes.push(Quote {
-                coding_id: id,
-                response_id: row.response_id,
-                question_id: row.question_id,
-                participant: pseudonym(row.participant_code.as_deref(), row.response_id),
-                group: row.group.clone(),
-                valence: row.valence.clone(),
-                field: row.field.clone(),
-                quote: row.quote.clone(),
-                approved: row.quote_approved_at.is_some(),
-                consented: consent.get(&row.response_id) == Some(&true),
-            });
+        let Some(row) = rows.iter().find(|r| r.coding_id == id) else {
+            continue;
+        };
+        let consented = consent.get(&row.response_id) == Some(&true);
+        let approved = row.quote_approved_at.is_some() && consented;
+        if shared && !approved {
+            continue;
         }
+        quotes.push(Quote {
+            coding_id: id,
+            response_id: row.response_id,
+            question_id: row.question_id,
+            participant: if shared {
+                String::new()
+            } else {
+                pseudonym(row.participant_code.as_deref(), row.response_id)
+            },
+            group: row.group.clone(),
+            valence: row.valence.clone(),
+            field: row.field.clone(),
+            quote: row.quote.clone(),
+            approved: row.quote_approved_at.is_some(),
+            consented,
+        });
     }
     let detail = CellDetail {
         row: matrix.rows[r].clone(),
@@ -489,7 +531,7 @@ pub async fn summarise(
 pub struct CombLine {
     pub comb: Heading,
     /// Per group, in the order of `groups`: [barrier, enabler].
-    pub counts: Vec<[Cell; 2]>,
+    pub counts: Vec<[MatrixCount; 2]>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -502,7 +544,7 @@ pub struct CombTable {
 pub struct CoOccurrence {
     pub codes: Vec<Heading>,
     /// counts[i][j]: answers coded with both codes i and j (the diagonal: answers coded with i).
-    pub counts: Vec<Vec<usize>>,
+    pub counts: Vec<Vec<SharedCount>>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -520,6 +562,7 @@ pub async fn tables(
     query: MatrixQuery,
 ) -> Result<(StudyAccess, Tables), AppError> {
     let loaded = load(db, user, study_id).await?;
+    let view = loaded.access.view();
     let filters = query.filters();
     let kept: Vec<Passage> = passages(&loaded.rows, &loaded.codebook)
         .into_iter()
@@ -544,8 +587,9 @@ pub async fn tables(
                         counts
                             .cells
                             .get(&(g.key.clone(), comb.key.clone(), side))
-                            .cloned()
-                            .unwrap_or_default()
+                            .map_or(MatrixCount::of(&Tally::default(), view), |tally| {
+                                MatrixCount::of(tally, view)
+                            })
                     })
                 })
                 .collect(),
@@ -572,10 +616,13 @@ pub async fn tables(
         .iter()
         .map(|&a| {
             ids.iter()
-                .map(|&b| match a.cmp(&b) {
-                    std::cmp::Ordering::Equal => coded[&a].len(),
-                    std::cmp::Ordering::Less => pairs.get(&(a, b)).copied().unwrap_or(0),
-                    std::cmp::Ordering::Greater => pairs.get(&(b, a)).copied().unwrap_or(0),
+                .map(|&b| {
+                    let n = match a.cmp(&b) {
+                        std::cmp::Ordering::Equal => coded[&a].len(),
+                        std::cmp::Ordering::Less => pairs.get(&(a, b)).copied().unwrap_or(0),
+                        std::cmp::Ordering::Greater => pairs.get(&(b, a)).copied().unwrap_or(0),
+                    };
+                    view.count(n as i64)
                 })
                 .collect()
         })

@@ -20,11 +20,13 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 
 /// Rows (participants or groups) against columns (COM-B sub-components or codes), each cell split
 /// into barriers and enablers with passages and participants counted, and its written summary.
-/// Mixed passages count on both sides, neutral ones on neither.
+/// Mixed passages count on both sides, neutral ones on neither. Leads (and analysts, unless the study
+/// says otherwise) see every count; anyone else gets the shared view: counts under the study's
+/// threshold are `{"count": null, "suppressed": true}`, and rows per participant are refused (422).
 #[utoipa::path(
     tag = "analysis",
     params(("id" = i64, Path, description = "Study id"), MatrixQuery),
-    responses((status = 200, body = Matrix), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = Matrix), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, description = "Rows per participant asked for in the shared view", body = ErrorBody)),
     security(("bearer" = []))
 )]
 #[get("/studies/{id}/matrix")]
@@ -47,11 +49,12 @@ pub struct CellRef {
     pub column: String,
 }
 
-/// One cell: its quotes, pseudonymised, and its summary.
+/// One cell: its quotes, pseudonymised, and its summary. In the shared view, only quotes a lead
+/// approved for sharing, by group only, and no rows per participant (422).
 #[utoipa::path(
     tag = "analysis",
     params(("id" = i64, Path, description = "Study id"), MatrixQuery, CellRef),
-    responses((status = 200, body = CellDetail), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = CellDetail), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, description = "Rows per participant asked for in the shared view", body = ErrorBody)),
     security(("bearer" = []))
 )]
 #[get("/studies/{id}/matrix/cell")]
@@ -103,7 +106,8 @@ async fn put_summary(
 }
 
 /// The COM-B × valence × group table (participants and passages) and the code co-occurrence table
-/// (answers coded with both), under the matrix's filters.
+/// (answers coded with both), under the matrix's filters; in the shared view, counts under the
+/// study's threshold suppressed.
 #[utoipa::path(
     tag = "analysis",
     params(("id" = i64, Path, description = "Study id"), MatrixQuery),

@@ -38,6 +38,7 @@ fn base_context(access: &StudyAccess, query: &MatrixQuery) -> tera::Context {
         &(access.me.roles.lead || access.me.roles.analyst),
     );
     context.insert("is_lead", &access.me.roles.lead);
+    context.insert("shared", &access.view().threshold());
     context.insert("query_string", &query_string(query));
     context
 }

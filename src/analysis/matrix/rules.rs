@@ -74,19 +74,18 @@ impl Passage {
     }
 }
 
-/// One cell: passages and distinct participants, and the passages' codings for the quotes.
-#[derive(Debug, Clone, Default, Serialize, ToSchema)]
-pub struct Cell {
+/// One cell as counted: passages and distinct participants, and the passages' codings for the quotes.
+#[derive(Debug, Clone, Default)]
+pub struct Tally {
     pub passages: usize,
     pub participants: usize,
-    #[serde(skip)]
     pub codings: Vec<i64>,
 }
 
 /// Counts per (row, column, side), rows and columns in the order given.
 #[derive(Debug, Clone, Default)]
 pub struct Counts {
-    pub cells: BTreeMap<(String, String, &'static str), Cell>,
+    pub cells: BTreeMap<(String, String, &'static str), Tally>,
 }
 
 pub fn count(passages: &[Passage], rows: RowsBy, columns: ColumnsBy) -> Counts {

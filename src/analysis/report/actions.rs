@@ -8,7 +8,6 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use super::queries;
-use super::rules::shared_count;
 use crate::analysis::charts::Figure;
 use crate::analysis::closed::{self, actions::ClosedOptions};
 use crate::analysis::codebook::actions::{self as codebook, comb_of_codes, live_code, CODERS};
@@ -24,7 +23,7 @@ use crate::interviews::rules::{FieldNotes, Mode};
 use crate::state::AppState;
 use crate::studies::access::StudyAccess;
 use crate::studies::queries::Study;
-use crate::studies::rules::StudyRole;
+use crate::studies::rules::{SharedCount, StudyRole};
 use crate::web::CurrentUser;
 
 /// Approves a coded passage for quoting in shared reports (leads), or takes the approval back.
@@ -79,9 +78,9 @@ pub async fn approve(
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct GroupLine {
     pub group: String,
-    pub online: String,
-    pub interviews: String,
-    pub total: String,
+    pub online: SharedCount,
+    pub interviews: SharedCount,
+    pub total: SharedCount,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -95,7 +94,7 @@ pub struct ReportQuote {
 pub struct CombSection {
     pub comb: Heading,
     /// Per group (in `groups` order): participants describing a barrier, and an enabler.
-    pub counts: Vec<[String; 2]>,
+    pub counts: Vec<[SharedCount; 2]>,
     pub barriers: Vec<ReportQuote>,
     pub enablers: Vec<ReportQuote>,
 }
@@ -110,16 +109,16 @@ pub struct RoundLine {
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Methods {
-    pub interviews: String,
+    pub interviews: SharedCount,
     /// (mode, interviews) as shared counts.
-    pub modes: Vec<(String, String)>,
+    pub modes: Vec<(String, SharedCount)>,
     pub shortest_minutes: Option<i64>,
     pub median_minutes: Option<i64>,
     pub longest_minutes: Option<i64>,
     /// Where interviews took place and who else was there, as interviewers recorded them.
     pub settings: Vec<String>,
     pub present: Vec<String>,
-    pub online: String,
+    pub online: SharedCount,
     pub codebook_version: i32,
     pub codes: usize,
     pub coded_passages: usize,
@@ -133,7 +132,7 @@ pub struct Report {
     pub threshold: i32,
     pub groups: Vec<Heading>,
     pub participation: Vec<GroupLine>,
-    pub total: String,
+    pub total: SharedCount,
     pub comb: Vec<CombSection>,
     /// The latest month of involvement against the target, in words, with the run chart.
     pub involvement: Option<String>,
@@ -182,7 +181,8 @@ pub async fn report(
         })
         .await?;
     let threshold = access.study.small_count_threshold;
-    let shared = |n: usize| shared_count(n, threshold);
+    // The report leaves the team: every reader gets the shared view's counts, leads included.
+    let shared = |n: usize| SharedCount::of(n as i64, Some(i64::from(threshold)));
     let groups: Vec<Heading> = Group::ALL
         .iter()
         .map(|g| Heading {

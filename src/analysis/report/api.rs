@@ -17,7 +17,7 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 
 /// The learning report's content (leads and analysts): participation by group, COM-B barriers and
 /// enablers per group with approved quotes from participants who agreed to quotes, involvement
-/// against the target, and methods. Counts under the study's threshold read "fewer than N".
+/// against the target, and methods. Counts under the study's threshold are `{"count": null, "suppressed": true}`.
 #[utoipa::path(
     tag = "analysis",
     params(("id" = i64, Path, description = "Study id")),

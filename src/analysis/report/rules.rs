@@ -1,4 +1,5 @@
-//! What may be shared: quotes only from participants who agreed to quotes, small counts hidden.
+//! What may be shared: quotes only from participants who agreed to quotes (small counts are hidden
+//! by the one shared-view rule, `studies::rules::SharedCount`).
 
 use crate::responses::rules::StatementAnswer;
 
@@ -9,15 +10,6 @@ pub fn agreed_to_quotes(statements: &[StatementAnswer]) -> bool {
     statements
         .iter()
         .any(|s| s.agreed && s.text.to_lowercase().contains("quote"))
-}
-
-/// A count as shared: hidden below the study's threshold (but never a zero, which reveals nobody).
-pub fn shared_count(count: usize, threshold: i32) -> String {
-    if count > 0 && (count as i64) < i64::from(threshold) {
-        format!("fewer than {threshold}")
-    } else {
-        count.to_string()
-    }
 }
 
 #[cfg(test)]
@@ -47,12 +39,5 @@ mod tests {
             "I agree to take part.",
             true
         )]));
-    }
-
-    #[test]
-    fn small_counts_are_hidden_but_zero_and_large_ones_shown() {
-        assert_eq!(shared_count(0, 5), "0");
-        assert_eq!(shared_count(4, 5), "fewer than 5");
-        assert_eq!(shared_count(5, 5), "5");
     }
 }

@@ -272,8 +272,10 @@ struct TrackingQuery {
     shared: Option<bool>,
 }
 
-/// Counts, funnel and per-recipient statuses of a campaign. Leads see codes and exact counts; co-designers
-/// and analysts get counts only, with those under the study's threshold hidden.
+/// Counts, funnel and per-recipient statuses of a campaign. Leads see recipients' codes; everyone else
+/// counts only. Counts follow the study's rule for shared views: leads (and analysts, unless the study
+/// says otherwise) see every count, anyone else sees counts under the threshold as
+/// `{"count": null, "suppressed": true}`.
 #[utoipa::path(
     tag = "distribution",
     params(("id" = i64, Path, description = "Study id"), ("campaign_id" = i64, Path, description = "Campaign id"), TrackingQuery),
@@ -291,7 +293,11 @@ async fn campaign_tracking(
     let access = StudyAccess::with_role(&state.db, &user, study_id, VIEWERS).await?;
     let campaign = actions::find(&state.db, study_id, campaign_id).await?;
     let shared = !access.me.roles.lead || query.shared == Some(true);
-    let threshold = shared.then_some(i64::from(access.study.small_count_threshold));
+    let threshold = if query.shared == Some(true) {
+        Some(i64::from(access.study.small_count_threshold))
+    } else {
+        access.view().threshold()
+    };
     let (summary, recipients) =
         tracking::handlers::campaign_tracking(&state.db, &campaign, threshold).await?;
     Ok(web::Json(Tracking {

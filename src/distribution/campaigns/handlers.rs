@@ -343,9 +343,14 @@ async fn show(
     let (access, campaign) = open(&page, &user, study_id, campaign_id, VIEWERS).await?;
     let db = &page.state().db;
     let is_lead = access.me.roles.lead;
-    // Only leads see individual codes and exact small counts; everyone else gets the shared view.
+    // Exact small counts follow the study's one rule for shared views (`Roles::view`); individual
+    // recipients' codes and statuses stay with the leads, who send the emails.
     let shared = !is_lead || query.shared.is_some();
-    let threshold = shared.then_some(i64::from(access.study.small_count_threshold));
+    let threshold = if query.shared.is_some() {
+        Some(i64::from(access.study.small_count_threshold))
+    } else {
+        access.view().threshold()
+    };
     let (summary, recipients) =
         tracking::handlers::campaign_tracking(db, &campaign, threshold).await?;
     let selectable = if is_lead && campaign.status != "closed" {

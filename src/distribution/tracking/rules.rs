@@ -7,6 +7,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::distribution::participants::rules::Progress;
+use crate::studies::rules::SharedCount;
 
 /// Where a recipient's invitation email is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
@@ -114,36 +115,13 @@ fn columns_of(recipient: &RecipientStatus) -> Vec<&'static str> {
     columns
 }
 
-/// A count as shown: the number, or hidden when small and the view is shared.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-pub struct Count {
-    /// None when suppressed.
-    pub value: Option<i64>,
-    pub suppressed: bool,
-}
-
-impl Count {
-    fn of(n: i64, threshold: Option<i64>) -> Self {
-        match threshold {
-            Some(t) if n > 0 && n < t => Count {
-                value: None,
-                suppressed: true,
-            },
-            _ => Count {
-                value: Some(n),
-                suppressed: false,
-            },
-        }
-    }
-}
-
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CountRow {
     /// The group, service or level (or "All recipients").
     pub label: String,
-    pub total: Count,
+    pub total: SharedCount,
     /// One count per entry of `COLUMNS`.
-    pub counts: Vec<Count>,
+    pub counts: Vec<SharedCount>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -167,7 +145,7 @@ pub struct Summary {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct FunnelStep {
     pub label: String,
-    pub count: Count,
+    pub count: SharedCount,
     /// Percentage of those sent an email, when shown.
     pub percent: Option<i64>,
 }
@@ -181,10 +159,10 @@ fn row(label: String, recipients: &[&RecipientStatus], threshold: Option<i64>) -
     }
     CountRow {
         label,
-        total: Count::of(recipients.len() as i64, threshold),
+        total: SharedCount::of(recipients.len() as i64, threshold),
         counts: COLUMNS
             .iter()
-            .map(|c| Count::of(tally.get(c).copied().unwrap_or(0), threshold))
+            .map(|c| SharedCount::of(tally.get(c).copied().unwrap_or(0), threshold))
             .collect(),
     }
 }
@@ -231,7 +209,7 @@ pub fn summarise(recipients: &[RecipientStatus], suppress_below: Option<i64>) ->
         .iter()
         .map(|column| {
             let n = value_of(column);
-            let count = Count::of(n, suppress_below);
+            let count = SharedCount::of(n, suppress_below);
             FunnelStep {
                 label: column_label(column).into(),
                 percent: (sent > 0 && !count.suppressed).then(|| (n * 100 + sent / 2) / sent),
@@ -297,7 +275,7 @@ mod tests {
     }
 
     fn value(row: &CountRow, column: &str) -> Option<i64> {
-        row.counts[COLUMNS.iter().position(|c| *c == column).unwrap()].value
+        row.counts[COLUMNS.iter().position(|c| *c == column).unwrap()].count
     }
 
     #[test]
@@ -313,7 +291,7 @@ mod tests {
         recipients.push(recipient("carer", Delivery::Sent, Progress::Declined));
         let summary = summarise(&recipients, None);
         let all = &summary.overall;
-        assert_eq!(all.total.value, Some(7));
+        assert_eq!(all.total.count, Some(7));
         assert_eq!(value(all, "sent"), Some(5));
         assert_eq!(value(all, "failed"), Some(1));
         assert_eq!(value(all, "queued"), Some(1));
@@ -326,7 +304,7 @@ mod tests {
         assert_eq!(funnel, vec![Some(100), Some(60), Some(20), Some(20)]);
         let groups = &summary.breakdowns[0];
         assert_eq!(groups.rows[0].label, "Carer");
-        assert_eq!(groups.rows[0].total.value, Some(5));
+        assert_eq!(groups.rows[0].total.count, Some(5));
     }
 
     #[test]
@@ -337,7 +315,7 @@ mod tests {
         ];
         let shared = summarise(&recipients, Some(5));
         assert!(shared.overall.total.suppressed);
-        assert_eq!(shared.overall.total.value, None);
+        assert_eq!(shared.overall.total.count, None);
         assert_eq!(value(&shared.overall, "failed"), Some(0));
         assert!(shared.funnel.iter().all(|s| s.percent.is_none()));
     }
