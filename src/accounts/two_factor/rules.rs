@@ -32,6 +32,7 @@ pub const STEP_UP_ROUTES: &[&str] = &[
     "/studies/{id}/members/{member}/edit",
     "/studies/{id}/participants/{pid}/subject-access",
     "/studies/{id}/participants/{pid}/subject-access.json",
+    "/studies/{id}/retention",
 ];
 /// Every route under these prefixes is an export.
 pub const STEP_UP_PREFIXES: &[&str] = &["/studies/{id}/exports/"];
