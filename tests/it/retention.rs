@@ -21,7 +21,12 @@ on_both_databases!(
     a_schedule_out_of_bounds_is_refused_beside_its_field,
 );
 
-async fn call(who: &Person, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+async fn call(
+    who: &Person,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
     who.call(method, path, body).await
 }
 
@@ -108,7 +113,13 @@ async fn retention_dry_run_approval_and_purge(app: TestApp) {
 
     // Closing needs the lead's confirmation; then periods count from now and nothing is due yet.
     let close = format!("/api/v1/studies/{study}/close");
-    let (status, body) = call(lead, Method::POST, &close, Some(json!({ "confirm": false }))).await;
+    let (status, body) = call(
+        lead,
+        Method::POST,
+        &close,
+        Some(json!({ "confirm": false })),
+    )
+    .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     let (status, body) = call(lead, Method::POST, &close, Some(json!({ "confirm": true }))).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -119,12 +130,20 @@ async fn retention_dry_run_approval_and_purge(app: TestApp) {
     // 13 months on: contact details fall due. The check lists them once a day and deletes nothing.
     closed_months_ago(&app, study, 13).await;
     assert_eq!(sweep(&app.db, days_on(0)).await.unwrap(), 1);
-    assert_eq!(sweep(&app.db, days_on(0)).await.unwrap(), 0, "one list a day");
+    assert_eq!(
+        sweep(&app.db, days_on(0)).await.unwrap(),
+        0,
+        "one list a day"
+    );
     let (_, retention) = call(lead, Method::GET, &api, None).await;
     let first = &retention["review"];
     assert_eq!(first["items"]["identities"]["codes"], json!([code]));
     assert_eq!(first["items"]["responses"]["ids"], json!([]));
-    assert_eq!(held(&app, study).await, [1, 1, 1, 2, 1], "a dry run deletes nothing");
+    assert_eq!(
+        held(&app, study).await,
+        [1, 1, 1, 2, 1],
+        "a dry run deletes nothing"
+    );
     let first_id = first["id"].as_i64().unwrap();
 
     // The study's page tells the lead; the retention page is the dry run.
@@ -133,7 +152,10 @@ async fn retention_dry_run_approval_and_purge(app: TestApp) {
     let (status, page) = app.get_text(&format!("/studies/{study}/retention")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains(&code) && page.contains("Approve and delete"));
-    assert!(!page.contains("Person 0"), "the list names participants by code only");
+    assert!(
+        !page.contains("Person 0"),
+        "the list names participants by code only"
+    );
 
     // 62 months on: answers and interview notes too, but consent records outlive them. The next
     // day's list replaces the first, which can no longer be approved.
@@ -141,7 +163,13 @@ async fn retention_dry_run_approval_and_purge(app: TestApp) {
     assert_eq!(sweep(&app.db, days_on(1)).await.unwrap(), 1);
     let (_, retention) = call(lead, Method::GET, &api, None).await;
     let second = &retention["review"];
-    assert_eq!(second["items"]["responses"]["ids"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        second["items"]["responses"]["ids"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     assert_eq!(second["items"]["interview_notes"]["codes"], json!([code]));
     assert_eq!(second["items"]["consent_records"]["ids"], json!([]));
     let second_id = second["id"].as_i64().unwrap();
@@ -180,7 +208,13 @@ async fn retention_dry_run_approval_and_purge(app: TestApp) {
     assert_eq!(sweep(&app.db, days_on(2)).await.unwrap(), 1);
     let (_, retention) = call(lead, Method::GET, &api, None).await;
     let third = &retention["review"];
-    assert_eq!(third["items"]["consent_records"]["ids"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        third["items"]["consent_records"]["ids"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
     let third_id = third["id"].as_i64().unwrap();
     let (status, purged) = call(
         lead,

@@ -138,7 +138,14 @@ pub async fn close(
     let origin = origin.clone();
     db.write(move |conn| {
         if queries::close(conn, study_id)? {
-            audit::record(conn, &origin, "study_closed", "study", Some(study_id), json!({}))?;
+            audit::record(
+                conn,
+                &origin,
+                "study_closed",
+                "study",
+                Some(study_id),
+                json!({}),
+            )?;
         }
         retention_in(conn, study_id)
     })

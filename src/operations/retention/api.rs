@@ -56,11 +56,11 @@ async fn put_schedule(
     path: web::Path<i64>,
     body: web::Json<Schedule>,
 ) -> Result<web::Json<Retention>, AppError> {
-    let fields = ScheduleFields::from(&body.into_inner());
-    let retention =
-        actions::set_schedule(&state.db, &origin.by(user.id), &user, path.into_inner(), fields)
-            .await?;
-    Ok(web::Json(retention))
+    let (origin, fields) = (origin.by(user.id), ScheduleFields::from(&body.into_inner()));
+    let study_id = path.into_inner();
+    Ok(web::Json(
+        actions::set_schedule(&state.db, &origin, &user, study_id, fields).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -109,15 +109,17 @@ pub fn schedule_of(conn: &mut DbConnection, study_id: i64) -> QueryResult<Schedu
         .first(conn)
         .optional()?;
     let months = |n: i32| u32::try_from(n).unwrap_or(0);
-    Ok(row.map_or(DEFAULT, |(identities, responses, notes, consent, audit)| {
-        Schedule {
-            identities_months: months(identities),
-            responses_months: months(responses),
-            interview_notes_months: months(notes),
-            consent_months: months(consent),
-            audit_months: months(audit),
-        }
-    }))
+    Ok(
+        row.map_or(DEFAULT, |(identities, responses, notes, consent, audit)| {
+            Schedule {
+                identities_months: months(identities),
+                responses_months: months(responses),
+                interview_notes_months: months(notes),
+                consent_months: months(consent),
+                audit_months: months(audit),
+            }
+        }),
+    )
 }
 
 /// Saves the study's schedule (the caller holds the study's lock).
@@ -158,7 +160,9 @@ pub fn held(conn: &mut DbConnection, study_id: i64, kind: Kind) -> QueryResult<B
             .select((participants::id, participants::code.nullable()))
             .load(conn)?,
         Kind::Responses => responses::table
-            .left_join(participants::table.on(participants::id.nullable().eq(responses::participant_id)))
+            .left_join(
+                participants::table.on(participants::id.nullable().eq(responses::participant_id)),
+            )
             .filter(responses::study_id.eq(study_id))
             .filter(responses::mode.ne("interview"))
             .order(responses::id)
@@ -354,9 +358,10 @@ pub fn purge(conn: &mut DbConnection, study_id: i64, items: &Items) -> QueryResu
         interview_edits::table.filter(interview_edits::interview_id.eq_any(&interview_ids)),
     )
     .execute(conn)?;
-    purged.interview_notes = diesel::update(interviews::table.filter(interviews::id.eq_any(&interview_ids)))
-        .set(interviews::field_notes.eq(NO_FIELD_NOTES))
-        .execute(conn)?;
+    purged.interview_notes =
+        diesel::update(interviews::table.filter(interviews::id.eq_any(&interview_ids)))
+            .set(interviews::field_notes.eq(NO_FIELD_NOTES))
+            .execute(conn)?;
 
     let in_study = participations::table
         .inner_join(participants::table)

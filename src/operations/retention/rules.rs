@@ -35,8 +35,8 @@ pub const DEFAULT: Schedule = Schedule {
 
 /// Contact details: at least a month (to finish follow-ups), at most ten years.
 const IDENTITIES: (u32, u32) = (1, 120);
-/// Research data, consent and the audit log: at least a year, at most 25 years (the longest period
-/// the NHS keeps research records, for clinical trials).
+/// Research data, consent and the audit log: at least a year, at most 25 years (the period clinical
+/// trial records are commonly kept for; nothing here needs longer).
 const RECORDS: (u32, u32) = (12, 300);
 
 /// The schedule as typed in the form or sent to the API (numbers as text, checked here).
@@ -182,7 +182,12 @@ pub fn due_at(closed_at: NaiveDateTime, months: u32) -> NaiveDateTime {
 }
 
 /// Whether that kind is due at `now`.
-pub fn is_due(schedule: &Schedule, kind: Kind, closed_at: NaiveDateTime, now: NaiveDateTime) -> bool {
+pub fn is_due(
+    schedule: &Schedule,
+    kind: Kind,
+    closed_at: NaiveDateTime,
+    now: NaiveDateTime,
+) -> bool {
     now >= due_at(closed_at, kind.months(schedule))
 }
 
