@@ -81,6 +81,7 @@ fn v1() -> utoipa_actix_web::scope::Scope<
         .configure(crate::analysis::report::api::routes)
         .configure(crate::operations::outbox::api::routes)
         .configure(crate::operations::subject_access::api::routes)
+        .configure(crate::operations::retention::api::routes)
         .configure(crate::operations::audit_log::api::routes)
         .route(
             OPENAPI_PATH.trim_start_matches("/api/v1"),

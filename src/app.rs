@@ -88,6 +88,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
     .configure(crate::analysis::report::handlers::routes)
     .configure(crate::operations::outbox::handlers::routes)
     .configure(crate::operations::subject_access::handlers::routes)
+    .configure(crate::operations::retention::handlers::routes)
     .configure(crate::operations::audit_log::handlers::routes);
 }
 
@@ -95,8 +96,8 @@ async fn not_found() -> Result<actix_web::HttpResponse, AppError> {
     Err(AppError::NotFound)
 }
 
-/// Serves the app on an already bound listener (port 0 in tests), and starts its outbox worker and the
-/// campaign schedule. The returned server runs until stopped; the worker stops claiming emails when the
+/// Serves the app on an already bound listener (port 0 in tests), and starts its outbox worker, the
+/// campaign schedule and the daily retention check. The returned server runs until stopped; the worker stops claiming emails when the
 /// server has stopped (see `state.outbox.finished()` to wait for its last sends).
 pub fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
     let secret = state.settings.secret_key_bytes()?;
@@ -130,6 +131,7 @@ pub fn run_with_composer(
         state.db.clone(),
         state.outbox.stop_signal(),
     );
+    crate::operations::retention::schedule::start(state.db.clone(), state.outbox.stop_signal());
     let settings = state.settings.clone();
     let data = web::Data::new(state);
     let workers = match settings.workers {

@@ -113,6 +113,7 @@ diesel::table! {
         changes_after_submit -> Bool,
         co_designers_read_analysis -> Bool,
         analysts_see_participants -> Bool,
+        closed_at -> Nullable<Timestamp>,
     }
 }
 
@@ -801,6 +802,32 @@ diesel::table! {
 
 diesel::joinable!(project_stages -> improvement_projects (project_id));
 
+diesel::table! {
+    retention_schedules (study_id) {
+        study_id -> BigInt,
+        identities_months -> Integer,
+        responses_months -> Integer,
+        interview_notes_months -> Integer,
+        consent_months -> Integer,
+        audit_months -> Integer,
+        updated_by -> Nullable<BigInt>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    retention_reviews (id) {
+        id -> BigInt,
+        study_id -> BigInt,
+        review_day -> Date,
+        found_at -> Timestamp,
+        items -> Text,
+        status -> Text,
+        decided_by -> Nullable<BigInt>,
+        decided_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     user_sessions,
@@ -853,4 +880,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     improvement_projects,
     project_stages,
     tracker_rules,
+    retention_schedules,
+    retention_reviews,
 );

@@ -197,6 +197,14 @@ async fn show(
     if access.me.roles.lead {
         let invited = invitations::actions::for_study(&page.state().db, study_id).await?;
         context.insert("invitations", &invited);
+        let waiting = page
+            .state()
+            .db
+            .read(move |conn| {
+                queries::retention_lists_waiting(conn, study_id).map_err(AppError::from)
+            })
+            .await?;
+        context.insert("retention_waiting", &(waiting > 0));
     }
     page.render("studies/show.html", context)
 }

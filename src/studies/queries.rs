@@ -341,3 +341,14 @@ pub fn lead_count(conn: &mut DbConnection, study_id: i64) -> QueryResult<i64> {
         .count()
         .get_result(conn)
 }
+
+/// How many lists of data due for deletion wait for a lead's review (the notice on the study's page;
+/// the lists themselves are operations::retention's).
+pub fn retention_lists_waiting(conn: &mut DbConnection, study_id: i64) -> QueryResult<i64> {
+    use crate::db::schema::retention_reviews;
+    retention_reviews::table
+        .filter(retention_reviews::study_id.eq(study_id))
+        .filter(retention_reviews::status.eq("open"))
+        .count()
+        .get_result(conn)
+}

@@ -32,6 +32,7 @@ mod query_counts;
 mod questionnaires;
 mod report;
 mod responses;
+mod retention;
 mod rounds;
 mod security;
 mod sessions;

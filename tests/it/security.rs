@@ -174,6 +174,15 @@ pub const API: &[(&str, &str, Needs)] = &[
         "/api/v1/studies/{id}/invitations/{invitation_id}",
         Needs::Member,
     ),
+    ("GET", "/api/v1/studies/{id}/retention", Needs::Member),
+    ("PUT", "/api/v1/studies/{id}/retention/schedule", Needs::Member),
+    ("POST", "/api/v1/studies/{id}/close", Needs::Member),
+    ("POST", "/api/v1/studies/{id}/retention/check", Needs::Member),
+    (
+        "POST",
+        "/api/v1/studies/{id}/retention/reviews/{review_id}/approve",
+        Needs::Member,
+    ),
     ("GET", "/api/v1/audit-events", Needs::Admin),
     ("GET", "/api/v1/admin/outbox", Needs::Admin),
     ("POST", "/api/v1/admin/outbox/{id}/retry", Needs::Admin),
@@ -633,6 +642,32 @@ const INTERVIEWERS: &[StudyRole] = &[StudyRole::Lead, StudyRole::Interviewer];
 /// member without one of the roles gets 403; someone who is not a member, 404; a stranger is asked
 /// to sign in (pages) or gets 401 (API). The body is what a POST, PUT or PATCH sends.
 const STUDY_ROUTES: &[(&str, &str, &str, &[StudyRole])] = &[
+    ("GET", "/api/v1/studies/{id}/retention", "", LEAD),
+    (
+        "PUT",
+        "/api/v1/studies/{id}/retention/schedule",
+        r#"{"identities_months":12,"responses_months":60,"interview_notes_months":60,"consent_months":72,"audit_months":72}"#,
+        LEAD,
+    ),
+    (
+        "POST",
+        "/api/v1/studies/{id}/close",
+        r#"{"confirm":false}"#,
+        LEAD,
+    ),
+    ("POST", "/api/v1/studies/{id}/retention/check", "", LEAD),
+    (
+        "POST",
+        "/api/v1/studies/{id}/retention/reviews/{review_id}/approve",
+        "",
+        LEAD,
+    ),
+    ("GET", "/studies/{id}/retention", "", LEAD),
+    ("POST", "/studies/{id}/retention", "", LEAD),
+    ("POST", "/studies/{id}/retention/close", "", LEAD),
+    ("POST", "/studies/{id}/retention/check", "", LEAD),
+    ("GET", "/studies/{id}/retention/schedule", "", LEAD),
+    ("POST", "/studies/{id}/retention/schedule", "", LEAD),
     (
         "GET",
         "/api/v1/studies/{id}/participants/{participant_id}/subject-access",

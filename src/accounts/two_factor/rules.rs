@@ -34,6 +34,7 @@ pub const STEP_UP_ROUTES: &[&str] = &[
     "/studies/{id}/participants/{pid}/subject-access.json",
     "/studies/{id}/participants/{pid}/erase-everything",
     "/studies/{id}/subject-access",
+    "/studies/{id}/retention",
 ];
 /// Every route under these prefixes is an export.
 pub const STEP_UP_PREFIXES: &[&str] = &["/studies/{id}/exports/"];
