@@ -106,6 +106,7 @@ const PAGES: &[(&str, &str, Needs)] = &[
     ("GET", "/admin/users/invite", Needs::Admin),
     ("POST", "/admin/users/invite", Needs::Admin),
     ("GET", "/admin/audit", Needs::Admin),
+    ("GET", "/admin/audit.csv", Needs::Admin),
     ("GET", "/admin/outbox", Needs::Admin),
     ("POST", "/admin/outbox/999/retry", Needs::Admin),
     ("GET", "/studies", Needs::Member),
@@ -165,6 +166,9 @@ pub const API: &[(&str, &str, Needs)] = &[
         Needs::Member,
     ),
     ("GET", "/api/v1/audit-events", Needs::Admin),
+    ("GET", "/api/v1/audit-events.csv", Needs::Admin),
+    ("GET", "/api/v1/studies/{id}/audit-events", Needs::Member),
+    ("GET", "/api/v1/studies/{id}/audit-events.csv", Needs::Member),
     ("GET", "/api/v1/admin/outbox", Needs::Admin),
     ("POST", "/api/v1/admin/outbox/{id}/retry", Needs::Admin),
     ("GET", "/api/v1/studies", Needs::Member),
@@ -623,6 +627,10 @@ const INTERVIEWERS: &[StudyRole] = &[StudyRole::Lead, StudyRole::Interviewer];
 /// member without one of the roles gets 403; someone who is not a member, 404; a stranger is asked
 /// to sign in (pages) or gets 401 (API). The body is what a POST, PUT or PATCH sends.
 const STUDY_ROUTES: &[(&str, &str, &str, &[StudyRole])] = &[
+    ("GET", "/studies/{id}/audit", "", LEAD),
+    ("GET", "/studies/{id}/audit.csv", "", LEAD),
+    ("GET", "/api/v1/studies/{id}/audit-events", "", LEAD),
+    ("GET", "/api/v1/studies/{id}/audit-events.csv", "", LEAD),
     (
         "GET",
         "/api/v1/studies/{id}/participants/{participant_id}/subject-access",
