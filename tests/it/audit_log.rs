@@ -213,6 +213,7 @@ async fn the_csv_is_the_filtered_events_without_personal_data(app: TestApp) {
                 None,
                 json!({}),
             )
+            .map_err(voices::error::AppError::from)
         })
         .await
         .unwrap();
