@@ -12,30 +12,30 @@ use crate::db::schema::audit_events;
 use crate::db::{now, DbConnection};
 use crate::request::{client_ip, RequestId};
 
-/// Where a change came from: the person (if signed in), their address and the request.
+/// Where a change came from: the person (if signed in), their address, the request, and the study whose
+/// pages or API the request came through (so every event a study's routes record belongs to it).
 #[derive(Debug, Clone, Default)]
 pub struct Origin {
     pub user_id: Option<i64>,
     pub ip: Option<String>,
     pub request_id: Option<String>,
+    pub study_id: Option<i64>,
 }
 
 impl Origin {
     /// A change made from the command line on the server itself.
     pub fn command_line() -> Self {
         Origin {
-            user_id: None,
             ip: Some("cli".into()),
-            request_id: None,
+            ..Origin::default()
         }
     }
 
     /// A change the service makes by itself on schedule (e.g. closing a campaign on its closing date).
     pub fn system() -> Self {
         Origin {
-            user_id: None,
             ip: Some("schedule".into()),
-            request_id: None,
+            ..Origin::default()
         }
     }
 
@@ -45,8 +45,14 @@ impl Origin {
         Origin {
             user_id: None,
             ip: None,
-            request_id: self.request_id,
+            ..self
         }
+    }
+
+    /// For events of a study recorded away from its routes (the schedule, the command line).
+    pub fn in_study(mut self, study_id: i64) -> Self {
+        self.study_id = Some(study_id);
+        self
     }
 
     pub fn by(mut self, user_id: i64) -> Self {
@@ -64,8 +70,20 @@ impl FromRequest for Origin {
             user_id: None,
             ip: client_ip(req),
             request_id: req.extensions().get::<RequestId>().map(|r| r.0.clone()),
+            study_id: route_study(req),
         }))
     }
+}
+
+/// The study in the matched route, `/studies/{id}/...` or `/api/v1/studies/{study_id}/...`, whatever its
+/// placeholder is called. A member of one study may not act in another through its routes (the study
+/// extractors check it), so this is the study the event is about.
+fn route_study(req: &HttpRequest) -> Option<i64> {
+    let pattern = req.match_pattern()?;
+    let rest = pattern.strip_prefix("/api/v1").unwrap_or(&pattern);
+    let placeholder = rest.strip_prefix("/studies/{")?;
+    let name = placeholder.split(['}', ':']).next()?;
+    req.match_info().get(name)?.parse().ok()
 }
 
 #[derive(Insertable)]
@@ -79,9 +97,11 @@ struct NewEvent<'a> {
     ip_address: Option<&'a str>,
     request_id: Option<&'a str>,
     details: String,
+    study_id: Option<i64>,
 }
 
 /// Records one event. `details` says what changed (ids, old and new values); never passwords or tokens.
+/// The event belongs to the study it is about (object type `study`), or else to the origin's.
 pub fn record(
     conn: &mut DbConnection,
     origin: &Origin,
@@ -90,6 +110,9 @@ pub fn record(
     object_id: Option<i64>,
     details: serde_json::Value,
 ) -> QueryResult<()> {
+    let study_id = object_id
+        .filter(|_| object_type == "study")
+        .or(origin.study_id);
     diesel::insert_into(audit_events::table)
         .values(NewEvent {
             occurred_at: now(),
@@ -100,6 +123,7 @@ pub fn record(
             ip_address: origin.ip.as_deref(),
             request_id: origin.request_id.as_deref(),
             details: details.to_string(),
+            study_id,
         })
         .execute(conn)
         .map(|_| ())
@@ -124,16 +148,21 @@ pub async fn looked(
     .await
 }
 
-#[derive(Debug, Clone, Queryable, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
+#[diesel(table_name = audit_events)]
 pub struct AuditEvent {
     pub id: i64,
     pub occurred_at: NaiveDateTime,
     pub actor_user_id: Option<i64>,
     /// The actor's display name, when the actor is a person.
+    #[diesel(select_expression = crate::db::schema::users::display_name.nullable())]
+    #[diesel(select_expression_type = diesel::dsl::Nullable<crate::db::schema::users::display_name>)]
     pub actor_name: Option<String>,
     pub action: String,
     pub object_type: String,
     pub object_id: Option<String>,
+    /// The study the event belongs to, if any.
+    pub study_id: Option<i64>,
     pub ip_address: Option<String>,
     pub request_id: Option<String>,
     /// JSON text describing the change.
@@ -145,18 +174,7 @@ pub fn recent(conn: &mut DbConnection, limit: i64, offset: i64) -> QueryResult<V
     use crate::db::schema::users;
     audit_events::table
         .left_join(users::table)
-        .select((
-            audit_events::id,
-            audit_events::occurred_at,
-            audit_events::actor_user_id,
-            users::display_name.nullable(),
-            audit_events::action,
-            audit_events::object_type,
-            audit_events::object_id,
-            audit_events::ip_address,
-            audit_events::request_id,
-            audit_events::details,
-        ))
+        .select(AuditEvent::as_select())
         .order(audit_events::id.desc())
         .limit(limit)
         .offset(offset)

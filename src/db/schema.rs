@@ -94,6 +94,7 @@ diesel::table! {
         ip_address -> Nullable<Text>,
         request_id -> Nullable<Text>,
         details -> Text,
+        study_id -> Nullable<BigInt>,
     }
 }
 

@@ -4,6 +4,7 @@
 mod accounts;
 mod api;
 mod architecture;
+mod audit_log;
 mod backup;
 mod browser;
 mod cli;

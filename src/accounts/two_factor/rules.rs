@@ -35,6 +35,8 @@ pub const STEP_UP_ROUTES: &[&str] = &[
     "/studies/{id}/participants/{pid}/erase-everything",
     "/studies/{id}/subject-access",
     "/studies/{id}/retention",
+    "/studies/{id}/audit.csv",
+    "/admin/audit.csv",
 ];
 /// Every route under these prefixes is an export.
 pub const STEP_UP_PREFIXES: &[&str] = &["/studies/{id}/exports/"];

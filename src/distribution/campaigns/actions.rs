@@ -481,12 +481,12 @@ pub async fn run_schedule(
 ) -> Result<ScheduleRun, AppError> {
     db.write(move |conn| {
         let mut run = ScheduleRun::default();
-        for campaign_id in queries::overdue(conn, at)? {
+        for (campaign_id, study_id) in queries::overdue(conn, at)? {
             if queries::close(conn, campaign_id)? {
                 queries::cancel_unsent(conn, campaign_id, "the campaign closed")?;
                 audit::record(
                     conn,
-                    &Origin::system(),
+                    &Origin::system().in_study(study_id),
                     "campaign.closed",
                     "campaign",
                     Some(campaign_id),

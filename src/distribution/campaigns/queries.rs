@@ -502,12 +502,13 @@ pub fn claim_reminder(
     Ok(changed == 1)
 }
 
-/// Campaigns whose closing time has passed but that are still marked active.
-pub fn overdue(conn: &mut DbConnection, at: NaiveDateTime) -> QueryResult<Vec<i64>> {
+/// Campaigns whose closing time has passed but that are still marked active, with their studies:
+/// (campaign id, study id).
+pub fn overdue(conn: &mut DbConnection, at: NaiveDateTime) -> QueryResult<Vec<(i64, i64)>> {
     campaigns::table
         .filter(campaigns::status.eq("active"))
         .filter(campaigns::closes_at.le(at))
-        .select(campaigns::id)
+        .select((campaigns::id, campaigns::study_id))
         .load(conn)
 }
 
