@@ -127,6 +127,7 @@ pub async fn looked(
 #[derive(Debug, Clone, Queryable, Serialize, utoipa::ToSchema)]
 pub struct AuditEvent {
     pub id: i64,
+    #[serde(with = "crate::db::utc")]
     pub occurred_at: NaiveDateTime,
     pub actor_user_id: Option<i64>,
     /// The actor's display name, when the actor is a person.

@@ -22,6 +22,7 @@ mod interviewed;
 mod interviews;
 mod mail;
 mod matrix;
+mod openapi_conformance;
 mod memos;
 mod outbox;
 mod participants;
