@@ -33,6 +33,74 @@ impl Modify for BearerAuth {
     }
 }
 
+type Routes = fn(&mut utoipa_actix_web::service_config::ServiceConfig);
+
+/// Every area's routes under `/api/v1`, named for the schema check below.
+const AREAS: &[(&str, Routes)] = &[
+    ("accounts", crate::accounts::api::routes),
+    (
+        "accounts::two_factor",
+        crate::accounts::two_factor::api::routes,
+    ),
+    ("accounts::sso", crate::accounts::sso::api::routes),
+    ("studies", crate::studies::api::routes),
+    (
+        "studies::invitations",
+        crate::studies::invitations::api::routes,
+    ),
+    (
+        "studies::questionnaires",
+        crate::studies::questionnaires::api::routes,
+    ),
+    ("studies::comments", crate::studies::comments::api::routes),
+    (
+        "studies::questionnaires::history",
+        crate::studies::questionnaires::history::api::routes,
+    ),
+    (
+        "studies::questionnaires::suggestions",
+        crate::studies::questionnaires::suggestions::api::routes,
+    ),
+    ("studies::consent", crate::studies::consent::api::routes),
+    ("studies::versions", crate::studies::versions::api::routes),
+    ("studies::preview", crate::studies::preview::api::routes),
+    ("studies::transfer", crate::studies::transfer::api::routes),
+    (
+        "distribution::participants",
+        crate::distribution::participants::api::routes,
+    ),
+    (
+        "distribution::campaigns",
+        crate::distribution::campaigns::api::routes,
+    ),
+    (
+        "distribution::links",
+        crate::distribution::links::api::routes,
+    ),
+    ("responses", crate::responses::api::routes),
+    ("interviews", crate::interviews::api::routes),
+    ("analysis::codebook", crate::analysis::codebook::api::routes),
+    ("analysis::coding", crate::analysis::coding::api::routes),
+    ("analysis::matrix", crate::analysis::matrix::api::routes),
+    ("analysis::memos", crate::analysis::memos::api::routes),
+    ("analysis::beliefs", crate::analysis::beliefs::api::routes),
+    ("analysis::rounds", crate::analysis::rounds::api::routes),
+    ("analysis::tracker", crate::analysis::tracker::api::routes),
+    ("analysis::exports", crate::analysis::exports::api::routes),
+    ("analysis::closed", crate::analysis::closed::api::routes),
+    ("analysis::report", crate::analysis::report::api::routes),
+    ("operations::outbox", crate::operations::outbox::api::routes),
+    (
+        "operations::subject_access",
+        crate::operations::subject_access::api::routes,
+    ),
+    ("operations::retention", crate::operations::retention::api::routes),
+    (
+        "operations::audit_log",
+        crate::operations::audit_log::api::routes,
+    ),
+];
+
 fn v1() -> utoipa_actix_web::scope::Scope<
     impl actix_web::dev::ServiceFactory<
         actix_web::dev::ServiceRequest,
@@ -51,38 +119,11 @@ fn v1() -> utoipa_actix_web::scope::Scope<
             actix_web::middleware::DefaultHeaders::new()
                 .add((actix_web::http::header::CACHE_CONTROL, "no-store")),
         )
-        .configure(crate::accounts::api::routes)
-        .configure(crate::accounts::two_factor::api::routes)
-        .configure(crate::accounts::sso::api::routes)
-        .configure(crate::studies::api::routes)
-        .configure(crate::studies::invitations::api::routes)
-        .configure(crate::studies::questionnaires::api::routes)
-        .configure(crate::studies::comments::api::routes)
-        .configure(crate::studies::questionnaires::history::api::routes)
-        .configure(crate::studies::questionnaires::suggestions::api::routes)
-        .configure(crate::studies::consent::api::routes)
-        .configure(crate::studies::versions::api::routes)
-        .configure(crate::studies::preview::api::routes)
-        .configure(crate::studies::transfer::api::routes)
-        .configure(crate::distribution::participants::api::routes)
-        .configure(crate::distribution::campaigns::api::routes)
-        .configure(crate::distribution::links::api::routes)
-        .configure(crate::responses::api::routes)
-        .configure(crate::interviews::api::routes)
-        .configure(crate::analysis::codebook::api::routes)
-        .configure(crate::analysis::coding::api::routes)
-        .configure(crate::analysis::matrix::api::routes)
-        .configure(crate::analysis::memos::api::routes)
-        .configure(crate::analysis::beliefs::api::routes)
-        .configure(crate::analysis::rounds::api::routes)
-        .configure(crate::analysis::tracker::api::routes)
-        .configure(crate::analysis::exports::api::routes)
-        .configure(crate::analysis::closed::api::routes)
-        .configure(crate::analysis::report::api::routes)
-        .configure(crate::operations::outbox::api::routes)
-        .configure(crate::operations::subject_access::api::routes)
-        .configure(crate::operations::retention::api::routes)
-        .configure(crate::operations::audit_log::api::routes)
+        .configure(|cfg| {
+            for (_, routes) in AREAS {
+                routes(cfg);
+            }
+        })
         .route(
             OPENAPI_PATH.trim_start_matches("/api/v1"),
             web::get().to(openapi_json),
@@ -97,13 +138,109 @@ pub fn document() -> &'static str {
 }
 
 fn build_document() -> String {
-    let (_, doc) = actix_web::App::new()
+    let (_, mut doc) = actix_web::App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
         .service(v1())
         .split_for_parts();
+    // Modifiers named in `#[openapi]` run before the routes' paths are added, so this one runs here.
+    ErrorResponses.modify(&mut doc);
     doc.to_pretty_json()
         .expect("the OpenAPI document serialises")
+}
+
+/// Each area's own component schemas, as its routes alone would describe them. utoipa keeps one
+/// schema per name and silently drops a second type registered under the same name; comparing each
+/// area's schemas with the served document's finds such a clash (tests/it/api.rs).
+pub fn schemas_by_area() -> Vec<(&'static str, serde_json::Value)> {
+    AREAS
+        .iter()
+        .map(|&(area, routes)| {
+            let (_, doc) = actix_web::App::new()
+                .into_utoipa_app()
+                .service(utoipa_actix_web::scope("/api/v1").configure(routes))
+                .split_for_parts();
+            let schemas = doc.components.map(|c| c.schemas).unwrap_or_default();
+            (
+                area,
+                serde_json::to_value(schemas).expect("schemas serialise"),
+            )
+        })
+        .collect()
+}
+
+/// The answers every operation can give besides its own, in the app's error shape: actix's extractors
+/// answer 400 for a malformed body, query or path; the sign-in middleware 401 without a valid token
+/// and 403 when the account must first set up two-step sign-in; a path naming nothing is 404.
+struct ErrorResponses;
+
+impl Modify for ErrorResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::ParameterIn;
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
+                let parameters = operation.parameters.as_deref().unwrap_or_default();
+                let takes_input = operation.request_body.is_some() || !parameters.is_empty();
+                let has_path = parameters
+                    .iter()
+                    .any(|p| matches!(p.parameter_in, ParameterIn::Path));
+                let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
+                let answers = [
+                    (
+                        takes_input,
+                        "400",
+                        "The request could not be read: a malformed body, query or path.",
+                    ),
+                    (
+                        secured,
+                        "401",
+                        "No valid token: send `Authorization: Bearer vt_…`.",
+                    ),
+                    (
+                        secured,
+                        "403",
+                        "Not allowed to do this, or two-step sign-in must be set up first.",
+                    ),
+                    (
+                        has_path,
+                        "404",
+                        "Nothing with that id here, or not visible to you.",
+                    ),
+                ];
+                for (applies, status, description) in answers {
+                    if applies {
+                        operation
+                            .responses
+                            .responses
+                            .entry(status.to_string())
+                            .or_insert_with(|| error_response(description));
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn error_response(
+    description: &str,
+) -> utoipa::openapi::RefOr<utoipa::openapi::response::Response> {
+    utoipa::openapi::ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/json",
+            utoipa::openapi::ContentBuilder::new()
+                .schema(Some(utoipa::openapi::Ref::from_schema_name("ErrorBody")))
+                .build(),
+        )
+        .build()
+        .into()
 }
 
 /// Mounts `/api/v1`, with `/api/v1/openapi.json` inside it.

@@ -89,12 +89,15 @@ pub fn touch_api_token(conn: &mut DbConnection, token_id: i64) -> QueryResult<()
 #[diesel(table_name = user_sessions)]
 pub struct UserSession {
     pub id: i64,
+    #[serde(with = "crate::db::utc")]
     pub created_at: NaiveDateTime,
+    #[serde(with = "crate::db::utc")]
     pub last_seen_at: NaiveDateTime,
     pub ip_address: Option<String>,
     /// The browser and system, e.g. "Firefox on Windows".
     pub device: String,
     /// When this session last proved the second factor; None if it never has.
+    #[serde(with = "crate::db::utc::option")]
     pub second_factor_at: Option<NaiveDateTime>,
 }
 

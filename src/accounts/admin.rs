@@ -48,6 +48,7 @@ pub struct UserSummary {
     pub sign_in_paused: bool,
     /// Whether the person signs in with a second step (an authenticator app).
     pub two_step_on: bool,
+    #[serde(with = "crate::db::utc")]
     pub created_at: chrono::NaiveDateTime,
 }
 

@@ -126,8 +126,11 @@ pub struct ApiToken {
     pub name: String,
     /// The first characters of the token, to recognise it; the rest is never stored.
     pub display_prefix: String,
+    #[serde(with = "crate::db::utc")]
     pub created_at: NaiveDateTime,
+    #[serde(with = "crate::db::utc::option")]
     pub last_used_at: Option<NaiveDateTime>,
+    #[serde(with = "crate::db::utc::option")]
     pub revoked_at: Option<NaiveDateTime>,
 }
 

@@ -152,6 +152,7 @@ pub async fn looked(
 #[diesel(table_name = audit_events)]
 pub struct AuditEvent {
     pub id: i64,
+    #[serde(with = "crate::db::utc")]
     pub occurred_at: NaiveDateTime,
     pub actor_user_id: Option<i64>,
     /// The actor's display name, when the actor is a person.

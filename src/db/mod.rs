@@ -2,6 +2,7 @@
 //! databases. Everything above talks to `DbConnection` and never matches on the backend.
 
 pub mod schema;
+pub mod utc;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};

@@ -708,11 +708,13 @@ pub enum SaveOutcome {
     /// Stored as this revision.
     Saved {
         revision: i32,
+        #[serde(with = "crate::db::utc")]
         saved_at: NaiveDateTime,
     },
     /// Already stored exactly so (a resent save).
     Unchanged {
         revision: i32,
+        #[serde(with = "crate::db::utc")]
         saved_at: NaiveDateTime,
     },
     /// Someone saved other notes since this sender last saw them: both are given, neither is lost.

@@ -305,6 +305,7 @@ async fn record_consent(
 pub struct NoteSaved {
     /// The revision to name in the next save.
     pub revision: i32,
+    #[serde(with = "crate::db::utc")]
     pub saved_at: NaiveDateTime,
     /// False when exactly this note was already stored (a resent save).
     pub changed: bool,

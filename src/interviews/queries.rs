@@ -25,7 +25,9 @@ pub struct Interview {
     pub participation_id: i64,
     pub interviewer_id: i64,
     pub note_taker_id: Option<i64>,
-    /// The wall-clock time agreed with the participant.
+    /// The wall-clock time agreed with the participant, as the lead entered it: a local time with no
+    /// offset (not UTC), e.g. 2026-12-03T14:30:00.
+    #[schema(value_type = String, pattern = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?$")]
     pub scheduled_at: NaiveDateTime,
     /// in_person, phone or video.
     pub mode: String,
@@ -33,13 +35,18 @@ pub struct Interview {
     pub status: String,
     /// The participant's response (mode interview) holding the notes, once consent is recorded.
     pub response_id: Option<i64>,
+    #[serde(with = "crate::db::utc::option")]
     pub started_at: Option<NaiveDateTime>,
+    #[serde(with = "crate::db::utc::option")]
     pub paused_at: Option<NaiveDateTime>,
     pub paused_seconds: i32,
+    #[serde(with = "crate::db::utc::option")]
     pub ended_at: Option<NaiveDateTime>,
     #[serde(skip)]
     pub field_notes: String,
+    #[serde(with = "crate::db::utc")]
     pub created_at: NaiveDateTime,
+    #[serde(with = "crate::db::utc")]
     pub updated_at: NaiveDateTime,
 }
 
@@ -380,6 +387,7 @@ pub struct StoredNote {
     pub note: Note,
     pub elapsed_seconds: i32,
     pub revision: i32,
+    #[serde(with = "crate::db::utc")]
     pub updated_at: NaiveDateTime,
 }
 
@@ -501,6 +509,7 @@ pub struct Moment {
     /// Seconds into the interview.
     pub elapsed_seconds: i32,
     pub body: String,
+    #[serde(with = "crate::db::utc")]
     pub created_at: NaiveDateTime,
 }
 
@@ -552,7 +561,9 @@ pub struct FollowUp {
     pub interview_id: i64,
     pub assigned_to: i64,
     pub reason: String,
+    #[serde(with = "crate::db::utc")]
     pub created_at: NaiveDateTime,
+    #[serde(with = "crate::db::utc::option")]
     pub done_at: Option<NaiveDateTime>,
 }
 
@@ -617,6 +628,7 @@ pub struct Edit {
     pub old_text: String,
     pub new_text: String,
     pub edited_by: i64,
+    #[serde(with = "crate::db::utc")]
     pub edited_at: NaiveDateTime,
 }
 

@@ -44,6 +44,7 @@ pub struct Theirs {
     pub notes: String,
     pub answer: String,
     pub status: String,
+    #[serde(with = "crate::db::utc")]
     pub saved_at: NaiveDateTime,
 }
 
@@ -66,6 +67,7 @@ pub struct GuideQuestion {
     pub statuses: Vec<Choice>,
     pub revision: i32,
     pub elapsed_seconds: i32,
+    #[serde(with = "crate::db::utc::option")]
     pub saved_at: Option<NaiveDateTime>,
     pub conflict: Option<Theirs>,
     pub error: Option<String>,

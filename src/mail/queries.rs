@@ -165,6 +165,7 @@ pub struct FailedEmail {
     pub attempts: i32,
     /// The mail server's reply, or why it could not be reached.
     pub last_error: Option<String>,
+    #[serde(with = "crate::db::utc")]
     pub created_at: NaiveDateTime,
 }
 

@@ -106,7 +106,9 @@ pub struct ConsentRecord {
     pub method: String,
     #[serde(skip)]
     pub recorded_by: Option<i64>,
+    #[serde(with = "crate::db::utc")]
     pub recorded_at: NaiveDateTime,
+    #[serde(with = "crate::db::utc::option")]
     pub withdrawn_at: Option<NaiveDateTime>,
 }
 
@@ -281,8 +283,11 @@ pub struct Response {
     pub system_level: String,
     /// The page to continue from (from 1).
     pub page: i32,
+    #[serde(with = "crate::db::utc")]
     pub started_at: NaiveDateTime,
+    #[serde(with = "crate::db::utc")]
     pub updated_at: NaiveDateTime,
+    #[serde(with = "crate::db::utc::option")]
     pub submitted_at: Option<NaiveDateTime>,
 }
 
@@ -496,6 +501,7 @@ pub struct StoredAnswer {
     pub notes: String,
     /// Interviews: asked, skipped, declined, out_of_time, or empty.
     pub status: String,
+    #[serde(with = "crate::db::utc")]
     pub updated_at: NaiveDateTime,
 }
 

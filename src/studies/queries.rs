@@ -16,7 +16,9 @@ pub struct Study {
     pub title: String,
     pub summary: String,
     pub created_by: i64,
+    #[serde(with = "crate::db::utc")]
     pub created_at: NaiveDateTime,
+    #[serde(with = "crate::db::utc")]
     pub updated_at: NaiveDateTime,
     /// In views shared beyond the study's leads, counts from 1 up to this minus one are hidden.
     pub small_count_threshold: i32,
@@ -40,6 +42,7 @@ pub struct Member {
     pub email: String,
     pub roles: Roles,
     pub perspective: Perspective,
+    #[serde(with = "crate::db::utc")]
     pub added_at: NaiveDateTime,
 }
 

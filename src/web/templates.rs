@@ -37,15 +37,15 @@ pub fn load() -> anyhow::Result<tera::Tera> {
     Ok(tera)
 }
 
-/// `{{ t | when }}`: a stored UTC timestamp as people read it, e.g. "25 Nov 2026 14:03"; `seconds=true`
-/// adds seconds.
+/// `{{ t | when }}`: a UTC timestamp (as sent, `…Z`, or bare as stored) as people read it, e.g.
+/// "25 Nov 2026 14:03"; `seconds=true` adds seconds.
 fn format_time(
     value: &tera::Value,
     args: &HashMap<String, tera::Value>,
 ) -> tera::Result<tera::Value> {
     let text = value.as_str().ok_or("when: expects a timestamp")?;
-    let parsed = chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f")
-        .map_err(|e| format!("when: {text:?} is not a timestamp: {e}"))?;
+    let parsed =
+        crate::db::utc::parse(text).ok_or_else(|| format!("when: {text:?} is not a timestamp"))?;
     let pattern = if args.get("seconds").and_then(tera::Value::as_bool) == Some(true) {
         "%-d %b %Y %H:%M:%S"
     } else {

@@ -1546,7 +1546,7 @@ async fn anonymising_studies_part_the_notes_from_the_interview_at_completion(app
         response["submitted_at"]
             .as_str()
             .unwrap()
-            .ends_with("T00:00:00"),
+            .ends_with("T00:00:00Z"),
         "{response}"
     );
     assert!(!responses.to_string().contains(&code));

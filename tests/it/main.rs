@@ -23,6 +23,7 @@ mod interviewed;
 mod interviews;
 mod mail;
 mod matrix;
+mod openapi_conformance;
 mod memos;
 mod outbox;
 mod participants;

@@ -691,7 +691,7 @@ async fn anonymised_answers_lose_their_link_at_sending(app: TestApp) {
         response["submitted_at"]
             .as_str()
             .unwrap()
-            .ends_with("T00:00:00"),
+            .ends_with("T00:00:00Z"),
         "only the day"
     );
     let (_, done) = di.get("/done").await;

@@ -23,6 +23,7 @@ use crate::web::CurrentUser;
 
 /// A supporting passage, pseudonymised.
 #[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = BeliefQuote)]
 pub struct Quote {
     pub coding_id: i64,
     pub quote: String,

@@ -18,7 +18,9 @@ pub struct Belief {
     pub code_id: i64,
     pub statement: String,
     pub created_by: i64,
+    #[serde(with = "crate::db::utc")]
     pub created_at: NaiveDateTime,
+    #[serde(with = "crate::db::utc")]
     pub updated_at: NaiveDateTime,
 }
 

@@ -30,7 +30,9 @@ pub struct Code {
     pub position: i32,
     /// Set when merged into another code: it has left the live codebook.
     pub merged_into: Option<i64>,
+    #[serde(with = "crate::db::utc")]
     pub created_at: NaiveDateTime,
+    #[serde(with = "crate::db::utc")]
     pub updated_at: NaiveDateTime,
 }
 
@@ -154,6 +156,7 @@ pub fn merge(conn: &mut DbConnection, from: i64, into: i64) -> QueryResult<()> {
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize, ToSchema)]
 #[diesel(table_name = code_changes)]
+#[schema(as = CodebookChange)]
 pub struct Change {
     /// The codebook's version this change made.
     pub version: i32,
@@ -164,6 +167,7 @@ pub struct Change {
     pub old_fields: String,
     pub new_fields: String,
     pub changed_by: Option<i64>,
+    #[serde(with = "crate::db::utc")]
     pub changed_at: NaiveDateTime,
 }
 

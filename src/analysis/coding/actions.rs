@@ -228,8 +228,13 @@ pub async fn sources(
         .db
         .read(move |conn| {
             let questions = questions_of(conn, &snapshots, study_id)?;
-            let (rows, total) =
-                queries::sources(conn, study_id, scope, (page - 1) * PAGE_SIZE, PAGE_SIZE)?;
+            let (rows, total) = queries::sources(
+                conn,
+                study_id,
+                scope,
+                (page - 1).saturating_mul(PAGE_SIZE),
+                PAGE_SIZE,
+            )?;
             let ids: Vec<i64> = rows.iter().map(|r| r.answer_id).collect();
             let codings = queries::codings_of_answers(conn, &ids, view)?;
             let response = match scope {

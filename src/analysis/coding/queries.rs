@@ -271,9 +271,11 @@ pub struct Coding {
     pub valence: String,
     pub coder_id: i64,
     /// When a lead approved quoting the passage in shared reports.
+    #[serde(with = "crate::db::utc::option")]
     pub quote_approved_at: Option<NaiveDateTime>,
     /// The double-coding round this is a coder's blind work in; null for the study's coding.
     pub round_id: Option<i64>,
+    #[serde(with = "crate::db::utc")]
     pub created_at: NaiveDateTime,
 }
 

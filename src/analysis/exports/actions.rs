@@ -36,11 +36,13 @@ pub struct ExportOptions {
     pub version_id: Option<i64>,
     /// labels (the default) or codes (option positions 1..n).
     #[serde(default)]
+    #[param(inline)]
     pub values: Values,
     /// `in_progress` adds responses not sent yet; by default only sent ones.
     pub include: Option<String>,
     /// CSV only: wide (one row per response, the default) or long (one row per answer).
     #[serde(default)]
+    #[param(inline)]
     pub layout: Layout,
 }
 

@@ -25,6 +25,7 @@ pub struct Exportable {
 pub struct PublishedVersion {
     pub id: i64,
     pub number: i32,
+    #[serde(with = "crate::db::utc")]
     pub published_at: NaiveDateTime,
 }
 

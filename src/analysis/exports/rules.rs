@@ -52,6 +52,7 @@ pub struct ExportQuestion {
 pub struct VersionQuestions {
     pub version_id: i64,
     pub version_number: i32,
+    #[serde(with = "crate::db::utc")]
     pub published_at: NaiveDateTime,
     pub questions: Vec<ExportQuestion>,
 }

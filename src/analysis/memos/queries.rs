@@ -27,7 +27,9 @@ pub struct Memo {
     pub author_id: i64,
     /// The author's name as the team knows them.
     pub author: String,
+    #[serde(with = "crate::db::utc")]
     pub created_at: NaiveDateTime,
+    #[serde(with = "crate::db::utc")]
     pub updated_at: NaiveDateTime,
 }
 

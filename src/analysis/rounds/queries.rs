@@ -20,6 +20,7 @@ pub struct Round {
     pub unit: String,
     pub first_coder_id: i64,
     pub second_coder_id: i64,
+    #[serde(with = "crate::db::utc")]
     pub created_at: NaiveDateTime,
 }
 
@@ -129,6 +130,7 @@ pub struct Consensus {
     /// first, second, both or neither: whose passages were kept.
     pub decision: String,
     pub note: String,
+    #[serde(with = "crate::db::utc")]
     pub decided_at: NaiveDateTime,
 }
 

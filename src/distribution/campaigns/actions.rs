@@ -386,6 +386,7 @@ pub async fn close(db: &Db, origin: &Origin, campaign: &Campaign) -> Result<(), 
 /// Both emails of a campaign as one participant would get them. The links are examples: real ones are
 /// made when each email is sent.
 #[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = CampaignPreview)]
 pub struct Preview {
     pub participant_code: String,
     pub invitation: RenderedEmail,

@@ -35,12 +35,17 @@ pub struct Campaign {
     #[serde(skip)]
     pub reminder_days: String,
     pub contact: String,
+    #[serde(with = "crate::db::utc")]
     pub closes_at: NaiveDateTime,
     pub lock_version: i32,
     pub created_by: i64,
+    #[serde(with = "crate::db::utc")]
     pub created_at: NaiveDateTime,
+    #[serde(with = "crate::db::utc")]
     pub updated_at: NaiveDateTime,
+    #[serde(with = "crate::db::utc::option")]
     pub launched_at: Option<NaiveDateTime>,
+    #[serde(with = "crate::db::utc::option")]
     pub closed_at: Option<NaiveDateTime>,
 }
 
@@ -224,6 +229,7 @@ pub struct SendableVersion {
     pub questionnaire_id: i64,
     pub questionnaire_title: String,
     pub version_number: i32,
+    #[serde(with = "crate::db::utc")]
     pub published_at: NaiveDateTime,
 }
 

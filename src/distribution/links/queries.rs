@@ -243,8 +243,11 @@ pub struct OpenLink {
     pub version_id: i64,
     /// '' when people choose their group themselves.
     pub participant_group: String,
+    #[serde(with = "crate::db::utc")]
     pub closes_at: NaiveDateTime,
+    #[serde(with = "crate::db::utc")]
     pub created_at: NaiveDateTime,
+    #[serde(with = "crate::db::utc::option")]
     pub revoked_at: Option<NaiveDateTime>,
 }
 

@@ -72,7 +72,7 @@ pub async fn roster(
                 conn,
                 study_id,
                 &filter,
-                Some((PER_PAGE, (page - 1) * PER_PAGE)),
+                Some((PER_PAGE, (page - 1).saturating_mul(PER_PAGE))),
             )?;
             Ok::<_, AppError>((filter, participants, total))
         })
@@ -536,6 +536,7 @@ pub async fn pending_import(
 
 /// What an import put on the roster.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(as = ParticipantsImported)]
 pub struct Imported {
     pub imported: usize,
     /// The codes given, first and last (they run in sequence); absent when nothing was imported.

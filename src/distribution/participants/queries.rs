@@ -34,9 +34,12 @@ pub struct Participant {
     pub tags: Vec<String>,
     /// roster (added by hand), import (CSV), open_link or interview.
     pub source: String,
+    #[serde(with = "crate::db::utc::option")]
     pub opted_out_at: Option<NaiveDateTime>,
     /// When the identity was erased; the research record stays.
+    #[serde(with = "crate::db::utc::option")]
     pub identity_erased_at: Option<NaiveDateTime>,
+    #[serde(with = "crate::db::utc")]
     pub created_at: NaiveDateTime,
     /// When everything held about them was erased on their request: only their code, group and
     /// consent decisions remain.

@@ -101,6 +101,7 @@ pub fn recipients(conn: &mut DbConnection, campaign_id: i64) -> QueryResult<Vec<
 /// One thing that happened to a participant, for their timeline.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct TimelineEvent {
+    #[serde(with = "crate::db::utc")]
     pub at: NaiveDateTime,
     pub questionnaire: Option<String>,
     pub what: String,

@@ -143,6 +143,7 @@ pub struct Summary {
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = CampaignFunnelStep)]
 pub struct FunnelStep {
     pub label: String,
     pub count: SharedCount,

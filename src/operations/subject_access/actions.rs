@@ -24,6 +24,7 @@ pub const KEPT_AFTER_ERASURE: &str = "If you ask us to erase your details, we ke
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SubjectAccess {
     pub study: String,
+    #[serde(with = "crate::db::utc")]
     pub made_at: chrono::NaiveDateTime,
     /// The participant: their code and research details, and their name and contact details until
     /// erased.

@@ -23,6 +23,7 @@ pub struct HeldAnswer {
     pub skipped: bool,
     /// Interviews: the interviewer's notes for this question.
     pub notes: String,
+    #[serde(with = "crate::db::utc")]
     pub updated_at: chrono::NaiveDateTime,
 }
 
@@ -34,6 +35,7 @@ pub struct HeldCoding {
     pub valence: String,
     pub quote: String,
     /// Approved for quoting (without their name) in shared reports.
+    #[serde(with = "crate::db::utc::option")]
     pub quote_approved_at: Option<chrono::NaiveDateTime>,
 }
 

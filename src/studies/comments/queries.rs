@@ -73,6 +73,7 @@ pub struct Comment {
     pub author_name: String,
     /// Plain text; line breaks are part of it.
     pub body: String,
+    #[serde(with = "crate::db::utc")]
     pub created_at: NaiveDateTime,
 }
 
@@ -86,6 +87,7 @@ pub struct Thread {
     pub object_id: i64,
     pub opening: Comment,
     pub replies: Vec<Comment>,
+    #[serde(with = "crate::db::utc::option")]
     pub resolved_at: Option<NaiveDateTime>,
     pub resolved_by: Option<i64>,
     pub resolved_by_name: Option<String>,

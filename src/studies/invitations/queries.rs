@@ -23,6 +23,7 @@ pub struct Invitation {
     pub invited_name: String,
     pub roles: Roles,
     pub perspective: Perspective,
+    #[serde(with = "crate::db::utc")]
     pub created_at: NaiveDateTime,
 }
 
@@ -34,6 +35,7 @@ pub struct MyInvitation {
     pub study_title: String,
     pub roles: Roles,
     pub perspective: Perspective,
+    #[serde(with = "crate::db::utc")]
     pub created_at: NaiveDateTime,
 }
 

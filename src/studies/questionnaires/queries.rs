@@ -24,7 +24,9 @@ pub struct Questionnaire {
     pub description: String,
     /// draft, pilot or published.
     pub status: String,
+    #[serde(with = "crate::db::utc")]
     pub created_at: NaiveDateTime,
+    #[serde(with = "crate::db::utc")]
     pub updated_at: NaiveDateTime,
 }
 
@@ -37,7 +39,9 @@ pub struct Section {
     pub title: String,
     pub introduction: String,
     pub lock_version: i32,
+    #[serde(with = "crate::db::utc")]
     pub created_at: NaiveDateTime,
+    #[serde(with = "crate::db::utc")]
     pub updated_at: NaiveDateTime,
 }
 
@@ -98,7 +102,9 @@ pub struct Question {
     /// Taxonomy term ids.
     pub tags: Vec<i64>,
     pub lock_version: i32,
+    #[serde(with = "crate::db::utc")]
     pub created_at: NaiveDateTime,
+    #[serde(with = "crate::db::utc")]
     pub updated_at: NaiveDateTime,
 }
 

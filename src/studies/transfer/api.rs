@@ -44,6 +44,7 @@ async fn export(
 }
 
 #[derive(Serialize, ToSchema)]
+#[schema(as = QuestionnaireImported)]
 pub struct Imported {
     pub questionnaire: Questionnaire,
 }

@@ -20,6 +20,7 @@ use crate::studies::questionnaires::queries::Questionnaire;
 pub struct SignOffView {
     pub user_id: i64,
     pub display_name: String,
+    #[serde(with = "crate::db::utc")]
     pub signed_at: NaiveDateTime,
     /// True when this sign-off is of the draft as it is now; false when the draft changed after it.
     pub current: bool,

@@ -80,6 +80,7 @@ pub struct SignOff {
     pub user_id: i64,
     pub display_name: String,
     pub content_hash: String,
+    #[serde(with = "crate::db::utc")]
     pub signed_at: NaiveDateTime,
 }
 
@@ -122,6 +123,7 @@ pub struct SignOffRecord {
     pub name: String,
     /// staff, service_user or carer, at the time of publishing.
     pub perspective: String,
+    #[serde(with = "crate::db::utc")]
     pub signed_at: NaiveDateTime,
 }
 
@@ -137,6 +139,7 @@ pub struct VersionSummary {
     pub content_hash: String,
     pub published_by: i64,
     pub published_by_name: String,
+    #[serde(with = "crate::db::utc")]
     pub published_at: NaiveDateTime,
 }
 

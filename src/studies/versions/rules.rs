@@ -338,6 +338,7 @@ pub enum ChangeKind {
 
 /// One difference between two versions: a whole item added or removed, or one field of it changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(as = VersionChange)]
 pub struct Change {
     pub kind: ChangeKind,
     /// What changed, e.g. "Question 12" or "Consent statement 2".

@@ -73,6 +73,7 @@ pub struct RevisionView {
     pub action: String,
     pub author_user_id: Option<i64>,
     pub author_name: Option<String>,
+    #[serde(with = "crate::db::utc")]
     pub created_at: NaiveDateTime,
     /// Why it was changed; may be empty.
     pub reason: String,

@@ -36,6 +36,7 @@ pub struct SuggestionView {
     pub object_id: i64,
     pub author_user_id: i64,
     pub author_name: String,
+    #[serde(with = "crate::db::utc")]
     pub created_at: NaiveDateTime,
     /// Why the suggester proposes it; may be empty.
     pub reason: String,
@@ -46,6 +47,7 @@ pub struct SuggestionView {
     /// True when the question or section has been saved since the suggestion was made.
     pub outdated: bool,
     pub decided_by: Option<i64>,
+    #[serde(with = "crate::db::utc::option")]
     pub decided_at: Option<NaiveDateTime>,
     pub decision_note: String,
     /// The full proposed content, in the shape of an edit.
