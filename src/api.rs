@@ -94,7 +94,10 @@ const AREAS: &[(&str, Routes)] = &[
         "operations::subject_access",
         crate::operations::subject_access::api::routes,
     ),
-    ("operations::retention", crate::operations::retention::api::routes),
+    (
+        "operations::retention",
+        crate::operations::retention::api::routes,
+    ),
     (
         "operations::audit_log",
         crate::operations::audit_log::api::routes,

@@ -434,9 +434,15 @@ pub enum Withdrawal {
     /// Nothing was answered yet: only the consent record is marked.
     NothingToDelete,
     /// Before the cut-off: the answers are deleted.
-    DeleteAnswers { cut_off: Option<NaiveDateTime> },
+    DeleteAnswers {
+        #[serde(with = "crate::db::utc::option")]
+        cut_off: Option<NaiveDateTime>,
+    },
     /// After the cut-off: the study's stated policy applies to the answers.
-    KeepAnswers { cut_off: NaiveDateTime },
+    KeepAnswers {
+        #[serde(with = "crate::db::utc")]
+        cut_off: NaiveDateTime,
+    },
     /// The answers were kept without any link to the participant at submission, so they cannot be
     /// found to delete.
     CannotFind,

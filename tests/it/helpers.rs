@@ -708,6 +708,20 @@ impl<'a> Caller<'a> {
         let text = response.text().await.unwrap();
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
+
+    /// A GET answered as text, whatever its type (JSON, CSV, a file).
+    pub async fn get_text(&self, path: &str) -> (StatusCode, String) {
+        let response = self
+            .app
+            .client
+            .get(self.app.url(path))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        (status, response.text().await.unwrap_or_default())
+    }
 }
 
 /// Publishes a questionnaire as its lead: the lead alone signs off the pilot, then publishes.

@@ -24,23 +24,23 @@ on_both_databases!(
 
 /// The sample guide published in a study led by lead@example.org, with two interviewers, a third
 /// interviewer who takes notes, an analyst, a co-designer and someone who is not a member.
-struct Team<'a> {
-    study: i64,
-    version: i64,
-    lead: Caller<'a>,
-    ivy: Caller<'a>,
-    ivy_id: i64,
-    nat: Caller<'a>,
-    nat_id: i64,
-    otto: Caller<'a>,
-    otto_id: i64,
-    analyst: Caller<'a>,
-    co_designer: Caller<'a>,
-    outsider: Caller<'a>,
+pub(crate) struct Team<'a> {
+    pub(crate) study: i64,
+    pub(crate) version: i64,
+    pub(crate) lead: Caller<'a>,
+    pub(crate) ivy: Caller<'a>,
+    pub(crate) ivy_id: i64,
+    pub(crate) nat: Caller<'a>,
+    pub(crate) nat_id: i64,
+    pub(crate) otto: Caller<'a>,
+    pub(crate) otto_id: i64,
+    pub(crate) analyst: Caller<'a>,
+    pub(crate) co_designer: Caller<'a>,
+    pub(crate) outsider: Caller<'a>,
 }
 
 impl<'a> Team<'a> {
-    async fn new(app: &'a TestApp) -> Team<'a> {
+    pub(crate) async fn new(app: &'a TestApp) -> Team<'a> {
         let (study, _, version) = sample_study(app).await;
         let lead = Caller::new(app, "lead@example.org").await;
         let mut ids = Vec::new();
@@ -89,7 +89,7 @@ impl<'a> Team<'a> {
     }
 
     /// Adds a participant to the roster (as the lead); returns their code.
-    async fn roster(&self, participant: Value) -> String {
+    pub(crate) async fn roster(&self, participant: Value) -> String {
         let (status, added) = self
             .lead
             .call(
@@ -103,7 +103,12 @@ impl<'a> Team<'a> {
     }
 
     /// The assignment body for a roster participant: in person on 3 December 2026 at 14:30.
-    fn assignment(&self, code: &str, interviewer: i64, note_taker: Option<i64>) -> Value {
+    pub(crate) fn assignment(
+        &self,
+        code: &str,
+        interviewer: i64,
+        note_taker: Option<i64>,
+    ) -> Value {
         json!({
             "participant_code": code,
             "version_id": self.version.to_string(),
@@ -116,7 +121,7 @@ impl<'a> Team<'a> {
     }
 
     /// Assigns an interview as the lead; returns its id.
-    async fn assign(&self, body: Value) -> i64 {
+    pub(crate) async fn assign(&self, body: Value) -> i64 {
         let (status, created) = self
             .lead
             .call(Method::POST, &self.interviews(), Some(body))
@@ -1394,30 +1399,50 @@ async fn who_may_see_assign_and_take_interview_notes(app: TestApp) {
     assert_eq!(read(&team.ivy, &base).await["status"], "in_progress");
 }
 
-/// The code of the participant on the roster who is not one of `known`.
-async fn newest_code(team: &Team<'_>, known: &[&str]) -> String {
-    let roster = team.lead_reads("participants").await;
-    roster["participants"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["code"].as_str().unwrap().to_string())
-        .find(|code| !known.contains(&code.as_str()))
-        .unwrap_or_else(|| panic!("a new participant on the roster: {roster}"))
-}
-
 async fn an_online_link_and_an_interview_never_answer_for_the_same_participation(app: TestApp) {
     let team = Team::new(&app).await;
-    let questionnaire = team.lead_reads("questionnaires").await[0]["id"]
-        .as_i64()
-        .unwrap();
-
-    // Someone who came by an open link, and has not consented yet, is assigned an interview (allowed:
-    // they have not started). Their link no longer lets them consent or answer online.
-    let online_first = Participant::join(&app, team.study, questionnaire, "staff").await;
+    // Two people invited by email. The first has not consented yet and is assigned an interview
+    // (allowed: they have not started); their link no longer lets them consent or answer online.
+    let mut links = Vec::new();
+    let mut roster_codes = Vec::new();
+    for (name, email) in [
+        ("Gil First", "gil.first@example.org"),
+        ("Hal Later", "hal.later@example.org"),
+    ] {
+        roster_codes.push(
+            team.roster(json!({ "name": name, "email": email, "group": "staff" }))
+                .await,
+        );
+    }
+    let campaign = crate::distribution::create_campaign(&team.lead, team.study, team.version).await;
+    let (status, _) = team
+        .lead
+        .call(
+            Method::POST,
+            &format!("/api/v1/studies/{}/campaigns/{campaign}/launch", team.study),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    app.wake_outbox();
+    for email in ["gil.first@example.org", "hal.later@example.org"] {
+        let invitation = app
+            .wait_for_email(email)
+            .await
+            .replace("=\r\n", "")
+            .replace("=\n", "")
+            .replace("=3D", "=");
+        let secret = crate::helpers::value_after(&invitation, "/p/").expect("a link");
+        links.push(Participant {
+            visitor: app.new_visitor(),
+            home: format!("/p/{secret}"),
+        });
+    }
+    let online_later = links.pop().unwrap();
+    let online_first = links.pop().unwrap();
     let (status, _) = online_first.get("").await;
     assert_eq!(status, StatusCode::OK);
-    let first_code = newest_code(&team, &[]).await;
+    let first_code = roster_codes[0].clone();
     let first = team
         .assign(team.assignment(&first_code, team.ivy_id, None))
         .await;
@@ -1459,10 +1484,9 @@ async fn an_online_link_and_an_interview_never_answer_for_the_same_participation
     assert_eq!(responses[0]["mode"], "interview");
 
     // The other way round: verbal consent first, then the participant's old link is opened.
-    let online_later = Participant::join(&app, team.study, questionnaire, "staff").await;
     let (status, _) = online_later.get("").await;
     assert_eq!(status, StatusCode::OK);
-    let second_code = newest_code(&team, &[&first_code]).await;
+    let second_code = roster_codes[1].clone();
     let second = team
         .assign(team.assignment(&second_code, team.ivy_id, None))
         .await;

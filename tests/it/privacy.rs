@@ -15,6 +15,7 @@ on_both_databases!(
 );
 
 crate::on_both_backends!(
+    identities_reach_only_leads_and_their_own_interviewers_on_every_route,
     an_open_link_makes_a_participant_only_on_consent_and_limits_joins,
     a_subject_access_request_gets_everything_held,
     erasure_on_request_removes_everything_but_the_consent_facts,
@@ -120,7 +121,7 @@ async fn previews_show_names_only_to_leads_and_the_look_is_audited(app: TestApp)
 }
 
 async fn erased_identities_leave_no_trace_and_api_answers_are_not_kept(app: TestApp) {
-    let (study, _, _) = published_study(&app).await;
+    let (study, _, version) = published_study(&app).await;
     let lead = Caller::new(&app, "lead@example.org").await;
     let (participant, _) = add_participant(
         &lead,
@@ -148,6 +149,19 @@ async fn erased_identities_leave_no_trace_and_api_answers_are_not_kept(app: Test
         .unwrap();
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
     assert_eq!(missing.headers()["cache-control"], "no-store", "errors too");
+
+    // They were emailed: once erased, the sent email keeps when it went, not where or what it said.
+    let campaign = create_campaign(&lead, study, version).await;
+    let (status, _) = lead
+        .call(
+            Method::POST,
+            &format!("/api/v1/studies/{study}/campaigns/{campaign}/launch"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    app.wake_outbox();
+    app.wait_for_email("quentin.erasure@example.org").await;
 
     let (status, erased) = lead
         .call(Method::POST, &format!("{one}/erase-identity"), None)
@@ -611,5 +625,155 @@ async fn erasure_on_request_removes_everything_but_the_consent_facts(
                 );
             }
         }
+    }
+}
+
+/// The identity rule as a matrix: every GET page, API route and export in the security matrices, as
+/// every study role, with real ids, searched for two seeded people's names, email addresses and phone
+/// numbers. Only leads may meet them, and an interviewer only their own interviewee.
+async fn identities_reach_only_leads_and_their_own_interviewers_on_every_route(
+    backend: crate::helpers::Backend,
+) {
+    use crate::security::{Needs, API, PAGES, STUDY_ROUTES};
+    let Some(app) = crate::helpers::spawn_on(backend, |_| {}).await else {
+        return;
+    };
+    let team = crate::interviews::Team::new(&app).await;
+    let people = [
+        (
+            "Rhiannon Quillfeather",
+            "rhiannon.quill@example.org",
+            "07700 900771",
+        ),
+        (
+            "Barnaby Thistlewood",
+            "barnaby.thistle@example.org",
+            "07700 900772",
+        ),
+    ];
+    let mut codes = Vec::new();
+    for (name, email, phone) in people {
+        codes.push(
+            team.roster(json!({ "name": name, "email": email, "phone": phone, "group": "staff" }))
+                .await,
+        );
+    }
+    let rhiannon_interview = team
+        .assign(team.assignment(&codes[0], team.ivy_id, None))
+        .await;
+    team.assign(team.assignment(&codes[1], team.nat_id, None))
+        .await;
+    let campaign = create_campaign(&team.lead, team.study, team.version).await;
+    let study = team.study;
+    let (participant, questionnaire): (i64, i64) = app
+        .db
+        .read(move |conn| {
+            use diesel::prelude::*;
+            use voices::db::schema::{participants, questionnaires};
+            let participant = participants::table
+                .filter(participants::study_id.eq(study))
+                .order(participants::id)
+                .select(participants::id)
+                .first(conn)?;
+            let questionnaire = questionnaires::table
+                .filter(questionnaires::study_id.eq(study))
+                .select(questionnaires::id)
+                .first(conn)?;
+            Ok::<_, voices::error::AppError>((participant, questionnaire))
+        })
+        .await
+        .unwrap();
+    let concrete = |template: &str| -> String {
+        let mut path = template.to_string();
+        for (names, value) in [
+            (&["{id}"][..], study),
+            (&["{pid}", "{participant_id}"][..], participant),
+            (&["{q}", "{questionnaire_id}"][..], questionnaire),
+            (&["{interview_id}", "{iid}"][..], rhiannon_interview),
+            (&["{cid}", "{campaign_id}"][..], campaign),
+        ] {
+            for name in names {
+                path = path.replace(name, &value.to_string());
+            }
+        }
+        crate::security::concrete(&path)
+    };
+    let mut routes: Vec<String> = PAGES
+        .iter()
+        .chain(API.iter())
+        .filter(|(method, _, needs)| *method == "GET" && *needs != Needs::Anyone)
+        .map(|(_, path, _)| concrete(path))
+        .chain(
+            STUDY_ROUTES
+                .iter()
+                .filter(|(method, ..)| *method == "GET")
+                .map(|(_, path, ..)| concrete(path)),
+        )
+        .collect();
+    // Previews asked for a real participant by code, the way the tester found names.
+    for code in &codes {
+        routes.push(format!(
+            "/api/v1/studies/{study}/campaigns/{campaign}/preview?participant={code}"
+        ));
+        routes.push(format!(
+            "/studies/{study}/campaigns/{campaign}/preview?participant={code}"
+        ));
+    }
+    routes.sort();
+    routes.dedup();
+    assert!(routes.len() > 150, "every GET route: {}", routes.len());
+
+    // Who may meet whom: (email, may see Rhiannon, may see Barnaby).
+    let roles = [
+        ("lead@example.org", true, true),
+        ("ivy@example.org", true, false),
+        ("nat@example.org", false, true),
+        ("otto@example.org", false, false),
+        ("analyst@example.org", false, false),
+        ("co-designer@example.org", false, false),
+        ("outsider@example.org", false, false),
+    ];
+    let mut leaks = Vec::new();
+    let mut seen_by = std::collections::BTreeSet::new();
+    for (email, may_rhiannon, may_barnaby) in roles {
+        let caller = Caller::new(&app, email).await;
+        let visitor = app.new_visitor();
+        visitor.sign_in(email, PASSWORD).await;
+        for route in &routes {
+            let (status, body) = if route.starts_with("/api/") {
+                caller.get_text(route).await
+            } else {
+                visitor.get_text(route).await
+            };
+            for (person, may) in [(&people[0], may_rhiannon), (&people[1], may_barnaby)] {
+                let (name, address, phone) = person;
+                let shown = [*name, *address, *phone]
+                    .iter()
+                    .any(|trace| body.contains(trace));
+                if shown {
+                    seen_by.insert((email, *name));
+                    if !may {
+                        leaks.push(format!("{email} sees {name} at {route} ({status})"));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        leaks.is_empty(),
+        "identities shown to the wrong people:\n{}",
+        leaks.join("\n")
+    );
+    // The search finds what it looks for: each allowed look happens somewhere.
+    for expected in [
+        ("lead@example.org", people[0].0),
+        ("lead@example.org", people[1].0),
+        ("ivy@example.org", people[0].0),
+        ("nat@example.org", people[1].0),
+    ] {
+        assert!(
+            seen_by.contains(&expected),
+            "{expected:?} never met: {seen_by:?}"
+        );
     }
 }

@@ -95,7 +95,7 @@ pub enum Needs {
     Admin,
 }
 
-const PAGES: &[(&str, &str, Needs)] = &[
+pub(crate) const PAGES: &[(&str, &str, Needs)] = &[
     ("GET", "/", Needs::Member),
     ("GET", "/account", Needs::Member),
     ("GET", "/account/password", Needs::Member),
@@ -645,7 +645,7 @@ const INTERVIEWERS: &[StudyRole] = &[StudyRole::Lead, StudyRole::Interviewer];
 /// of, other placeholders ids that do not exist (so a member let in gets 404 or 422, never 403). A
 /// member without one of the roles gets 403; someone who is not a member, 404; a stranger is asked
 /// to sign in (pages) or gets 401 (API). The body is what a POST, PUT or PATCH sends.
-const STUDY_ROUTES: &[(&str, &str, &str, &[StudyRole])] = &[
+pub(crate) const STUDY_ROUTES: &[(&str, &str, &str, &[StudyRole])] = &[
     ("GET", "/api/v1/studies/{id}/retention", "", LEAD),
     (
         "PUT",

@@ -43,6 +43,7 @@ pub struct Participant {
     pub created_at: NaiveDateTime,
     /// When everything held about them was erased on their request: only their code, group and
     /// consent decisions remain.
+    #[serde(with = "crate::db::utc::option")]
     pub record_erased_at: Option<NaiveDateTime>,
 }
 
@@ -477,8 +478,9 @@ pub fn update_identity(
         .map(|_| ())
 }
 
-/// Deletes who the participant is, keeps the research record, and cancels emails still waiting to go
-/// to them (campaign emails are addressed when sent, from the identity that is now gone).
+/// Deletes who the participant is, keeps the research record, cancels emails still waiting to go to
+/// them (campaign emails are addressed when sent, from the identity that is now gone) and blanks the
+/// address and words of those already sent.
 pub fn erase_identity(conn: &mut DbConnection, participant_id: i64) -> QueryResult<NaiveDateTime> {
     let at = now();
     diesel::delete(participant_identities::table.find(participant_id)).execute(conn)?;
@@ -490,11 +492,23 @@ pub fn erase_identity(conn: &mut DbConnection, participant_id: i64) -> QueryResu
         .select(participations::id.nullable());
     diesel::update(
         outbox_messages::table
-            .filter(outbox_messages::participation_id.eq_any(theirs))
+            .filter(outbox_messages::participation_id.eq_any(theirs.clone()))
             .filter(outbox_messages::status.eq("queued")),
     )
     .set(outbox_messages::status.eq("cancelled"))
     .execute(conn)?;
+    // Emails already sent keep when and that they went (tracking counts them), not to whom or what
+    // they said: the address and the greeting by name are the identity too.
+    let gone: Option<String> = None;
+    diesel::update(outbox_messages::table.filter(outbox_messages::participation_id.eq_any(theirs)))
+        .set((
+            outbox_messages::to_address.eq(&gone),
+            outbox_messages::subject.eq(&gone),
+            outbox_messages::body_text.eq(&gone),
+            outbox_messages::body_html.eq(&gone),
+            outbox_messages::last_error.eq(&gone),
+        ))
+        .execute(conn)?;
     Ok(at)
 }
 

@@ -38,6 +38,7 @@ pub struct KindDue {
     pub label: &'static str,
     pub months: u32,
     /// When it falls due; null while the study runs.
+    #[serde(with = "crate::db::utc::option")]
     pub due_at: Option<NaiveDateTime>,
     pub due_now: bool,
 }
@@ -47,6 +48,7 @@ pub struct KindDue {
 pub struct Review {
     pub id: i64,
     pub found_on: NaiveDate,
+    #[serde(with = "crate::db::utc")]
     pub found_at: NaiveDateTime,
     /// What approving it deletes: ids per kind and the participants' codes.
     pub items: Items,
@@ -56,10 +58,12 @@ pub struct Review {
 /// waiting for approval.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Retention {
+    #[serde(with = "crate::db::utc::option")]
     pub closed_at: Option<NaiveDateTime>,
     pub schedule: Schedule,
     pub kinds: Vec<KindDue>,
     /// When the study's audit entries may be removed (by the operator).
+    #[serde(with = "crate::db::utc::option")]
     pub audit_due_at: Option<NaiveDateTime>,
     pub review: Option<Review>,
 }
