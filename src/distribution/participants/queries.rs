@@ -492,7 +492,7 @@ pub fn erase_identity(conn: &mut DbConnection, participant_id: i64) -> QueryResu
         .select(participations::id.nullable());
     diesel::update(
         outbox_messages::table
-            .filter(outbox_messages::participation_id.eq_any(theirs.clone()))
+            .filter(outbox_messages::participation_id.eq_any(theirs))
             .filter(outbox_messages::status.eq("queued")),
     )
     .set(outbox_messages::status.eq("cancelled"))
