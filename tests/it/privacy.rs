@@ -19,6 +19,7 @@ crate::on_both_backends!(
     an_open_link_makes_a_participant_only_on_consent_and_limits_joins,
     a_subject_access_request_gets_everything_held,
     erasure_on_request_removes_everything_but_the_consent_facts,
+    subject_access_holds_interview_notes_and_the_codes_given_to_them,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -776,4 +777,68 @@ async fn identities_reach_only_leads_and_their_own_interviewers_on_every_route(
             "{expected:?} never met: {seen_by:?}"
         );
     }
+}
+
+/// Someone interviewed whose words were coded: their copy holds the interviewer's notes under the
+/// question as worded, and each code given to a passage of them with the passage itself.
+async fn subject_access_holds_interview_notes_and_the_codes_given_to_them(
+    backend: crate::helpers::Backend,
+) {
+    let Some(app) = crate::helpers::spawn_on(backend, |_| {}).await else {
+        return;
+    };
+    let fixture = crate::interviewed::coded_three(&app).await;
+    let code = fixture.people[0].code.clone();
+    let study = fixture.team.study;
+    let participant: i64 = app
+        .db
+        .read(move |conn| {
+            use diesel::prelude::*;
+            use voices::db::schema::participants;
+            participants::table
+                .filter(participants::study_id.eq(study))
+                .filter(participants::code.eq(code))
+                .select(participants::id)
+                .first(conn)
+                .map_err(voices::error::AppError::from)
+        })
+        .await
+        .unwrap();
+    let (status, record) = fixture
+        .team
+        .lead
+        .call(
+            Method::GET,
+            &fixture.api(&format!("/participants/{participant}/subject-access")),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{record}");
+    let notes = record["answers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| {
+            a["mode"] == "interview"
+                && a["question"]
+                    .as_str()
+                    .is_some_and(|q| q.starts_with("What gets in the way"))
+        })
+        .unwrap_or_else(|| panic!("the interview notes: {record}"));
+    assert!(
+        notes["notes"].as_str().unwrap().contains("too early"),
+        "{notes}"
+    );
+    let codings = record["codings"].as_array().unwrap();
+    assert!(
+        codings.iter().any(|c| c["code"] == "Physical opportunity"
+            && c["quote"] == "Papers arrive late."
+            && c["valence"] == "barrier"),
+        "{codings:?}"
+    );
+    assert!(
+        codings.iter().any(|c| c["quote"] == "too early 🙁"),
+        "{codings:?}"
+    );
+    assert_eq!(record["consent"][0]["decision"], "consented", "{record}");
 }
