@@ -124,6 +124,79 @@ impl View {
     pub fn count(self, n: i64) -> SharedCount {
         SharedCount::of(n, self.threshold())
     }
+
+    /// A table of counts whose rows and columns add up (so a total, or the rest of a row, could give
+    /// a hidden count away) as this view shows it: in the shared view small counts are hidden and so,
+    /// where needed, the next smallest beside them (`suppress`).
+    pub fn table(self, table: &[Vec<i64>]) -> Vec<Vec<SharedCount>> {
+        let hidden = match self.threshold() {
+            Some(threshold) => suppress(table, threshold),
+            None => table.iter().map(|row| vec![false; row.len()]).collect(),
+        };
+        table
+            .iter()
+            .zip(hidden)
+            .map(|(row, hide)| {
+                row.iter()
+                    .zip(hide)
+                    .map(|(&n, hide)| {
+                        if hide {
+                            SharedCount::hidden()
+                        } else {
+                            SharedCount::of(n, None)
+                        }
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+}
+
+/// Which counts of a table to hide so that no count from 1 to `threshold - 1` can be read or worked
+/// out. Each row's cells and each column's cells add up to a total that is shown, so when a row or a
+/// column has exactly one hidden count, its smallest other non-zero count is hidden too (otherwise
+/// the total minus the rest would give the hidden one away); repeated until nothing changes. Zeros
+/// are shown: they single nobody out.
+pub fn suppress(table: &[Vec<i64>], threshold: i64) -> Vec<Vec<bool>> {
+    let mut hidden: Vec<Vec<bool>> = table
+        .iter()
+        .map(|row| row.iter().map(|&n| n > 0 && n < threshold).collect())
+        .collect();
+    let columns = table.iter().map(Vec::len).max().unwrap_or(0);
+    // Hides the smallest visible non-zero cell among `cells` when exactly one of them is hidden.
+    fn protect(table: &[Vec<i64>], hidden: &mut [Vec<bool>], cells: &[(usize, usize)]) -> bool {
+        if cells.iter().filter(|&&(r, c)| hidden[r][c]).count() != 1 {
+            return false;
+        }
+        let smallest = cells
+            .iter()
+            .filter(|&&(r, c)| !hidden[r][c] && table[r][c] > 0)
+            .min_by_key(|&&(r, c)| table[r][c]);
+        match smallest {
+            Some(&(r, c)) => {
+                hidden[r][c] = true;
+                true
+            }
+            None => false,
+        }
+    }
+    loop {
+        let mut changed = false;
+        for r in 0..table.len() {
+            let cells: Vec<(usize, usize)> = (0..table[r].len()).map(|c| (r, c)).collect();
+            changed |= protect(table, &mut hidden, &cells);
+        }
+        for c in 0..columns {
+            let cells: Vec<(usize, usize)> = (0..table.len())
+                .filter(|&r| c < table[r].len())
+                .map(|r| (r, c))
+                .collect();
+            changed |= protect(table, &mut hidden, &cells);
+        }
+        if !changed {
+            return hidden;
+        }
+    }
 }
 
 /// A count as every shared figure sends it: `{"count": 3, "suppressed": false}`, or
@@ -230,6 +303,19 @@ mod tests {
         let lines = ["  QI ", "", "qi", "PDSA"].map(String::from);
         assert_eq!(check_jargon(&lines).unwrap(), vec!["QI", "PDSA"]);
         assert!(check_jargon(&["x".repeat(61)]).is_err());
+    }
+
+    #[test]
+    fn shared_tables_hide_what_a_total_would_give_away() {
+        let table = [vec![9, 3, 6], vec![8, 7, 0], vec![10, 12, 11]];
+        let shared = View::Shared { threshold: 5 }.table(&table);
+        // 3 is small; alone in its row, the row's total less 9 and 6 would give it away, so the 6
+        // goes too (and so on until no row or column has a lone hidden count).
+        assert!(shared[0][1].suppressed && shared[0][2].suppressed);
+        assert_eq!(shared[0][0].count, Some(9));
+        assert_eq!(shared[1][2].count, Some(0), "zeros single nobody out");
+        let full = View::Full.table(&table);
+        assert!(full.iter().flatten().all(|c| !c.suppressed));
     }
 
     #[test]

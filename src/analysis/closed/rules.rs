@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 use crate::analysis::exports::rules::{ExportData, ExportQuestion};
 use crate::distribution::participants::rules::Group;
 use crate::studies::questionnaires::rules::QuestionKind;
+use crate::studies::rules::suppress;
 
 /// The kinds counted here.
 pub const CLOSED_KINDS: [QuestionKind; 5] = [
@@ -52,53 +53,6 @@ impl Cell {
             Cell::hidden()
         } else {
             Cell::shown(count, base)
-        }
-    }
-}
-
-/// Which counts of a table to hide so that no count from 1 to `threshold - 1` can be read or worked
-/// out. Each row's cells and each column's cells add up to a total that is shown, so when a row or a
-/// column has exactly one hidden count, its smallest other non-zero count is hidden too (otherwise
-/// the total minus the rest would give the hidden one away); repeated until nothing changes. Zeros
-/// are shown: they single nobody out.
-pub fn suppress(table: &[Vec<i64>], threshold: i64) -> Vec<Vec<bool>> {
-    let mut hidden: Vec<Vec<bool>> = table
-        .iter()
-        .map(|row| row.iter().map(|&n| n > 0 && n < threshold).collect())
-        .collect();
-    let columns = table.iter().map(Vec::len).max().unwrap_or(0);
-    // Hides the smallest visible non-zero cell among `cells` when exactly one of them is hidden.
-    fn protect(table: &[Vec<i64>], hidden: &mut [Vec<bool>], cells: &[(usize, usize)]) -> bool {
-        if cells.iter().filter(|&&(r, c)| hidden[r][c]).count() != 1 {
-            return false;
-        }
-        let smallest = cells
-            .iter()
-            .filter(|&&(r, c)| !hidden[r][c] && table[r][c] > 0)
-            .min_by_key(|&&(r, c)| table[r][c]);
-        match smallest {
-            Some(&(r, c)) => {
-                hidden[r][c] = true;
-                true
-            }
-            None => false,
-        }
-    }
-    loop {
-        let mut changed = false;
-        for r in 0..table.len() {
-            let cells: Vec<(usize, usize)> = (0..table[r].len()).map(|c| (r, c)).collect();
-            changed |= protect(table, &mut hidden, &cells);
-        }
-        for c in 0..columns {
-            let cells: Vec<(usize, usize)> = (0..table.len())
-                .filter(|&r| c < table[r].len())
-                .map(|r| (r, c))
-                .collect();
-            changed |= protect(table, &mut hidden, &cells);
-        }
-        if !changed {
-            return hidden;
         }
     }
 }

@@ -86,15 +86,6 @@ pub struct MatrixCount {
     pub participants: SharedCount,
 }
 
-impl MatrixCount {
-    fn of(tally: &Tally, view: View) -> Self {
-        MatrixCount {
-            passages: view.count(tally.passages as i64),
-            participants: view.count(tally.participants as i64),
-        }
-    }
-}
-
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct MatrixCell {
     pub row: String,
@@ -322,25 +313,35 @@ fn build(loaded: &Loaded, query: MatrixQuery) -> Result<Matrix, AppError> {
         .iter()
         .map(|s| ((s.row_key.clone(), s.column_key.clone()), s.body.clone()))
         .collect();
+    let tally = |row: &String, column: &Heading, side: &'static str| {
+        counts
+            .cells
+            .get(&(row.clone(), column.key.clone(), side))
+            .cloned()
+            .unwrap_or_default()
+    };
+    let passages_shown = passages_shown(view, &row_keys, &columns, |row, column, side| {
+        tally(row, column, side).passages
+    });
     let cells = row_keys
         .iter()
-        .map(|row| {
+        .enumerate()
+        .map(|(r, row)| {
             columns
                 .iter()
-                .map(|column| {
-                    let side = |side: &'static str| {
-                        counts
-                            .cells
-                            .get(&(row.clone(), column.key.clone(), side))
-                            .cloned()
-                            .unwrap_or_default()
+                .enumerate()
+                .map(|(c, column)| {
+                    let (barrier, enabler) =
+                        (tally(row, column, SIDES[0]), tally(row, column, SIDES[1]));
+                    let count = |tally: &Tally, side: usize| MatrixCount {
+                        passages: passages_shown[side][r][c],
+                        participants: view.count(tally.participants as i64),
                     };
-                    let (barrier, enabler) = (side(SIDES[0]), side(SIDES[1]));
                     MatrixCell {
                         row: row.clone(),
                         column: column.key.clone(),
-                        barrier: MatrixCount::of(&barrier, view),
-                        enabler: MatrixCount::of(&enabler, view),
+                        barrier: count(&barrier, 0),
+                        enabler: count(&enabler, 1),
                         summary: written
                             .get(&summary_key(row, &column.key))
                             .cloned()
@@ -554,6 +555,32 @@ pub struct Tables {
     pub query: MatrixQuery,
 }
 
+/// Each side's passages as the reader may see them, by [side][row][column]. They add up along rows
+/// and columns (and towards the total shown), so each side is shown as one table: a small count is
+/// hidden with whatever would give it away (`View::table`).
+fn passages_shown<R, C>(
+    view: View,
+    rows: &[R],
+    columns: &[C],
+    passages: impl Fn(&R, &C, &'static str) -> usize,
+) -> Vec<Vec<Vec<SharedCount>>> {
+    SIDES
+        .iter()
+        .map(|&side| {
+            let table: Vec<Vec<i64>> = rows
+                .iter()
+                .map(|row| {
+                    columns
+                        .iter()
+                        .map(|c| passages(row, c, side) as i64)
+                        .collect()
+                })
+                .collect();
+            view.table(&table)
+        })
+        .collect()
+}
+
 /// The tables beside the matrix, under the same filters.
 pub async fn tables(
     db: &Db,
@@ -577,19 +604,28 @@ pub async fn tables(
             label: g.label().into(),
         })
         .collect();
-    let lines = comb_terms(&loaded.codebook.taxonomy)
+    let combs = comb_terms(&loaded.codebook.taxonomy);
+    let tally = |group: &Heading, comb: &Heading, side: &'static str| {
+        counts
+            .cells
+            .get(&(group.key.clone(), comb.key.clone(), side))
+            .cloned()
+            .unwrap_or_default()
+    };
+    let passages_shown = passages_shown(view, &combs, &groups, |comb, group, side| {
+        tally(group, comb, side).passages
+    });
+    let lines = combs
         .into_iter()
-        .map(|comb| CombLine {
+        .enumerate()
+        .map(|(r, comb)| CombLine {
             counts: groups
                 .iter()
-                .map(|g| {
-                    SIDES.map(|side| {
-                        counts
-                            .cells
-                            .get(&(g.key.clone(), comb.key.clone(), side))
-                            .map_or(MatrixCount::of(&Tally::default(), view), |tally| {
-                                MatrixCount::of(tally, view)
-                            })
+                .enumerate()
+                .map(|(c, g)| {
+                    [0, 1].map(|side| MatrixCount {
+                        passages: passages_shown[side][r][c],
+                        participants: view.count(tally(g, &comb, SIDES[side]).participants as i64),
                     })
                 })
                 .collect(),
