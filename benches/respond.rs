@@ -8,6 +8,9 @@
 //!   participant each time;
 //! - page saves: consented participants saving page 1 over and over ("Save and come back later").
 //!
+//! SQLite is measured twice: with the default `synchronous = FULL` and with `NORMAL`, to show what
+//! durability through a power cut costs.
+//!
 //! It prints throughput, latency per request, the server's CPU seconds per completed item and its peak
 //! resident memory as Markdown tables, then the targets beside the figures.
 //!
@@ -50,6 +53,7 @@ const WARM_UP: Duration = Duration::from_secs(1);
 const FIRST_PAGE: &str = "first page";
 const RESPONSES: &str = "whole responses";
 const SAVES: &str = "page saves";
+const SQLITE_NORMAL: &str = "sqlite (synchronous = normal)";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -63,8 +67,15 @@ async fn main() -> anyhow::Result<()> {
         participants: usize::try_from(participants)?,
     };
 
-    let (reports, skipped) =
-        server::on_both_databases(|backend, database| measure(backend, database, &plan)).await?;
+    let (mut reports, skipped) =
+        server::on_both_databases(|backend, database| measure(backend, database, &[], &plan))
+            .await?;
+    // What durability costs: the default waits for the disk at every commit.
+    let normal = [("VOICES_SQLITE_SYNCHRONOUS", "normal")];
+    reports.insert(
+        1,
+        measure(SQLITE_NORMAL, Database::Sqlite, &normal, &plan).await?,
+    );
     print_tables(&reports, seconds);
     if let Some(note) = skipped {
         println!("\n{note}");
@@ -136,10 +147,15 @@ impl Report {
     }
 }
 
-async fn measure(backend: &'static str, database: Database, plan: &Plan) -> anyhow::Result<Report> {
+async fn measure(
+    backend: &'static str,
+    database: Database,
+    settings: &[(&str, &str)],
+    plan: &Plan,
+) -> anyhow::Result<Report> {
     let postgres = matches!(database, Database::Postgres(_));
     eprintln!("{backend}: starting the server");
-    let mut server = Server::start(&database)?;
+    let mut server = Server::start_with(&database, settings)?;
     server.wait_until_healthy().await?;
     eprintln!("{backend}: publishing a questionnaire of {PAGES} pages with an open link");
     let join_path = publish(&server).await?.join_path;

@@ -36,7 +36,7 @@ pub fn build_state(settings: Settings) -> anyhow::Result<AppState> {
             crate::security::make_private(&email.path())?;
         }
     }
-    let db = Db::connect(&settings.database_url, settings.database_pool_size)?;
+    let db = Db::open(&settings.database_url, settings.db_options())?;
     let applied = db.migrate()?;
     if applied > 0 {
         tracing::info!(applied, "database migrations applied");
@@ -49,6 +49,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
         "/healthz",
         web::get().to(crate::operations::health::healthz),
     )
+    .route("/readyz", web::get().to(crate::operations::health::readyz))
     .route(
         "/assets/{path:.*}",
         web::get().to(crate::web::assets::serve),
@@ -112,26 +113,35 @@ pub fn run_with_composer(
     composer: Arc<dyn Composer>,
 ) -> anyhow::Result<Server> {
     let key = Key::from(&state.settings.secret_key_bytes()?);
-    Worker {
+    let outbox_worker = Worker {
         db: state.db.clone(),
         sender: Sender::new(&state.settings)?,
         composer,
         settings: state.settings.outbox.clone(),
     }
     .start(&state.outbox);
-    crate::distribution::campaigns::schedule::start(
-        state.db.clone(),
-        state.outbox.waker(),
-        state.settings.message_domain(),
-        std::time::Duration::from_secs(state.settings.campaigns.schedule_seconds.max(1)),
-        state.outbox.stop_signal(),
+    state.tasks.watch("outbox_worker", outbox_worker);
+    state.tasks.watch(
+        "campaign_schedule",
+        crate::distribution::campaigns::schedule::start(
+            state.db.clone(),
+            state.outbox.waker(),
+            state.settings.message_domain(),
+            std::time::Duration::from_secs(state.settings.campaigns.schedule_seconds.max(1)),
+            state.outbox.stop_signal(),
+        ),
     );
-    crate::operations::backup::start_schedule(
+    if let Some(backups) = crate::operations::backup::start_schedule(
         state.settings.clone(),
         state.db.clone(),
         state.outbox.stop_signal(),
+    ) {
+        state.tasks.watch("backup_schedule", backups);
+    }
+    state.tasks.watch(
+        "retention_schedule",
+        crate::operations::retention::schedule::start(state.db.clone(), state.outbox.stop_signal()),
     );
-    crate::operations::retention::schedule::start(state.db.clone(), state.outbox.stop_signal());
     let settings = state.settings.clone();
     let data = web::Data::new(state);
     let workers = match settings.workers {
@@ -157,7 +167,7 @@ pub fn run_with_composer(
             .configure(routes)
             .default_service(web::to(not_found))
             .wrap(from_fn(
-                crate::accounts::held_forms::handlers::keep_timed_out_forms,
+                crate::accounts::held_forms::handlers::hold_unsaved_forms,
             ))
             .wrap(from_fn(csrf::guard))
             .wrap(from_fn(crate::accounts::two_factor::handlers::gate))

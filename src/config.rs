@@ -22,6 +22,8 @@ pub struct Settings {
     pub data_dir: PathBuf,
     pub database_url: String,
     pub database_pool_size: u32,
+    pub database_wait_ms: u64,
+    pub sqlite_synchronous: crate::db::SqliteSynchronous,
     pub secret_key: String,
     pub smtp_url: String,
     pub mail_from: String,
@@ -38,6 +40,13 @@ pub struct Settings {
     pub campaigns: CampaignSettings,
     pub sso: SsoSettings,
     pub backup: BackupSettings,
+    pub health: HealthSettings,
+}
+
+/// What `/readyz` asks of the machine (see config/default.toml).
+#[derive(Debug, Clone, Deserialize)]
+pub struct HealthSettings {
+    pub min_free_disk_mb: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -268,6 +277,15 @@ impl Settings {
             bail!("sso.button_label is empty: people need to know what the button does, e.g. \"Sign in with NHSmail\"");
         }
         Ok(())
+    }
+
+    /// How the database pool behaves for the service.
+    pub fn db_options(&self) -> crate::db::DbOptions {
+        crate::db::DbOptions {
+            pool_size: self.database_pool_size,
+            wait: std::time::Duration::from_millis(self.database_wait_ms.max(100)),
+            sqlite_synchronous: self.sqlite_synchronous,
+        }
     }
 
     pub fn secure_cookies(&self) -> bool {

@@ -33,6 +33,9 @@ pub enum AppError {
     StepUpNeeded,
     #[error("Something went wrong on our side.")]
     Internal(#[source] anyhow::Error),
+    /// The database cannot be used just now (see `db::is_outage`): 503, try again shortly.
+    #[error("The service cannot reach its database just now; nothing was changed. Try again in a few seconds.")]
+    Unavailable(#[source] anyhow::Error),
 }
 
 impl AppError {
@@ -47,6 +50,7 @@ impl AppError {
             AppError::SecondFactorSetUpNeeded => "second_factor_required",
             AppError::StepUpNeeded => "step_up_required",
             AppError::Internal(_) => "internal",
+            AppError::Unavailable(_) => "unavailable",
         }
     }
 
@@ -57,8 +61,14 @@ impl AppError {
         }
     }
 
+    /// A failure on our side: 503 when it is the database being unavailable, 500 otherwise.
     pub fn internal(error: impl Into<anyhow::Error>) -> Self {
-        AppError::Internal(error.into())
+        let error = error.into();
+        if crate::db::is_outage(&error) {
+            AppError::Unavailable(error)
+        } else {
+            AppError::Internal(error)
+        }
     }
 
     pub fn invalid(field: &str, message: &str) -> Self {
@@ -81,6 +91,7 @@ impl ResponseError for AppError {
             AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -94,14 +105,14 @@ impl From<diesel::result::Error> for AppError {
     fn from(error: diesel::result::Error) -> Self {
         match error {
             diesel::result::Error::NotFound => AppError::NotFound,
-            other => AppError::Internal(other.into()),
+            other => AppError::internal(other),
         }
     }
 }
 
 impl From<DbError> for AppError {
     fn from(error: DbError) -> Self {
-        AppError::Internal(error.into())
+        AppError::internal(error)
     }
 }
 

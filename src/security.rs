@@ -126,6 +126,10 @@ pub fn make_private(path: &std::path::Path) -> anyhow::Result<()> {
                 continue;
             };
             let mode = if metadata.is_dir() { 0o700 } else { 0o600 };
+            // Already so: nothing to change (and an immutable file could not be changed).
+            if metadata.permissions().mode() & 0o777 == mode {
+                continue;
+            }
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).map_err(
                 |e| anyhow::anyhow!("making {} private to this user: {e}", path.display()),
             )?;

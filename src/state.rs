@@ -5,9 +5,10 @@
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use tokio::sync::{watch, Notify};
+use tokio::task::JoinHandle;
 
 use crate::config::Settings;
 use crate::db::Db;
@@ -18,6 +19,7 @@ pub struct AppState {
     pub templates: Arc<tera::Tera>,
     pub outbox: Outbox,
     pub caches: Caches,
+    pub tasks: BackgroundTasks,
 }
 
 impl AppState {
@@ -28,6 +30,7 @@ impl AppState {
             templates: Arc::new(templates),
             outbox: Outbox::default(),
             caches: Caches::default(),
+            tasks: BackgroundTasks::default(),
         }
     }
 
@@ -62,6 +65,30 @@ impl Caches {
         cache
             .downcast()
             .unwrap_or_else(|_| unreachable!("caches are keyed by their own type"))
+    }
+}
+
+/// The app's background work (the outbox worker, the schedules), by name, so readiness can tell whether
+/// each is still running: one that panicked or returned early is reported, not silently missed.
+#[derive(Default)]
+pub struct BackgroundTasks(Mutex<Vec<(&'static str, JoinHandle<()>)>>);
+
+impl BackgroundTasks {
+    pub fn watch(&self, name: &'static str, task: JoinHandle<()>) {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((name, task));
+    }
+
+    /// Each task's name, and whether it is still running.
+    pub fn running(&self) -> Vec<(&'static str, bool)> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|(name, task)| (*name, !task.is_finished()))
+            .collect()
     }
 }
 
@@ -126,7 +153,10 @@ impl Outbox {
     }
 
     /// Runs the worker on the current Tokio runtime; `finished` reports when it has returned.
-    pub fn start<F>(&self, worker: impl FnOnce(OutboxWaker, watch::Receiver<()>) -> F)
+    pub fn start<F>(
+        &self,
+        worker: impl FnOnce(OutboxWaker, watch::Receiver<()>) -> F,
+    ) -> JoinHandle<()>
     where
         F: Future<Output = ()> + Send + 'static,
     {
@@ -135,13 +165,22 @@ impl Outbox {
         tokio::spawn(async move {
             work.await;
             finished.send_replace(true);
-        });
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn background_tasks_that_stop_or_panic_are_reported() {
+        let tasks = BackgroundTasks::default();
+        tasks.watch("waits", tokio::spawn(std::future::pending()));
+        tasks.watch("panics", tokio::spawn(async { panic!("a bug") }));
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert_eq!(tasks.running(), vec![("waits", true), ("panics", false)]);
+    }
 
     #[derive(Default)]
     struct Counter(std::sync::atomic::AtomicUsize);

@@ -34,6 +34,11 @@ pub struct Server {
 
 impl Server {
     pub fn start(database: &Database) -> anyhow::Result<Self> {
+        Self::start_with(database, &[])
+    }
+
+    /// `start`, with settings of its own for this server (`VOICES_...` variables).
+    pub fn start_with(database: &Database, settings: &[(&str, &str)]) -> anyhow::Result<Self> {
         let data_dir =
             TempDir::with_prefix("voices-bench-").context("creating a data directory")?;
         // Ask the OS for a free port and release it for the server; another process could take it in
@@ -45,6 +50,7 @@ impl Server {
         };
         let mut command = voices_command(data_dir.path(), port, &database_url);
         command
+            .envs(settings.iter().copied())
             .stdin(Stdio::null())
             // The server logs to stdout; send that to our stderr so stdout holds only the tables.
             .stdout(std::io::stderr())

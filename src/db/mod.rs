@@ -4,7 +4,7 @@
 pub mod schema;
 pub mod utc;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -12,7 +12,7 @@ use anyhow::{bail, Context};
 use chrono::{NaiveDateTime, SubsecRound, Utc};
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::{self, ManageConnection, R2D2Connection};
-use diesel::{Connection, PgConnection, SqliteConnection};
+use diesel::{Connection, ExpressionMethods, PgConnection, RunQueryDsl, SqliteConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -106,46 +106,147 @@ pub fn latest_migration(backend: Backend) -> anyhow::Result<String> {
         .ok_or_else(|| anyhow::anyhow!("no migrations are built in"))
 }
 
+/// When SQLite tells the operating system a commit is on disk (see config/default.toml).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SqliteSynchronous {
+    /// At every commit: an operating-system crash or power cut loses nothing acknowledged.
+    #[default]
+    Full,
+    /// At checkpoints only: faster, but a power cut can lose the last commits (never corrupting).
+    Normal,
+}
+
+/// How the pool behaves, beyond where it connects.
+#[derive(Debug, Clone, Copy)]
+pub struct DbOptions {
+    pub pool_size: u32,
+    /// How long a request waits for a connection before the database counts as unavailable.
+    pub wait: Duration,
+    pub sqlite_synchronous: SqliteSynchronous,
+}
+
+impl DbOptions {
+    pub fn with_pool_size(pool_size: u32) -> Self {
+        DbOptions {
+            pool_size,
+            wait: Duration::from_millis(1500),
+            sqlite_synchronous: SqliteSynchronous::default(),
+        }
+    }
+}
+
+/// A pooled connection. `read_only` marks a SQLite connection opened while its file could not be
+/// written (a read-only file system, an immutable file): SQLite then opens it read-only for good, so it
+/// is replaced once the file can be written again, and writes succeed with no restart.
+pub struct Pooled {
+    conn: DbConnection,
+    read_only: bool,
+}
+
 /// Builds each pooled connection for its backend and applies the settings SQLite forgets per connection.
 #[derive(Debug)]
 pub struct Manager {
     target: Target,
+    sqlite_synchronous: SqliteSynchronous,
+}
+
+/// Whether this process can write the file now (what SQLite's own open will find).
+fn writable(path: &Path) -> bool {
+    std::fs::OpenOptions::new().write(true).open(path).is_ok()
 }
 
 impl ManageConnection for Manager {
-    type Connection = DbConnection;
+    type Connection = Pooled;
     type Error = r2d2::Error;
 
-    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
+    fn connect(&self) -> Result<Pooled, r2d2::Error> {
         match &self.target {
             Target::Sqlite(path) => {
+                let writable_before = !path.exists() || writable(path);
                 let mut conn = SqliteConnection::establish(&path.to_string_lossy())
                     .map_err(r2d2::Error::ConnectionError)?;
+                let synchronous = match self.sqlite_synchronous {
+                    SqliteSynchronous::Full => "FULL",
+                    SqliteSynchronous::Normal => "NORMAL",
+                };
                 // secure_delete: deleted content (an erased identity) is overwritten in the file, not
                 // left in free pages for anyone holding a copy of the file to read.
-                conn.batch_execute(
-                    "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL; \
-                     PRAGMA secure_delete = ON;",
-                )
+                conn.batch_execute(&format!(
+                    "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
+                     PRAGMA synchronous = {synchronous}; PRAGMA secure_delete = ON;"
+                ))
                 .map_err(r2d2::Error::QueryError)?;
-                Ok(DbConnection::Sqlite(conn))
+                Ok(Pooled {
+                    conn: DbConnection::Sqlite(conn),
+                    read_only: !(writable_before && writable(path)),
+                })
             }
             Target::Postgres(url) => PgConnection::establish(url)
-                .map(DbConnection::Postgres)
+                .map(|conn| Pooled {
+                    conn: DbConnection::Postgres(conn),
+                    read_only: false,
+                })
                 .map_err(r2d2::Error::ConnectionError),
         }
     }
 
-    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
-        conn.ping().map_err(r2d2::Error::QueryError)
+    /// Checked as each connection is handed out: a read-only one serves reads while its file cannot
+    /// be written, and is replaced by a writable one as soon as the file can be.
+    fn is_valid(&self, pooled: &mut Pooled) -> Result<(), r2d2::Error> {
+        if let (true, Target::Sqlite(path)) = (pooled.read_only, &self.target) {
+            if writable(path) {
+                return Err(r2d2::Error::QueryError(
+                    diesel::result::Error::DatabaseError(
+                        diesel::result::DatabaseErrorKind::Unknown,
+                        Box::new(
+                            "opened read-only while the file could not be written".to_string(),
+                        ),
+                    ),
+                ));
+            }
+        }
+        pooled.conn.ping().map_err(r2d2::Error::QueryError)
     }
 
-    fn has_broken(&self, conn: &mut DbConnection) -> bool {
-        std::thread::panicking() || conn.is_broken()
+    fn has_broken(&self, pooled: &mut Pooled) -> bool {
+        std::thread::panicking() || pooled.conn.is_broken()
     }
 }
 
 pub type Pool = r2d2::Pool<Manager>;
+
+/// Whether an error means the database cannot be used just now (unreachable, no connection to be had
+/// in time, its file read-only or its disk full) rather than that the request was wrong: the answer is
+/// then 503 with a time to retry, and the service recovers by itself when the database does.
+pub fn is_outage(error: &anyhow::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    error.chain().any(|cause| {
+        if let Some(DbError::Pool(_)) = cause.downcast_ref::<DbError>() {
+            return true;
+        }
+        match cause.downcast_ref::<Error>() {
+            Some(Error::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                _,
+            )) => true,
+            // SQLite reports these with its own words only.
+            Some(Error::DatabaseError(DatabaseErrorKind::Unknown, info)) => {
+                let message = info.message();
+                [
+                    "database is locked",
+                    "database or disk is full",
+                    "attempt to write a readonly database",
+                    "disk I/O error",
+                    "unable to open database file",
+                ]
+                .iter()
+                .any(|m| message.contains(m))
+            }
+            _ => false,
+        }
+    })
+}
 
 /// Failures below the query layer: no connection to be had, or the blocking task died.
 #[derive(Debug, thiserror::Error)]
@@ -161,13 +262,19 @@ pub enum DbError {
 pub struct Db {
     pool: Pool,
     backend: Backend,
+    wait: Duration,
     sqlite_file: Option<PathBuf>,
     // SQLite has one writer: queueing writes here instead of racing for the file lock keeps p99 low.
     sqlite_writer: Arc<Mutex<()>>,
 }
 
 impl Db {
+    /// A pool of `pool_size` with the defaults for everything else (command-line tools, tests).
     pub fn connect(url: &str, pool_size: u32) -> anyhow::Result<Self> {
+        Self::open(url, DbOptions::with_pool_size(pool_size))
+    }
+
+    pub fn open(url: &str, options: DbOptions) -> anyhow::Result<Self> {
         let target = Target::parse(url)?;
         if let Target::Sqlite(path) = &target {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -180,24 +287,28 @@ impl Db {
             Target::Sqlite(path) => Some(path.clone()),
             Target::Postgres(_) => None,
         };
-        let manager = Manager { target };
+        let manager = Manager {
+            target,
+            sqlite_synchronous: options.sqlite_synchronous,
+        };
         // WAL is a property of the file, so it is set once here rather than on each connection.
         if backend == Backend::Sqlite {
             let mut conn = manager.connect().context("opening the SQLite database")?;
-            conn.batch_execute("PRAGMA journal_mode = WAL;")?;
+            conn.conn.batch_execute("PRAGMA journal_mode = WAL;")?;
             if let Some(path) = &sqlite_file {
                 crate::security::make_private(path)?;
             }
         }
         let pool = r2d2::Pool::builder()
-            .max_size(pool_size.max(1))
+            .max_size(options.pool_size.max(1))
             .min_idle(Some(1))
-            .connection_timeout(Duration::from_secs(5))
+            .connection_timeout(options.wait)
             .build(manager)
             .with_context(|| format!("connecting to the {} database", backend.name()))?;
         Ok(Db {
             pool,
             backend,
+            wait: options.wait,
             sqlite_file,
             sqlite_writer: Arc::new(Mutex::new(())),
         })
@@ -207,10 +318,15 @@ impl Db {
         self.backend
     }
 
+    /// The SQLite database file, if that is the backend.
+    pub fn sqlite_file(&self) -> Option<&Path> {
+        self.sqlite_file.as_deref()
+    }
+
     /// Applies the embedded migrations of this backend that have not run yet.
     pub fn migrate(&self) -> anyhow::Result<usize> {
         let mut conn = self.pool.get().context("connecting to run migrations")?;
-        let applied = match &mut *conn {
+        let applied = match &mut conn.conn {
             DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
             DbConnection::Postgres(c) => c
                 .run_pending_migrations(POSTGRES_MIGRATIONS)
@@ -229,8 +345,8 @@ impl Db {
     {
         let pool = self.pool.clone();
         tokio::task::spawn_blocking(move || {
-            let mut conn = pool.get().map_err(DbError::from)?;
-            work(&mut conn)
+            let mut pooled = pool.get().map_err(DbError::from)?;
+            work(&mut pooled.conn)
         })
         .await
         .map_err(|e| DbError::Task(e.to_string()))?
@@ -249,8 +365,8 @@ impl Db {
             let _turn = lock
                 .as_ref()
                 .map(|l| l.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
-            let mut conn = pool.get().map_err(DbError::from)?;
-            conn.transaction(|c| work(c))
+            let mut pooled = pool.get().map_err(DbError::from)?;
+            pooled.conn.transaction(|c| work(c))
         })
         .await
         .map_err(|e| DbError::Task(e.to_string()))?
@@ -267,36 +383,52 @@ impl Db {
             let _turn = lock
                 .as_ref()
                 .map(|l| l.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
-            let mut conn = pool.get().map_err(DbError::from)?;
-            let statement = match &*conn {
+            let mut pooled = pool.get().map_err(DbError::from)?;
+            let statement = match &pooled.conn {
                 DbConnection::Postgres(_) => format!("VACUUM {table}"),
                 DbConnection::Sqlite(_) => "PRAGMA wal_checkpoint(TRUNCATE)".to_string(),
             };
-            conn.batch_execute(&statement)
+            pooled
+                .conn
+                .batch_execute(&statement)
                 .map_err(|e| DbError::Task(e.to_string()))
         })
         .await
         .map_err(|e| DbError::Task(e.to_string()))?
     }
 
-    /// A real round trip to the database, bounded in time, for the health check. For SQLite the file
-    /// must also still be where it was: open connections would carry on writing to a deleted file,
-    /// and everything written would be lost at the next start.
-    pub async fn ping(&self) -> bool {
-        let pool = self.pool.clone();
-        let sqlite_file = self.sqlite_file.clone();
-        tokio::task::spawn_blocking(move || {
-            if sqlite_file.is_some_and(|path| !path.exists()) {
-                return false;
+    /// Whether a write can commit now, shown by committing one (the one-row `readiness_probe`), within
+    /// the time a request would wait. For SQLite the file must also still be where it was and
+    /// writable: connections open on a deleted file would carry on writing to it, and everything
+    /// written would be lost at the next start.
+    pub async fn check_write(&self) -> Result<(), &'static str> {
+        if let Some(path) = &self.sqlite_file {
+            if !path.exists() {
+                return Err("the database file is missing");
             }
-            let Ok(mut conn) = pool.get_timeout(Duration::from_secs(2)) else {
-                return false;
-            };
-            conn.batch_execute("SELECT 1 FROM __diesel_schema_migrations LIMIT 1")
-                .is_ok()
-        })
-        .await
-        .unwrap_or(false)
+            if !writable(path) {
+                return Err("the database file cannot be written");
+            }
+        }
+        let probe = self.write(|conn| {
+            diesel::update(schema::readiness_probe::table)
+                .set(schema::readiness_probe::checked_at.eq(now()))
+                .execute(conn)
+                .map_err(anyhow::Error::from)
+        });
+        match tokio::time::timeout(self.wait + Duration::from_millis(500), probe).await {
+            Ok(Ok(1)) => Ok(()),
+            Ok(Ok(_)) => Err("the readiness probe row is missing"),
+            Ok(Err(error)) => {
+                tracing::warn!(error = %format!("{error:#}"), "readiness: a write failed");
+                Err(if is_outage(&error) {
+                    "the database cannot be reached or written"
+                } else {
+                    "a write failed"
+                })
+            }
+            Err(_) => Err("a write did not finish in time"),
+        }
     }
 }
 

@@ -829,6 +829,13 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    readiness_probe (id) {
+        id -> BigInt,
+        checked_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     user_sessions,

@@ -94,8 +94,8 @@ pub struct Worker {
 
 impl Worker {
     /// Starts the worker on the current Tokio runtime, as the app's outbox worker.
-    pub fn start(self, outbox: &Outbox) {
-        outbox.start(|waker, stop| self.run(waker, stop));
+    pub fn start(self, outbox: &Outbox) -> tokio::task::JoinHandle<()> {
+        outbox.start(|waker, stop| self.run(waker, stop))
     }
 
     async fn run(self, waker: OutboxWaker, mut stop: watch::Receiver<()>) {

@@ -358,13 +358,13 @@ pub fn start_schedule(
     settings: std::sync::Arc<Settings>,
     db: crate::db::Db,
     mut stop: tokio::sync::watch::Receiver<()>,
-) {
+) -> Option<tokio::task::JoinHandle<()>> {
     let every = settings.backup.every_hours;
     if every == 0 {
-        return;
+        return None;
     }
     let every = std::time::Duration::from_secs(every * 3600);
-    tokio::spawn(async move {
+    Some(tokio::spawn(async move {
         loop {
             let folder = settings.backup.folder(&settings.data_dir);
             let wait = newest_backup(&folder)
@@ -381,7 +381,7 @@ pub fn start_schedule(
                 .and_then(|taken| taken);
             record_scheduled(&db, taken).await;
         }
-    });
+    }))
 }
 
 /// Takes one backup into the backup folder, named by the time, then deletes the oldest ones Voices

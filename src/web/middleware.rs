@@ -92,6 +92,7 @@ fn default_code(status: StatusCode) -> &'static str {
         415 => "unsupported_media_type",
         422 => "invalid",
         429 => "too_many_requests",
+        503 => "unavailable",
         s if s >= 500 => "internal",
         _ => "error",
     }
@@ -119,6 +120,7 @@ fn title(status: StatusCode) -> &'static str {
         404 => "Page not found",
         413 => "Too large",
         429 => "Too many attempts",
+        503 => "Sorry, the service is unavailable for a moment",
         s if s >= 500 => "Sorry, there is a problem with the service",
         _ => "There is a problem",
     }
@@ -175,6 +177,15 @@ pub async fn render_errors(
     };
     let app_error = error.as_error::<AppError>();
     let (code, message) = match app_error {
+        Some(AppError::Unavailable(cause)) => {
+            tracing::warn!(error = %format!("{cause:#}"), "database unavailable");
+            let message = if is_api {
+                app_error.map(ToString::to_string).unwrap_or_default()
+            } else {
+                unavailable_message(res.request().method()).to_string()
+            };
+            ("unavailable", message)
+        }
         Some(AppError::Internal(cause)) => {
             tracing::error!(error = %format!("{cause:#}"), "internal error");
             ("internal", friendly_message(status).to_string())
@@ -195,7 +206,7 @@ pub async fn render_errors(
     let step = sign_in_step(app_error, res.request());
     let (request, _) = res.into_parts();
 
-    let body = if is_api {
+    let mut body = if is_api {
         let mut builder = HttpResponse::build(status);
         builder.insert_header((header::CACHE_CONTROL, "no-store"));
         if status == StatusCode::UNAUTHORIZED {
@@ -231,5 +242,23 @@ pub async fn render_errors(
             }
         }
     };
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        body.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from_static(RETRY_AFTER_SECONDS),
+        );
+    }
     Ok(ServiceResponse::new(request, body))
+}
+
+/// When to try again after a 503: long enough for a restarting database, short enough for a person.
+pub const RETRY_AFTER_SECONDS: &str = "10";
+
+/// What a person is told when the database cannot be reached, fitting what they were doing.
+pub fn unavailable_message(method: &actix_web::http::Method) -> &'static str {
+    if method == actix_web::http::Method::GET || method == actix_web::http::Method::HEAD {
+        "This page could not be shown just now because the service cannot reach its database. Try again in a minute."
+    } else {
+        "Your change was not saved because the service cannot reach its database just now. Go back: what you typed is still in the form. Send it again in a minute."
+    }
 }

@@ -1,5 +1,5 @@
-//! The middleware that keeps a form sent just after its session ran out, and the page that gives it
-//! back after signing in again.
+//! The middleware that keeps a form sent just after its session ran out (and the page that gives it
+//! back after signing in again), or sent while the database could not save it (given back at once).
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -22,8 +22,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// A page form (not the API, not a file upload) that a signed-in route refuses because its sender's
 /// session has just run out is kept, and they are sent to sign in with the kept form waiting. Runs
 /// after the CSRF check, so only a form from this site's own pages is ever kept; public forms (signing
-/// in, participants' answers) are never refused for want of a session, so never kept.
-pub async fn keep_timed_out_forms(
+/// in, participants' answers) are never refused for want of a session, so never kept. A page form of
+/// any kind that the database was not there to save is given back on the spot (`give_back`).
+pub async fn hold_unsaved_forms(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
@@ -44,11 +45,15 @@ pub async fn keep_timed_out_forms(
     let body = req.extract::<Bytes>().await?;
     req.set_payload(actix_web::dev::Payload::from(body.clone()));
     let res = next.call(req).await?;
-    let refused = res
+    let error = res
         .response()
         .error()
-        .and_then(|e| e.as_error::<AppError>())
-        .is_some_and(|e| matches!(e, AppError::Unauthenticated));
+        .and_then(|e| e.as_error::<AppError>());
+    if let Some(AppError::Unavailable(cause)) = error {
+        tracing::warn!(error = %format!("{cause:#}"), "database unavailable: the form is given back");
+        return Ok(give_back(res, &body));
+    }
+    let refused = error.is_some_and(|e| matches!(e, AppError::Unauthenticated));
     let timed_out = refused
         .then(|| timed_out_session_of(res.request()))
         .flatten();
@@ -63,6 +68,40 @@ pub async fn keep_timed_out_forms(
         // Not kept: the sign-in page the refusal leads to is still right.
         Err(_) => Ok(res.map_into_boxed_body()),
     }
+}
+
+/// A form the database was not there to save, given back as it was sent (its CSRF token still good for
+/// the same session) on a page that says so and sends it again at a press: nothing typed is lost.
+fn give_back(res: ServiceResponse<impl MessageBody>, body: &Bytes) -> ServiceResponse<BoxBody> {
+    let fields: Vec<(String, String)> = url::form_urlencoded::parse(body)
+        .map(|(name, value)| (name.into_owned(), value.into_owned()))
+        .collect();
+    let req = res.request();
+    let action = match req.query_string() {
+        "" => req.path().to_string(),
+        query => format!("{}?{query}", req.path()),
+    };
+    let mut context = tera::Context::new();
+    context.insert("action", &action);
+    context.insert("fields", &fields);
+    context.insert("flashes", &Vec::<crate::web::page::Flash>::new());
+    context.insert("errors", &crate::error::FieldErrors::new());
+    let html = req
+        .app_data::<web::Data<AppState>>()
+        .map(|state| state.render_bare("errors/not_saved.html", &context));
+    let mut response = match html {
+        Some(Ok(html)) => HttpResponse::ServiceUnavailable()
+            .content_type("text/html; charset=utf-8")
+            .body(html),
+        _ => HttpResponse::ServiceUnavailable()
+            .content_type("text/plain; charset=utf-8")
+            .body(crate::web::middleware::unavailable_message(&Method::POST)),
+    };
+    response.headers_mut().insert(
+        header::RETRY_AFTER,
+        header::HeaderValue::from_static(crate::web::middleware::RETRY_AFTER_SECONDS),
+    );
+    res.into_response(response)
 }
 
 async fn keep(

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
 use super::actions::run_schedule;
 use crate::db::{now, Db};
@@ -16,7 +17,7 @@ pub fn start(
     message_domain: String,
     every: Duration,
     mut stop: watch::Receiver<()>,
-) {
+) -> JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             match run_schedule(&db, now(), message_domain.clone()).await {
@@ -42,5 +43,5 @@ pub fn start(
                 changed = stop.changed() => if changed.is_err() { break },
             }
         }
-    });
+    })
 }

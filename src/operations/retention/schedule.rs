@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
 use super::actions::sweep;
 use crate::db::{now, Db};
@@ -12,7 +13,7 @@ use crate::db::{now, Db};
 const EVERY: Duration = Duration::from_secs(60 * 60);
 
 /// Runs the check every hour until the app stops (its stop signal's sender is dropped).
-pub fn start(db: Db, mut stop: watch::Receiver<()>) {
+pub fn start(db: Db, mut stop: watch::Receiver<()>) -> JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             match sweep(&db, now()).await {
@@ -25,5 +26,5 @@ pub fn start(db: Db, mut stop: watch::Receiver<()>) {
                 changed = stop.changed() => if changed.is_err() { break },
             }
         }
-    });
+    })
 }
