@@ -455,13 +455,14 @@ mod tests {
         assert!(error.contains("10.0.0.0/33"), "{error}");
         let defaults = Settings::defaults().metrics;
         assert!(defaults.token.is_empty());
-        assert!(defaults
-            .allow_from
-            .iter()
-            .all(|n| n.addr().is_loopback()));
+        assert!(defaults.allow_from.iter().all(|n| n.addr().is_loopback()));
         let mut s = Settings::defaults();
         s.metrics.token = "short".into();
-        assert!(s.checked().unwrap_err().to_string().contains("metrics.token"));
+        assert!(s
+            .checked()
+            .unwrap_err()
+            .to_string()
+            .contains("metrics.token"));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use diesel::prelude::*;
-use prometheus_parse::{Scrape, Value};
+use openmetrics_parser::{MetricsExposition, PrometheusType, PrometheusValue};
 use reqwest::StatusCode;
 use voices::db::schema::outbox_messages as om;
 use voices::error::AppError;
@@ -16,49 +16,67 @@ use crate::{on_both_backends, on_both_databases};
 on_both_databases!(the_figures_move_with_requests_the_database_and_the_outbox);
 on_both_backends!(only_allowed_addresses_and_the_token_open_it);
 
-struct Metrics(Scrape);
+struct Metrics(MetricsExposition<PrometheusType, PrometheusValue>);
 
 impl Metrics {
     fn parse(text: &str) -> Metrics {
-        Metrics(Scrape::parse(text.lines().map(|line| Ok(line.to_string()))).unwrap())
+        Metrics(openmetrics_parser::prometheus::parse_prometheus(text).unwrap())
     }
 
-    fn sample(&self, name: &str, labels: &[(&str, &str)]) -> Option<&Value> {
+    fn kind(&self, name: &str) -> Option<&PrometheusType> {
+        self.0.families.get(name).map(|family| &family.family_type)
+    }
+
+    fn sample(&self, name: &str, labels: &[(&str, &str)]) -> Option<&PrometheusValue> {
         self.0
-            .samples
-            .iter()
-            .find(|s| {
-                s.metric == name && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v))
+            .families
+            .get(name)?
+            .iter_samples()
+            .find(|sample| {
+                let set = sample.get_labelset().unwrap();
+                labels
+                    .iter()
+                    .all(|(k, v)| set.get_label_value(k) == Some(*v))
             })
-            .map(|s| &s.value)
+            .map(|sample| &sample.value)
     }
 
     fn gauge(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
         match self.sample(name, labels) {
-            Some(Value::Gauge(value)) => *value,
+            Some(PrometheusValue::Gauge(value)) => value.as_f64(),
             other => panic!("{name} {labels:?} is not a gauge: {other:?}"),
         }
     }
 
     fn counter(&self, name: &str) -> f64 {
         match self.sample(name, &[]) {
-            Some(Value::Counter(value)) => *value,
+            Some(PrometheusValue::Counter(counter)) => counter.value.as_f64(),
             other => panic!("{name} is not a counter: {other:?}"),
         }
     }
 
-    /// How many requests the histogram counted for this route, method and status (its +Inf bucket).
+    /// How many requests the histogram counted for this route, method and status.
     fn requests(&self, route: &str, method: &str, status: &str) -> f64 {
         let labels = [("route", route), ("method", method), ("status", status)];
         match self.sample("voices_http_request_duration_seconds", &labels) {
             None => 0.0,
-            Some(Value::Histogram(buckets)) => buckets
-                .iter()
-                .find(|b| b.less_than.is_infinite())
-                .expect("a +Inf bucket")
-                .count,
+            Some(PrometheusValue::Histogram(histogram)) => {
+                histogram.count.expect("a _count") as f64
+            }
             Some(other) => panic!("the request durations are not a histogram: {other:?}"),
         }
+    }
+
+    fn label_values(&self) -> Vec<String> {
+        self.0
+            .families
+            .values()
+            .flat_map(|family| family.iter_samples())
+            .flat_map(|sample| {
+                let set = sample.get_labelset().unwrap();
+                set.iter_values().cloned().collect::<Vec<_>>()
+            })
+            .collect()
     }
 }
 
@@ -111,11 +129,34 @@ async fn the_figures_move_with_requests_the_database_and_the_outbox(app: TestApp
     assert!(after.requests("(unmatched)", "GET", "404") >= 1.0);
     assert!(after.requests("/metrics", "GET", "200") >= 1.0);
     // Routes are patterns: no id or token from a path becomes a label.
-    assert!(after
-        .0
-        .samples
-        .iter()
-        .all(|s| s.labels.values().all(|v| !v.contains("4711") && !v.contains("4712"))));
+    let values = after.label_values();
+    assert!(values.iter().any(|v| v == "/studies/{id}"));
+    assert!(
+        values
+            .iter()
+            .all(|v| !v.contains("4711") && !v.contains("4712")),
+        "{values:?}"
+    );
+    for (name, kind) in [
+        (
+            "voices_http_request_duration_seconds",
+            PrometheusType::Histogram,
+        ),
+        ("voices_db_pool_size", PrometheusType::Gauge),
+        ("voices_db_pool_connections", PrometheusType::Gauge),
+        ("voices_db_pool_waiting", PrometheusType::Gauge),
+        ("voices_db_errors_total", PrometheusType::Counter),
+        ("voices_outbox_emails", PrometheusType::Gauge),
+        ("voices_outbox_depth", PrometheusType::Gauge),
+        (
+            "voices_outbox_oldest_queued_age_seconds",
+            PrometheusType::Gauge,
+        ),
+        ("process_resident_memory_bytes", PrometheusType::Gauge),
+        ("process_cpu_seconds_total", PrometheusType::Counter),
+    ] {
+        assert_eq!(after.kind(name), Some(&kind), "{name}");
+    }
 
     assert_eq!(after.gauge("voices_db_pool_size", &[]), 4.0);
     let open = after.gauge("voices_db_pool_connections", &[("state", "in_use")])
