@@ -57,12 +57,13 @@ fn allowed(settings: &MetricsSettings, req: &HttpRequest) -> bool {
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "));
+        .and_then(|value| value.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim());
     // Comparing digests leaks nothing about the token through timing.
     if bearer.is_some_and(|given| {
         !settings.token.is_empty()
-            && crate::security::hash_token(given.trim())
-                == crate::security::hash_token(&settings.token)
+            && crate::security::hash_token(given) == crate::security::hash_token(&settings.token)
     }) {
         return true;
     }

@@ -309,6 +309,14 @@ async fn only_allowed_addresses_and_the_token_open_it(backend: Backend) {
     }
     let response = get(Some(TOKEN), None).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
+    // The scheme's case does not matter (RFC 9110).
+    let lower_case = client
+        .get(app.url("/metrics"))
+        .header("authorization", format!("bearer {TOKEN}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(lower_case.status(), StatusCode::OK);
     let metrics = Metrics::parse(&response.text().await.unwrap());
     assert_eq!(metrics.gauge("voices_db_pool_size", &[]), 4.0);
 }
