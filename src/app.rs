@@ -51,6 +51,10 @@ fn routes(cfg: &mut web::ServiceConfig) {
     )
     .route("/readyz", web::get().to(crate::operations::health::readyz))
     .route(
+        "/metrics",
+        web::get().to(crate::operations::metrics::metrics),
+    )
+    .route(
         "/assets/{path:.*}",
         web::get().to(crate::web::assets::serve),
     )
@@ -174,6 +178,7 @@ pub fn run_with_composer(
             .wrap(from_fn(middleware::render_errors))
             .wrap(sessions)
             .wrap(middleware::security_headers(settings.secure_cookies()))
+            .wrap(from_fn(crate::web::request_metrics::record))
             .wrap(from_fn(middleware::request_context))
     })
     .workers(workers)

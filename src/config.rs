@@ -41,6 +41,7 @@ pub struct Settings {
     pub sso: SsoSettings,
     pub backup: BackupSettings,
     pub health: HealthSettings,
+    pub metrics: MetricsSettings,
 }
 
 /// What `/readyz` asks of the machine (see config/default.toml).
@@ -174,6 +175,16 @@ impl BackupSettings {
     }
 }
 
+/// Who may read `/metrics` (see config/default.toml): callers connecting from these networks, and
+/// anyone presenting the token.
+#[derive(Debug, Clone, Deserialize)]
+pub struct MetricsSettings {
+    /// A bearer token that opens `/metrics` from anywhere; empty: no token does.
+    pub token: String,
+    #[serde(deserialize_with = "network_list")]
+    pub allow_from: Vec<ipnet::IpNet>,
+}
+
 impl SsoSettings {
     pub fn enabled(&self) -> bool {
         !self.issuer.is_empty()
@@ -183,21 +194,47 @@ impl SsoSettings {
 /// A list in a file, or one comma- or space-separated string from an environment variable
 /// (`VOICES_SSO__ALLOWED_DOMAINS="trust.nhs.uk, nhs.net"`), which the config crate hands over as text.
 fn domain_list<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    Ok(list_items(deserializer)?
+        .iter()
+        .map(|d| d.trim().trim_start_matches('@').to_lowercase())
+        .filter(|d| !d.is_empty())
+        .collect())
+}
+
+/// Networks (`10.0.0.0/8`) or single addresses (`::1`), as a list or as one comma- or space-separated
+/// string from an environment variable.
+fn network_list<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<ipnet::IpNet>, D::Error> {
+    list_items(deserializer)?
+        .iter()
+        .map(|item| item.trim())
+        .filter(|item| !item.is_empty())
+        .map(|item| {
+            item.parse::<ipnet::IpNet>()
+                .or_else(|_| item.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    serde::de::Error::custom(format!(
+                        "{item:?} is not an address or a network such as 10.0.0.0/8"
+                    ))
+                })
+        })
+        .collect()
+}
+
+/// The items of a list setting, which the config crate hands over as text when it came from an
+/// environment variable.
+fn list_items<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum Given {
         Text(String),
         List(Vec<String>),
     }
-    let items = match Given::deserialize(deserializer)? {
+    Ok(match Given::deserialize(deserializer)? {
         Given::Text(text) => text.split([',', ' ', ';']).map(str::to_string).collect(),
         Given::List(list) => list,
-    };
-    Ok(items
-        .iter()
-        .map(|d| d.trim().trim_start_matches('@').to_lowercase())
-        .filter(|d| !d.is_empty())
-        .collect())
+    })
 }
 
 impl Settings {
@@ -238,6 +275,10 @@ impl Settings {
         url::Url::parse(&self.base_url)
             .with_context(|| format!("VOICES_BASE_URL {:?} is not a URL", self.base_url))?;
         self.check_sso()?;
+        self.metrics.token = self.metrics.token.trim().to_string();
+        if !self.metrics.token.is_empty() && self.metrics.token.len() < 32 {
+            bail!("metrics.token is too short to keep /metrics private: use at least 32 random characters, e.g. `openssl rand -hex 32`, or leave it empty");
+        }
         if self.env == Environment::Production {
             if self.secret_key.trim().is_empty() {
                 bail!("VOICES_SECRET_KEY must be set in production (64 random bytes, hex or base64; e.g. `openssl rand -hex 64`)");
@@ -410,6 +451,36 @@ mod tests {
         assert_eq!(from("Trust.NHS.uk, @nhs.net"), ["trust.nhs.uk", "nhs.net"]);
         assert!(from("").is_empty());
         assert!(Settings::defaults().sso.allowed_domains.is_empty());
+    }
+
+    #[test]
+    fn metrics_networks_come_as_a_list_or_as_text_and_bad_ones_are_named() {
+        let from = |value: &str| {
+            config::Config::builder()
+                .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml))
+                .set_override("metrics.allow_from", value)
+                .unwrap()
+                .build()
+                .unwrap()
+                .try_deserialize::<Settings>()
+                .map(|s| s.metrics.allow_from)
+        };
+        let networks = from("10.0.0.0/8, ::1").unwrap();
+        assert_eq!(networks.len(), 2);
+        assert_eq!(networks[1].prefix_len(), 128);
+        assert!(from("").unwrap().is_empty());
+        let error = format!("{:#}", from("10.0.0.0/33").unwrap_err());
+        assert!(error.contains("10.0.0.0/33"), "{error}");
+        let defaults = Settings::defaults().metrics;
+        assert!(defaults.token.is_empty());
+        assert!(defaults.allow_from.iter().all(|n| n.addr().is_loopback()));
+        let mut s = Settings::defaults();
+        s.metrics.token = "short".into();
+        assert!(s
+            .checked()
+            .unwrap_err()
+            .to_string()
+            .contains("metrics.token"));
     }
 
     #[test]

@@ -107,9 +107,11 @@ fn read_passphrase() -> anyhow::Result<age::secrecy::SecretString> {
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("VOICES_LOG")
         .unwrap_or_else(|_| "info,actix_server=warn".into());
+    // Colour codes only for a person at a terminal: in a pipe, a file or a log collector they are noise.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_target(false);
+        .with_target(false)
+        .with_ansi(std::io::stdout().is_terminal());
     if std::env::var("VOICES_LOG_FORMAT").is_ok_and(|f| f == "json") {
         builder.json().flatten_event(true).init();
     } else {

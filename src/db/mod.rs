@@ -4,7 +4,9 @@
 pub mod schema;
 pub mod utc;
 
+use std::any::Any;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -266,6 +268,80 @@ pub struct Db {
     sqlite_file: Option<PathBuf>,
     // SQLite has one writer: queueing writes here instead of racing for the file lock keeps p99 low.
     sqlite_writer: Arc<Mutex<()>>,
+    counters: Arc<Counters>,
+}
+
+/// How the database is coping, for `/metrics`.
+#[derive(Debug, Clone, Copy)]
+pub struct DbStats {
+    pub pool_size: u32,
+    pub in_use: u32,
+    pub idle: u32,
+    /// Callers waiting for a connection from the pool right now.
+    pub waiting: u64,
+    /// `read` and `write` calls that failed in the database, since the start.
+    pub errors: u64,
+    /// The size of SQLite's write-ahead log; None on PostgreSQL.
+    pub wal_bytes: Option<u64>,
+}
+
+#[derive(Default)]
+struct Counters {
+    waiting: AtomicU64,
+    errors: AtomicU64,
+}
+
+impl Counters {
+    fn connection(&self, pool: &Pool) -> Result<r2d2::PooledConnection<Manager>, DbError> {
+        self.waiting.fetch_add(1, Ordering::Relaxed);
+        let conn = pool.get();
+        self.waiting.fetch_sub(1, Ordering::Relaxed);
+        conn.map_err(|e| {
+            self.errors.fetch_add(1, Ordering::Relaxed);
+            DbError::from(e)
+        })
+    }
+
+    fn count<T, E: 'static>(&self, result: Result<T, E>) -> Result<T, E> {
+        if let Err(error) = &result {
+            if is_database_error(error) {
+                self.errors.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        result
+    }
+}
+
+/// Whether work failed in the database rather than on a rule of its own (a form not valid, a row not
+/// there). The work's error type is the caller's: these are the ones that carry database failures.
+fn is_database_error(error: &dyn Any) -> bool {
+    fn in_chain(error: &anyhow::Error) -> bool {
+        error.chain().any(|cause| {
+            cause.is::<DbError>()
+                || cause
+                    .downcast_ref::<diesel::result::Error>()
+                    .is_some_and(failed_in_database)
+        })
+    }
+    fn failed_in_database(error: &diesel::result::Error) -> bool {
+        !matches!(
+            error,
+            diesel::result::Error::NotFound | diesel::result::Error::RollbackTransaction
+        )
+    }
+    if let Some(error) = error.downcast_ref::<crate::error::AppError>() {
+        matches!(
+            error,
+            crate::error::AppError::Internal(cause) | crate::error::AppError::Unavailable(cause)
+                if in_chain(cause)
+        )
+    } else if let Some(error) = error.downcast_ref::<diesel::result::Error>() {
+        failed_in_database(error)
+    } else if let Some(error) = error.downcast_ref::<anyhow::Error>() {
+        in_chain(error)
+    } else {
+        error.is::<DbError>()
+    }
 }
 
 impl Db {
@@ -311,6 +387,7 @@ impl Db {
             wait: options.wait,
             sqlite_file,
             sqlite_writer: Arc::new(Mutex::new(())),
+            counters: Arc::default(),
         })
     }
 
@@ -321,6 +398,24 @@ impl Db {
     /// The SQLite database file, if that is the backend.
     pub fn sqlite_file(&self) -> Option<&Path> {
         self.sqlite_file.as_deref()
+    }
+
+    pub fn stats(&self) -> DbStats {
+        let state = self.pool.state();
+        let wal_bytes = self.sqlite_file.as_ref().map(|file| {
+            let mut wal = file.clone().into_os_string();
+            wal.push("-wal");
+            // No file is an empty log: SQLite removes it when the last connection closes.
+            std::fs::metadata(wal).map_or(0, |m| m.len())
+        });
+        DbStats {
+            pool_size: self.pool.max_size(),
+            in_use: state.connections.saturating_sub(state.idle_connections),
+            idle: state.idle_connections,
+            waiting: self.counters.waiting.load(Ordering::Relaxed),
+            errors: self.counters.errors.load(Ordering::Relaxed),
+            wal_bytes,
+        }
     }
 
     /// Applies the embedded migrations of this backend that have not run yet.
@@ -343,10 +438,10 @@ impl Db {
         T: Send + 'static,
         E: From<DbError> + Send + 'static,
     {
-        let pool = self.pool.clone();
+        let (pool, counters) = (self.pool.clone(), self.counters.clone());
         tokio::task::spawn_blocking(move || {
-            let mut pooled = pool.get().map_err(DbError::from)?;
-            work(&mut pooled.conn)
+            let mut pooled = counters.connection(&pool)?;
+            counters.count(work(&mut pooled.conn))
         })
         .await
         .map_err(|e| DbError::Task(e.to_string()))?
@@ -359,14 +454,14 @@ impl Db {
         T: Send + 'static,
         E: From<DbError> + From<diesel::result::Error> + Send + 'static,
     {
-        let pool = self.pool.clone();
+        let (pool, counters) = (self.pool.clone(), self.counters.clone());
         let lock = (self.backend == Backend::Sqlite).then(|| self.sqlite_writer.clone());
         tokio::task::spawn_blocking(move || {
             let _turn = lock
                 .as_ref()
                 .map(|l| l.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
-            let mut pooled = pool.get().map_err(DbError::from)?;
-            pooled.conn.transaction(|c| work(c))
+            let mut pooled = counters.connection(&pool)?;
+            counters.count(pooled.conn.transaction(|c| work(c)))
         })
         .await
         .map_err(|e| DbError::Task(e.to_string()))?

@@ -6,6 +6,7 @@ pub mod csrf;
 pub mod markdown;
 pub mod middleware;
 pub mod page;
+pub mod request_metrics;
 pub mod templates;
 
 pub use auth::{AdminUser, CurrentUser};

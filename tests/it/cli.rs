@@ -177,3 +177,52 @@ fn a_mistyped_database_url_is_an_error_not_an_empty_database() {
         text(&out.stderr)
     );
 }
+
+/// Logs written to a pipe (a log collector, `| tee`, systemd's journal) carry no terminal colour codes.
+#[test]
+fn logs_to_a_pipe_have_no_colour_codes() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = format!("sqlite://{}/voices.db", dir.path().display());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_voices"))
+        .arg("serve")
+        .env("VOICES_LOG", "info")
+        .env_remove("VOICES_LOG_FORMAT")
+        .env("VOICES_DATA_DIR", dir.path())
+        .env("VOICES_DATABASE_URL", &database_url)
+        .env("VOICES_BIND", "127.0.0.1:0")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run voices");
+    let stdout = child.stdout.take().unwrap();
+    let (lines, received) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    while let Ok(line) = received.recv_timeout(std::time::Duration::from_secs(60)) {
+        let running = line.contains("Voices is running");
+        seen.push(line);
+        if running {
+            break;
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        seen.iter().any(|l| l.contains("Voices is running")),
+        "the start was logged: {seen:?}"
+    );
+    for line in &seen {
+        assert!(!line.contains("\x1b["), "a colour code in {line:?}");
+    }
+}

@@ -25,6 +25,7 @@ mod mail;
 mod matrix;
 mod openapi_conformance;
 mod memos;
+mod metrics;
 mod outbox;
 mod participants;
 mod plain_language;
