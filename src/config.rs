@@ -240,6 +240,11 @@ fn list_items<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<S
 impl Settings {
     /// Loads settings the way the service does at start: defaults, local file, environment.
     pub fn load() -> anyhow::Result<Self> {
+        Self::read()?.checked()
+    }
+
+    /// The settings as given, before `checked`: for `voices check`, which reports each rule apart.
+    pub fn read() -> anyhow::Result<Self> {
         let local = std::env::var("VOICES_CONFIG").unwrap_or_else(|_| "config/local.toml".into());
         let settings: Settings = config::Config::builder()
             .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml))
@@ -254,7 +259,7 @@ impl Settings {
             .context("reading configuration")?
             .try_deserialize()
             .context("configuration has a wrong or missing value")?;
-        settings.checked()
+        Ok(settings)
     }
 
     /// The built-in defaults alone: the starting point for tests and tools.
@@ -267,7 +272,15 @@ impl Settings {
     }
 
     /// Fills derived values and refuses unsafe production settings, with a message that says what to do.
-    pub fn checked(mut self) -> anyhow::Result<Self> {
+    pub fn checked(self) -> anyhow::Result<Self> {
+        let settings = self.completed()?;
+        settings.check_secret_key()?;
+        settings.check_https()?;
+        Ok(settings)
+    }
+
+    /// Fills derived values and checks what must hold in any environment.
+    pub fn completed(mut self) -> anyhow::Result<Self> {
         if self.database_url.trim().is_empty() {
             self.database_url = format!("sqlite://{}", self.data_dir.join("voices.db").display());
         }
@@ -279,18 +292,24 @@ impl Settings {
         if !self.metrics.token.is_empty() && self.metrics.token.len() < 32 {
             bail!("metrics.token is too short to keep /metrics private: use at least 32 random characters, e.g. `openssl rand -hex 32`, or leave it empty");
         }
-        if self.env == Environment::Production {
-            if self.secret_key.trim().is_empty() {
-                bail!("VOICES_SECRET_KEY must be set in production (64 random bytes, hex or base64; e.g. `openssl rand -hex 64`)");
-            }
-            if !self.base_url.starts_with("https://") {
-                bail!(
-                    "VOICES_BASE_URL must start with https:// in production (it is {:?})",
-                    self.base_url
-                );
-            }
-        }
         Ok(self)
+    }
+
+    pub fn check_secret_key(&self) -> anyhow::Result<()> {
+        if self.env == Environment::Production && self.secret_key.trim().is_empty() {
+            bail!("VOICES_SECRET_KEY must be set in production (64 random bytes, hex or base64; e.g. `openssl rand -hex 64`)");
+        }
+        Ok(())
+    }
+
+    pub fn check_https(&self) -> anyhow::Result<()> {
+        if self.env == Environment::Production && !self.base_url.starts_with("https://") {
+            bail!(
+                "VOICES_BASE_URL must start with https:// in production (it is {:?})",
+                self.base_url
+            );
+        }
+        Ok(())
     }
 
     fn check_sso(&mut self) -> anyhow::Result<()> {

@@ -1,5 +1,5 @@
-//! The `voices` command: serve the web service, migrate the database, create accounts and tokens, back up
-//! and restore.
+//! The `voices` command: serve the web service, check its settings, migrate the database, create
+//! accounts and tokens, back up and restore.
 
 use std::io::{BufRead, IsTerminal};
 use std::net::TcpListener;
@@ -12,7 +12,7 @@ use voices::audit::Origin;
 use voices::config::Settings;
 use voices::db::Db;
 use voices::identity::Role;
-use voices::operations::backup;
+use voices::operations::{backup, check, upgrade};
 
 #[derive(Parser)]
 #[command(
@@ -32,8 +32,18 @@ struct Cli {
 enum Command {
     /// Run the web service (the default).
     Serve,
-    /// Apply pending database migrations and exit.
+    /// Apply pending database migrations and exit (a SQLite file is copied beside itself first).
     Migrate,
+    /// Check the settings and what they point at (database, mail server, data folder) without
+    /// starting; exits non-zero if anything fails.
+    Check,
+    /// Ask the running service whether it is ready to serve (GET /readyz), for a container's health
+    /// check; exits non-zero if not.
+    Probe {
+        /// What to ask; by default /readyz on the port the service listens on (`bind`).
+        #[arg(long)]
+        url: Option<String>,
+    },
     /// Create an administrator account; the password is read from standard input.
     CreateAdmin {
         #[arg(long)]
@@ -131,17 +141,18 @@ async fn main() {
 }
 
 async fn execute(command: Command) -> anyhow::Result<()> {
-    let settings = Settings::load()?;
+    let settings = match Settings::load() {
+        Ok(settings) => settings,
+        // The check reads the settings itself and reports what is wrong with them among the rest.
+        Err(_) if matches!(command, Command::Check) => return check().await,
+        Err(error) => return Err(error),
+    };
     match command {
         Command::Serve => serve(settings).await,
-        Command::Migrate => {
-            let db = Db::connect(&settings.database_url, 1)?;
-            let applied = db.migrate()?;
-            println!(
-                "{applied} migration(s) applied to the {} database",
-                db.backend().name()
-            );
-            Ok(())
+        Command::Check => check().await,
+        Command::Migrate => upgrade::migrate(&settings, &mut std::io::stdout()),
+        Command::Probe { url } => {
+            check::probe(&url.unwrap_or_else(|| check::readiness_url(&settings.bind)))
         }
         Command::CreateAdmin { email, name } => {
             let password = read_secret("password")?;
@@ -217,6 +228,19 @@ async fn execute(command: Command) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+async fn check() -> anyhow::Result<()> {
+    let report = check::run().await;
+    print!("{report}");
+    if !report.passed() {
+        bail!(
+            "{} of {} checks failed",
+            report.failed(),
+            report.checks.len()
+        );
+    }
+    Ok(())
 }
 
 /// One connection for a command: with more, the pool may still be opening a spare (TLS to

@@ -418,8 +418,10 @@ impl Db {
         }
     }
 
-    /// Applies the embedded migrations of this backend that have not run yet.
+    /// Applies the embedded migrations of this backend that have not run yet, after refusing a database
+    /// a newer Voices has migrated (see `check_schema_not_newer`).
     pub fn migrate(&self) -> anyhow::Result<usize> {
+        self.check_schema_not_newer()?;
         let mut conn = self.pool.get().context("connecting to run migrations")?;
         let applied = match &mut conn.conn {
             DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
@@ -429,6 +431,48 @@ impl Db {
         }
         .map_err(|e| anyhow::anyhow!("running migrations: {e}"))?;
         Ok(applied)
+    }
+
+    /// The newest migration applied to the database (None while it has none), refused when it is newer
+    /// than this build's newest: an older binary would run on tables it does not know, and diesel itself
+    /// starts without a word. Reads only, so `voices check` leaves an empty database as it found it.
+    pub fn check_schema_not_newer(&self) -> anyhow::Result<Option<String>> {
+        use diesel::dsl::sql;
+        use diesel::sql_types::Bool;
+        let mut pooled = self
+            .pool
+            .get()
+            .context("connecting to read the schema version")?;
+        let conn = &mut pooled.conn;
+        let has_table = match conn {
+            DbConnection::Postgres(_) => "to_regclass('__diesel_schema_migrations') IS NOT NULL",
+            DbConnection::Sqlite(_) => {
+                "EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '__diesel_schema_migrations')"
+            }
+        };
+        let has_table: bool =
+            diesel::RunQueryDsl::get_result(diesel::select(sql::<Bool>(has_table)), conn)
+                .context("reading the schema version")?;
+        if !has_table {
+            return Ok(None);
+        }
+        let applied = match conn {
+            DbConnection::Postgres(c) => c.applied_migrations(),
+            DbConnection::Sqlite(c) => c.applied_migrations(),
+        }
+        .map_err(|e| anyhow::anyhow!("reading the schema version: {e}"))?;
+        let Some(newest) = applied.iter().map(ToString::to_string).max() else {
+            return Ok(None);
+        };
+        let known = latest_migration(self.backend)?;
+        if newest > known {
+            bail!(
+                "the database's schema is at migration {newest}, newer than this Voices knows (its newest is \
+                 {known}): a newer version of Voices has upgraded it. Run that version or a later one, or \
+                 restore the backup taken before the upgrade into a new database"
+            );
+        }
+        Ok(Some(newest))
     }
 
     /// Runs read-only work on a blocking thread, off the async workers.

@@ -158,6 +158,13 @@ impl Smtp {
         }
     }
 
+    /// Connects as a send would (hello, STARTTLS, authentication), then says goodbye: `voices check`.
+    pub async fn test_connection(&self) -> Result<(), SendError> {
+        let mut connection = self.connect().await?;
+        connection.quit().await.map_err(|e| classify(&e))?;
+        Ok(())
+    }
+
     pub async fn send(&self, message: &Message) -> Result<(), SendError> {
         let transaction = async {
             let mut connection = self.checkout().await?;

@@ -3,8 +3,10 @@
 
 pub mod audit_log;
 pub mod backup;
+pub mod check;
 pub mod health;
 pub mod metrics;
 pub mod outbox;
 pub mod retention;
 pub mod subject_access;
+pub mod upgrade;

@@ -3,6 +3,14 @@
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
+use diesel::connection::SimpleConnection;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use voices::db::DbConnection;
+
+use crate::helpers::{spawn_on, spawn_with, Backend, TestApp};
+use crate::on_both_backends;
+use crate::smtp::Sink;
+
 fn voices(data_dir: &std::path::Path, args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Output {
     let database_url = format!("sqlite://{}/voices.db", data_dir.display());
     let data_dir = data_dir.to_string_lossy();
@@ -51,6 +59,8 @@ fn help_lists_every_command() {
         "create-api-token",
         "backup",
         "restore",
+        "check",
+        "probe",
     ] {
         assert!(help.contains(command), "{command} in {help}");
     }
@@ -225,4 +235,239 @@ fn logs_to_a_pipe_have_no_colour_codes() {
     for line in &seen {
         assert!(!line.contains("\x1b["), "a colour code in {line:?}");
     }
+}
+
+/// Runs `voices` on a test app's database and data folder, as an operator would beside the service.
+fn on_app(app: &TestApp, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let data_dir = app.data_dir.path().to_string_lossy();
+    let mut settings = vec![
+        ("VOICES_DATA_DIR", data_dir.as_ref()),
+        ("VOICES_DATABASE_URL", app.settings.database_url.as_str()),
+    ];
+    settings.extend_from_slice(env);
+    run_voices(args, "", &settings)
+}
+
+fn said(out: &Output) -> String {
+    format!("{}{}", text(&out.stdout), text(&out.stderr))
+}
+
+/// The report line of one check, if it has that outcome ("ok" or "FAILED").
+fn line<'a>(report: &'a str, outcome: &str, check: &str) -> Option<&'a str> {
+    report.lines().find(|l| {
+        l.split_whitespace().next() == Some(outcome) && l[outcome.len()..].trim().starts_with(check)
+    })
+}
+
+fn database_backend(backend: Backend) -> voices::db::Backend {
+    match backend {
+        Backend::Sqlite => voices::db::Backend::Sqlite,
+        Backend::Postgres => voices::db::Backend::Postgres,
+    }
+}
+
+on_both_backends!(
+    check_passes_and_says_what_it_found,
+    migrate_keeps_a_way_back_first,
+    a_database_a_newer_version_migrated_is_refused,
+);
+
+async fn check_passes_and_says_what_it_found(backend: Backend) {
+    let Some(app) = spawn_on(backend, |_| {}).await else {
+        return;
+    };
+    let (smtp, _sink) = Sink::start();
+    let out = on_app(&app, &["check"], &[("VOICES_SMTP_URL", &smtp)]);
+    let report = text(&out.stdout);
+    assert!(out.status.success(), "{}", said(&out));
+    for check in [
+        "settings",
+        "secret key",
+        "base URL",
+        "data folder",
+        "database",
+        "schema",
+        "mail",
+    ] {
+        assert!(line(&report, "ok", check).is_some(), "{check} in {report}");
+    }
+    let newest = voices::db::latest_migration(database_backend(backend)).unwrap();
+    assert!(
+        report.contains(&format!("at migration {newest}, this version's newest")),
+        "{report}"
+    );
+    assert!(report.contains("answered and accepted"), "{report}");
+
+    // A mail server that is not there fails the check, and only that line.
+    let closed = format!("smtp://{}", Sink::free_address());
+    let out = on_app(&app, &["check"], &[("VOICES_SMTP_URL", &closed)]);
+    let report = text(&out.stdout);
+    assert!(!out.status.success());
+    let mail = line(&report, "FAILED", "mail").unwrap_or_else(|| panic!("{report}"));
+    assert!(mail.contains("could not connect"), "{mail}");
+    assert!(
+        text(&out.stderr).contains("1 of 7 checks failed"),
+        "{}",
+        said(&out)
+    );
+}
+
+#[test]
+fn check_reports_every_problem_on_its_own_line() {
+    let dir = tempfile::tempdir().unwrap();
+    // A fresh folder: no database yet is fine, and the check does not make one.
+    let out = voices(dir.path(), &["check"], "", &[]);
+    assert!(out.status.success(), "{}", said(&out));
+    let report = text(&out.stdout);
+    assert!(
+        line(&report, "ok", "database").is_some_and(|l| l.contains("no SQLite file yet")),
+        "{report}"
+    );
+    assert!(line(&report, "ok", "mail").is_some_and(|l| l.contains("nobody receives them")));
+    assert!(!dir.path().join("voices.db").exists());
+
+    let out = voices(
+        dir.path(),
+        &["check"],
+        "",
+        &[
+            ("VOICES_ENV", "production"),
+            ("VOICES_DATABASE_URL", "postgres://nobody@127.0.0.1:1/none"),
+        ],
+    );
+    let report = text(&out.stdout);
+    assert!(!out.status.success());
+    let failed = |check| line(&report, "FAILED", check).unwrap_or_else(|| panic!("{report}"));
+    assert!(failed("secret key").contains("VOICES_SECRET_KEY must be set in production"));
+    assert!(failed("base URL").contains("must start with https://"));
+    assert!(failed("database").contains("connect"), "{report}");
+    assert!(line(&report, "ok", "data folder").is_some(), "{report}");
+    assert!(
+        text(&out.stderr).contains("3 of 6 checks failed"),
+        "{}",
+        said(&out)
+    );
+
+    // Settings that cannot be read stop the check at its first line.
+    let out = voices(
+        dir.path(),
+        &["check"],
+        "",
+        &[("VOICES_DATABASE_POOL_SIZE", "lots")],
+    );
+    let report = text(&out.stdout);
+    assert!(!out.status.success());
+    assert!(line(&report, "FAILED", "settings").is_some(), "{report}");
+    assert_eq!(report.lines().count(), 1, "{report}");
+}
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+async fn migrate_keeps_a_way_back_first(backend: Backend) {
+    let Some(mut app) = spawn_on(backend, |_| {}).await else {
+        return;
+    };
+    app.stop().await;
+    // The database as the version before this one left it.
+    app.db
+        .write(|conn| {
+            match conn {
+                DbConnection::Sqlite(c) => c.revert_last_migration(SQLITE_MIGRATIONS),
+                DbConnection::Postgres(c) => c.revert_last_migration(POSTGRES_MIGRATIONS),
+            }
+            .map(|_| ())
+            .map_err(|e| anyhow::anyhow!("{e}"))
+        })
+        .await
+        .unwrap();
+    let before = app.db.check_schema_not_newer().unwrap().unwrap();
+    let newest = voices::db::latest_migration(database_backend(backend)).unwrap();
+    assert!(before < newest);
+
+    let out = on_app(&app, &["migrate"], &[]);
+    let report = text(&out.stdout);
+    assert!(out.status.success(), "{}", said(&out));
+    assert!(report.contains("1 migration(s) applied"), "{report}");
+    match backend {
+        Backend::Sqlite => {
+            let copies: Vec<_> = std::fs::read_dir(app.data_dir.path())
+                .unwrap()
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.to_string_lossy()
+                        .ends_with(&format!("-schema-{before}.db"))
+                })
+                .collect();
+            assert_eq!(copies.len(), 1, "{report}");
+            assert!(
+                report.contains(&copies[0].display().to_string()),
+                "{report}"
+            );
+            let copy =
+                voices::db::Db::connect(&format!("sqlite://{}", copies[0].display()), 1).unwrap();
+            assert_eq!(copy.check_schema_not_newer().unwrap(), Some(before));
+        }
+        Backend::Postgres => assert!(report.contains("voices backup --to"), "{report}"),
+    }
+    assert_eq!(app.db.check_schema_not_newer().unwrap(), Some(newest));
+
+    // Nothing to apply: no copy, no reminder.
+    let out = on_app(&app, &["migrate"], &[]);
+    assert!(out.status.success(), "{}", said(&out));
+    assert_eq!(
+        text(&out.stdout).lines().collect::<Vec<_>>(),
+        [format!(
+            "0 migration(s) applied to the {} database",
+            database_backend(backend).name()
+        )]
+    );
+}
+
+async fn a_database_a_newer_version_migrated_is_refused(backend: Backend) {
+    let Some(mut app) = spawn_on(backend, |_| {}).await else {
+        return;
+    };
+    app.stop().await;
+    app.db
+        .write(|conn| {
+            conn.batch_execute(
+                "INSERT INTO __diesel_schema_migrations (version) VALUES ('29991231000000')",
+            )
+            .map_err(anyhow::Error::from)
+        })
+        .await
+        .unwrap();
+    let newest = voices::db::latest_migration(database_backend(backend)).unwrap();
+    for command in ["serve", "migrate", "check"] {
+        let out = on_app(&app, &[command], &[("VOICES_BIND", "127.0.0.1:0")]);
+        assert!(!out.status.success(), "{command}: {}", said(&out));
+        let said = said(&out);
+        assert!(
+            said.contains("schema is at migration 29991231000000, newer than this Voices knows")
+                && said.contains(&format!("(its newest is {newest})")),
+            "{command}: {said}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probe_asks_the_running_service() {
+    let app = spawn_with(Backend::Sqlite, |_| {}).await;
+    let data_dir = app.data_dir.path().to_string_lossy().to_string();
+    let env = [("VOICES_DATA_DIR", data_dir.as_str())];
+    let out = run_voices(&["probe", "--url", &app.url("/healthz")], "", &env);
+    assert!(out.status.success(), "{}", said(&out));
+    let out = run_voices(&["probe", "--url", &app.url("/no-such-page")], "", &env);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("404"), "{}", said(&out));
+    let closed = format!("http://{}/readyz", Sink::free_address());
+    let out = run_voices(&["probe", "--url", &closed], "", &env);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("connecting to"),
+        "{}",
+        said(&out)
+    );
 }
