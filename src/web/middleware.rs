@@ -24,14 +24,6 @@ pub async fn request_context(
     let id = hex::encode(crate::security::random_bytes::<8>());
     req.extensions_mut().insert(RequestId(id.clone()));
     let method = req.method().to_string();
-    // Matching the route again costs as much as routing did: only when the request line is logged
-    // (a failed request at warn level is logged without it).
-    let route = if tracing::enabled!(tracing::Level::INFO) {
-        req.match_pattern()
-            .unwrap_or_else(|| "(unmatched)".to_string())
-    } else {
-        String::new()
-    };
     let span = tracing::info_span!("request", request_id = %id);
     let result = next.call(req).instrument(span.clone()).await;
     let _entered = span.enter();
@@ -43,11 +35,19 @@ pub async fn request_context(
                 res.headers_mut()
                     .insert(header::HeaderName::from_static("x-request-id"), value);
             }
-            tracing::info!(%method, %route, status, latency_ms, "request");
+            // After routing, the pattern is read off the route found (before it, it would be matched
+            // again); only when the line is logged.
+            if tracing::enabled!(tracing::Level::INFO) {
+                let route = res
+                    .request()
+                    .match_pattern()
+                    .unwrap_or_else(|| "(unmatched)".to_string());
+                tracing::info!(%method, %route, status, latency_ms, "request");
+            }
             Ok(res)
         }
         Err(error) => {
-            tracing::warn!(%method, %route, latency_ms, %error, "request failed");
+            tracing::warn!(%method, latency_ms, %error, "request failed");
             Err(error)
         }
     }
