@@ -15,6 +15,7 @@ use voices::identity::Role;
 use voices::mail::outbox::{
     self, Composed, Composer, Composition, Kind, OutboxMessage, Prepared, Queued,
 };
+use voices::mail::queries::{self, Outcome};
 
 use crate::helpers::{spawn_composing, spawn_on, spawn_with, Backend, TestApp};
 use crate::proxy::Proxy;
@@ -451,11 +452,11 @@ async fn each_email_once_through_an_outage<B, R>(
     assert_each_once(&received, &keys, &message_domain(app));
 }
 
-/// Slow enough for an outage to begin mid-send; a lease longer than the outage.
+/// Slow enough for an outage to begin mid-batch (a batch takes 5 s); a lease longer than the outage.
 fn steady(settings: &mut Settings, smtp_url: &str) {
     quick(settings, smtp_url);
-    settings.outbox.per_second = 100;
-    settings.outbox.batch_size = 20;
+    settings.outbox.per_second = 40;
+    settings.outbox.batch_size = 200;
     settings.outbox.lease_seconds = 30;
 }
 
@@ -545,6 +546,47 @@ impl Drop for WriteLock {
     }
 }
 
+/// A worker knows its rows by the lease it wrote: once that ran out and another worker claimed them, the
+/// first can neither renew them (so it does not send them) nor record anything on them.
+async fn a_lease_lost_to_another_claim_is_neither_renewed_nor_recorded(mut app: TestApp) {
+    app.stop().await;
+    queue(&app, many(2)).await;
+    let sent = app
+        .db
+        .write(|conn| {
+            let at = voices::db::now();
+            let minute = chrono::Duration::seconds(60);
+            // The first worker's lease has run out by the time the second claims.
+            let first = at - minute;
+            assert_eq!(queries::claim(conn, 10, at, first)?.len(), 2);
+            let second = at + minute;
+            let ids: Vec<i64> = queries::claim(conn, 10, at, second)?
+                .iter()
+                .map(|m| m.id)
+                .collect();
+            assert_eq!(ids.len(), 2, "claimed again once the lease ran out");
+            let sent: Vec<(i64, Outcome)> = ids.iter().map(|id| (*id, Outcome::Sent)).collect();
+            assert!(queries::renew(conn, &ids, &[first], at + minute * 2)?.is_empty());
+            queries::record(conn, &sent, &[first], at)?;
+            let status: Vec<String> = om::table.select(om::status).load(conn)?;
+            assert_eq!(
+                status,
+                ["sending", "sending"],
+                "the first worker records nothing"
+            );
+
+            let later = at + minute * 2;
+            let mut renewed = queries::renew(conn, &ids, &[second], later)?;
+            renewed.sort_unstable();
+            assert_eq!(renewed, ids, "the second worker renews its claim");
+            queries::record(conn, &sent, &[later], at)?;
+            Ok::<_, anyhow::Error>(om::table.select(om::status).load::<String>(conn)?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(sent, ["sent", "sent"]);
+}
+
 /// Two instances behind a load balancer share one PostgreSQL outbox.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn instances_sharing_postgres_never_send_twice() {
@@ -602,4 +644,7 @@ on_both_backends!(
     a_restart_mid_send_loses_nothing_and_sends_nothing_twice,
 );
 
-on_both_databases!(without_a_mail_server_emails_are_files_and_the_page_says_so);
+on_both_databases!(
+    without_a_mail_server_emails_are_files_and_the_page_says_so,
+    a_lease_lost_to_another_claim_is_neither_renewed_nor_recorded,
+);
