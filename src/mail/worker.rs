@@ -17,11 +17,11 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
 use chrono::NaiveDateTime;
-use futures_util::{stream, StreamExt};
+use futures_util::future::join_all;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
@@ -83,8 +83,8 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
 /// One claimed batch as the database knows it. Every write of the batch goes through here, one at a
-/// time: the outcomes known so far, then a renewal of the lease on the rows still held. Sends that ask
-/// while a write is under way share the next one, so writes stay few however many sends wait.
+/// time: the outcomes known so far, then a renewal of the lease on the rows still held. A send that asks
+/// while a write is under way is covered by it, so writes stay few however many sends wait.
 struct Ledger<'a> {
     db: &'a Db,
     /// How long a lease lasts, in seconds (`lease_seconds`, at least 1).
@@ -105,7 +105,8 @@ struct Books {
     leases: Vec<NaiveDateTime>,
     /// When the lease last written for sure runs out.
     ends: Instant,
-    /// When the last successful write started: it covers every send that asked before then.
+    /// When the last successful write finished: it covers every send that asked before then (the
+    /// database could be written, and its renewal included every row still held).
     written: Instant,
 }
 
@@ -146,7 +147,7 @@ impl<'a> Ledger<'a> {
     }
 
     /// Writes the outcomes known so far and renews the lease on the rows still held, unless a write
-    /// that started after `asked` has done so already. False if the database could not be written.
+    /// that finished after `asked` has done so already. False if the database could not be written.
     async fn write(&self, asked: Instant) -> bool {
         self.write_with(&mut *self.books.lock().await, asked).await
     }
@@ -193,7 +194,7 @@ impl<'a> Ledger<'a> {
                     books.leases = vec![until];
                     books.ends = started + Duration::from_secs(self.lease.unsigned_abs());
                 }
-                books.written = started;
+                books.written = Instant::now();
                 true
             }
             Err(error) => {
@@ -350,23 +351,24 @@ impl Worker {
             stop,
             ledger: Ledger::new(&self.db, self.settings.lease_seconds.max(1), claimed, held),
         };
-        stream::iter(emails)
-            .for_each_concurrent(
-                self.settings.concurrency.max(1),
-                |(message, composition)| {
-                    let turn = &turn;
-                    async move {
-                        let Some(outcome) = self.send_one(&message, composition, turn).await else {
-                            return;
-                        };
-                        turn.ledger.note(message.id, outcome);
-                        if !turn.ledger.broken() {
-                            turn.ledger.write(Instant::now()).await;
-                        }
-                    }
-                },
-            )
-            .await;
+        // Each connection's next send writes the outcome of its last one, with the lease it renews.
+        let queue = std::sync::Mutex::new(emails.into_iter());
+        let connection = || async {
+            loop {
+                let next = queue.lock().unwrap_or_else(PoisonError::into_inner).next();
+                let Some((message, composition)) = next else {
+                    break;
+                };
+                if let Some(outcome) = self.send_one(&message, composition, &turn).await {
+                    turn.ledger.note(message.id, outcome);
+                }
+            }
+            // Its last outcome now, not once the slowest connection is done.
+            if !turn.ledger.broken() {
+                turn.ledger.write(Instant::now()).await;
+            }
+        };
+        join_all((0..self.settings.concurrency.max(1)).map(|_| connection())).await;
         turn.ledger.settle().await;
     }
 
