@@ -67,14 +67,20 @@ pub fn claim(
         .load(conn)
 }
 
-/// Records outcomes, each only while its row is still claimed. Sent emails lose their prepared text
-/// (reset links must not linger) and are recorded in one statement, so recording stays cheap at volume.
+/// Records outcomes, each only while its row is still claimed by this worker: still sending, under a
+/// lease it wrote (`leases`; see `renew`). Sent emails lose their prepared text (reset links must not
+/// linger) and are recorded in one statement, so recording stays cheap at volume.
 pub fn record(
     conn: &mut DbConnection,
     outcomes: &[(i64, Outcome)],
+    leases: &[NaiveDateTime],
     now: NaiveDateTime,
 ) -> QueryResult<()> {
-    let claimed = || om::table.filter(om::status.eq("sending"));
+    let claimed = || {
+        om::table
+            .filter(om::status.eq("sending"))
+            .filter(om::locked_until.eq_any(leases))
+    };
     let sent: Vec<i64> = outcomes
         .iter()
         .filter(|(_, o)| *o == Outcome::Sent)
@@ -127,6 +133,33 @@ pub fn record(
         };
     }
     Ok(())
+}
+
+/// Extends to `until` the lease on the rows among `ids` that this worker still holds, and returns them.
+/// A worker knows its rows by the lease it wrote on them (`leases`: the last value it knows it wrote,
+/// and any it tried since without hearing back); a row under another lease ran out and was claimed
+/// again, and is no longer this worker's to send or record.
+pub fn renew(
+    conn: &mut DbConnection,
+    ids: &[i64],
+    leases: &[NaiveDateTime],
+    until: NaiveDateTime,
+) -> QueryResult<Vec<i64>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let held = || {
+        om::table
+            .filter(om::id.eq_any(ids))
+            .filter(om::status.eq("sending"))
+    };
+    diesel::update(held().filter(om::locked_until.eq_any(leases)))
+        .set(om::locked_until.eq(until))
+        .execute(conn)?;
+    held()
+        .filter(om::locked_until.eq(until))
+        .select(om::id)
+        .load(conn)
 }
 
 /// How many emails are in each status.

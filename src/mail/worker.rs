@@ -1,20 +1,28 @@
 //! The background worker that empties the outbox: one per app instance. It claims a batch of due emails,
 //! composes the campaign ones, sends them with bounded concurrency (and a rate limit, if set), and
-//! records each outcome as it happens, so a crash re-sends as little as possible.
+//! records each outcome as soon as it is known, so a crash re-sends as little as possible.
 //!
-//! What a stop costs: when the server stops, the worker claims nothing more, emails it claimed but had
-//! not started are handed back at once, and sends already talking to the mail server finish and are
-//! recorded. Only if the process dies mid-send (or the database cannot be reached to record it) does an
-//! email stay claimed until its lease runs out; it is then sent again with the same Message-ID, so the
-//! receiving side can recognise the duplicate. An email is never lost.
+//! Exactly once, as far as SMTP allows. Just before each email goes to the mail server, the worker
+//! renews the lease on what it still holds of the batch (writing, in the same transaction, the outcomes
+//! known by then); if that cannot be written, the email is not sent, and if any write fails, no further
+//! email of the batch is sent. Outcomes that could not be written are kept and written again, with a
+//! short backoff, until the lease runs out; no new emails are claimed meanwhile. So a database outage
+//! shorter than the lease repeats nothing. What remains: if the process dies (or the outage outlasts
+//! the lease) after the mail server accepted an email and before its outcome is committed, that email
+//! is sent again with the same Message-ID once its lease runs out, at most one per connection in
+//! flight; the receiving side can recognise the duplicate. An email is never lost.
+//!
+//! When the server stops, the worker claims nothing more, emails it claimed but had not started are
+//! handed back at once, and sends already talking to the mail server finish and are recorded.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
 use chrono::NaiveDateTime;
-use futures_util::{stream, StreamExt};
-use tokio::sync::{mpsc, watch};
+use futures_util::future::join_all;
+use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::outbox::{Composer, Composition, Kind, OutboxMessage};
@@ -70,18 +78,181 @@ fn stopping(stop: &watch::Receiver<()>) -> bool {
     stop.has_changed().is_err()
 }
 
+/// Waits between attempts to write outcomes while the database cannot be written.
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+const MAX_BACKOFF: Duration = Duration::from_secs(2);
+
+/// One claimed batch as the database knows it. Every write of the batch goes through here, one at a
+/// time: the outcomes known so far, then a renewal of the lease on the rows still held. A send that asks
+/// while a write is under way is covered by it, so writes stay few however many sends wait.
+struct Ledger<'a> {
+    db: &'a Db,
+    /// How long a lease lasts, in seconds (`lease_seconds`, at least 1).
+    lease: i64,
+    books: tokio::sync::Mutex<Books>,
+    /// Outcomes known and not yet written, taken by whichever write comes next.
+    outcomes: std::sync::Mutex<Vec<(i64, Outcome)>>,
+    /// Set when a write fails: from then on, no send of the batch starts.
+    broken: AtomicBool,
+}
+
+struct Books {
+    /// Rows of the batch still held with no outcome yet: to be sent, or being sent.
+    held: HashSet<i64>,
+    /// The `locked_until` this worker last wrote on them and, after a failed renewal, the ones it tried
+    /// since (its commit may have happened with only the reply lost). A row under another value was
+    /// claimed again after its lease ran out and is no longer this worker's.
+    leases: Vec<NaiveDateTime>,
+    /// When the lease last written for sure runs out.
+    ends: Instant,
+    /// When the last successful write finished: it covers every send that asked before then (the
+    /// database could be written, and its renewal included every row still held).
+    written: Instant,
+}
+
+impl<'a> Ledger<'a> {
+    fn new(db: &'a Db, lease: i64, claimed: Claimed, ids: HashSet<i64>) -> Self {
+        Ledger {
+            db,
+            lease,
+            books: tokio::sync::Mutex::new(Books {
+                held: ids,
+                leases: vec![claimed.until],
+                ends: claimed.at + Duration::from_secs(lease.unsigned_abs()),
+                written: claimed.at,
+            }),
+            outcomes: std::sync::Mutex::new(Vec::new()),
+            broken: AtomicBool::new(false),
+        }
+    }
+
+    fn broken(&self) -> bool {
+        self.broken.load(Ordering::Relaxed)
+    }
+
+    /// Keeps an outcome for the next write. Ids and outcomes are logged; addresses and replies never are.
+    fn note(&self, id: i64, outcome: Outcome) {
+        match &outcome {
+            Outcome::Sent => tracing::debug!(id, "outbox: email sent"),
+            Outcome::Released => tracing::debug!(id, "outbox: email handed back"),
+            Outcome::Retry { .. } => tracing::info!(id, "outbox: email will be retried"),
+            Outcome::Failed(_) => tracing::warn!(id, "outbox: email failed"),
+            Outcome::Cancelled(_) => tracing::info!(id, "outbox: email cancelled"),
+        }
+        self.unwritten().push((id, outcome));
+    }
+
+    fn unwritten(&self) -> std::sync::MutexGuard<'_, Vec<(i64, Outcome)>> {
+        self.outcomes.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Writes the outcomes known so far and renews the lease on the rows still held, unless a write
+    /// that finished after `asked` has done so already. False if the database could not be written.
+    async fn write(&self, asked: Instant) -> bool {
+        self.write_with(&mut *self.books.lock().await, asked).await
+    }
+
+    /// True if the email may go now: its lease was renewed after this was asked, and it is still held
+    /// (not claimed again elsewhere after its lease ran out).
+    async fn clear_to_send(&self, id: i64) -> bool {
+        let asked = Instant::now();
+        let mut books = self.books.lock().await;
+        self.write_with(&mut books, asked).await && books.held.contains(&id)
+    }
+
+    async fn write_with(&self, books: &mut Books, asked: Instant) -> bool {
+        let outcomes = std::mem::take(&mut *self.unwritten());
+        if outcomes.is_empty() && books.written >= asked {
+            return true;
+        }
+        for (id, _) in &outcomes {
+            books.held.remove(id);
+        }
+        let started = Instant::now();
+        let at = now();
+        let until = at + chrono::Duration::seconds(self.lease);
+        let held: Vec<i64> = books.held.iter().copied().collect();
+        let leases = books.leases.clone();
+        let written = outcomes.clone();
+        let result = self
+            .db
+            .write(move |conn| {
+                queries::record(conn, &written, &leases, at)?;
+                queries::renew(conn, &held, &leases, until).map_err(anyhow::Error::from)
+            })
+            .await;
+        match result {
+            Ok(renewed) => {
+                if !books.held.is_empty() {
+                    if renewed.len() < books.held.len() {
+                        tracing::warn!(
+                            emails = books.held.len() - renewed.len(),
+                            "outbox: emails whose lease ran out were claimed again; that claim sends them"
+                        );
+                    }
+                    books.held = renewed.into_iter().collect();
+                    books.leases = vec![until];
+                    books.ends = started + Duration::from_secs(self.lease.unsigned_abs());
+                }
+                books.written = Instant::now();
+                true
+            }
+            Err(error) => {
+                tracing::error!(%error, "outbox: could not record what was sent; sending stops until it is");
+                if !books.held.is_empty() {
+                    books.leases.push(until);
+                }
+                let mut unwritten = self.unwritten();
+                let since = std::mem::replace(&mut *unwritten, outcomes);
+                unwritten.extend(since);
+                self.broken.store(true, Ordering::Relaxed);
+                false
+            }
+        }
+    }
+
+    /// Writes what is left once the batch's sends are over, trying again with a short backoff while
+    /// the database cannot be written, until the lease runs out: after that the emails may be claimed
+    /// and sent again, and nothing written here would stop it.
+    async fn settle(&self) {
+        let mut backoff = FIRST_BACKOFF;
+        while !self.unwritten().is_empty() {
+            if self.write(Instant::now()).await {
+                continue;
+            }
+            let ends = self.books.lock().await.ends;
+            if Instant::now() + backoff >= ends {
+                let lost = self.unwritten().len();
+                tracing::error!(
+                    emails = lost,
+                    "outbox: the lease ran out before what was sent could be recorded; these emails will be sent again"
+                );
+                return;
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+        }
+    }
+}
+
 /// What every send of one claimed batch shares.
 struct Turn<'a> {
     pacer: Option<&'a Pacer>,
     stop: &'a watch::Receiver<()>,
-    hand_back_at: Instant,
+    ledger: Ledger<'a>,
 }
 
 impl Turn<'_> {
-    /// No more sends in this batch: the app is stopping, or the lease is half gone.
+    /// No more sends in this batch: the app is stopping, or something could not be written.
     fn over(&self) -> bool {
-        stopping(self.stop) || Instant::now() >= self.hand_back_at
+        stopping(self.stop) || self.ledger.broken()
     }
+}
+
+/// A claim as written: when it was made and the lease written on its rows.
+struct Claimed {
+    at: Instant,
+    until: NaiveDateTime,
 }
 
 /// What the worker sends with.
@@ -99,25 +270,13 @@ impl Worker {
     }
 
     async fn run(self, waker: OutboxWaker, mut stop: watch::Receiver<()>) {
-        let (outcomes, recorded) = mpsc::unbounded_channel();
-        let recorder = tokio::spawn(record(self.db.clone(), recorded));
         let pacer = Pacer::new(self.settings.per_second);
         let poll = Duration::from_millis(self.settings.poll_ms.max(10));
         while !stopping(&stop) {
-            let claimed_at = Instant::now();
             match self.claim().await {
-                Ok(batch) if !batch.is_empty() => {
-                    // Sends are bounded by the SMTP timeout (60 s), so one started within half the
-                    // lease is recorded before the lease ends and no other instance can claim it
-                    // meanwhile; emails not started by then are handed back.
-                    let lease =
-                        Duration::from_secs(self.settings.lease_seconds.max(1).unsigned_abs());
-                    let turn = Turn {
-                        pacer: pacer.as_ref(),
-                        stop: &stop,
-                        hand_back_at: claimed_at + lease / 2,
-                    };
-                    self.send(batch, &turn, &outcomes).await;
+                Ok((claimed, batch)) if !batch.is_empty() => {
+                    // Returns once every outcome is written, or its lease has run out.
+                    self.send(claimed, batch, pacer.as_ref(), &stop).await;
                     continue;
                 }
                 Ok(_) => {}
@@ -129,12 +288,10 @@ impl Worker {
                 _ = stop.changed() => {}
             }
         }
-        drop(outcomes);
-        let _ = recorder.await;
         tracing::info!("outbox worker stopped");
     }
 
-    async fn claim(&self) -> anyhow::Result<Vec<OutboxMessage>> {
+    async fn claim(&self) -> anyhow::Result<(Claimed, Vec<OutboxMessage>)> {
         let lease = self.settings.lease_seconds.max(1);
         // With a rate limit, claim no more than can be sent well within the lease.
         let limit = match self.settings.per_second {
@@ -145,22 +302,29 @@ impl Worker {
                 .min(i64::from(rate) * lease / 2)
                 .max(1),
         };
-        self.db
-            .write(move |conn| {
-                let at = now();
-                queries::claim(conn, limit, at, at + chrono::Duration::seconds(lease))
-                    .map_err(anyhow::Error::from)
-            })
-            .await
+        let claimed_at = Instant::now();
+        let at = now();
+        let until = at + chrono::Duration::seconds(lease);
+        let batch = self
+            .db
+            .write(move |conn| queries::claim(conn, limit, at, until).map_err(anyhow::Error::from))
+            .await?;
+        let claimed = Claimed {
+            at: claimed_at,
+            until,
+        };
+        Ok((claimed, batch))
     }
 
-    /// Composes and sends one claimed batch; each outcome goes to the recorder as soon as it is known.
+    /// Composes and sends one claimed batch, then writes what is left to write.
     async fn send(
         &self,
+        claimed: Claimed,
         batch: Vec<OutboxMessage>,
-        turn: &Turn<'_>,
-        outcomes: &mpsc::UnboundedSender<(i64, Outcome)>,
+        pacer: Option<&Pacer>,
+        stop: &watch::Receiver<()>,
     ) {
+        let until = claimed.until;
         let (prepared, others): (Vec<_>, Vec<_>) = batch
             .into_iter()
             .partition(|m| Kind::parse(&m.kind) == Some(Kind::Prepared));
@@ -172,7 +336,7 @@ impl Worker {
             })
             .collect();
         if !others.is_empty() {
-            match self.compose(&others).await {
+            match self.compose(&others, until).await {
                 Ok(mut composed) => emails.extend(others.into_iter().filter_map(|m| {
                     let composition = composed.remove(&m.id)?;
                     Some((m, composition))
@@ -181,15 +345,31 @@ impl Worker {
                 Err(error) => tracing::warn!(%error, "outbox: composing emails failed"),
             }
         }
-        stream::iter(emails)
-            .for_each_concurrent(
-                self.settings.concurrency.max(1),
-                |(message, composition)| async move {
-                    let outcome = self.send_one(&message, composition, turn).await;
-                    let _ = outcomes.send((message.id, outcome));
-                },
-            )
-            .await;
+        let held = emails.iter().map(|(m, _)| m.id).collect();
+        let turn = Turn {
+            pacer,
+            stop,
+            ledger: Ledger::new(&self.db, self.settings.lease_seconds.max(1), claimed, held),
+        };
+        // Each connection's next send writes the outcome of its last one, with the lease it renews.
+        let queue = std::sync::Mutex::new(emails.into_iter());
+        let connection = || async {
+            loop {
+                let next = queue.lock().unwrap_or_else(PoisonError::into_inner).next();
+                let Some((message, composition)) = next else {
+                    break;
+                };
+                if let Some(outcome) = self.send_one(&message, composition, &turn).await {
+                    turn.ledger.note(message.id, outcome);
+                }
+            }
+            // Its last outcome now, not once the slowest connection is done.
+            if !turn.ledger.broken() {
+                turn.ledger.write(Instant::now()).await;
+            }
+        };
+        join_all((0..self.settings.concurrency.max(1)).map(|_| connection())).await;
+        turn.ledger.settle().await;
     }
 
     /// Asks the composer for the batch's campaign emails, recording cancellations (and emails it gave
@@ -197,6 +377,7 @@ impl Worker {
     async fn compose(
         &self,
         messages: &[OutboxMessage],
+        lease: NaiveDateTime,
     ) -> anyhow::Result<HashMap<i64, Composition>> {
         let (composer, messages) = (self.composer.clone(), messages.to_vec());
         self.db
@@ -212,25 +393,27 @@ impl Worker {
                         None => Some((m.id, Outcome::Failed("not composed".into()))),
                     })
                     .collect();
-                queries::record(conn, &unsent, now())?;
+                queries::record(conn, &unsent, &[lease], now())?;
                 composed.retain(|_, c| matches!(c, Composition::Send(_)));
                 Ok(composed)
             })
             .await
     }
 
+    /// Sends one email if the batch may go on and its lease can be renewed first. None when the row
+    /// is no longer this worker's to send.
     async fn send_one(
         &self,
         message: &OutboxMessage,
         composition: Composition,
         turn: &Turn<'_>,
-    ) -> Outcome {
+    ) -> Option<Outcome> {
         let composed = match composition {
             Composition::Send(composed) => composed,
-            Composition::Cancel(reason) => return Outcome::Cancelled(reason),
+            Composition::Cancel(reason) => return Some(Outcome::Cancelled(reason)),
         };
         if turn.over() {
-            return Outcome::Released;
+            return Some(Outcome::Released);
         }
         let email = match self.sender.build(&Envelope {
             message_id: &message.message_id,
@@ -242,16 +425,21 @@ impl Worker {
         }) {
             Ok(email) => email,
             Err(SendError::Permanent(reason) | SendError::Temporary(reason)) => {
-                return Outcome::Failed(reason)
+                return Some(Outcome::Failed(reason))
             }
         };
         if let Some(pacer) = turn.pacer {
             pacer.wait().await;
         }
         if turn.over() {
-            return Outcome::Released;
+            return Some(Outcome::Released);
         }
-        match self.sender.deliver(email).await {
+        if !turn.ledger.clear_to_send(message.id).await {
+            // Handed back if the database could not be written; if the row is no longer held, the
+            // claim that holds it now sends it.
+            return turn.ledger.broken().then_some(Outcome::Released);
+        }
+        Some(match self.sender.deliver(email).await {
             Ok(()) => Outcome::Sent,
             Err(SendError::Permanent(reply)) => Outcome::Failed(reply),
             Err(SendError::Temporary(reply)) => {
@@ -260,7 +448,7 @@ impl Worker {
                     None => Outcome::Failed(reply),
                 }
             }
-        }
+        })
     }
 }
 
@@ -282,31 +470,6 @@ fn prepared_composition(message: &OutboxMessage) -> Composition {
             })
         }
         _ => Composition::Cancel("the prepared email has no text".into()),
-    }
-}
-
-/// Writes outcomes as they arrive, all that have arrived in one transaction: prompt when emails trickle
-/// in, cheap when they pour. Ids and outcomes are logged; addresses and replies never are.
-async fn record(db: Db, mut recorded: mpsc::UnboundedReceiver<(i64, Outcome)>) {
-    let mut outcomes = Vec::new();
-    while recorded.recv_many(&mut outcomes, 1000).await > 0 {
-        for (id, outcome) in &outcomes {
-            match outcome {
-                Outcome::Sent => tracing::debug!(id, "outbox: email sent"),
-                Outcome::Released => tracing::debug!(id, "outbox: email handed back"),
-                Outcome::Retry { .. } => tracing::info!(id, "outbox: email will be retried"),
-                Outcome::Failed(_) => tracing::warn!(id, "outbox: email failed"),
-                Outcome::Cancelled(_) => tracing::info!(id, "outbox: email cancelled"),
-            }
-        }
-        let batch = std::mem::take(&mut outcomes);
-        if let Err(error) = db
-            .write(move |conn| queries::record(conn, &batch, now()).map_err(anyhow::Error::from))
-            .await
-        {
-            // The emails stay claimed until their lease runs out, then go again with the same Message-ID.
-            tracing::error!(%error, "outbox: could not record what was sent");
-        }
     }
 }
 

@@ -31,6 +31,7 @@ mod participants;
 mod plain_language;
 mod preview;
 mod privacy;
+mod proxy;
 mod query_counts;
 mod questionnaires;
 mod report;

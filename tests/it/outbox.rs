@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use reqwest::StatusCode;
 use voices::config::Settings;
@@ -14,8 +15,10 @@ use voices::identity::Role;
 use voices::mail::outbox::{
     self, Composed, Composer, Composition, Kind, OutboxMessage, Prepared, Queued,
 };
+use voices::mail::queries::{self, Outcome};
 
-use crate::helpers::{spawn_composing, spawn_on, Backend, TestApp};
+use crate::helpers::{spawn_composing, spawn_on, spawn_with, Backend, TestApp};
+use crate::proxy::Proxy;
 use crate::smtp::Sink;
 use crate::{on_both_backends, on_both_databases};
 
@@ -414,6 +417,176 @@ async fn a_restart_mid_send_loses_nothing_and_sends_nothing_twice(backend: Backe
     assert_each_once(&received, &keys, &message_domain(&app));
 }
 
+/// Sends a few hundred emails through an outage of the database, begun once some have gone and ended
+/// after `outage`: sending stops while the database cannot be written, and once it can, every email has
+/// arrived exactly once.
+async fn each_email_once_through_an_outage<B, R>(
+    app: &TestApp,
+    sink: &Sink,
+    outage: Duration,
+    begin: impl FnOnce() -> B,
+    end: impl FnOnce(R),
+) where
+    B: std::future::Future<Output = R>,
+{
+    let emails = many(300);
+    let keys: Vec<String> = emails.iter().map(|e| e.key.clone()).collect();
+    queue(app, emails).await;
+    sink.wait_for(60, Duration::from_secs(10)).await;
+    let down = begin().await;
+    // Sends already talking to the mail server finish; no other starts.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let stopped_at = sink.count();
+    assert!(stopped_at < 300, "the outage began mid-send");
+    tokio::time::sleep(outage - Duration::from_secs(1)).await;
+    assert_eq!(
+        sink.count(),
+        stopped_at,
+        "nothing is sent while what is sent cannot be recorded"
+    );
+    end(down);
+    let received = sink.wait_for(300, Duration::from_secs(25)).await;
+    wait_until_all(app, "sent", Duration::from_secs(10)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(sink.count(), 300);
+    assert_each_once(&received, &keys, &message_domain(app));
+}
+
+/// Slow enough for an outage to begin mid-batch (a batch takes 5 s); a lease longer than the outage.
+fn steady(settings: &mut Settings, smtp_url: &str) {
+    quick(settings, smtp_url);
+    settings.outbox.per_second = 40;
+    settings.outbox.batch_size = 200;
+    settings.outbox.lease_seconds = 30;
+}
+
+/// PostgreSQL refusing connections mid-campaign: every connection dropped at once, new ones refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgres_outage_mid_send_repeats_and_loses_nothing() {
+    let Ok(admin_url) = std::env::var("VOICES_TEST_DATABASE_URL") else {
+        eprintln!("NOTE: VOICES_TEST_DATABASE_URL is not set; this PostgreSQL test is skipped");
+        return;
+    };
+    let admin_url = url::Url::parse(&admin_url).unwrap();
+    let server = std::net::ToSocketAddrs::to_socket_addrs(&(
+        admin_url.host_str().unwrap(),
+        admin_url.port().unwrap_or(5432),
+    ))
+    .unwrap()
+    .next()
+    .unwrap();
+    let proxy = Proxy::start(server).await;
+    let (smtp_url, sink) = Sink::start();
+    let app = spawn_on(Backend::Postgres, |s| {
+        steady(s, &smtp_url);
+        let mut url = url::Url::parse(&s.database_url).unwrap();
+        url.set_ip_host(proxy.address().ip()).unwrap();
+        url.set_port(Some(proxy.address().port())).unwrap();
+        s.database_url = url.to_string();
+    })
+    .await
+    .unwrap();
+    each_email_once_through_an_outage(
+        &app,
+        &sink,
+        Duration::from_secs(5),
+        || async { proxy.cut() },
+        |()| proxy.restore(),
+    )
+    .await;
+}
+
+/// Another process holding SQLite's write lock for longer than the app waits for it (its busy
+/// timeout, 5 s): every write of the app fails meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sqlite_file_locked_mid_send_repeats_and_loses_nothing() {
+    let (smtp_url, sink) = Sink::start();
+    let app = spawn_with(Backend::Sqlite, |s| steady(s, &smtp_url)).await;
+    let file = app.data_dir.path().join("voices.db");
+    each_email_once_through_an_outage(
+        &app,
+        &sink,
+        Duration::from_secs(7),
+        || lock_for_writing(file),
+        drop,
+    )
+    .await;
+}
+
+/// Holds the write lock of a SQLite file from another connection until dropped.
+struct WriteLock {
+    release: std::sync::mpsc::Sender<()>,
+    holder: Option<std::thread::JoinHandle<()>>,
+}
+
+async fn lock_for_writing(file: std::path::PathBuf) -> WriteLock {
+    let (locked, is_locked) = tokio::sync::oneshot::channel();
+    let (release, released) = std::sync::mpsc::channel();
+    let holder = std::thread::spawn(move || {
+        let mut conn = diesel::SqliteConnection::establish(&file.to_string_lossy()).unwrap();
+        conn.batch_execute("PRAGMA busy_timeout = 5000; BEGIN EXCLUSIVE")
+            .unwrap();
+        locked.send(()).unwrap();
+        let _ = released.recv();
+        conn.batch_execute("ROLLBACK").unwrap();
+    });
+    is_locked.await.unwrap();
+    WriteLock {
+        release,
+        holder: Some(holder),
+    }
+}
+
+impl Drop for WriteLock {
+    fn drop(&mut self) {
+        let _ = self.release.send(());
+        if let Some(holder) = self.holder.take() {
+            holder.join().unwrap();
+        }
+    }
+}
+
+/// A worker knows its rows by the lease it wrote: once that ran out and another worker claimed them, the
+/// first can neither renew them (so it does not send them) nor record anything on them.
+async fn a_lease_lost_to_another_claim_is_neither_renewed_nor_recorded(mut app: TestApp) {
+    app.stop().await;
+    queue(&app, many(2)).await;
+    let sent = app
+        .db
+        .write(|conn| {
+            let at = voices::db::now();
+            let minute = chrono::Duration::seconds(60);
+            // The first worker's lease has run out by the time the second claims.
+            let first = at - minute;
+            assert_eq!(queries::claim(conn, 10, at, first)?.len(), 2);
+            let second = at + minute;
+            let ids: Vec<i64> = queries::claim(conn, 10, at, second)?
+                .iter()
+                .map(|m| m.id)
+                .collect();
+            assert_eq!(ids.len(), 2, "claimed again once the lease ran out");
+            let sent: Vec<(i64, Outcome)> = ids.iter().map(|id| (*id, Outcome::Sent)).collect();
+            assert!(queries::renew(conn, &ids, &[first], at + minute * 2)?.is_empty());
+            queries::record(conn, &sent, &[first], at)?;
+            let status: Vec<String> = om::table.select(om::status).load(conn)?;
+            assert_eq!(
+                status,
+                ["sending", "sending"],
+                "the first worker records nothing"
+            );
+
+            let later = at + minute * 2;
+            let mut renewed = queries::renew(conn, &ids, &[second], later)?;
+            renewed.sort_unstable();
+            assert_eq!(renewed, ids, "the second worker renews its claim");
+            queries::record(conn, &sent, &[later], at)?;
+            Ok::<_, anyhow::Error>(om::table.select(om::status).load::<String>(conn)?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(sent, ["sent", "sent"]);
+}
+
 /// Two instances behind a load balancer share one PostgreSQL outbox.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn instances_sharing_postgres_never_send_twice() {
@@ -471,4 +644,7 @@ on_both_backends!(
     a_restart_mid_send_loses_nothing_and_sends_nothing_twice,
 );
 
-on_both_databases!(without_a_mail_server_emails_are_files_and_the_page_says_so);
+on_both_databases!(
+    without_a_mail_server_emails_are_files_and_the_page_says_so,
+    a_lease_lost_to_another_claim_is_neither_renewed_nor_recorded,
+);
