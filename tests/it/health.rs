@@ -128,6 +128,34 @@ async fn unavailable_within_two_seconds(
     response.text().await.unwrap()
 }
 
+/// PostgreSQL going away and coming back (a restart, a network cut): pages answer 503 quickly while it
+/// is gone, and everything works again when it is back, with no restart of Voices.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgres_outage_answers_503_quickly_and_recovers_without_a_restart() {
+    let Some((proxy, app)) = crate::proxy::postgres_behind_a_proxy(|_| {}).await else {
+        return;
+    };
+    app.signed_in_as("pat@example.org", voices::identity::Role::Member)
+        .await;
+    proxy.cut();
+    let html = unavailable_within_two_seconds(app.get("/account")).await;
+    assert!(html.contains("This page could not be shown just now"));
+    let (status, body) = readyz(&app).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+
+    proxy.restore();
+    let (status, body) = readyz(&app).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(app.get("/account").await.status(), StatusCode::OK);
+    let created = app
+        .post_form(
+            "/studies",
+            &[("title", "After the outage"), ("summary", "")],
+        )
+        .await;
+    assert_eq!(created.status(), StatusCode::SEE_OTHER);
+}
+
 async fn readiness_fails_when_the_disk_is_nearly_full(app: TestApp) {
     let starved = app
         .another_instance(|s| s.health.min_free_disk_mb = u64::MAX / (1024 * 1024))

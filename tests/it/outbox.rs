@@ -18,7 +18,7 @@ use voices::mail::outbox::{
 use voices::mail::queries::{self, Outcome};
 
 use crate::helpers::{spawn_composing, spawn_on, spawn_with, Backend, TestApp};
-use crate::proxy::Proxy;
+use crate::proxy::postgres_behind_a_proxy;
 use crate::smtp::Sink;
 use crate::{on_both_backends, on_both_databases};
 
@@ -463,29 +463,10 @@ fn steady(settings: &mut Settings, smtp_url: &str) {
 /// PostgreSQL refusing connections mid-campaign: every connection dropped at once, new ones refused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_postgres_outage_mid_send_repeats_and_loses_nothing() {
-    let Ok(admin_url) = std::env::var("VOICES_TEST_DATABASE_URL") else {
-        eprintln!("NOTE: VOICES_TEST_DATABASE_URL is not set; this PostgreSQL test is skipped");
+    let (smtp_url, sink) = Sink::start();
+    let Some((proxy, app)) = postgres_behind_a_proxy(|s| steady(s, &smtp_url)).await else {
         return;
     };
-    let admin_url = url::Url::parse(&admin_url).unwrap();
-    let server = std::net::ToSocketAddrs::to_socket_addrs(&(
-        admin_url.host_str().unwrap(),
-        admin_url.port().unwrap_or(5432),
-    ))
-    .unwrap()
-    .next()
-    .unwrap();
-    let proxy = Proxy::start(server).await;
-    let (smtp_url, sink) = Sink::start();
-    let app = spawn_on(Backend::Postgres, |s| {
-        steady(s, &smtp_url);
-        let mut url = url::Url::parse(&s.database_url).unwrap();
-        url.set_ip_host(proxy.address().ip()).unwrap();
-        url.set_port(Some(proxy.address().port())).unwrap();
-        s.database_url = url.to_string();
-    })
-    .await
-    .unwrap();
     each_email_once_through_an_outage(
         &app,
         &sink,

@@ -80,3 +80,32 @@ impl Drop for Proxy {
         self.cut();
     }
 }
+
+/// An app on a fresh PostgreSQL database that it reaches through a proxy, for tests of outages; None
+/// (with a note) when no PostgreSQL server is configured for tests.
+pub async fn postgres_behind_a_proxy(
+    adjust: impl FnOnce(&mut voices::config::Settings),
+) -> Option<(Proxy, crate::helpers::TestApp)> {
+    let Ok(admin_url) = std::env::var("VOICES_TEST_DATABASE_URL") else {
+        eprintln!("NOTE: VOICES_TEST_DATABASE_URL is not set; this PostgreSQL test is skipped");
+        return None;
+    };
+    let admin_url = url::Url::parse(&admin_url).unwrap();
+    let server = std::net::ToSocketAddrs::to_socket_addrs(&(
+        admin_url.host_str().unwrap(),
+        admin_url.port().unwrap_or(5432),
+    ))
+    .unwrap()
+    .next()
+    .unwrap();
+    let proxy = Proxy::start(server).await;
+    let app = crate::helpers::spawn_on(crate::helpers::Backend::Postgres, |s| {
+        adjust(s);
+        let mut url = url::Url::parse(&s.database_url).unwrap();
+        url.set_ip_host(proxy.address().ip()).unwrap();
+        url.set_port(Some(proxy.address().port())).unwrap();
+        s.database_url = url.to_string();
+    })
+    .await?;
+    Some((proxy, app))
+}
