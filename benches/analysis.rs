@@ -27,7 +27,9 @@
 //! server is restarted on the seeded database, then 4 analysts download the whole file at once, and
 //! the server's peak resident memory (VmHWM) is read. `VOICES_BENCH_BEFORE=<path to another voices
 //! binary>` runs the same with that build first (e.g. one built from an earlier commit), and says
-//! whether the two builds sent the same bytes.
+//! whether the two builds sent the same bytes; `VOICES_BENCH_SERVER=<path>` measures that binary as
+//! the current build instead of the one built with the driver (so a driver built with
+//! `--profile dev` can measure a release build).
 //!
 //! Run with `cargo bench --bench analysis`. Environment:
 //! - `VOICES_BENCH_PARTICIPANTS` (default 2000), `VOICES_BENCH_CODINGS` (default 20000),
@@ -445,10 +447,12 @@ async fn measure_memory(
             format!("/studies/{s}/exports/coded-passages.csv"),
         ),
     ];
+    let current = std::env::var_os("VOICES_BENCH_SERVER")
+        .map_or_else(|| server::BINARY.into(), std::path::PathBuf::from);
     let builds: Vec<(&'static str, &std::path::Path)> = before
         .map(|b| ("before", b))
         .into_iter()
-        .chain([("after", server::BINARY.as_ref())])
+        .chain([("after", current.as_path())])
         .collect();
     let mut digests: HashMap<&str, Vec<u8>> = HashMap::new();
     let mut rows = Vec::new();
@@ -592,9 +596,24 @@ async fn set_up(server: &Server) -> anyhow::Result<Study> {
             })),
         )
         .await?;
-    let analyst = added["member"]["user_id"]
+    // Members join by accepting their invitation; the analyst does, as they would on their page.
+    let invitation = added["id"]
         .as_i64()
-        .with_context(|| format!("no account id for the analyst: {added}"))?;
+        .with_context(|| format!("no invitation for the analyst: {added}"))?;
+    let db = Db::connect(server.database_url(), 1)?;
+    let analyst = voices::accounts::actions::user_by_email(&db, ANALYST_EMAIL)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .context("the invitation made no account for the analyst")?
+        .id;
+    voices::studies::invitations::actions::accept(
+        &db,
+        &voices::audit::Origin::command_line(),
+        analyst,
+        invitation,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
 
     // Opening the codebook adds the COM-B codes; two codes go under each.
     let codebook = lead

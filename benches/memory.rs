@@ -8,6 +8,7 @@
 //! The requirement: under 30 MB. Run with `cargo bench --bench memory`. Environment:
 //! - `VOICES_BENCH_RUNS` (default 3): starts, each measured;
 //! - `VOICES_BENCH_BEFORE=<path to another voices binary>`: measures that build too, first;
+//! - `VOICES_BENCH_SERVER=<path>`: measures that binary instead of the one built with the driver;
 //! - `VOICES_BENCH_AFTER_SECONDS` (default 5).
 //!
 //! Other `VOICES_*` variables reach the server, e.g. `VOICES_WORKERS=8` for a bigger machine's workers.
@@ -33,7 +34,9 @@ fn main() -> anyhow::Result<()> {
     if let Some(before) = std::env::var_os("VOICES_BENCH_BEFORE") {
         builds.push(("before", before.into()));
     }
-    builds.push(("after", env!("CARGO_BIN_EXE_voices").into()));
+    let current = std::env::var_os("VOICES_BENCH_SERVER")
+        .map_or_else(|| env!("CARGO_BIN_EXE_voices").into(), PathBuf::from);
+    builds.push(("after", current));
     println!(
         "Idle resident memory {} s after start, default settings, {} core(s):\n",
         wait.as_secs(),
