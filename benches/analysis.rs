@@ -22,9 +22,19 @@
 //! The issue's targets (SQLite, this 2-core machine): the framework matrix and the dashboard (the
 //! closed-questions page) under 300 ms p50; the full project export under 5 s.
 //!
+//! With `VOICES_BENCH_SCENARIO=memory`, the server's memory under whole exports instead: for each
+//! export (responses as wide and long CSV and as JSON, the REFI-QDA project, the coded passages) the
+//! server is restarted on the seeded database, then 4 analysts download the whole file at once, and
+//! the server's peak resident memory (VmHWM) is read. `VOICES_BENCH_BEFORE=<path to another voices
+//! binary>` runs the same with that build first (e.g. one built from an earlier commit), and says
+//! whether the two builds sent the same bytes; `VOICES_BENCH_SERVER=<path>` measures that binary as
+//! the current build instead of the one built with the driver (so a driver built with
+//! `--profile dev` can measure a release build).
+//!
 //! Run with `cargo bench --bench analysis`. Environment:
 //! - `VOICES_BENCH_PARTICIPANTS` (default 2000), `VOICES_BENCH_CODINGS` (default 20000),
 //!   `VOICES_BENCH_REQUESTS` (default 20);
+//! - `VOICES_BENCH_SCENARIO` (`timing`, the default, or `memory`), `VOICES_BENCH_BEFORE`;
 //! - `VOICES_BENCH_POSTGRES=0`: SQLite only;
 //! - `VOICES_BENCH_POSTGRES_URL`, `VOICES_BENCH_REQUIRE_POSTGRES=1`: as for `benches/respond.rs`.
 
@@ -37,6 +47,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
+use sha2::Digest;
 
 use voices::db::schema::{
     answers, codings, consent_records, participants, participations, questions, responses, studies,
@@ -116,6 +127,9 @@ async fn main() -> anyhow::Result<()> {
         codings: usize::try_from(env_number("VOICES_BENCH_CODINGS", 20_000)?)?,
         requests: usize::try_from(env_number("VOICES_BENCH_REQUESTS", 20)?)?.max(1),
     };
+    if std::env::var("VOICES_BENCH_SCENARIO").is_ok_and(|s| s == "memory") {
+        return memory(&plan).await;
+    }
     let mut reports = vec![measure("sqlite", Database::Sqlite, &plan).await?];
     let mut skipped = None;
     if env_number("VOICES_BENCH_POSTGRES", 1)? != 0 {
@@ -345,6 +359,157 @@ fn endpoints(study: &Study) -> Vec<Endpoint> {
     .collect()
 }
 
+/// The memory scenario: on SQLite, then PostgreSQL (as the timing scenario chooses), the seeded
+/// study's exports downloaded whole by 4 at once, each on a freshly started server.
+async fn memory(plan: &Plan) -> anyhow::Result<()> {
+    let before = std::env::var_os("VOICES_BENCH_BEFORE").map(std::path::PathBuf::from);
+    let mut rows = measure_memory("sqlite", Database::Sqlite, plan, before.as_deref()).await?;
+    let mut skipped = None;
+    if env_number("VOICES_BENCH_POSTGRES", 1)? != 0 {
+        match shared::postgres_scratch()? {
+            Ok(scratch) => {
+                let database = Database::Postgres(scratch.url.clone());
+                rows.extend(measure_memory("postgres", database, plan, before.as_deref()).await?);
+            }
+            Err(why) => skipped = Some(why),
+        }
+    }
+    println!(
+        "\nWhole exports of {} participants × 40 answers with {} codings, {CONCURRENT} downloads at \
+         once on a server started for each (its peak RSS is VmHWM from /proc/<pid>/status):\n",
+        plan.participants, plan.codings
+    );
+    println!(
+        "| backend | build | export | body | {CONCURRENT} at once: slowest s | RSS before MiB | peak RSS MiB | RSS after MiB | same bytes as before |"
+    );
+    println!("|---|---|---|---:|---:|---:|---:|---:|---|");
+    for row in &rows {
+        println!(
+            "| {} | {} | {} | {} | {:.2} | {:.1} | **{:.1}** | {:.1} | {} |",
+            row.backend,
+            row.build,
+            row.export,
+            size_text(row.bytes),
+            row.seconds,
+            mib(row.idle_kib),
+            mib(row.peak_kib),
+            mib(row.after_kib),
+            row.same.unwrap_or("")
+        );
+    }
+    if let Some(note) = skipped {
+        println!("\n{note}");
+    }
+    Ok(())
+}
+
+struct MemoryRow {
+    backend: &'static str,
+    build: &'static str,
+    export: &'static str,
+    bytes: usize,
+    seconds: f64,
+    idle_kib: u64,
+    peak_kib: u64,
+    after_kib: u64,
+    same: Option<&'static str>,
+}
+
+async fn measure_memory(
+    backend: &'static str,
+    database: Database,
+    plan: &Plan,
+    before: Option<&std::path::Path>,
+) -> anyhow::Result<Vec<MemoryRow>> {
+    eprintln!("[{backend}] starting the server");
+    let mut server = Server::start(&database)?;
+    server.wait_until_healthy().await?;
+    let study = set_up(&server).await?;
+    seed(&server, &study, plan, backend).await?;
+    let api = server.api(ANALYST_EMAIL, "memory driver", REQUEST_TIMEOUT)?;
+    let s = study.id;
+    let exports = [
+        (
+            "responses.csv (wide)",
+            format!("/studies/{s}/exports/responses.csv"),
+        ),
+        (
+            "responses.csv (long)",
+            format!("/studies/{s}/exports/responses.csv?layout=long"),
+        ),
+        (
+            "responses.json",
+            format!("/studies/{s}/exports/responses.json"),
+        ),
+        ("project.qdpx", format!("/studies/{s}/exports/project.qdpx")),
+        (
+            "coded-passages.csv",
+            format!("/studies/{s}/exports/coded-passages.csv"),
+        ),
+    ];
+    let current = std::env::var_os("VOICES_BENCH_SERVER")
+        .map_or_else(|| server::BINARY.into(), std::path::PathBuf::from);
+    let builds: Vec<(&'static str, &std::path::Path)> = before
+        .map(|b| ("before", b))
+        .into_iter()
+        .chain([("after", current.as_path())])
+        .collect();
+    let mut digests: HashMap<&str, Vec<u8>> = HashMap::new();
+    let mut rows = Vec::new();
+    for (build, binary) in builds {
+        for &(export, ref path) in &exports {
+            eprintln!("[{backend}] {build}: {export}");
+            server.restart(binary)?;
+            server.wait_until_healthy().await?;
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let idle_kib = server.status_kib("VmRSS")?;
+            let started = Instant::now();
+            let all = (0..CONCURRENT).map(|_| api.download(path));
+            let mut bodies = Vec::new();
+            for result in futures_util::future::join_all(all).await {
+                let (status, body) = result?;
+                if status != StatusCode::OK {
+                    bail!("GET {path} answered {status}");
+                }
+                bodies.push(body);
+            }
+            let seconds = started.elapsed().as_secs_f64();
+            let peak_kib = server.status_kib("VmHWM")?;
+            server.ensure_running()?;
+            // The project's zip is made at export time (its creation time is inside), so only its
+            // size is comparable.
+            let timed = export.ends_with(".qdpx");
+            let digest = sha2::Sha256::digest(&bodies[0]).to_vec();
+            if !timed
+                && bodies
+                    .iter()
+                    .any(|b| sha2::Sha256::digest(b).to_vec() != digest)
+            {
+                bail!("the {CONCURRENT} downloads of {path} differ");
+            }
+            let same = match digests.get(export) {
+                _ if timed => None,
+                Some(earlier) if *earlier == digest => Some("yes"),
+                Some(_) => Some("**no**"),
+                None => None,
+            };
+            digests.insert(export, digest);
+            rows.push(MemoryRow {
+                backend,
+                build,
+                export,
+                bytes: bodies[0].len(),
+                seconds,
+                idle_kib,
+                peak_kib,
+                after_kib: server.status_kib("VmRSS")?,
+                same,
+            });
+        }
+    }
+    Ok(rows)
+}
+
 /// One request, read to the end: its time and the body's size. Anything but 200 is an error.
 async fn fetch(
     browser: &reqwest::Client,
@@ -433,9 +598,24 @@ async fn set_up(server: &Server) -> anyhow::Result<Study> {
             })),
         )
         .await?;
-    let analyst = added["member"]["user_id"]
+    // Members join by accepting their invitation; the analyst does, as they would on their page.
+    let invitation = added["id"]
         .as_i64()
-        .with_context(|| format!("no account id for the analyst: {added}"))?;
+        .with_context(|| format!("no invitation for the analyst: {added}"))?;
+    let db = Db::connect(server.database_url(), 1)?;
+    let analyst = voices::accounts::actions::user_by_email(&db, ANALYST_EMAIL)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .context("the invitation made no account for the analyst")?
+        .id;
+    voices::studies::invitations::actions::accept(
+        &db,
+        &voices::audit::Origin::command_line(),
+        analyst,
+        invitation,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
 
     // Opening the codebook adds the COM-B codes; two codes go under each.
     let codebook = lead

@@ -28,6 +28,8 @@ pub struct Server {
     pub child: Child,
     pub port: u16,
     database_url: String,
+    /// The `VOICES_...` settings this server was started with, beyond the drivers' own.
+    settings: Vec<(String, String)>,
     // Removed after the process is killed: fields drop after `Drop::drop` has run.
     data_dir: TempDir,
 }
@@ -48,20 +50,41 @@ impl Server {
             Database::Sqlite => format!("sqlite://{}", data_dir.path().join("voices.db").display()),
             Database::Postgres(url) => url.clone(),
         };
-        let mut command = voices_command(data_dir.path(), port, &database_url);
-        command
-            .envs(settings.iter().copied())
-            .stdin(Stdio::null())
-            // The server logs to stdout; send that to our stderr so stdout holds only the tables.
-            .stdout(std::io::stderr())
-            .stderr(Stdio::inherit());
-        let child = command.spawn().context("starting the voices binary")?;
+        let settings: Vec<(String, String)> = settings
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let child = spawn(
+            BINARY.as_ref(),
+            data_dir.path(),
+            port,
+            &database_url,
+            &settings,
+        )?;
         Ok(Server {
             child,
             port,
             database_url,
+            settings,
             data_dir,
         })
+    }
+
+    // Only the drivers that compare two builds use it.
+    #[allow(dead_code)]
+    /// Stops the process and starts `binary` (another build of voices) in its place, on the same data
+    /// directory, database and port: its memory figures count from its own start.
+    pub fn restart(&mut self, binary: &Path) -> anyhow::Result<()> {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.child = spawn(
+            binary,
+            self.data_dir.path(),
+            self.port,
+            &self.database_url,
+            &self.settings,
+        )?;
+        Ok(())
     }
 
     /// Runs a `voices` command-line command against the running server's database and returns what it
@@ -71,13 +94,18 @@ impl Server {
     }
 
     fn run(&self, args: &[&str], input: &str) -> anyhow::Result<Output> {
-        let mut child = voices_command(self.data_dir.path(), self.port, &self.database_url)
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .with_context(|| format!("starting voices {}", args[0]))?;
+        let mut child = voices_command(
+            BINARY.as_ref(),
+            self.data_dir.path(),
+            self.port,
+            &self.database_url,
+        )
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .with_context(|| format!("starting voices {}", args[0]))?;
         if let Some(mut stdin) = child.stdin.take() {
             stdin.write_all(input.as_bytes())?;
         }
@@ -213,9 +241,31 @@ fn printed(args: &[&str], output: Output) -> anyhow::Result<String> {
     Ok(String::from_utf8(output.stdout)?)
 }
 
-/// The `voices` binary with the settings the drivers give it, for the server and for CLI commands.
-fn voices_command(data_dir: &Path, port: u16, database_url: &str) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_voices"));
+/// The `voices` binary built with the driver.
+pub const BINARY: &str = env!("CARGO_BIN_EXE_voices");
+
+fn spawn(
+    binary: &Path,
+    data_dir: &Path,
+    port: u16,
+    database_url: &str,
+    settings: &[(String, String)],
+) -> anyhow::Result<Child> {
+    let mut command = voices_command(binary, data_dir, port, database_url);
+    command
+        .envs(settings.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        // The server logs to stdout; send that to our stderr so stdout holds only the tables.
+        .stdout(std::io::stderr())
+        .stderr(Stdio::inherit());
+    command
+        .spawn()
+        .with_context(|| format!("starting {}", binary.display()))
+}
+
+/// A `voices` binary with the settings the drivers give it, for the server and for CLI commands.
+fn voices_command(binary: &Path, data_dir: &Path, port: u16, database_url: &str) -> Command {
+    let mut command = Command::new(binary);
     command
         // Outside the repository, so a developer's config/local.toml cannot change what is measured.
         .current_dir(data_dir)
@@ -257,6 +307,25 @@ impl Api {
             bail!("{method} /api/v1{path} answered {status}: {text}");
         }
         Ok(serde_json::from_str(&text)?)
+    }
+
+    /// A GET's status and body as bytes, read to the end.
+    // Only the drivers that download files use it.
+    #[allow(dead_code)]
+    pub async fn download(&self, path: &str) -> anyhow::Result<(StatusCode, Vec<u8>)> {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .with_context(|| format!("GET /api/v1{path}"))?;
+        let status = response.status();
+        let body = response
+            .bytes()
+            .await
+            .with_context(|| format!("GET /api/v1{path}: the body"))?;
+        Ok((status, body.to_vec()))
     }
 
     /// The answer's status and text, whatever the status (the whole body is read, freeing the

@@ -22,6 +22,7 @@ on_both_databases!(
     responses_come_out_as_they_were_answered,
     the_codebook_exports_to_csv_and_refi_qda,
     closed_questions_are_counted_and_small_counts_hidden_when_shared,
+    exports_of_many_responses_come_out_whole,
 );
 
 /// A participant's answers, by question id: the values given, or None when skipped.
@@ -1018,4 +1019,187 @@ async fn closed_questions_are_counted_and_small_counts_hidden_when_shared(app: T
     // Hidden counts are hidden in the charts too: an outline reading "hidden", never a number.
     assert!(shared_page.contains(">hidden</text>"));
     assert!(!shared_page.contains("(33%)") && !shared_page.contains("Staff, Agree"));
+}
+
+/// Copies of the staff member's sent response, made straight in the database: enough responses,
+/// answers and coded passages that every export is read and written in several pages. One copy far
+/// down has interview notes, so the wide layout's notes column is known before its first row.
+async fn many_copies(app: &TestApp, study: i64, copies: usize) {
+    use diesel::sql_query;
+    use voices::db::schema::{answers, codes, responses, users};
+    // Opening the codebook gives the study its codes.
+    let (status, _, _) = download(
+        app,
+        "analyst@example.org",
+        &format!("/api/v1/studies/{study}/exports/codebook.csv"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    app.db
+        .write(move |conn| {
+            let first: i64 = responses::table
+                .filter(responses::study_id.eq(study))
+                .filter(responses::submitted_at.is_not_null())
+                .order(responses::id)
+                .select(responses::id)
+                .first(conn)?;
+            for copy in 0..copies {
+                sql_query(format!(
+                    "INSERT INTO responses (participation_id, participant_id, study_id, questionnaire_id, \
+                     version_id, mode, audience, participant_group, service_area, system_level, page, \
+                     started_at, updated_at, submitted_at) \
+                     SELECT NULL, NULL, study_id, questionnaire_id, version_id, mode, audience, \
+                     participant_group, service_area, system_level, page, started_at, updated_at, \
+                     submitted_at FROM responses WHERE id = {first}"
+                ))
+                .execute(conn)?;
+                let id: i64 = responses::table
+                    .select(responses::id)
+                    .order(responses::id.desc())
+                    .first(conn)?;
+                sql_query(format!(
+                    "INSERT INTO answers (response_id, question_id, value, skipped, updated_at, notes, \
+                     status, elapsed_seconds, revision) SELECT {id}, question_id, value, skipped, \
+                     updated_at, notes, status, elapsed_seconds, revision FROM answers WHERE response_id = {first}"
+                ))
+                .execute(conn)?;
+                if copy == copies - 20 {
+                    diesel::update(answers::table.filter(answers::response_id.eq(id)))
+                        .filter(answers::value.like("Training, then%"))
+                        .set(answers::notes.eq("Nodded at “mentor”"))
+                        .execute(conn)?;
+                }
+            }
+            let code: i64 = codes::table
+                .filter(codes::study_id.eq(study))
+                .order(codes::id)
+                .select(codes::id)
+                .first(conn)?;
+            let analyst: i64 = users::table
+                .filter(users::email.eq("analyst@example.org"))
+                .select(users::id)
+                .first(conn)?;
+            sql_query(format!(
+                "INSERT INTO codings (study_id, answer_id, field, start_char, end_char, quote, code_id, \
+                 valence, coder_id, created_at) SELECT {study}, answers.id, 'answer', 0, 5, \
+                 substr(answers.value, 1, 5), {code}, 'barrier', {analyst}, answers.updated_at \
+                 FROM answers JOIN responses ON responses.id = answers.response_id \
+                 WHERE responses.study_id = {study} AND responses.participant_id IS NULL AND \
+                 (answers.value LIKE 'Training, then%' OR answers.value LIKE '@SUM%' OR answers.value LIKE '+1 more%')"
+            ))
+            .execute(conn)?;
+            Ok::<_, voices::error::AppError>(())
+        })
+        .await
+        .unwrap()
+}
+
+/// Exports are written as they are sent, a page of responses at a time: a study of several hundred
+/// responses (several pages of responses, of documents and of coded passages) comes out whole, every
+/// response and answer once, in order, and the REFI-QDA project still meets the schema.
+async fn exports_of_many_responses_come_out_whole(app: TestApp) {
+    let (study, _questionnaire, _version, people) = answered_study(&app).await;
+    const COPIES: usize = 447;
+    many_copies(&app, study, COPIES).await;
+    let base = format!("/api/v1/studies/{study}/exports");
+    let staff = &people[0];
+    let sent = people.iter().filter(|p| p.submitted).count() + COPIES;
+    let answers_each = staff.answers.len();
+
+    let (status, _, body) = download(
+        &app,
+        "analyst@example.org",
+        &format!("{base}/responses.csv"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (header, rows) = read_csv(&body);
+    assert_eq!(rows.len(), sent, "a row per sent response");
+    let ids: Vec<i64> = rows.iter().map(|r| r[0].parse().unwrap()).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "in order, each once");
+    let notes = header
+        .iter()
+        .position(|h| h.ends_with("(interview notes)"))
+        .expect("a notes column, though only a late response has notes");
+    assert_eq!(
+        rows.iter()
+            .filter(|r| r[notes] == "Nodded at “mentor”")
+            .count(),
+        1
+    );
+    let copies: Vec<&Vec<String>> = rows.iter().filter(|r| r[1].is_empty()).collect();
+    assert_eq!(copies.len(), COPIES);
+    assert!(copies
+        .iter()
+        .all(|r| r[8..] == copies[0][8..] || !r[notes].is_empty()));
+
+    let (_, _, body) = download(
+        &app,
+        "analyst@example.org",
+        &format!("{base}/responses.csv?layout=long"),
+    )
+    .await;
+    let (_, long) = read_csv(&body);
+    assert_eq!(
+        long.iter().filter(|r| r[1].is_empty()).count(),
+        COPIES * answers_each,
+        "a row per answer of every copy"
+    );
+
+    let (_, _, body) = download(
+        &app,
+        "analyst@example.org",
+        &format!("{base}/responses.json"),
+    )
+    .await;
+    let doc: Value = serde_json::from_slice(&body).expect("whole JSON");
+    let responses = doc["responses"].as_array().unwrap();
+    assert_eq!(responses.len(), sent);
+    assert!(responses
+        .iter()
+        .filter(|r| r["participant_code"].is_null())
+        .all(|r| r["answers"].as_array().unwrap().len() == answers_each));
+
+    let (_, _, passages) = download(
+        &app,
+        "analyst@example.org",
+        &format!("{base}/coded-passages.csv"),
+    )
+    .await;
+    let (_, passages) = read_csv(&passages);
+    assert_eq!(passages.len(), COPIES * 3, "three coded answers a copy");
+    let coding_ids: Vec<i64> = passages.iter().map(|r| r[0].parse().unwrap()).collect();
+    let mut unique = coding_ids.clone();
+    unique.dedup();
+    assert_eq!(unique.len(), coding_ids.len(), "each passage once");
+
+    let (status, _, qdpx) =
+        download(&app, "analyst@example.org", &format!("{base}/project.qdpx")).await;
+    assert_eq!(status, StatusCode::OK);
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(qdpx)).expect("a whole zip");
+    let mut qde = String::new();
+    std::io::Read::read_to_string(&mut zip.by_name("project.qde").unwrap(), &mut qde).unwrap();
+    assert_eq!(qde.matches("<Case ").count(), sent);
+    assert_eq!(qde.matches("<TextSource ").count(), sent);
+    assert_eq!(qde.matches("<PlainTextSelection ").count(), COPIES * 3);
+    assert_eq!(zip.len(), 1 + sent, "project.qde and a text per source");
+    assert_valid("Project.xsd", &qde);
+
+    let counted: String = app
+        .db
+        .read(|conn| {
+            use voices::db::schema::audit_events;
+            audit_events::table
+                .filter(audit_events::action.eq("export.responses"))
+                .order(audit_events::id.desc())
+                .select(audit_events::details)
+                .first(conn)
+                .map_err(voices::error::AppError::from)
+        })
+        .await
+        .unwrap();
+    assert!(
+        counted.contains(&format!("\"responses\":{sent}")),
+        "{counted}"
+    );
 }

@@ -87,8 +87,8 @@ pub async fn summary(
             let limit = shared.then_some(threshold);
             let sent = data.responses.len() as i64;
             let summary = ClosedSummary {
-                questionnaire_id: data.questionnaire_id,
-                questionnaire_title: data.questionnaire_title.clone(),
+                questionnaire_id: data.head.questionnaire_id,
+                questionnaire_title: data.head.questionnaire_title.clone(),
                 version_id,
                 threshold,
                 shared,

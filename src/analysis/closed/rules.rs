@@ -142,7 +142,7 @@ pub fn closed_questions(data: &ExportData, threshold: Option<i64>) -> Vec<Closed
     let closed = |q: &&ExportQuestion| {
         QuestionKind::parse(&q.kind).is_some_and(|k| CLOSED_KINDS.contains(&k))
     };
-    let Some(newest) = data.versions.last() else {
+    let Some(newest) = data.head.versions.last() else {
         return Vec::new();
     };
     newest
@@ -339,7 +339,9 @@ mod tests {
     use chrono::NaiveDate;
 
     use super::*;
-    use crate::analysis::exports::rules::{ExportAnswer, ExportResponse, VersionQuestions};
+    use crate::analysis::exports::rules::{
+        ExportAnswer, ExportHead, ExportResponse, VersionQuestions,
+    };
 
     fn question(id: i64, kind: QuestionKind, choices: &[&str]) -> ExportQuestion {
         ExportQuestion {
@@ -387,21 +389,23 @@ mod tests {
             status: String::new(),
         };
         ExportData {
-            study_id: 1,
-            study_title: "S".into(),
-            questionnaire_id: 1,
-            questionnaire_title: "Q".into(),
-            versions: vec![VersionQuestions {
-                version_id: 1,
-                version_number: 1,
-                published_at: at,
-                questions: vec![
-                    question(1, QuestionKind::YesNoNotSure, &["Yes", "No", "Not sure"]),
-                    question(2, QuestionKind::Likert, &likert),
-                    question(3, QuestionKind::MultipleChoice, &["Payment", "Training"]),
-                    question(4, QuestionKind::LongText, &[]),
-                ],
-            }],
+            head: ExportHead {
+                study_id: 1,
+                study_title: "S".into(),
+                questionnaire_id: 1,
+                questionnaire_title: "Q".into(),
+                versions: vec![VersionQuestions {
+                    version_id: 1,
+                    version_number: 1,
+                    published_at: at,
+                    questions: vec![
+                        question(1, QuestionKind::YesNoNotSure, &["Yes", "No", "Not sure"]),
+                        question(2, QuestionKind::Likert, &likert),
+                        question(3, QuestionKind::MultipleChoice, &["Payment", "Training"]),
+                        question(4, QuestionKind::LongText, &[]),
+                    ],
+                }],
+            },
             responses: groups
                 .iter()
                 .enumerate()

@@ -244,7 +244,7 @@ pub async fn sources(
                         .next()
                         .ok_or(AppError::NotFound)?,
                 ),
-                Scope::Question(_) | Scope::Round(_) | Scope::Study => None,
+                _ => None,
             };
             let round_name = match scope {
                 Scope::Round(id) => Some(
@@ -260,7 +260,7 @@ pub async fn sources(
     let by_id: HashMap<i64, &QuestionInfo> = questions.iter().map(|q| (q.id, q)).collect();
     let question = match scope {
         Scope::Question(id) => Some((*by_id.get(&id).ok_or(AppError::NotFound)?).clone()),
-        Scope::Response(_) | Scope::Round(_) | Scope::Study => None,
+        _ => None,
     };
     let suggested = question
         .as_ref()

@@ -35,13 +35,16 @@ pub struct SourceRow {
 }
 
 /// Which sources to read: one question's answers, one response's, a double-coding round's, or the
-/// whole study's.
+/// whole study's; or, for the exports' pages, those of the responses, or the coded answers, with ids
+/// after `after` up to `up_to`.
 #[derive(Debug, Clone, Copy)]
 pub enum Scope {
     Study,
     Question(i64),
     Response(i64),
     Round(i64),
+    Responses { after: i64, up_to: i64 },
+    Coded { after: i64, up_to: i64 },
 }
 
 /// Whose codings to read: the study's, or a round's (one coder's, or both for agreement).
@@ -111,6 +114,20 @@ pub fn sources(
                         .select(coding_round_sources::answer_id),
                 ),
             ),
+            Scope::Responses { after, up_to } => query
+                .filter(answers::response_id.gt(after))
+                .filter(answers::response_id.le(up_to)),
+            Scope::Coded { after, up_to } => query
+                .filter(answers::id.gt(after))
+                .filter(answers::id.le(up_to))
+                .filter(
+                    answers::id.eq_any(
+                        codings::table
+                            .filter(codings::study_id.eq(study_id))
+                            .filter(codings::round_id.is_null())
+                            .select(codings::answer_id),
+                    ),
+                ),
         }
     };
     let total: i64 = base().count().get_result(conn)?;

@@ -2,18 +2,23 @@
 //! codebook (CSV, REFI-QDA .qdc). Pseudonymous; every export is written in the audit log, with what
 //! was exported but no personal data.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
+use actix_web::body::BoxBody;
 use serde::Deserialize;
 use serde_json::json;
 use utoipa::IntoParams;
 
-use super::queries::{self, Exportable, Selection};
-use super::rules::{self, ExportData, Layout, Values, VersionQuestions};
-use super::{coded, refi};
+use super::queries::{self, Exportable, Page, Selection};
+use super::refi::{self, Qdpx};
+use super::rules::{
+    self, json_head, json_response, long_rows, Answered, Csv, ExportData, ExportHead, JsonDocument,
+    Layout, Questions, Values, VersionQuestions, Wide, LONG_COLUMNS,
+};
+use super::{coded, stream};
 use crate::analysis::codebook::actions::{self as codebook, Codebook, CODERS};
 use crate::analysis::coding::actions::{questions_of, QuestionInfo};
-use crate::analysis::coding::queries::{self as coding, Scope};
+use crate::analysis::coding::queries::{self as coding, Coding, Scope, View};
 use crate::analysis::memos::queries::memos_of;
 use crate::audit::{self, Origin};
 use crate::db::{Db, DbConnection};
@@ -67,12 +72,19 @@ pub enum Format {
     Json,
 }
 
-/// A file to download.
+/// A file to download; big ones are written as they are sent (see [`stream`]).
 pub struct Download {
     pub file_name: String,
     pub content_type: &'static str,
-    pub body: Vec<u8>,
+    pub body: BoxBody,
 }
+
+/// Responses read at a time for a response export.
+const RESPONSE_PAGE: i64 = 200;
+/// Participants' documents read at a time for a REFI-QDA project.
+const DOCUMENT_PAGE: i64 = 100;
+/// Coded answers read at a time for the coded passages.
+const PASSAGE_PAGE: i64 = 1_000;
 
 /// The export page: the questionnaires that can be exported, with their versions.
 pub async fn exportable(
@@ -106,16 +118,14 @@ async fn audited(
     .await
 }
 
-/// The questionnaire the options name (or the study's first with a published version), its versions'
-/// questions and the chosen responses with their answers: what every response export and the
-/// closed-question counts are made from.
-pub fn load(
+/// The questionnaire the options name (or the study's first with a published version) and its
+/// versions' questions: what every response export is of.
+pub fn head(
     conn: &mut DbConnection,
     study_id: i64,
     study_title: String,
     options: &ExportOptions,
-    in_progress: bool,
-) -> Result<ExportData, AppError> {
+) -> Result<ExportHead, AppError> {
     let list = queries::exportable(conn, study_id)?;
     let questionnaire = match options.questionnaire_id {
         Some(id) => list.into_iter().find(|q| q.id == id),
@@ -141,26 +151,90 @@ pub fn load(
             ))
         })
         .collect::<Result<Vec<_>, AppError>>()?;
-    let responses = queries::responses_with_answers(
-        conn,
-        Selection {
-            study_id,
-            questionnaire_id: questionnaire.id,
-            version_id: options.version_id,
-            in_progress,
-        },
-    )?;
-    Ok(ExportData {
+    Ok(ExportHead {
         study_id,
         study_title,
         questionnaire_id: questionnaire.id,
         questionnaire_title: questionnaire.title,
         versions,
-        responses,
     })
 }
 
-/// The responses to one questionnaire as a file.
+fn selection(head: &ExportHead, options: &ExportOptions, in_progress: bool) -> Selection {
+    Selection {
+        study_id: head.study_id,
+        questionnaire_id: head.questionnaire_id,
+        version_id: options.version_id,
+        in_progress,
+    }
+}
+
+/// The export's head and all the chosen responses with their answers, at once: what the
+/// closed-question counts are made from.
+pub fn load(
+    conn: &mut DbConnection,
+    study_id: i64,
+    study_title: String,
+    options: &ExportOptions,
+    in_progress: bool,
+) -> Result<ExportData, AppError> {
+    let head = head(conn, study_id, study_title, options)?;
+    let responses =
+        queries::responses_with_answers(conn, selection(&head, options, in_progress), Page::ALL)?;
+    Ok(ExportData { head, responses })
+}
+
+/// The questions whose interview notes get a column in the wide layout, found without reading
+/// every note: the questions with any notes, each kept once one of its notes is more than blanks.
+fn questions_with_notes(
+    conn: &mut DbConnection,
+    selection: Selection,
+) -> Result<HashSet<i64>, AppError> {
+    const NOTES: i64 = 100;
+    let mut with_notes = HashSet::new();
+    for question in queries::questions_noted(conn, selection)? {
+        let mut offset = 0;
+        loop {
+            let notes = queries::notes_of_question(conn, selection, question, offset, NOTES)?;
+            if notes.iter().any(|n| rules::has_notes(n)) {
+                with_notes.insert(question);
+            }
+            if with_notes.contains(&question) || (notes.len() as i64) < NOTES {
+                break;
+            }
+            offset += NOTES;
+        }
+    }
+    Ok(with_notes)
+}
+
+/// Hands each page of the selected responses, in order, to `write`.
+fn each_page(
+    pages: &stream::Pages,
+    selection: Selection,
+    mut write: impl FnMut(&[Answered]) -> Result<(), AppError>,
+) -> Result<(), AppError> {
+    let mut after = i64::MIN;
+    loop {
+        let page = Page {
+            after,
+            limit: RESPONSE_PAGE,
+        };
+        let responses = pages.read(move |conn| {
+            queries::responses_with_answers(conn, selection, page).map_err(AppError::from)
+        })?;
+        let Some((last, _)) = responses.last() else {
+            return Ok(());
+        };
+        after = last.id;
+        write(&responses)?;
+        if (responses.len() as i64) < RESPONSE_PAGE {
+            return Ok(());
+        }
+    }
+}
+
+/// The responses to one questionnaire as a file, written as the responses are read.
 pub async fn responses(
     db: &Db,
     origin: &Origin,
@@ -171,30 +245,27 @@ pub async fn responses(
 ) -> Result<Download, AppError> {
     let access = StudyAccess::with_role(db, user, study_id, CODERS).await?;
     let in_progress = options.in_progress();
+    let layout = match format {
+        Format::Csv => Some(options.layout),
+        Format::Json => None,
+    };
     let (title, wanted) = (access.study.title.clone(), options.clone());
-    let data = db
-        .read(move |conn| load(conn, study_id, title, &wanted, in_progress))
+    let (head, selection, count, with_notes) = db
+        .read(move |conn| {
+            let head = head(conn, study_id, title, &wanted)?;
+            let selection = selection(&head, &wanted, in_progress);
+            let count = queries::count_responses(conn, selection)?;
+            let with_notes = match layout {
+                Some(Layout::Wide) => questions_with_notes(conn, selection)?,
+                _ => HashSet::new(),
+            };
+            Ok::<_, AppError>((head, selection, count, with_notes))
+        })
         .await?;
-    let (what, extension, content_type, body) = match (format, options.layout) {
-        (Format::Csv, Layout::Wide) => (
-            "responses-wide",
-            "csv",
-            "text/csv; charset=utf-8",
-            rules::wide_csv(&data, options.values),
-        ),
-        (Format::Csv, Layout::Long) => (
-            "responses-long",
-            "csv",
-            "text/csv; charset=utf-8",
-            rules::long_csv(&data, options.values),
-        ),
-        (Format::Json, _) => (
-            "responses",
-            "json",
-            "application/json",
-            serde_json::to_vec_pretty(&rules::json_document(&data, options.values))
-                .map_err(AppError::internal)?,
-        ),
+    let (what, extension, content_type) = match layout {
+        Some(Layout::Wide) => ("responses-wide", "csv", "text/csv; charset=utf-8"),
+        Some(Layout::Long) => ("responses-long", "csv", "text/csv; charset=utf-8"),
+        None => ("responses", "json", "application/json"),
     };
     audited(
         db,
@@ -202,17 +273,63 @@ pub async fn responses(
         "export.responses",
         study_id,
         json!({
-            "questionnaire_id": data.questionnaire_id,
+            "questionnaire_id": head.questionnaire_id,
             "version_id": options.version_id,
             "format": what,
             "values": options.values,
             "in_progress": in_progress,
-            "responses": data.responses.len(),
+            "responses": count,
         }),
     )
     .await?;
+    let file_name = rules::file_name(&head.study_title, what, today(), extension);
+    let values = options.values;
+    let body = stream::body(db, move |pages, out| {
+        let questions = Questions::of(&head.versions);
+        match layout {
+            Some(Layout::Wide) => {
+                let wide = Wide::new(&head, &with_notes, values);
+                let mut csv = Csv::new(out).map_err(AppError::internal)?;
+                csv.row(wide.header()).map_err(AppError::internal)?;
+                each_page(pages, selection, |page| {
+                    for (response, answers) in page {
+                        csv.row(wide.row(response, answers))
+                            .map_err(AppError::internal)?;
+                    }
+                    Ok(())
+                })?;
+                csv.finish().map_err(AppError::internal)?;
+            }
+            Some(Layout::Long) => {
+                let mut csv = Csv::new(out).map_err(AppError::internal)?;
+                csv.row(LONG_COLUMNS).map_err(AppError::internal)?;
+                each_page(pages, selection, |page| {
+                    for (response, answers) in page {
+                        for row in long_rows(&questions, response, answers, values) {
+                            csv.row(row).map_err(AppError::internal)?;
+                        }
+                    }
+                    Ok(())
+                })?;
+                csv.finish().map_err(AppError::internal)?;
+            }
+            None => {
+                let mut doc = JsonDocument::start(out, &json_head(&head, values))
+                    .map_err(AppError::internal)?;
+                each_page(pages, selection, |page| {
+                    for (response, answers) in page {
+                        doc.response(&json_response(&questions, response, answers, values))
+                            .map_err(AppError::internal)?;
+                    }
+                    Ok(())
+                })?;
+                doc.finish().map_err(AppError::internal)?;
+            }
+        }
+        Ok(())
+    });
     Ok(Download {
-        file_name: rules::file_name(&data.study_title, what, today(), extension),
+        file_name,
         content_type,
         body,
     })
@@ -289,7 +406,7 @@ pub async fn codebook_file(
     Ok(Download {
         file_name: rules::file_name(&access.study.title, "codebook", today(), extension),
         content_type,
-        body,
+        body: BoxBody::new(body),
     })
 }
 
@@ -302,7 +419,8 @@ pub enum CodingFormat {
 }
 
 /// The study's coding as a file: every sent answer and interview note with text, one document per
-/// participant, and every coded passage (not the blind work of double-coding rounds).
+/// participant, and every coded passage (not the blind work of double-coding rounds). Written as the
+/// documents, or the passages, are read.
 pub async fn coding_file(
     state: &AppState,
     origin: &Origin,
@@ -312,51 +430,150 @@ pub async fn coding_file(
 ) -> Result<Download, AppError> {
     let (access, codebook) = codebook::open(&state.db, user, study_id).await?;
     let snapshots = state.caches.get::<Snapshots>();
-    let (rows, codings, questions, memos) = state
+    let (questions, memos, coders, count) = state
         .db
         .read(move |conn| {
-            let (rows, _) = coding::sources(conn, study_id, Scope::Study, 0, i64::MAX)?;
-            let codings = coding::codings_of_study(conn, study_id)?;
             let questions = questions_of(conn, &snapshots, study_id)?;
             let memos = memos_of(conn, study_id, None, None)?;
-            Ok::<_, AppError>((rows, codings, questions, memos))
+            let coders = queries::coders_in_order(conn, study_id)?;
+            let count = queries::count_codings(conn, study_id)?;
+            Ok::<_, AppError>((questions, memos, coders, count))
         })
         .await?;
-    let by_id: HashMap<i64, &QuestionInfo> = questions.iter().map(|q| (q.id, q)).collect();
-    let (what, extension, content_type, body) = match format {
-        CodingFormat::Qdpx => {
-            let documents = coded::documents(&rows, &by_id);
-            let project = coded::project(coded::ProjectParts {
-                study_id,
-                name: &access.study.title,
-                created_at: crate::db::now(),
-                codes: refi_codes(study_id, &codebook),
-                codebook: &codebook,
-                documents: &documents,
-                codings: &codings,
-                memos: &memos,
-            });
-            let zip = refi::write_qdpx(&project).map_err(AppError::internal)?;
-            ("project", "qdpx", "application/zip", zip)
-        }
-        CodingFormat::PassagesCsv => (
-            "coded-passages",
-            "csv",
-            "text/csv; charset=utf-8",
-            coded::passages_csv(&rows, &by_id, &codebook, &codings),
-        ),
+    let coders = coded::coder_names(coders);
+    let (what, extension, content_type) = match format {
+        CodingFormat::Qdpx => ("project", "qdpx", "application/zip"),
+        CodingFormat::PassagesCsv => ("coded-passages", "csv", "text/csv; charset=utf-8"),
     };
     audited(
         &state.db,
         origin,
         "export.coding",
         study_id,
-        json!({ "format": extension, "codings": codings.len(), "codebook_version": codebook.version }),
+        json!({ "format": extension, "codings": count, "codebook_version": codebook.version }),
     )
     .await?;
+    let title = access.study.title;
+    let file_name = rules::file_name(&title, what, today(), extension);
+    let body = stream::body(&state.db, move |pages, out| {
+        let by_id: HashMap<i64, &QuestionInfo> = questions.iter().map(|q| (q.id, q)).collect();
+        match format {
+            CodingFormat::Qdpx => {
+                let created_at = crate::db::now();
+                let mut qdpx = Qdpx::new(out, created_at);
+                let mut project = qdpx
+                    .project(coded::project_head(coded::ProjectParts {
+                        study_id,
+                        name: &title,
+                        created_at,
+                        codes: refi_codes(study_id, &codebook),
+                        codebook: &codebook,
+                        coders: &coders,
+                        memos: &memos,
+                    }))
+                    .map_err(AppError::internal)?;
+                // project.qde lists the cases before the sources, and the zip holds the sources'
+                // texts after it: three passes over the documents, a page at a time.
+                each_document_page(pages, study_id, false, &by_id, |documents, _| {
+                    for document in documents {
+                        project
+                            .case(&coded::case(study_id, document))
+                            .map_err(AppError::internal)?;
+                    }
+                    Ok(())
+                })?;
+                each_document_page(pages, study_id, true, &by_id, |documents, codings| {
+                    let selections = coded::selections(study_id, documents, &codebook, codings);
+                    for document in documents {
+                        let source = coded::text_source(study_id, document, created_at);
+                        let own: Vec<refi::Selection> = (selections.iter())
+                            .filter(|s| s.source == source.guid)
+                            .cloned()
+                            .collect();
+                        project.source(&source, &own).map_err(AppError::internal)?;
+                    }
+                    Ok(())
+                })?;
+                project.finish().map_err(AppError::internal)?;
+                each_document_page(pages, study_id, false, &by_id, |documents, _| {
+                    for document in documents {
+                        qdpx.source(&coded::text_source(study_id, document, created_at))
+                            .map_err(AppError::internal)?;
+                    }
+                    Ok(())
+                })?;
+                qdpx.finish().map_err(AppError::internal)?;
+            }
+            CodingFormat::PassagesCsv => {
+                let passages = coded::Passages::new(&by_id, &codebook, &coders);
+                let mut csv = Csv::new(out).map_err(AppError::internal)?;
+                csv.row(coded::PASSAGE_COLUMNS)
+                    .map_err(AppError::internal)?;
+                let mut after = i64::MIN;
+                loop {
+                    let (rows, codings, last) = pages.read(move |conn| {
+                        let answers =
+                            queries::coded_answers_after(conn, study_id, after, PASSAGE_PAGE)?;
+                        let Some(&up_to) = answers.last() else {
+                            return Ok((Vec::new(), Vec::new(), None));
+                        };
+                        let scope = Scope::Coded { after, up_to };
+                        let (rows, _) = coding::sources(conn, study_id, scope, 0, i64::MAX)?;
+                        let codings = coding::codings_of_answers(conn, &answers, View::Study)?;
+                        let more = (answers.len() as i64 == PASSAGE_PAGE).then_some(up_to);
+                        Ok::<_, AppError>((rows, codings, more))
+                    })?;
+                    for row in passages.rows(&rows, &codings) {
+                        csv.row(row).map_err(AppError::internal)?;
+                    }
+                    match last {
+                        Some(up_to) => after = up_to,
+                        None => break,
+                    }
+                }
+                csv.finish().map_err(AppError::internal)?;
+            }
+        }
+        Ok(())
+    });
     Ok(Download {
-        file_name: rules::file_name(&access.study.title, what, today(), extension),
+        file_name,
         content_type,
         body,
     })
+}
+
+/// Hands each page of the study's documents, in response order, to `write`, with the passages coded
+/// in them when `with_codings`.
+fn each_document_page(
+    pages: &stream::Pages,
+    study_id: i64,
+    with_codings: bool,
+    questions: &HashMap<i64, &QuestionInfo>,
+    mut write: impl FnMut(&[coded::Document], &[Coding]) -> Result<(), AppError>,
+) -> Result<(), AppError> {
+    let mut after = i64::MIN;
+    loop {
+        let (rows, codings, last) = pages.read(move |conn| {
+            let responses = queries::sent_responses_after(conn, study_id, after, DOCUMENT_PAGE)?;
+            let Some(&up_to) = responses.last() else {
+                return Ok((Vec::new(), Vec::new(), None));
+            };
+            let scope = Scope::Responses { after, up_to };
+            let (rows, _) = coding::sources(conn, study_id, scope, 0, i64::MAX)?;
+            let codings = if with_codings {
+                let answers: Vec<i64> = rows.iter().map(|r| r.answer_id).collect();
+                coding::codings_of_answers(conn, &answers, View::Study)?
+            } else {
+                Vec::new()
+            };
+            let more = (responses.len() as i64 == DOCUMENT_PAGE).then_some(up_to);
+            Ok::<_, AppError>((rows, codings, more))
+        })?;
+        write(&coded::documents(&rows, questions), &codings)?;
+        match last {
+            Some(up_to) => after = up_to,
+            None => return Ok(()),
+        }
+    }
 }

@@ -1,13 +1,12 @@
 //! The study's coding as files: a REFI-QDA project (one document per participant, their answers
 //! and interview notes under the questions, with every coded passage) and the coded passages as
-//! CSV. Pure: the caller loads the rows.
+//! CSV, a page of documents or passages at a time. Pure: the caller loads the rows.
 
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDateTime;
 
-use super::refi::{self, Case, Note, NoteOn, Project, Selection, TextSource, User, Variable};
-use super::rules::Csv;
+use super::refi::{self, Case, Note, NoteOn, ProjectHead, Selection, TextSource, User, Variable};
 use crate::analysis::codebook::actions::{comb_of_codes, live_code, Codebook};
 use crate::analysis::coding::actions::{codable_texts, QuestionInfo};
 use crate::analysis::coding::queries::{Coding, SourceRow};
@@ -77,47 +76,103 @@ pub fn documents(rows: &[SourceRow], questions: &HashMap<i64, &QuestionInfo>) ->
         .collect()
 }
 
-/// Coders as the files name them: "Coder 1", "Coder 2", … in order of their first coding.
-pub fn coder_names(codings: &[Coding]) -> Vec<(i64, String)> {
-    let mut coders: Vec<i64> = Vec::new();
-    for coding in codings {
-        if !coders.contains(&coding.coder_id) {
-            coders.push(coding.coder_id);
+/// Coders as the files name them: "Coder 1", "Coder 2", … in order of their first coding, given the
+/// coders of the study's codings in the codings' order.
+pub fn coder_names(coders: impl IntoIterator<Item = i64>) -> Vec<(i64, String)> {
+    let mut first: Vec<i64> = Vec::new();
+    for coder in coders {
+        if !first.contains(&coder) {
+            first.push(coder);
         }
     }
-    coders
+    first
         .into_iter()
         .enumerate()
         .map(|(i, id)| (id, format!("Coder {}", i + 1)))
         .collect()
 }
 
+/// What the project holds besides its documents.
 pub struct ProjectParts<'a> {
     pub study_id: i64,
     pub name: &'a str,
     pub created_at: NaiveDateTime,
     pub codes: Vec<refi::Code>,
     pub codebook: &'a Codebook,
-    pub documents: &'a [Document],
-    pub codings: &'a [Coding],
+    /// From [`coder_names`].
+    pub coders: &'a [(i64, String)],
     pub memos: &'a [Memo],
 }
 
-/// The REFI-QDA project: the codebook, a document and a case per participant (group, service and
-/// level as variables), and each coded passage as a selection at its place in the document.
-pub fn project(parts: ProjectParts) -> Project {
-    let study = parts.study_id;
-    let coders = coder_names(parts.codings);
-    let variables: Vec<Variable> = ["Group", "Service", "Level"]
+/// The participants' attributes that cases carry.
+fn variables(study: i64) -> Vec<Variable> {
+    ["Group", "Service", "Level"]
         .iter()
         .map(|name| Variable {
             guid: refi::guid(study, "variable", name),
             name: name.to_string(),
         })
-        .collect();
-    let source_guid = |response: i64| refi::guid(study, "response", response);
-    let place: HashMap<(i64, Field), (i64, usize)> = parts
-        .documents
+        .collect()
+}
+
+fn source_guid(study: i64, response: i64) -> String {
+    refi::guid(study, "response", response)
+}
+
+/// The REFI-QDA project's head: the codebook, the coders, the variables and the memos as notes.
+/// Then come a case and a source per document ([`case`], [`text_source`], [`selections`]).
+pub fn project_head(parts: ProjectParts) -> ProjectHead {
+    let study = parts.study_id;
+    ProjectHead {
+        name: parts.name.to_string(),
+        created_at: parts.created_at,
+        users: parts
+            .coders
+            .iter()
+            .map(|(id, name)| User {
+                guid: refi::guid(study, "coder", id),
+                name: name.clone(),
+            })
+            .collect(),
+        notes: notes(&parts),
+        codes: parts.codes,
+        variables: variables(study),
+    }
+}
+
+/// A participant's case: group, service and level, and their document.
+pub fn case(study: i64, document: &Document) -> Case {
+    Case {
+        guid: refi::guid(study, "case", document.response_id),
+        name: document.participant.clone(),
+        values: variables(study)
+            .iter()
+            .zip([&document.group, &document.service, &document.level])
+            .map(|(v, value)| (v.guid.clone(), value.clone()))
+            .collect(),
+        sources: vec![source_guid(study, document.response_id)],
+    }
+}
+
+pub fn text_source(study: i64, document: &Document, created_at: NaiveDateTime) -> TextSource {
+    TextSource {
+        guid: source_guid(study, document.response_id),
+        name: document.participant.clone(),
+        text: document.text.clone(),
+        description: String::new(),
+        created_at,
+    }
+}
+
+/// Each coded passage of the documents as a selection at its place in its document, in the order of
+/// `codings`; passages in texts the documents do not hold, or under codes no longer live, are left out.
+pub fn selections(
+    study: i64,
+    documents: &[Document],
+    codebook: &Codebook,
+    codings: &[Coding],
+) -> Vec<Selection> {
+    let place: HashMap<(i64, Field), (i64, usize)> = documents
         .iter()
         .flat_map(|d| {
             d.starts
@@ -125,16 +180,15 @@ pub fn project(parts: ProjectParts) -> Project {
                 .map(|(k, &start)| (*k, (d.response_id, start)))
         })
         .collect();
-    let selections: Vec<Selection> = parts
-        .codings
+    codings
         .iter()
         .filter_map(|c| {
             let field = Field::parse(&c.field)?;
             let &(response, start) = place.get(&(c.answer_id, field))?;
-            let code = live_code(parts.codebook, c.code_id)?;
+            let code = live_code(codebook, c.code_id)?;
             Some(Selection {
                 guid: refi::guid(study, "coding", c.id),
-                source: source_guid(response),
+                source: source_guid(study, response),
                 start: start + c.start_char as usize,
                 end: start + c.end_char as usize,
                 code: refi::guid(study, "code", code.id),
@@ -143,53 +197,12 @@ pub fn project(parts: ProjectParts) -> Project {
                 description: format!("Valence: {}", c.valence),
             })
         })
-        .collect();
-    let notes = notes(&parts, &selections);
-    Project {
-        name: parts.name.to_string(),
-        created_at: parts.created_at,
-        users: coders
-            .iter()
-            .map(|(id, name)| User {
-                guid: refi::guid(study, "coder", id),
-                name: name.clone(),
-            })
-            .collect(),
-        codes: parts.codes,
-        cases: parts
-            .documents
-            .iter()
-            .map(|d| Case {
-                guid: refi::guid(study, "case", d.response_id),
-                name: d.participant.clone(),
-                values: variables
-                    .iter()
-                    .zip([&d.group, &d.service, &d.level])
-                    .map(|(v, value)| (v.guid.clone(), value.clone()))
-                    .collect(),
-                sources: vec![source_guid(d.response_id)],
-            })
-            .collect(),
-        variables,
-        sources: parts
-            .documents
-            .iter()
-            .map(|d| TextSource {
-                guid: source_guid(d.response_id),
-                name: d.participant.clone(),
-                text: d.text.clone(),
-                description: String::new(),
-                created_at: parts.created_at,
-            })
-            .collect(),
-        notes,
-        selections,
-    }
+        .collect()
 }
 
-/// Memos as the project's notes, each on what it is about when the project has it; authors are not
-/// named.
-fn notes(parts: &ProjectParts, selections: &[Selection]) -> Vec<Note> {
+/// Memos as the project's notes, each on what it is about (a note on a passage or a response the
+/// project does not hold is left out as the project is written); authors are not named.
+fn notes(parts: &ProjectParts) -> Vec<Note> {
     let study = parts.study_id;
     parts
         .memos
@@ -200,19 +213,8 @@ fn notes(parts: &ProjectParts, selections: &[Selection]) -> Vec<Note> {
                 ("code", Some(id)) => {
                     NoteOn::Code(refi::guid(study, "code", live_code(parts.codebook, id)?.id))
                 }
-                ("coding", Some(id)) => {
-                    let guid = refi::guid(study, "coding", id);
-                    selections.iter().any(|s| s.guid == guid).then_some(())?;
-                    NoteOn::Selection(guid)
-                }
-                ("response", Some(id)) => {
-                    parts
-                        .documents
-                        .iter()
-                        .any(|d| d.response_id == id)
-                        .then_some(())?;
-                    NoteOn::Source(refi::guid(study, "response", id))
-                }
+                ("coding", Some(id)) => NoteOn::Selection(refi::guid(study, "coding", id)),
+                ("response", Some(id)) => NoteOn::Source(source_guid(study, id)),
                 _ => return None,
             };
             Some(Note {
@@ -227,68 +229,88 @@ fn notes(parts: &ProjectParts, selections: &[Selection]) -> Vec<Note> {
         .collect()
 }
 
-/// One row per coded passage, pseudonymised, with the code, its COM-B part and the valence.
-pub fn passages_csv(
-    rows: &[SourceRow],
-    questions: &HashMap<i64, &QuestionInfo>,
-    codebook: &Codebook,
-    codings: &[Coding],
-) -> Vec<u8> {
-    let row_of: HashMap<i64, &SourceRow> = rows.iter().map(|r| (r.answer_id, r)).collect();
-    let coders: HashMap<i64, String> = coder_names(codings).into_iter().collect();
-    let combs = comb_of_codes(codebook);
-    let comb_label = |code: &str| {
-        codebook
-            .taxonomy
-            .iter()
-            .find(|t| t.code == code)
-            .map_or_else(String::new, |t| t.label.clone())
-    };
-    let mut csv = Csv::new();
-    csv.row([
-        "coding_id",
-        "participant_code",
-        "group",
-        "service",
-        "level",
-        "mode",
-        "question_number",
-        "question",
-        "text",
-        "start",
-        "end",
-        "passage",
-        "code",
-        "com_b",
-        "valence",
-        "coder",
-    ]);
-    for c in codings {
-        let (Some(row), Some(code)) = (row_of.get(&c.answer_id), live_code(codebook, c.code_id))
-        else {
-            continue;
-        };
-        let question = questions.get(&row.question_id);
-        csv.row([
-            c.id.to_string(),
-            pseudonym(row.participant_code.as_deref(), row.response_id),
-            row.group.clone(),
-            row.service.clone(),
-            row.level.clone(),
-            row.mode.clone(),
-            question.map(|q| q.number.to_string()).unwrap_or_default(),
-            question.map(|q| q.text.clone()).unwrap_or_default(),
-            c.field.clone(),
-            c.start_char.to_string(),
-            c.end_char.to_string(),
-            c.quote.clone(),
-            code.name.clone(),
-            comb_label(combs.get(&code.id).map_or("", String::as_str)),
-            c.valence.clone(),
-            coders.get(&c.coder_id).cloned().unwrap_or_default(),
-        ]);
+pub const PASSAGE_COLUMNS: [&str; 16] = [
+    "coding_id",
+    "participant_code",
+    "group",
+    "service",
+    "level",
+    "mode",
+    "question_number",
+    "question",
+    "text",
+    "start",
+    "end",
+    "passage",
+    "code",
+    "com_b",
+    "valence",
+    "coder",
+];
+
+/// The coded passages CSV's rows: one per coded passage, pseudonymised, with the code, its COM-B
+/// part and the valence.
+pub struct Passages<'a> {
+    questions: &'a HashMap<i64, &'a QuestionInfo>,
+    codebook: &'a Codebook,
+    combs: HashMap<i64, String>,
+    coders: HashMap<i64, String>,
+}
+
+impl<'a> Passages<'a> {
+    pub fn new(
+        questions: &'a HashMap<i64, &'a QuestionInfo>,
+        codebook: &'a Codebook,
+        coders: &[(i64, String)],
+    ) -> Self {
+        Passages {
+            questions,
+            codebook,
+            combs: comb_of_codes(codebook),
+            coders: coders.iter().cloned().collect(),
+        }
     }
-    csv.finish()
+
+    /// The rows of `codings`, in their order, whose texts are among `rows`.
+    pub fn rows(&self, rows: &[SourceRow], codings: &[Coding]) -> Vec<[String; 16]> {
+        let row_of: HashMap<i64, &SourceRow> = rows.iter().map(|r| (r.answer_id, r)).collect();
+        let comb_label = |code: &str| {
+            self.codebook
+                .taxonomy
+                .iter()
+                .find(|t| t.code == code)
+                .map_or_else(String::new, |t| t.label.clone())
+        };
+        let mut out = Vec::new();
+        for c in codings {
+            let (Some(row), Some(code)) = (
+                row_of.get(&c.answer_id),
+                live_code(self.codebook, c.code_id),
+            ) else {
+                continue;
+            };
+            let question = self.questions.get(&row.question_id);
+            out.push([
+                c.id.to_string(),
+                pseudonym(row.participant_code.as_deref(), row.response_id),
+                row.group.clone(),
+                row.service.clone(),
+                row.level.clone(),
+                row.mode.clone(),
+                question.map(|q| q.number.to_string()).unwrap_or_default(),
+                question.map(|q| q.text.clone()).unwrap_or_default(),
+                c.field.clone(),
+                c.start_char.to_string(),
+                c.end_char.to_string(),
+                c.quote.clone(),
+                code.name.clone(),
+                comb_label(self.combs.get(&code.id).map_or("", String::as_str)),
+                c.valence.clone(),
+                self.coders.get(&c.coder_id).cloned().unwrap_or_default(),
+            ]);
+        }
+        out
+    }
 }
 
 #[cfg(test)]

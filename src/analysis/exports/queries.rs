@@ -1,5 +1,6 @@
 //! Storage for exports: a questionnaire's published versions, and its responses with their answers in
-//! two queries however many there are. Pseudonymous codes only: identities are never read. No HTTP.
+//! two queries a page however many there are; the pages of the coding exports. Pseudonymous codes
+//! only: identities are never read. No HTTP.
 
 use std::collections::HashMap;
 
@@ -8,8 +9,10 @@ use diesel::prelude::*;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::rules::{ExportAnswer, ExportResponse};
-use crate::db::schema::{answers, participants, questionnaire_versions, questionnaires, responses};
+use super::rules::{Answered, ExportAnswer, ExportResponse};
+use crate::db::schema::{
+    answers, codings, participants, questionnaire_versions, questionnaires, responses,
+};
 use crate::db::DbConnection;
 
 /// A questionnaire with published versions, for the export form.
@@ -124,64 +127,93 @@ type ResponseRow = (
     Option<NaiveDateTime>,
 );
 
-/// The selected responses in id order, each with its answers: one query for the responses and one for
-/// all their answers.
+/// Some responses in id order: those after the id `after`, at most `limit` of them.
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    pub after: i64,
+    pub limit: i64,
+}
+
+impl Page {
+    pub const ALL: Page = Page {
+        after: i64::MIN,
+        limit: i64::MAX,
+    };
+}
+
+/// The selection's filters on a query over `responses`.
+macro_rules! selected {
+    ($query:expr, $selection:expr) => {{
+        let selection: Selection = $selection;
+        let mut query = $query
+            .filter(responses::study_id.eq(selection.study_id))
+            .filter(responses::questionnaire_id.eq(selection.questionnaire_id))
+            .into_boxed();
+        if let Some(version) = selection.version_id {
+            query = query.filter(responses::version_id.eq(version));
+        }
+        if !selection.in_progress {
+            query = query.filter(responses::submitted_at.is_not_null());
+        }
+        query
+    }};
+}
+
+/// How many responses the selection holds.
+pub fn count_responses(conn: &mut DbConnection, selection: Selection) -> QueryResult<i64> {
+    selected!(responses::table, selection)
+        .count()
+        .get_result(conn)
+}
+
+/// A page of the selected responses in id order, each with its answers: one query for the responses
+/// and one for all their answers.
 pub fn responses_with_answers(
     conn: &mut DbConnection,
     selection: Selection,
-) -> QueryResult<Vec<(ExportResponse, Vec<ExportAnswer>)>> {
-    let mut query = responses::table
-        .left_join(
+    page: Page,
+) -> QueryResult<Vec<Answered>> {
+    let rows: Vec<ResponseRow> = selected!(
+        responses::table.left_join(
             participants::table.on(participants::id.nullable().eq(responses::participant_id)),
-        )
-        .filter(responses::study_id.eq(selection.study_id))
-        .filter(responses::questionnaire_id.eq(selection.questionnaire_id))
-        .into_boxed();
-    if let Some(version) = selection.version_id {
-        query = query.filter(responses::version_id.eq(version));
-    }
-    if !selection.in_progress {
-        query = query.filter(responses::submitted_at.is_not_null());
-    }
-    let rows: Vec<ResponseRow> = query
-        .order(responses::id.asc())
-        .select((
-            responses::id,
-            participants::code.nullable(),
-            responses::participant_group,
-            responses::service_area,
-            responses::system_level,
-            responses::mode,
-            responses::audience,
-            responses::version_id,
-            responses::started_at,
-            responses::submitted_at,
-        ))
-        .load(conn)?;
+        ),
+        selection
+    )
+    .filter(responses::id.gt(page.after))
+    .order(responses::id.asc())
+    .limit(page.limit)
+    .select((
+        responses::id,
+        participants::code.nullable(),
+        responses::participant_group,
+        responses::service_area,
+        responses::system_level,
+        responses::mode,
+        responses::audience,
+        responses::version_id,
+        responses::started_at,
+        responses::submitted_at,
+    ))
+    .load(conn)?;
+    let Some(last) = rows.last().map(|r| r.0) else {
+        return Ok(Vec::new());
+    };
 
-    let mut answer_query = answers::table
-        .inner_join(responses::table)
-        .filter(responses::study_id.eq(selection.study_id))
-        .filter(responses::questionnaire_id.eq(selection.questionnaire_id))
-        .into_boxed();
-    if let Some(version) = selection.version_id {
-        answer_query = answer_query.filter(responses::version_id.eq(version));
-    }
-    if !selection.in_progress {
-        answer_query = answer_query.filter(responses::submitted_at.is_not_null());
-    }
     let mut by_response: HashMap<i64, Vec<ExportAnswer>> = HashMap::new();
-    for (response_id, question_id, value, skipped, notes, status) in answer_query
-        .order((answers::response_id.asc(), answers::question_id.asc()))
-        .select((
-            answers::response_id,
-            answers::question_id,
-            answers::value,
-            answers::skipped,
-            answers::notes,
-            answers::status,
-        ))
-        .load::<(i64, i64, String, bool, String, String)>(conn)?
+    for (response_id, question_id, value, skipped, notes, status) in
+        selected!(answers::table.inner_join(responses::table), selection)
+            .filter(responses::id.gt(page.after))
+            .filter(responses::id.le(last))
+            .order((answers::response_id.asc(), answers::question_id.asc()))
+            .select((
+                answers::response_id,
+                answers::question_id,
+                answers::value,
+                answers::skipped,
+                answers::notes,
+                answers::status,
+            ))
+            .load::<(i64, i64, String, bool, String, String)>(conn)?
     {
         by_response
             .entry(response_id)
@@ -227,4 +259,99 @@ pub fn responses_with_answers(
             },
         )
         .collect())
+}
+
+/// The questions some selected answer has notes for (perhaps only blanks).
+pub fn questions_noted(conn: &mut DbConnection, selection: Selection) -> QueryResult<Vec<i64>> {
+    selected!(answers::table.inner_join(responses::table), selection)
+        .filter(answers::notes.ne(""))
+        .select(answers::question_id)
+        .distinct()
+        .order(answers::question_id)
+        .load(conn)
+}
+
+/// A page of the notes selected answers have for a question.
+pub fn notes_of_question(
+    conn: &mut DbConnection,
+    selection: Selection,
+    question_id: i64,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<Vec<String>> {
+    selected!(answers::table.inner_join(responses::table), selection)
+        .filter(answers::question_id.eq(question_id))
+        .filter(answers::notes.ne(""))
+        .order(answers::id)
+        .offset(offset)
+        .limit(limit)
+        .select(answers::notes)
+        .load(conn)
+}
+
+/// The study's next sent responses after the id `after`, at most `limit`: a page of documents.
+pub fn sent_responses_after(
+    conn: &mut DbConnection,
+    study_id: i64,
+    after: i64,
+    limit: i64,
+) -> QueryResult<Vec<i64>> {
+    responses::table
+        .filter(responses::study_id.eq(study_id))
+        .filter(responses::submitted_at.is_not_null())
+        .filter(responses::id.gt(after))
+        .order(responses::id)
+        .limit(limit)
+        .select(responses::id)
+        .load(conn)
+}
+
+/// The next answers after the id `after` that the study's coding (not rounds') has passages in, at
+/// most `limit`: a page of coded passages.
+pub fn coded_answers_after(
+    conn: &mut DbConnection,
+    study_id: i64,
+    after: i64,
+    limit: i64,
+) -> QueryResult<Vec<i64>> {
+    codings::table
+        .filter(codings::study_id.eq(study_id))
+        .filter(codings::round_id.is_null())
+        .filter(codings::answer_id.gt(after))
+        .select(codings::answer_id)
+        .distinct()
+        .order(codings::answer_id)
+        .limit(limit)
+        .load(conn)
+}
+
+/// How many passages the study's coding (not rounds') has.
+pub fn count_codings(conn: &mut DbConnection, study_id: i64) -> QueryResult<i64> {
+    codings::table
+        .filter(codings::study_id.eq(study_id))
+        .filter(codings::round_id.is_null())
+        .count()
+        .get_result(conn)
+}
+
+/// The study's coders in the order of their first passage, passages ordered as the exports list
+/// them (answer, first character, id): one query per coder, not one row per passage.
+pub fn coders_in_order(conn: &mut DbConnection, study_id: i64) -> QueryResult<Vec<i64>> {
+    let study = || {
+        codings::table
+            .filter(codings::study_id.eq(study_id))
+            .filter(codings::round_id.is_null())
+    };
+    let coders: Vec<i64> = study().select(codings::coder_id).distinct().load(conn)?;
+    let mut firsts = Vec::new();
+    for coder in coders {
+        let first: (i64, i32, i64) = study()
+            .filter(codings::coder_id.eq(coder))
+            .order((codings::answer_id, codings::start_char, codings::id))
+            .select((codings::answer_id, codings::start_char, codings::id))
+            .first(conn)?;
+        firsts.push((first, coder));
+    }
+    firsts.sort_unstable();
+    Ok(firsts.into_iter().map(|(_, coder)| coder).collect())
 }

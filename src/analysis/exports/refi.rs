@@ -8,11 +8,13 @@
 //! scalar values) from the start of the source's text, the end exclusive.
 
 use std::collections::{HashMap, HashSet};
-use std::io::{Cursor, Write};
+use std::io::{self, Write};
 
 use chrono::{Datelike, NaiveDateTime, Timelike};
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use quick_xml::Writer;
+use zip::write::{SimpleFileOptions, StreamWriter};
+use zip::ZipWriter;
 
 pub const PROJECT_NAMESPACE: &str = "urn:QDA-XML:project:1.0";
 pub const CODEBOOK_NAMESPACE: &str = "urn:QDA-XML:codebook:1.0";
@@ -120,25 +122,36 @@ pub struct Case {
     pub sources: Vec<String>,
 }
 
-/// A whole project to export.
+/// What a project holds besides its cases and sources, given before them: all of it small (the
+/// coders, the codebook, the attributes, the memos).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Project {
+pub struct ProjectHead {
     pub name: String,
     pub created_at: NaiveDateTime,
     pub users: Vec<User>,
     pub codes: Vec<Code>,
     pub variables: Vec<Variable>,
-    pub cases: Vec<Case>,
-    pub sources: Vec<TextSource>,
-    pub selections: Vec<Selection>,
+    /// A note on a source or a selection that the project does not come to hold is left out.
     pub notes: Vec<Note>,
 }
 
 /// Why a project could not be written: a reference to something not given, a GUID not in 8-4-4-4-12
-/// form, or a selection outside its source's text.
+/// form or used twice, a selection outside its source's text; or the file could not be written.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("REFI-QDA export: {0}")]
 pub struct RefiError(pub String);
+
+impl From<io::Error> for RefiError {
+    fn from(error: io::Error) -> Self {
+        RefiError(format!("writing: {error}"))
+    }
+}
+
+impl From<zip::result::ZipError> for RefiError {
+    fn from(error: zip::result::ZipError) -> Self {
+        RefiError(format!("zip: {error}"))
+    }
+}
 
 fn err<T>(message: String) -> Result<T, RefiError> {
     Err(RefiError(message))
@@ -172,20 +185,18 @@ fn timestamp(at: NaiveDateTime) -> String {
     at.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
-struct Xml {
-    writer: Writer<Vec<u8>>,
+struct Xml<W: Write> {
+    writer: Writer<W>,
 }
 
-impl Xml {
-    fn new() -> Self {
-        let mut writer = Writer::new_with_indent(Vec::new(), b' ', 2);
-        writer
-            .write_event(Event::Decl(BytesDecl::new("1.0", Some("utf-8"), None)))
-            .expect("writing to memory");
-        Xml { writer }
+impl<W: Write> Xml<W> {
+    fn new(out: W) -> io::Result<Self> {
+        let mut writer = Writer::new_with_indent(out, b' ', 2);
+        writer.write_event(Event::Decl(BytesDecl::new("1.0", Some("utf-8"), None)))?;
+        Ok(Xml { writer })
     }
 
-    fn element(&mut self, name: &str, attributes: &[(&str, &str)], empty: bool) {
+    fn element(&mut self, name: &str, attributes: &[(&str, &str)], empty: bool) -> io::Result<()> {
         let mut start = BytesStart::new(name);
         for (key, value) in attributes {
             start.push_attribute((*key, one_line(value).as_str()));
@@ -195,34 +206,31 @@ impl Xml {
         } else {
             Event::Start(start)
         };
-        self.writer.write_event(event).expect("writing to memory");
+        self.writer.write_event(event)
     }
 
-    fn open(&mut self, name: &str, attributes: &[(&str, &str)]) {
-        self.element(name, attributes, false);
+    fn open(&mut self, name: &str, attributes: &[(&str, &str)]) -> io::Result<()> {
+        self.element(name, attributes, false)
     }
 
-    fn empty(&mut self, name: &str, attributes: &[(&str, &str)]) {
-        self.element(name, attributes, true);
+    fn empty(&mut self, name: &str, attributes: &[(&str, &str)]) -> io::Result<()> {
+        self.element(name, attributes, true)
     }
 
-    fn close(&mut self, name: &str) {
-        self.writer
-            .write_event(Event::End(BytesEnd::new(name)))
-            .expect("writing to memory");
+    fn close(&mut self, name: &str) -> io::Result<()> {
+        self.writer.write_event(Event::End(BytesEnd::new(name)))
     }
 
     /// `<name>text</name>`, the text escaped.
-    fn text(&mut self, name: &str, text: &str) {
-        self.open(name, &[]);
+    fn text(&mut self, name: &str, text: &str) -> io::Result<()> {
+        self.open(name, &[])?;
         self.writer
-            .write_event(Event::Text(BytesText::new(&xml_safe(text))))
-            .expect("writing to memory");
-        self.close(name);
+            .write_event(Event::Text(BytesText::new(&xml_safe(text))))?;
+        self.close(name)
     }
 
-    fn finish(self) -> String {
-        String::from_utf8(self.writer.into_inner()).expect("we wrote UTF-8")
+    fn finish(self) -> W {
+        self.writer.into_inner()
     }
 }
 
@@ -259,14 +267,17 @@ fn check_codes(codes: &[Code]) -> Result<(), RefiError> {
     Ok(())
 }
 
+/// Note GUIDs by the GUID of what they are about.
+type NotesOn = HashMap<String, Vec<String>>;
+
 /// Codes nested under their parents, in the order given; `notes` gives each code's NoteRefs.
-fn write_codes(xml: &mut Xml, codes: &[Code], notes: &HashMap<&str, Vec<&str>>) {
-    fn write(
-        xml: &mut Xml,
+fn write_codes<W: Write>(xml: &mut Xml<W>, codes: &[Code], notes: &NotesOn) -> io::Result<()> {
+    fn write<W: Write>(
+        xml: &mut Xml<W>,
         code: &Code,
         children: &HashMap<Option<&str>, Vec<&Code>>,
-        notes: &HashMap<&str, Vec<&str>>,
-    ) {
+        notes: &NotesOn,
+    ) -> io::Result<()> {
         let mut attributes = vec![
             ("guid", code.guid.as_str()),
             ("name", code.name.as_str()),
@@ -278,20 +289,19 @@ fn write_codes(xml: &mut Xml, codes: &[Code], notes: &HashMap<&str, Vec<&str>>) 
         let under = children.get(&Some(code.guid.as_str()));
         let refs = notes.get(code.guid.as_str());
         if code.description.is_empty() && under.is_none() && refs.is_none() {
-            xml.empty("Code", &attributes);
-            return;
+            return xml.empty("Code", &attributes);
         }
-        xml.open("Code", &attributes);
+        xml.open("Code", &attributes)?;
         if !code.description.is_empty() {
-            xml.text("Description", &code.description);
+            xml.text("Description", &code.description)?;
         }
         for target in refs.into_iter().flatten() {
-            xml.empty("NoteRef", &[("targetGUID", target)]);
+            xml.empty("NoteRef", &[("targetGUID", target)])?;
         }
         for child in under.into_iter().flatten() {
-            write(xml, child, children, notes);
+            write(xml, child, children, notes)?;
         }
-        xml.close("Code");
+        xml.close("Code")
     }
     let mut children: HashMap<Option<&str>, Vec<&Code>> = HashMap::new();
     for code in codes {
@@ -300,11 +310,11 @@ fn write_codes(xml: &mut Xml, codes: &[Code], notes: &HashMap<&str, Vec<&str>>) 
             .or_default()
             .push(code);
     }
-    xml.open("Codes", &[]);
+    xml.open("Codes", &[])?;
     for top in children.get(&None).into_iter().flatten() {
-        write(xml, top, &children, notes);
+        write(xml, top, &children, notes)?;
     }
-    xml.close("Codes");
+    xml.close("Codes")
 }
 
 /// A codebook alone, as a `.qdc` file (`urn:QDA-XML:codebook:1.0`). The codebook export and the
@@ -314,164 +324,305 @@ pub fn codebook_qdc(codes: &[Code]) -> Result<String, RefiError> {
     if codes.is_empty() {
         return err("a codebook needs at least one code".into());
     }
-    let mut xml = Xml::new();
+    let mut xml = Xml::new(Vec::new())?;
     xml.open(
         "CodeBook",
         &[("xmlns", CODEBOOK_NAMESPACE), ("origin", ORIGIN)],
-    );
-    write_codes(&mut xml, codes, &HashMap::new());
-    xml.close("CodeBook");
-    Ok(xml.finish())
+    )?;
+    write_codes(&mut xml, codes, &NotesOn::new())?;
+    xml.close("CodeBook")?;
+    Ok(String::from_utf8(xml.finish()).expect("we wrote UTF-8"))
 }
 
-/// `project.qde`: the project's XML, sources referred to by `internal://<guid>.txt`.
-pub fn project_qde(project: &Project) -> Result<String, RefiError> {
-    check(project)?;
-    let mut notes_on: HashMap<&str, Vec<&str>> = HashMap::new();
-    let mut project_notes = Vec::new();
-    for note in &project.notes {
-        match &note.on {
-            NoteOn::Project => project_notes.push(note.guid.as_str()),
-            NoteOn::Code(t) | NoteOn::Source(t) | NoteOn::Selection(t) => {
-                notes_on.entry(t).or_default().push(&note.guid)
-            }
+/// `project.qde` written as its parts come: the head, then each case, then each source with its
+/// selections; `finish` adds the notes. Sources are referred to by `internal://<guid>.txt`.
+/// Everything is checked as it is written: GUIDs in the schema's form and never used twice, every
+/// reference to something the project holds, every selection inside its source's text.
+pub struct ProjectWriter<W: Write> {
+    xml: Xml<W>,
+    notes: Vec<Note>,
+    notes_on: NotesOn,
+    /// The section open now: Cases, then Sources.
+    open: Option<&'static str>,
+    guids: HashSet<u128>,
+    users: HashSet<String>,
+    codes: HashSet<String>,
+    variables: HashSet<String>,
+    /// Sources a case named that have not been written yet.
+    awaited: HashSet<String>,
+    /// Sources and selections written that notes are about.
+    noted: HashSet<String>,
+}
+
+impl<W: Write> ProjectWriter<W> {
+    /// Writes the head: the project's users, codebook and variables.
+    pub fn start(out: W, head: ProjectHead) -> Result<Self, RefiError> {
+        check_codes(&head.codes)?;
+        let mut project = ProjectWriter {
+            xml: Xml::new(out)?,
+            notes: Vec::new(),
+            notes_on: NotesOn::new(),
+            open: None,
+            guids: HashSet::new(),
+            users: head.users.iter().map(|u| u.guid.clone()).collect(),
+            codes: head.codes.iter().map(|c| c.guid.clone()).collect(),
+            variables: head.variables.iter().map(|v| v.guid.clone()).collect(),
+            awaited: HashSet::new(),
+            noted: HashSet::new(),
+        };
+        let guids = (head.users.iter().map(|u| &u.guid))
+            .chain(head.codes.iter().map(|c| &c.guid))
+            .chain(head.variables.iter().map(|v| &v.guid))
+            .chain(head.notes.iter().map(|n| &n.guid));
+        for guid in guids {
+            project.claim(guid)?;
         }
-    }
-    let mut xml = Xml::new();
-    let created = timestamp(project.created_at);
-    xml.open(
-        "Project",
-        &[
-            ("xmlns", PROJECT_NAMESPACE),
-            ("name", &project.name),
-            ("origin", ORIGIN),
-            ("creationDateTime", &created),
-        ],
-    );
-    if !project.users.is_empty() {
-        xml.open("Users", &[]);
-        for user in &project.users {
-            xml.empty("User", &[("guid", &user.guid), ("name", &user.name)]);
-        }
-        xml.close("Users");
-    }
-    if !project.codes.is_empty() {
-        xml.open("CodeBook", &[]);
-        write_codes(&mut xml, &project.codes, &notes_on);
-        xml.close("CodeBook");
-    }
-    if !project.variables.is_empty() {
-        xml.open("Variables", &[]);
-        for variable in &project.variables {
-            xml.empty(
-                "Variable",
-                &[
-                    ("guid", &variable.guid),
-                    ("name", &variable.name),
-                    ("typeOfVariable", "Text"),
-                ],
-            );
-        }
-        xml.close("Variables");
-    }
-    if !project.cases.is_empty() {
-        xml.open("Cases", &[]);
-        for case in &project.cases {
-            xml.open("Case", &[("guid", &case.guid), ("name", &case.name)]);
-            for (variable, value) in &case.values {
-                xml.open("VariableValue", &[]);
-                xml.empty("VariableRef", &[("targetGUID", variable)]);
-                xml.text("TextValue", value);
-                xml.close("VariableValue");
-            }
-            for source in &case.sources {
-                xml.empty("SourceRef", &[("targetGUID", source)]);
-            }
-            xml.close("Case");
-        }
-        xml.close("Cases");
-    }
-    if !project.sources.is_empty() {
-        let mut selections: HashMap<&str, Vec<&Selection>> = HashMap::new();
-        for selection in &project.selections {
-            selections
-                .entry(&selection.source)
-                .or_default()
-                .push(selection);
-        }
-        xml.open("Sources", &[]);
-        for source in &project.sources {
-            let path = format!("internal://{}.txt", source.guid);
-            let at = timestamp(source.created_at);
-            xml.open(
-                "TextSource",
-                &[
-                    ("guid", &source.guid),
-                    ("name", &source.name),
-                    ("plainTextPath", &path),
-                    ("creationDateTime", &at),
-                ],
-            );
-            if !source.description.is_empty() {
-                xml.text("Description", &source.description);
-            }
-            for selection in selections.get(source.guid.as_str()).into_iter().flatten() {
-                let (start, end) = (selection.start.to_string(), selection.end.to_string());
-                let at = timestamp(selection.created_at);
-                let mut attributes = vec![
-                    ("guid", selection.guid.as_str()),
-                    ("startPosition", &start),
-                    ("endPosition", &end),
-                ];
-                if let Some(coder) = &selection.coder {
-                    attributes.push(("creatingUser", coder));
+        for note in &head.notes {
+            let target = match &note.on {
+                NoteOn::Project => None,
+                NoteOn::Code(t) if !project.codes.contains(t) => {
+                    return err(format!("note {:?} refers to something unknown", note.name))
                 }
-                attributes.push(("creationDateTime", &at));
-                xml.open("PlainTextSelection", &attributes);
-                if !selection.description.is_empty() {
-                    xml.text("Description", &selection.description);
-                }
-                let coding = guid_of_coding(&selection.guid);
-                let mut coding_attributes = vec![("guid", coding.as_str())];
-                if let Some(coder) = &selection.coder {
-                    coding_attributes.push(("creatingUser", coder));
-                }
-                coding_attributes.push(("creationDateTime", &at));
-                xml.open("Coding", &coding_attributes);
-                xml.empty("CodeRef", &[("targetGUID", &selection.code)]);
-                xml.close("Coding");
-                for target in notes_on.get(selection.guid.as_str()).into_iter().flatten() {
-                    xml.empty("NoteRef", &[("targetGUID", target)]);
-                }
-                xml.close("PlainTextSelection");
+                NoteOn::Code(t) | NoteOn::Source(t) | NoteOn::Selection(t) => Some(t),
+            };
+            if note
+                .author
+                .as_deref()
+                .is_some_and(|a| !project.users.contains(a))
+            {
+                return err(format!("note {:?} refers to something unknown", note.name));
             }
-            for target in notes_on.get(source.guid.as_str()).into_iter().flatten() {
-                xml.empty("NoteRef", &[("targetGUID", target)]);
+            if let Some(target) = target {
+                project
+                    .notes_on
+                    .entry(target.clone())
+                    .or_default()
+                    .push(note.guid.clone());
             }
-            xml.close("TextSource");
         }
-        xml.close("Sources");
+        project.notes = head.notes;
+        let xml = &mut project.xml;
+        let created = timestamp(head.created_at);
+        xml.open(
+            "Project",
+            &[
+                ("xmlns", PROJECT_NAMESPACE),
+                ("name", &head.name),
+                ("origin", ORIGIN),
+                ("creationDateTime", &created),
+            ],
+        )?;
+        if !head.users.is_empty() {
+            xml.open("Users", &[])?;
+            for user in &head.users {
+                xml.empty("User", &[("guid", &user.guid), ("name", &user.name)])?;
+            }
+            xml.close("Users")?;
+        }
+        if !head.codes.is_empty() {
+            xml.open("CodeBook", &[])?;
+            write_codes(xml, &head.codes, &project.notes_on)?;
+            xml.close("CodeBook")?;
+        }
+        if !head.variables.is_empty() {
+            xml.open("Variables", &[])?;
+            for variable in &head.variables {
+                xml.empty(
+                    "Variable",
+                    &[
+                        ("guid", &variable.guid),
+                        ("name", &variable.name),
+                        ("typeOfVariable", "Text"),
+                    ],
+                )?;
+            }
+            xml.close("Variables")?;
+        }
+        Ok(project)
     }
-    if !project.notes.is_empty() {
-        xml.open("Notes", &[]);
-        for note in &project.notes {
-            let at = timestamp(note.created_at);
-            let mut attributes = vec![("guid", note.guid.as_str()), ("name", &note.name)];
-            if let Some(author) = &note.author {
-                attributes.push(("creatingUser", author));
+
+    /// A GUID in the schema's form, not used before in the project.
+    fn claim(&mut self, guid: &str) -> Result<(), RefiError> {
+        if !is_guid(guid) {
+            return err(format!("{guid:?} is not a GUID"));
+        }
+        let id = uuid::Uuid::try_parse(guid).expect("checked").as_u128();
+        if !self.guids.insert(id) {
+            return err(format!("GUID {guid} is used twice"));
+        }
+        Ok(())
+    }
+
+    fn section(&mut self, name: &'static str) -> io::Result<()> {
+        if self.open != Some(name) {
+            if let Some(open) = self.open {
+                self.xml.close(open)?;
+            }
+            self.xml.open(name, &[])?;
+            self.open = Some(name);
+        }
+        Ok(())
+    }
+
+    /// A case; every case comes before the first source.
+    pub fn case(&mut self, case: &Case) -> Result<(), RefiError> {
+        if self.open == Some("Sources") {
+            return err(format!("case {:?} comes after the sources", case.name));
+        }
+        self.claim(&case.guid)?;
+        if case
+            .values
+            .iter()
+            .any(|(v, _)| !self.variables.contains(v.as_str()))
+        {
+            return err(format!("case {:?} refers to something unknown", case.name));
+        }
+        self.awaited.extend(case.sources.iter().cloned());
+        self.section("Cases")?;
+        let xml = &mut self.xml;
+        xml.open("Case", &[("guid", &case.guid), ("name", &case.name)])?;
+        for (variable, value) in &case.values {
+            xml.open("VariableValue", &[])?;
+            xml.empty("VariableRef", &[("targetGUID", variable)])?;
+            xml.text("TextValue", value)?;
+            xml.close("VariableValue")?;
+        }
+        for source in &case.sources {
+            xml.empty("SourceRef", &[("targetGUID", source)])?;
+        }
+        xml.close("Case")?;
+        Ok(())
+    }
+
+    /// A text source with the passages coded in it.
+    pub fn source(
+        &mut self,
+        source: &TextSource,
+        selections: &[Selection],
+    ) -> Result<(), RefiError> {
+        self.claim(&source.guid)?;
+        let length = source.text.chars().count();
+        for s in selections {
+            self.claim(&s.guid)?;
+            if s.source != source.guid {
+                return err(format!("selection {} is in an unknown source", s.guid));
+            }
+            if s.start > s.end || s.end > length {
+                return err(format!(
+                    "selection {} ({}..{}) is outside its source of {length} characters",
+                    s.guid, s.start, s.end
+                ));
+            }
+            if !self.codes.contains(s.code.as_str()) {
+                return err(format!("selection {} has an unknown code", s.guid));
+            }
+            if s.coder.as_deref().is_some_and(|c| !self.users.contains(c)) {
+                return err(format!("selection {} has an unknown coder", s.guid));
+            }
+        }
+        self.awaited.remove(&source.guid);
+        for guid in std::iter::once(&source.guid).chain(selections.iter().map(|s| &s.guid)) {
+            if self.notes_on.contains_key(guid) {
+                self.noted.insert(guid.clone());
+            }
+        }
+        self.section("Sources")?;
+        let (xml, notes_on) = (&mut self.xml, &self.notes_on);
+        let path = format!("internal://{}.txt", source.guid);
+        let at = timestamp(source.created_at);
+        xml.open(
+            "TextSource",
+            &[
+                ("guid", &source.guid),
+                ("name", &source.name),
+                ("plainTextPath", &path),
+                ("creationDateTime", &at),
+            ],
+        )?;
+        if !source.description.is_empty() {
+            xml.text("Description", &source.description)?;
+        }
+        for selection in selections {
+            let (start, end) = (selection.start.to_string(), selection.end.to_string());
+            let at = timestamp(selection.created_at);
+            let mut attributes = vec![
+                ("guid", selection.guid.as_str()),
+                ("startPosition", &start),
+                ("endPosition", &end),
+            ];
+            if let Some(coder) = &selection.coder {
+                attributes.push(("creatingUser", coder));
             }
             attributes.push(("creationDateTime", &at));
-            xml.open("Note", &attributes);
-            xml.text("PlainTextContent", &note.text);
-            xml.close("Note");
+            xml.open("PlainTextSelection", &attributes)?;
+            if !selection.description.is_empty() {
+                xml.text("Description", &selection.description)?;
+            }
+            let coding = guid_of_coding(&selection.guid);
+            let mut coding_attributes = vec![("guid", coding.as_str())];
+            if let Some(coder) = &selection.coder {
+                coding_attributes.push(("creatingUser", coder));
+            }
+            coding_attributes.push(("creationDateTime", &at));
+            xml.open("Coding", &coding_attributes)?;
+            xml.empty("CodeRef", &[("targetGUID", &selection.code)])?;
+            xml.close("Coding")?;
+            for target in notes_on.get(selection.guid.as_str()).into_iter().flatten() {
+                xml.empty("NoteRef", &[("targetGUID", target)])?;
+            }
+            xml.close("PlainTextSelection")?;
         }
-        xml.close("Notes");
+        for target in notes_on.get(source.guid.as_str()).into_iter().flatten() {
+            xml.empty("NoteRef", &[("targetGUID", target)])?;
+        }
+        xml.close("TextSource")?;
+        Ok(())
     }
-    for target in project_notes {
-        xml.empty("NoteRef", &[("targetGUID", target)]);
+
+    /// The notes on what the project holds, and the end of the project.
+    pub fn finish(mut self) -> Result<W, RefiError> {
+        if let Some(open) = self.open.take() {
+            self.xml.close(open)?;
+        }
+        if let Some(missing) = self.awaited.iter().next() {
+            return err(format!(
+                "a case refers to source {missing}, which is not in the project"
+            ));
+        }
+        let ProjectWriter {
+            mut xml,
+            notes,
+            noted,
+            ..
+        } = self;
+        let notes: Vec<Note> = notes
+            .into_iter()
+            .filter(|note| match &note.on {
+                NoteOn::Project | NoteOn::Code(_) => true,
+                NoteOn::Source(t) | NoteOn::Selection(t) => noted.contains(t),
+            })
+            .collect();
+        if !notes.is_empty() {
+            xml.open("Notes", &[])?;
+            for note in &notes {
+                let at = timestamp(note.created_at);
+                let mut attributes = vec![("guid", note.guid.as_str()), ("name", &note.name)];
+                if let Some(author) = &note.author {
+                    attributes.push(("creatingUser", author));
+                }
+                attributes.push(("creationDateTime", &at));
+                xml.open("Note", &attributes)?;
+                xml.text("PlainTextContent", &note.text)?;
+                xml.close("Note")?;
+            }
+            xml.close("Notes")?;
+        }
+        for note in notes.iter().filter(|n| n.on == NoteOn::Project) {
+            xml.empty("NoteRef", &[("targetGUID", &note.guid)])?;
+        }
+        xml.close("Project")?;
+        Ok(xml.finish())
     }
-    xml.close("Project");
-    Ok(xml.finish())
 }
 
 /// The Coding inside a selection gets a GUID of its own, derived from the selection's.
@@ -479,117 +630,115 @@ fn guid_of_coding(selection: &str) -> String {
     uuid::Uuid::new_v5(&VOICES_NAMESPACE, format!("coding:{selection}").as_bytes()).to_string()
 }
 
-fn check(project: &Project) -> Result<(), RefiError> {
-    check_codes(&project.codes)?;
-    let mut seen = HashSet::new();
-    let all_guids = project
-        .users
-        .iter()
-        .map(|u| &u.guid)
-        .chain(project.codes.iter().map(|c| &c.guid))
-        .chain(project.variables.iter().map(|v| &v.guid))
-        .chain(project.cases.iter().map(|c| &c.guid))
-        .chain(project.sources.iter().map(|s| &s.guid))
-        .chain(project.selections.iter().map(|s| &s.guid))
-        .chain(project.notes.iter().map(|n| &n.guid));
-    for guid in all_guids {
-        if !is_guid(guid) {
-            return err(format!("{guid:?} is not a GUID"));
-        }
-        if !seen.insert(guid.as_str()) {
-            return err(format!("GUID {guid} is used twice"));
-        }
-    }
-    let users: HashSet<&str> = project.users.iter().map(|u| u.guid.as_str()).collect();
-    let codes: HashSet<&str> = project.codes.iter().map(|c| c.guid.as_str()).collect();
-    let variables: HashSet<&str> = project.variables.iter().map(|v| v.guid.as_str()).collect();
-    let lengths: HashMap<&str, usize> = project
-        .sources
-        .iter()
-        .map(|s| (s.guid.as_str(), s.text.chars().count()))
-        .collect();
-    let selections: HashSet<&str> = project.selections.iter().map(|s| s.guid.as_str()).collect();
-    for s in &project.selections {
-        let Some(&length) = lengths.get(s.source.as_str()) else {
-            return err(format!("selection {} is in an unknown source", s.guid));
-        };
-        if s.start > s.end || s.end > length {
-            return err(format!(
-                "selection {} ({}..{}) is outside its source of {length} characters",
-                s.guid, s.start, s.end
-            ));
-        }
-        if !codes.contains(s.code.as_str()) {
-            return err(format!("selection {} has an unknown code", s.guid));
-        }
-        if s.coder.as_deref().is_some_and(|c| !users.contains(c)) {
-            return err(format!("selection {} has an unknown coder", s.guid));
-        }
-    }
-    for case in &project.cases {
-        if case
-            .values
-            .iter()
-            .any(|(v, _)| !variables.contains(v.as_str()))
-            || case
-                .sources
-                .iter()
-                .any(|s| !lengths.contains_key(s.as_str()))
-        {
-            return err(format!("case {:?} refers to something unknown", case.name));
-        }
-    }
-    for note in &project.notes {
-        let known = match &note.on {
-            NoteOn::Project => true,
-            NoteOn::Code(t) => codes.contains(t.as_str()),
-            NoteOn::Source(t) => lengths.contains_key(t.as_str()),
-            NoteOn::Selection(t) => selections.contains(t.as_str()),
-        };
-        if !known || note.author.as_deref().is_some_and(|a| !users.contains(a)) {
-            return err(format!("note {:?} refers to something unknown", note.name));
-        }
-    }
-    Ok(())
+/// A `.qdpx` file written as it goes: `project.qde`, then `sources/<guid>.txt` (UTF-8), deflated.
+/// Each file's sizes follow its data, so the zip needs no going back and can go straight out.
+pub struct Qdpx<W: Write> {
+    zip: ZipWriter<StreamWriter<W>>,
+    options: SimpleFileOptions,
 }
 
-/// The `.qdpx` file: `project.qde` and `sources/<guid>.txt` (UTF-8), deflated.
-pub fn write_qdpx(project: &Project) -> Result<Vec<u8>, RefiError> {
-    let qde = project_qde(project)?;
-    let at = project.created_at;
-    let stamp = zip::DateTime::from_date_and_time(
-        at.year().clamp(1980, 2107) as u16,
-        at.month() as u8,
-        at.day() as u8,
-        at.hour() as u8,
-        at.minute() as u8,
-        at.second() as u8,
-    )
-    .unwrap_or_default();
-    let options = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated)
-        .last_modified_time(stamp);
-    let zipped = (|| -> zip::result::ZipResult<Vec<u8>> {
-        let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
-        zip.start_file("project.qde", options)?;
-        zip.write_all(qde.as_bytes())?;
-        for source in &project.sources {
-            zip.start_file(format!("sources/{}.txt", source.guid), options)?;
-            zip.write_all(source.text.as_bytes())?;
+impl<W: Write> Qdpx<W> {
+    pub fn new(out: W, created_at: NaiveDateTime) -> Self {
+        let stamp = zip::DateTime::from_date_and_time(
+            created_at.year().clamp(1980, 2107) as u16,
+            created_at.month() as u8,
+            created_at.day() as u8,
+            created_at.hour() as u8,
+            created_at.minute() as u8,
+            created_at.second() as u8,
+        )
+        .unwrap_or_default();
+        Qdpx {
+            zip: ZipWriter::new_stream(out),
+            options: SimpleFileOptions::default()
+                .compression_method(zip::CompressionMethod::Deflated)
+                .last_modified_time(stamp),
         }
-        Ok(zip.finish()?.into_inner())
-    })();
-    zipped.map_err(|e| RefiError(format!("zip: {e}")))
+    }
+
+    /// `project.qde`, to be written to the end before the first source.
+    pub fn project(
+        &mut self,
+        head: ProjectHead,
+    ) -> Result<ProjectWriter<&mut ZipWriter<StreamWriter<W>>>, RefiError> {
+        self.zip.start_file("project.qde", self.options)?;
+        ProjectWriter::start(&mut self.zip, head)
+    }
+
+    /// A source's text, as `plainTextPath` names it.
+    pub fn source(&mut self, source: &TextSource) -> Result<(), RefiError> {
+        self.zip
+            .start_file(format!("sources/{}.txt", source.guid), self.options)?;
+        self.zip.write_all(source.text.as_bytes())?;
+        Ok(())
+    }
+
+    pub fn finish(self) -> Result<W, RefiError> {
+        Ok(self.zip.finish()?.into_inner())
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::io::Read;
+    use std::io::{Cursor, Read};
 
     use quick_xml::events::Event;
     use quick_xml::Reader;
 
     use super::*;
+
+    /// A whole project in memory, written by the writers an export uses.
+    #[derive(Debug, Clone)]
+    pub struct Project {
+        pub name: String,
+        pub created_at: NaiveDateTime,
+        pub users: Vec<User>,
+        pub codes: Vec<Code>,
+        pub variables: Vec<Variable>,
+        pub cases: Vec<Case>,
+        pub sources: Vec<TextSource>,
+        pub selections: Vec<Selection>,
+        pub notes: Vec<Note>,
+    }
+
+    fn head(project: &Project) -> ProjectHead {
+        ProjectHead {
+            name: project.name.clone(),
+            created_at: project.created_at,
+            users: project.users.clone(),
+            codes: project.codes.clone(),
+            variables: project.variables.clone(),
+            notes: project.notes.clone(),
+        }
+    }
+
+    fn fill<W: Write>(mut writer: ProjectWriter<W>, project: &Project) -> Result<W, RefiError> {
+        for case in &project.cases {
+            writer.case(case)?;
+        }
+        for source in &project.sources {
+            let selections: Vec<Selection> = (project.selections.iter())
+                .filter(|s| s.source == source.guid)
+                .cloned()
+                .collect();
+            writer.source(source, &selections)?;
+        }
+        writer.finish()
+    }
+
+    fn project_qde(project: &Project) -> Result<String, RefiError> {
+        let written = fill(ProjectWriter::start(Vec::new(), head(project))?, project)?;
+        Ok(String::from_utf8(written).unwrap())
+    }
+
+    fn write_qdpx(project: &Project) -> Result<Vec<u8>, RefiError> {
+        let mut qdpx = Qdpx::new(Vec::new(), project.created_at);
+        fill(qdpx.project(head(project))?, project)?;
+        for source in &project.sources {
+            qdpx.source(source)?;
+        }
+        qdpx.finish()
+    }
 
     fn at() -> NaiveDateTime {
         chrono::NaiveDate::from_ymd_opt(2026, 11, 26)

@@ -3,6 +3,7 @@
 //! cell Excel-safe, a byte order mark first so Excel reads UTF-8), the JSON document, and file names.
 
 use std::collections::{HashMap, HashSet};
+use std::io::{self, Write};
 
 use chrono::{NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
@@ -121,17 +122,26 @@ pub struct ExportAnswer {
     pub status: String,
 }
 
-/// Everything one export holds.
+/// What a response export is of: the study, the questionnaire and its published versions' questions.
 #[derive(Debug, Clone)]
-pub struct ExportData {
+pub struct ExportHead {
     pub study_id: i64,
     pub study_title: String,
     pub questionnaire_id: i64,
     pub questionnaire_title: String,
     /// Oldest first.
     pub versions: Vec<VersionQuestions>,
+}
+
+/// A response with its answers.
+pub type Answered = (ExportResponse, Vec<ExportAnswer>);
+
+/// Everything one export holds, all at once (for the counts of closed questions).
+#[derive(Debug, Clone)]
+pub struct ExportData {
+    pub head: ExportHead,
     /// In response order, each with its answers.
-    pub responses: Vec<(ExportResponse, Vec<ExportAnswer>)>,
+    pub responses: Vec<Answered>,
 }
 
 /// The code of one chosen label: its position from 1, "NA" for a Likert "Not applicable", the number
@@ -196,19 +206,17 @@ fn header(q: &ExportQuestion) -> String {
     format!("Q{} {}", q.number, q.text)
 }
 
+/// Whether an answer carries interview notes worth a column.
+pub fn has_notes(notes: &str) -> bool {
+    !notes.trim().is_empty()
+}
+
 /// The wide layout's question columns: the newest version's questions in order, then questions only
-/// older versions had.
-pub fn columns(data: &ExportData) -> Vec<Column> {
-    let with_notes: HashSet<i64> = data
-        .responses
-        .iter()
-        .flat_map(|(_, answers)| answers)
-        .filter(|a| !a.notes.trim().is_empty())
-        .map(|a| a.question_id)
-        .collect();
+/// older versions had; `with_notes` are the questions some response has notes for.
+pub fn columns(versions: &[VersionQuestions], with_notes: &HashSet<i64>) -> Vec<Column> {
     let mut seen = HashSet::new();
     let mut out = Vec::new();
-    for version in data.versions.iter().rev() {
+    for version in versions.iter().rev() {
         for q in &version.questions {
             if seen.insert(q.id) {
                 out.push(Column {
@@ -222,20 +230,28 @@ pub fn columns(data: &ExportData) -> Vec<Column> {
     out
 }
 
-/// Question id → question, per version id.
-fn lookup(data: &ExportData) -> HashMap<i64, (i32, HashMap<i64, &ExportQuestion>)> {
-    data.versions
-        .iter()
-        .map(|v| {
-            (
-                v.version_id,
-                (
-                    v.version_number,
-                    v.questions.iter().map(|q| (q.id, q)).collect(),
-                ),
-            )
-        })
-        .collect()
+/// Each version's number and its questions by id: how a response's answers are read.
+pub struct Questions(HashMap<i64, (i32, HashMap<i64, ExportQuestion>)>);
+
+impl Questions {
+    pub fn of(versions: &[VersionQuestions]) -> Self {
+        Questions(
+            versions
+                .iter()
+                .map(|v| {
+                    let questions = v.questions.iter().map(|q| (q.id, q.clone())).collect();
+                    (v.version_id, (v.version_number, questions))
+                })
+                .collect(),
+        )
+    }
+
+    /// The version's number (0 if unknown) and its questions.
+    fn version(&self, version_id: i64) -> (i32, Option<&HashMap<i64, ExportQuestion>>) {
+        self.0
+            .get(&version_id)
+            .map_or((0, None), |(n, q)| (*n, Some(q)))
+    }
 }
 
 fn time(at: Option<NaiveDateTime>) -> String {
@@ -243,22 +259,26 @@ fn time(at: Option<NaiveDateTime>) -> String {
         .unwrap_or_default()
 }
 
-pub(crate) struct Csv(csv::Writer<Vec<u8>>);
+/// CSV as the exports write it: a byte order mark first, as the roster export does, so Excel reads
+/// the file as UTF-8; every cell Excel-safe.
+pub(crate) struct Csv<W: Write>(csv::Writer<W>);
 
-impl Csv {
-    /// A byte order mark first, as the roster export does, so Excel reads the file as UTF-8.
-    pub(crate) fn new() -> Self {
-        Csv(csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec()))
+impl<W: Write> Csv<W> {
+    pub(crate) fn new(mut out: W) -> io::Result<Self> {
+        out.write_all(b"\xEF\xBB\xBF")?;
+        Ok(Csv(csv::Writer::from_writer(out)))
     }
 
-    pub(crate) fn row<S: AsRef<str>>(&mut self, cells: impl IntoIterator<Item = S>) {
+    pub(crate) fn row<S: AsRef<str>>(
+        &mut self,
+        cells: impl IntoIterator<Item = S>,
+    ) -> csv::Result<()> {
         self.0
             .write_record(cells.into_iter().map(|c| csv_cell(c.as_ref()).into_owned()))
-            .expect("writing to memory");
     }
 
-    pub(crate) fn finish(self) -> Vec<u8> {
-        self.0.into_inner().expect("writing to memory")
+    pub(crate) fn finish(self) -> io::Result<W> {
+        self.0.into_inner().map_err(|e| e.into_error())
     }
 }
 
@@ -273,25 +293,37 @@ const RESPONSE_COLUMNS: [&str; 8] = [
     "submitted_at",
 ];
 
-/// One row per response; a question's column holds its answer, empty when not answered or skipped
-/// (the `skipped` column lists the numbers of skipped questions).
-pub fn wide_csv(data: &ExportData, values: Values) -> Vec<u8> {
-    let columns = columns(data);
-    let versions = lookup(data);
-    let mut csv = Csv::new();
-    let mut head: Vec<String> = RESPONSE_COLUMNS.iter().map(|c| c.to_string()).collect();
-    for c in &columns {
-        head.push(c.header.clone());
-        if c.notes {
-            head.push(format!("{} (interview notes)", c.header));
+/// The wide layout: one row per response; a question's column holds its answer, empty when not
+/// answered or skipped (the `skipped` column lists the numbers of skipped questions).
+pub struct Wide {
+    columns: Vec<Column>,
+    questions: Questions,
+    values: Values,
+}
+
+impl Wide {
+    pub fn new(head: &ExportHead, with_notes: &HashSet<i64>, values: Values) -> Self {
+        Wide {
+            columns: columns(&head.versions, with_notes),
+            questions: Questions::of(&head.versions),
+            values,
         }
     }
-    head.push("skipped".into());
-    csv.row(&head);
-    for (response, answers) in &data.responses {
-        let (number, questions) = versions
-            .get(&response.version_id)
-            .map_or((0, None), |(n, q)| (*n, Some(q)));
+
+    pub fn header(&self) -> Vec<String> {
+        let mut head: Vec<String> = RESPONSE_COLUMNS.iter().map(|c| c.to_string()).collect();
+        for c in &self.columns {
+            head.push(c.header.clone());
+            if c.notes {
+                head.push(format!("{} (interview notes)", c.header));
+            }
+        }
+        head.push("skipped".into());
+        head
+    }
+
+    pub fn row(&self, response: &ExportResponse, answers: &[ExportAnswer]) -> Vec<String> {
+        let (number, questions) = self.questions.version(response.version_id);
         let by_question: HashMap<i64, &ExportAnswer> =
             answers.iter().map(|a| (a.question_id, a)).collect();
         let mut row = vec![
@@ -305,11 +337,11 @@ pub fn wide_csv(data: &ExportData, values: Values) -> Vec<u8> {
             time(response.submitted_at),
         ];
         let mut skipped = Vec::new();
-        for c in &columns {
-            let question = questions.and_then(|q| q.get(&c.question_id)).copied();
+        for c in &self.columns {
+            let question = questions.and_then(|q| q.get(&c.question_id));
             let answer = by_question.get(&c.question_id);
             row.push(match answer {
-                Some(a) if !a.skipped => cell_value(question, &a.value, values),
+                Some(a) if !a.skipped => cell_value(question, &a.value, self.values),
                 Some(_) => {
                     skipped.push(question.map_or(c.question_id as usize, |q| q.number));
                     String::new()
@@ -328,103 +360,162 @@ pub fn wide_csv(data: &ExportData, values: Values) -> Vec<u8> {
                 .collect::<Vec<_>>()
                 .join(";"),
         );
-        csv.row(&row);
+        row
     }
-    csv.finish()
 }
 
-/// One row per answer, in question order within each response.
-pub fn long_csv(data: &ExportData, values: Values) -> Vec<u8> {
-    let versions = lookup(data);
-    let mut csv = Csv::new();
-    csv.row([
-        "response_id",
-        "participant_code",
-        "group",
-        "service",
-        "level",
-        "question_id",
-        "question_number",
-        "question_text",
-        "value",
-        "skipped",
-        "status",
-        "interview_notes",
-    ]);
-    for (response, answers) in &data.responses {
-        let questions = versions.get(&response.version_id).map(|(_, q)| q);
-        let mut rows: Vec<(usize, Vec<String>)> = answers
-            .iter()
-            .map(|a| {
-                let q = questions.and_then(|q| q.get(&a.question_id)).copied();
-                let number = q.map_or(usize::MAX, |q| q.number);
-                (
-                    number,
-                    vec![
-                        response.id.to_string(),
-                        response.code.clone().unwrap_or_default(),
-                        response.group.clone(),
-                        response.service.clone(),
-                        response.level.clone(),
-                        a.question_id.to_string(),
-                        q.map(|q| q.number.to_string()).unwrap_or_default(),
-                        q.map(|q| q.text.clone()).unwrap_or_default(),
-                        if a.skipped {
-                            String::new()
-                        } else {
-                            cell_value(q, &a.value, values)
-                        },
-                        if a.skipped { "yes" } else { "no" }.into(),
-                        a.status.clone(),
-                        a.notes.clone(),
-                    ],
-                )
-            })
-            .collect();
-        rows.sort_by_key(|(n, _)| *n);
-        for (_, row) in rows {
-            csv.row(&row);
-        }
-    }
-    csv.finish()
+/// The long layout's columns: one row per answer.
+pub const LONG_COLUMNS: [&str; 12] = [
+    "response_id",
+    "participant_code",
+    "group",
+    "service",
+    "level",
+    "question_id",
+    "question_number",
+    "question_text",
+    "value",
+    "skipped",
+    "status",
+    "interview_notes",
+];
+
+/// A response's rows in the long layout, in question order.
+pub fn long_rows(
+    questions: &Questions,
+    response: &ExportResponse,
+    answers: &[ExportAnswer],
+    values: Values,
+) -> Vec<Vec<String>> {
+    let (_, questions) = questions.version(response.version_id);
+    let mut rows: Vec<(usize, Vec<String>)> = answers
+        .iter()
+        .map(|a| {
+            let q = questions.and_then(|q| q.get(&a.question_id));
+            let number = q.map_or(usize::MAX, |q| q.number);
+            (
+                number,
+                vec![
+                    response.id.to_string(),
+                    response.code.clone().unwrap_or_default(),
+                    response.group.clone(),
+                    response.service.clone(),
+                    response.level.clone(),
+                    a.question_id.to_string(),
+                    q.map(|q| q.number.to_string()).unwrap_or_default(),
+                    q.map(|q| q.text.clone()).unwrap_or_default(),
+                    if a.skipped {
+                        String::new()
+                    } else {
+                        cell_value(q, &a.value, values)
+                    },
+                    if a.skipped { "yes" } else { "no" }.into(),
+                    a.status.clone(),
+                    a.notes.clone(),
+                ],
+            )
+        })
+        .collect();
+    rows.sort_by_key(|(n, _)| *n);
+    rows.into_iter().map(|(_, row)| row).collect()
 }
 
-/// The JSON export: the study, questionnaire and versions, each version's questions, and the responses
-/// with their answers.
-pub fn json_document(data: &ExportData, values: Values) -> Value {
-    let versions = lookup(data);
+/// The JSON export's document without its responses (`"responses": null` where they go): the study,
+/// questionnaire and versions, and each version's questions.
+pub fn json_head(head: &ExportHead, values: Values) -> Value {
     json!({
-        "study": { "id": data.study_id, "title": data.study_title },
-        "questionnaire": { "id": data.questionnaire_id, "title": data.questionnaire_title },
+        "study": { "id": head.study_id, "title": head.study_title },
+        "questionnaire": { "id": head.questionnaire_id, "title": head.questionnaire_title },
         "values": values,
-        "versions": data.versions.iter().map(|v| json!({
+        "versions": head.versions.iter().map(|v| json!({
             "id": v.version_id, "number": v.version_number, "published_at": v.published_at,
         })).collect::<Vec<_>>(),
-        "questions": data.versions.iter().rev().flat_map(|v| v.questions.iter().map(move |q| (v, q)))
+        "questions": head.versions.iter().rev().flat_map(|v| v.questions.iter().map(move |q| (v, q)))
             .scan(HashSet::new(), |seen, (v, q)| Some(seen.insert(q.id).then(|| json!({
                 "id": q.id, "number": q.number, "text": q.text, "kind": q.kind,
                 "choices": q.choices, "latest_version": v.version_number,
             }))))
             .flatten()
             .collect::<Vec<_>>(),
-        "responses": data.responses.iter().map(|(r, answers)| {
-            let (number, questions) = versions.get(&r.version_id).map_or((0, None), |(n, q)| (*n, Some(q)));
+        "responses": Value::Null,
+    })
+}
+
+/// One response of the JSON export, with its answers.
+pub fn json_response(
+    questions: &Questions,
+    r: &ExportResponse,
+    answers: &[ExportAnswer],
+    values: Values,
+) -> Value {
+    let (number, questions) = questions.version(r.version_id);
+    json!({
+        "id": r.id, "participant_code": r.code, "group": r.group, "service": r.service,
+        "level": r.level, "mode": r.mode, "audience": r.audience, "version": number,
+        "version_id": r.version_id, "started_at": r.started_at, "submitted_at": r.submitted_at,
+        "answers": answers.iter().map(|a| {
+            let q = questions.and_then(|q| q.get(&a.question_id));
             json!({
-                "id": r.id, "participant_code": r.code, "group": r.group, "service": r.service,
-                "level": r.level, "mode": r.mode, "audience": r.audience, "version": number,
-                "version_id": r.version_id, "started_at": r.started_at, "submitted_at": r.submitted_at,
-                "answers": answers.iter().map(|a| {
-                    let q = questions.and_then(|q| q.get(&a.question_id)).copied();
-                    json!({
-                        "question_id": a.question_id,
-                        "question_number": q.map(|q| q.number),
-                        "value": if a.skipped { Value::Null } else { json_value(q, &a.value, values) },
-                        "skipped": a.skipped, "status": a.status, "interview_notes": a.notes,
-                    })
-                }).collect::<Vec<_>>(),
+                "question_id": a.question_id,
+                "question_number": q.map(|q| q.number),
+                "value": if a.skipped { Value::Null } else { json_value(q, &a.value, values) },
+                "skipped": a.skipped, "status": a.status, "interview_notes": a.notes,
             })
         }).collect::<Vec<_>>(),
     })
+}
+
+/// The JSON document written a response at a time, byte for byte as serde_json pretty-prints the
+/// whole: the head is printed with its `"responses": null`, and each response, printed alone, goes
+/// into that place indented to its depth.
+pub struct JsonDocument<W: Write> {
+    out: W,
+    /// What follows the responses.
+    rest: Vec<u8>,
+    first: bool,
+}
+
+/// Where the responses go in the printed head: a key of the top-level object.
+const RESPONSES_AT: &[u8] = b"\n  \"responses\": null";
+
+impl<W: Write> JsonDocument<W> {
+    pub fn start(mut out: W, head: &Value) -> io::Result<Self> {
+        let printed = serde_json::to_vec_pretty(head)?;
+        let at = printed
+            .windows(RESPONSES_AT.len())
+            .position(|w| w == RESPONSES_AT)
+            .expect("the head has its responses key");
+        let key = RESPONSES_AT.len() - b"null".len();
+        out.write_all(&printed[..at + key])?;
+        out.write_all(b"[")?;
+        Ok(JsonDocument {
+            out,
+            rest: printed[at + RESPONSES_AT.len()..].to_vec(),
+            first: true,
+        })
+    }
+
+    pub fn response(&mut self, response: &Value) -> io::Result<()> {
+        self.out
+            .write_all(if self.first { b"\n" } else { b",\n" })?;
+        self.first = false;
+        let printed = serde_json::to_vec_pretty(response)?;
+        for (i, line) in printed.split(|b| *b == b'\n').enumerate() {
+            if i > 0 {
+                self.out.write_all(b"\n")?;
+            }
+            self.out.write_all(b"    ")?;
+            self.out.write_all(line)?;
+        }
+        Ok(())
+    }
+
+    pub fn finish(mut self) -> io::Result<W> {
+        self.out
+            .write_all(if self.first { b"]" } else { b"\n  ]" })?;
+        self.out.write_all(&self.rest)?;
+        Ok(self.out)
+    }
 }
 
 /// `involvement-responses-wide-2026-11-26.csv`: the study's title in plain lower-case letters, what
@@ -468,7 +559,7 @@ pub fn codebook_csv(codebook: &Codebook) -> Vec<u8> {
         .iter()
         .map(|p| (p.code.id, p.code.name.as_str()))
         .collect();
-    let mut csv = Csv::new();
+    let mut csv = Csv::new(Vec::new()).expect("writing to memory");
     csv.row([
         "code",
         "parent",
@@ -480,7 +571,8 @@ pub fn codebook_csv(codebook: &Codebook) -> Vec<u8> {
         "exclusion",
         "example",
         "colour",
-    ]);
+    ])
+    .expect("writing to memory");
     for placed in &codebook.codes {
         let c = &placed.code;
         csv.row([
@@ -506,9 +598,10 @@ pub fn codebook_csv(codebook: &Codebook) -> Vec<u8> {
             c.exclusion.clone(),
             c.example.clone(),
             colour_hex(&c.colour).unwrap_or("").to_string(),
-        ]);
+        ])
+        .expect("writing to memory");
     }
-    csv.finish()
+    csv.finish().expect("writing to memory")
 }
 
 #[cfg(test)]
@@ -567,35 +660,37 @@ mod tests {
             submitted_at: Some(at()),
         };
         ExportData {
-            study_id: 1,
-            study_title: "Involvement".into(),
-            questionnaire_id: 2,
-            questionnaire_title: "Guide".into(),
-            versions: vec![
-                version(
-                    10,
-                    1,
-                    vec![
-                        question(1, 1, QuestionKind::LongText, &[]),
-                        question(9, 2, QuestionKind::YesNoNotSure, &["Yes", "No", "Not sure"]),
-                    ],
-                ),
-                version(
-                    11,
-                    2,
-                    vec![
-                        question(1, 1, QuestionKind::LongText, &[]),
-                        question(
-                            2,
-                            2,
-                            QuestionKind::MultipleChoice,
-                            &["Red", "Green", "Blue"],
-                        ),
-                        question(3, 3, QuestionKind::Likert, &likert),
-                        question(4, 4, QuestionKind::Scale0To10, &[]),
-                    ],
-                ),
-            ],
+            head: ExportHead {
+                study_id: 1,
+                study_title: "Involvement".into(),
+                questionnaire_id: 2,
+                questionnaire_title: "Guide".into(),
+                versions: vec![
+                    version(
+                        10,
+                        1,
+                        vec![
+                            question(1, 1, QuestionKind::LongText, &[]),
+                            question(9, 2, QuestionKind::YesNoNotSure, &["Yes", "No", "Not sure"]),
+                        ],
+                    ),
+                    version(
+                        11,
+                        2,
+                        vec![
+                            question(1, 1, QuestionKind::LongText, &[]),
+                            question(
+                                2,
+                                2,
+                                QuestionKind::MultipleChoice,
+                                &["Red", "Green", "Blue"],
+                            ),
+                            question(3, 3, QuestionKind::Likert, &likert),
+                            question(4, 4, QuestionKind::Scale0To10, &[]),
+                        ],
+                    ),
+                ],
+            },
             responses: vec![
                 (
                     response(1, 11),
@@ -611,6 +706,65 @@ mod tests {
         }
     }
 
+    fn wide_csv(data: &ExportData, values: Values) -> Vec<u8> {
+        let with_notes = (data.responses.iter())
+            .flat_map(|(_, answers)| answers)
+            .filter(|a| has_notes(&a.notes))
+            .map(|a| a.question_id)
+            .collect();
+        let wide = Wide::new(&data.head, &with_notes, values);
+        let mut csv = Csv::new(Vec::new()).unwrap();
+        csv.row(wide.header()).unwrap();
+        for (response, answers) in &data.responses {
+            csv.row(wide.row(response, answers)).unwrap();
+        }
+        csv.finish().unwrap()
+    }
+
+    fn long_csv(data: &ExportData, values: Values) -> Vec<u8> {
+        let questions = Questions::of(&data.head.versions);
+        let mut csv = Csv::new(Vec::new()).unwrap();
+        csv.row(LONG_COLUMNS).unwrap();
+        for (response, answers) in &data.responses {
+            for row in long_rows(&questions, response, answers, values) {
+                csv.row(row).unwrap();
+            }
+        }
+        csv.finish().unwrap()
+    }
+
+    fn json_bytes(data: &ExportData, values: Values) -> Vec<u8> {
+        let questions = Questions::of(&data.head.versions);
+        let mut doc = JsonDocument::start(Vec::new(), &json_head(&data.head, values)).unwrap();
+        for (response, answers) in &data.responses {
+            doc.response(&json_response(&questions, response, answers, values))
+                .unwrap();
+        }
+        doc.finish().unwrap()
+    }
+
+    fn json_document(data: &ExportData, values: Values) -> Value {
+        serde_json::from_slice(&json_bytes(data, values)).unwrap()
+    }
+
+    #[test]
+    fn the_json_written_a_response_at_a_time_is_the_whole_document_pretty_printed() {
+        for responses in [0, 1, 2] {
+            let mut data = data();
+            data.responses.truncate(responses);
+            let questions = Questions::of(&data.head.versions);
+            let mut whole = json_head(&data.head, Values::Codes);
+            whole["responses"] = (data.responses.iter())
+                .map(|(r, a)| json_response(&questions, r, a, Values::Codes))
+                .collect();
+            assert_eq!(
+                String::from_utf8(json_bytes(&data, Values::Codes)).unwrap(),
+                serde_json::to_string_pretty(&whole).unwrap(),
+                "{responses} responses"
+            );
+        }
+    }
+
     fn read(bytes: &[u8]) -> Vec<Vec<String>> {
         assert!(bytes.starts_with(b"\xEF\xBB\xBF"), "byte order mark first");
         csv::Reader::from_reader(&bytes[3..])
@@ -622,7 +776,7 @@ mod tests {
     #[test]
     fn codes_are_positions_likert_not_applicable_is_na_and_scales_keep_their_number() {
         let d = data();
-        let q = |v: usize, i: usize| &d.versions[v].questions[i];
+        let q = |v: usize, i: usize| &d.head.versions[v].questions[i];
         assert_eq!(cell_value(Some(q(1, 1)), "Red\nBlue", Values::Codes), "1;3");
         assert_eq!(
             cell_value(Some(q(1, 1)), "Red\nBlue", Values::Labels),
