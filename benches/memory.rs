@@ -29,7 +29,7 @@ struct Figures {
 
 fn main() -> anyhow::Result<()> {
     let runs = env_number("VOICES_BENCH_RUNS", 3)?.max(1);
-    let wait = Duration::from_secs(u64::try_from(env_number("VOICES_BENCH_AFTER_SECONDS", 5)?)?);
+    let wait = Duration::from_secs(env_number("VOICES_BENCH_AFTER_SECONDS", 5)?);
     let mut builds: Vec<(&str, PathBuf)> = Vec::new();
     if let Some(before) = std::env::var_os("VOICES_BENCH_BEFORE") {
         builds.push(("before", before.into()));

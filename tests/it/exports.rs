@@ -1131,7 +1131,7 @@ async fn exports_of_many_responses_come_out_whole(app: TestApp) {
     assert_eq!(copies.len(), COPIES);
     assert!(copies
         .iter()
-        .all(|r| r[8..] == copies[0][8..] || r[notes] != ""));
+        .all(|r| r[8..] == copies[0][8..] || !r[notes].is_empty()));
 
     let (_, _, body) = download(
         &app,

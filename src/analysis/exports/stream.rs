@@ -141,7 +141,7 @@ mod tests {
         let (_dir, db) = db();
         let body = body(&db, |_, sink| {
             for i in 0..100_000u32 {
-                write!(sink, "{i}\n").map_err(AppError::internal)?;
+                writeln!(sink, "{i}").map_err(AppError::internal)?;
             }
             Ok(())
         });
