@@ -58,6 +58,9 @@ fn routes(cfg: &mut web::ServiceConfig) {
         "/assets/{path:.*}",
         web::get().to(crate::web::assets::serve),
     )
+    // Participants' pages first: routes are tried in the order they are added, and theirs are the
+    // busiest.
+    .configure(crate::responses::handlers::routes)
     .configure(crate::api::mount)
     // Before the account pages: with `sso.only` it answers their password routes.
     .configure(crate::accounts::sso::handlers::routes)
@@ -79,7 +82,6 @@ fn routes(cfg: &mut web::ServiceConfig) {
     .configure(crate::distribution::campaigns::handlers::routes)
     .configure(crate::distribution::tracking::handlers::routes)
     .configure(crate::distribution::links::handlers::routes)
-    .configure(crate::responses::handlers::routes)
     .configure(crate::interviews::handlers::routes)
     .configure(crate::analysis::codebook::handlers::routes)
     .configure(crate::analysis::coding::handlers::routes)

@@ -8,7 +8,7 @@ use std::any::Any;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use chrono::{NaiveDateTime, SubsecRound, Utc};
@@ -144,13 +144,35 @@ impl DbOptions {
 pub struct Pooled {
     conn: DbConnection,
     read_only: bool,
+    /// A statement failed because the server had gone: r2d2 drops the connection when it comes back.
+    lost: bool,
+    /// When it was last handed out, and how many lost connections the pool had seen by then.
+    handed_out_at: Instant,
+    losses_seen: u64,
 }
+
+impl Pooled {
+    fn new(conn: DbConnection, read_only: bool, losses_seen: u64) -> Self {
+        Pooled {
+            conn,
+            read_only,
+            lost: false,
+            handed_out_at: Instant::now(),
+            losses_seen,
+        }
+    }
+}
+
+/// A PostgreSQL connection idle this long is asked whether it still works before it is handed out.
+/// One in steady use is not: the question is a round trip of its own, as dear as the page's query.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(10);
 
 /// Builds each pooled connection for its backend and applies the settings SQLite forgets per connection.
 #[derive(Debug)]
 pub struct Manager {
     target: Target,
     sqlite_synchronous: SqliteSynchronous,
+    counters: Arc<Counters>,
 }
 
 /// Whether this process can write the file now (what SQLite's own open will find).
@@ -179,40 +201,52 @@ impl ManageConnection for Manager {
                      PRAGMA synchronous = {synchronous}; PRAGMA secure_delete = ON;"
                 ))
                 .map_err(r2d2::Error::QueryError)?;
-                Ok(Pooled {
-                    conn: DbConnection::Sqlite(conn),
-                    read_only: !(writable_before && writable(path)),
-                })
+                Ok(Pooled::new(
+                    DbConnection::Sqlite(conn),
+                    !(writable_before && writable(path)),
+                    self.counters.losses.load(Ordering::Relaxed),
+                ))
             }
             Target::Postgres(url) => PgConnection::establish(url)
-                .map(|conn| Pooled {
-                    conn: DbConnection::Postgres(conn),
-                    read_only: false,
+                .map(|conn| {
+                    Pooled::new(
+                        DbConnection::Postgres(conn),
+                        false,
+                        self.counters.losses.load(Ordering::Relaxed),
+                    )
                 })
                 .map_err(r2d2::Error::ConnectionError),
         }
     }
 
-    /// Checked as each connection is handed out: a read-only one serves reads while its file cannot
-    /// be written, and is replaced by a writable one as soon as the file can be.
+    /// Checked as each connection is handed out. SQLite: a read-only one serves reads while its file
+    /// cannot be written, and is replaced by a writable one as soon as the file can be. PostgreSQL: a
+    /// connection is asked whether it still works only after being idle, or once after any connection
+    /// was found lost (a restart or a network cut takes all of them).
     fn is_valid(&self, pooled: &mut Pooled) -> Result<(), r2d2::Error> {
-        if let (true, Target::Sqlite(path)) = (pooled.read_only, &self.target) {
-            if writable(path) {
-                return Err(r2d2::Error::QueryError(
-                    diesel::result::Error::DatabaseError(
-                        diesel::result::DatabaseErrorKind::Unknown,
-                        Box::new(
-                            "opened read-only while the file could not be written".to_string(),
-                        ),
-                    ),
-                ));
+        let idle = pooled.handed_out_at.elapsed();
+        pooled.handed_out_at = Instant::now();
+        match &self.target {
+            Target::Sqlite(path) if pooled.read_only && writable(path) => {
+                Err(r2d2::Error::QueryError(diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::Unknown,
+                    Box::new("opened read-only while the file could not be written".to_string()),
+                )))
+            }
+            Target::Sqlite(_) => Ok(()),
+            Target::Postgres(_) => {
+                let losses = self.counters.losses.load(Ordering::Relaxed);
+                if idle < PING_AFTER_IDLE && losses == pooled.losses_seen {
+                    return Ok(());
+                }
+                pooled.losses_seen = losses;
+                pooled.conn.ping().map_err(r2d2::Error::QueryError)
             }
         }
-        pooled.conn.ping().map_err(r2d2::Error::QueryError)
     }
 
     fn has_broken(&self, pooled: &mut Pooled) -> bool {
-        std::thread::panicking() || pooled.conn.is_broken()
+        std::thread::panicking() || pooled.lost || pooled.conn.is_broken()
     }
 }
 
@@ -285,10 +319,12 @@ pub struct DbStats {
     pub wal_bytes: Option<u64>,
 }
 
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct Counters {
     waiting: AtomicU64,
     errors: AtomicU64,
+    /// Connections found gone (see `Manager::is_valid`).
+    losses: AtomicU64,
 }
 
 impl Counters {
@@ -302,45 +338,69 @@ impl Counters {
         })
     }
 
-    fn count<T, E: 'static>(&self, result: Result<T, E>) -> Result<T, E> {
+    /// Counts a failure in the database, and marks a connection that turned out to be gone so the
+    /// pool drops it instead of handing it out again.
+    fn count<T, E: 'static>(&self, pooled: &mut Pooled, result: Result<T, E>) -> Result<T, E> {
         if let Err(error) = &result {
-            if is_database_error(error) {
-                self.errors.fetch_add(1, Ordering::Relaxed);
+            match failure(error) {
+                None => {}
+                Some(Failure::InDatabase) => {
+                    self.errors.fetch_add(1, Ordering::Relaxed);
+                }
+                Some(Failure::ConnectionLost) => {
+                    self.errors.fetch_add(1, Ordering::Relaxed);
+                    self.losses.fetch_add(1, Ordering::Relaxed);
+                    pooled.lost = true;
+                }
             }
         }
         result
     }
 }
 
-/// Whether work failed in the database rather than on a rule of its own (a form not valid, a row not
-/// there). The work's error type is the caller's: these are the ones that carry database failures.
-fn is_database_error(error: &dyn Any) -> bool {
-    fn in_chain(error: &anyhow::Error) -> bool {
-        error.chain().any(|cause| {
-            cause.is::<DbError>()
-                || cause
-                    .downcast_ref::<diesel::result::Error>()
-                    .is_some_and(failed_in_database)
+/// How work failed in the database rather than on a rule of its own (a form not valid, a row not there).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Failure {
+    InDatabase,
+    /// The server went away under the connection.
+    ConnectionLost,
+}
+
+/// The work's error type is the caller's: these are the ones that carry database failures.
+fn failure(error: &dyn Any) -> Option<Failure> {
+    fn of_diesel(error: &diesel::result::Error) -> Option<Failure> {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match error {
+            Error::NotFound | Error::RollbackTransaction => None,
+            Error::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                _,
+            ) => Some(Failure::ConnectionLost),
+            _ => Some(Failure::InDatabase),
+        }
+    }
+    fn in_chain(error: &anyhow::Error) -> Option<Failure> {
+        error.chain().find_map(|cause| {
+            if cause.is::<DbError>() {
+                Some(Failure::InDatabase)
+            } else {
+                cause.downcast_ref::<diesel::result::Error>().and_then(of_diesel)
+            }
         })
     }
-    fn failed_in_database(error: &diesel::result::Error) -> bool {
-        !matches!(
-            error,
-            diesel::result::Error::NotFound | diesel::result::Error::RollbackTransaction
-        )
-    }
     if let Some(error) = error.downcast_ref::<crate::error::AppError>() {
-        matches!(
-            error,
-            crate::error::AppError::Internal(cause) | crate::error::AppError::Unavailable(cause)
-                if in_chain(cause)
-        )
+        match error {
+            crate::error::AppError::Internal(cause) | crate::error::AppError::Unavailable(cause) => {
+                in_chain(cause)
+            }
+            _ => None,
+        }
     } else if let Some(error) = error.downcast_ref::<diesel::result::Error>() {
-        failed_in_database(error)
+        of_diesel(error)
     } else if let Some(error) = error.downcast_ref::<anyhow::Error>() {
         in_chain(error)
     } else {
-        error.is::<DbError>()
+        error.is::<DbError>().then_some(Failure::InDatabase)
     }
 }
 
@@ -363,9 +423,11 @@ impl Db {
             Target::Sqlite(path) => Some(path.clone()),
             Target::Postgres(_) => None,
         };
+        let counters = Arc::new(Counters::default());
         let manager = Manager {
             target,
             sqlite_synchronous: options.sqlite_synchronous,
+            counters: counters.clone(),
         };
         // WAL is a property of the file, so it is set once here rather than on each connection.
         if backend == Backend::Sqlite {
@@ -387,7 +449,7 @@ impl Db {
             wait: options.wait,
             sqlite_file,
             sqlite_writer: Arc::new(Mutex::new(())),
-            counters: Arc::default(),
+            counters,
         })
     }
 
@@ -485,7 +547,8 @@ impl Db {
         let (pool, counters) = (self.pool.clone(), self.counters.clone());
         tokio::task::spawn_blocking(move || {
             let mut pooled = counters.connection(&pool)?;
-            counters.count(work(&mut pooled.conn))
+            let done = work(&mut pooled.conn);
+            counters.count(&mut pooled, done)
         })
         .await
         .map_err(|e| DbError::Task(e.to_string()))?
@@ -505,7 +568,8 @@ impl Db {
                 .as_ref()
                 .map(|l| l.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
             let mut pooled = counters.connection(&pool)?;
-            counters.count(pooled.conn.transaction(|c| work(c)))
+            let done = pooled.conn.transaction(|c| work(c));
+            counters.count(&mut pooled, done)
         })
         .await
         .map_err(|e| DbError::Task(e.to_string()))?

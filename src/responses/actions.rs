@@ -107,34 +107,32 @@ impl Visit {
     }
 }
 
-fn load(
+/// Reads the participation behind `secret` as its page needs it: one statement for a participant's
+/// link (a joining link, met only before consent, takes two).
+pub fn load(
     conn: &mut DbConnection,
     snapshots: &Snapshots,
     settings: &Settings,
     secret: &str,
 ) -> Result<Visit, AppError> {
-    let Some(target) = links::find_by_hash(conn, &hash_token(secret), Purpose::Respond)? else {
+    let Some(stored) = queries::stored_visit(conn, &hash_token(secret), Purpose::Respond)? else {
         return load_joining(conn, snapshots, settings, secret);
     };
-    let snapshot = snapshots.get(conn, target.version_id)?;
-    let person = queries::person(conn, target.participant_id)?;
-    let (anonymise, changes_after_submit) = queries::study_terms(conn, target.study_id)?;
-    let consent = queries::latest_consent(conn, target.participation_id)?;
-    let response = match &consent {
-        Some(c) if c.consented() => queries::response_of(conn, target.participation_id)?,
-        _ => None,
-    };
-    let answers = match &response {
-        Some(r) => queries::answers_of(conn, r.id)?,
-        None => Answers::new(),
+    let snapshot = snapshots.get(conn, stored.target.version_id)?;
+    // A response counts only under a decision to take part; a later decline sets it aside.
+    let consented = stored.consent.as_ref().is_some_and(ConsentRecord::consented);
+    let (response, answers) = if consented {
+        (stored.response, stored.answers)
+    } else {
+        (None, Answers::new())
     };
     Ok(Visit {
-        target,
+        target: stored.target,
         snapshot,
-        person,
-        anonymise,
-        changes_after_submit,
-        consent,
+        person: stored.person,
+        anonymise: stored.anonymise,
+        changes_after_submit: stored.changes_after_submit,
+        consent: stored.consent,
         response,
         answers,
         joining: None,

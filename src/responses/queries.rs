@@ -12,6 +12,7 @@ use crate::db::schema::{
     responses, studies,
 };
 use crate::db::{now, on_backend, DbConnection};
+use crate::distribution::links::queries::{LinkTarget, Purpose, LINK_TARGET};
 
 // ---- The participant and their study, as answering needs them ----
 
@@ -35,25 +36,31 @@ impl Person {
     }
 }
 
+type PersonColumns = (
+    participants::participant_group,
+    participants::service_area,
+    participants::system_level,
+    diesel::dsl::Nullable<participant_identities::communication_needs>,
+    diesel::dsl::Nullable<participant_identities::email>,
+);
+
+/// The columns of a `Person` (the identity's are null for someone erased or never named).
+fn person_columns() -> PersonColumns {
+    (
+        participants::participant_group,
+        participants::service_area,
+        participants::system_level,
+        participant_identities::communication_needs.nullable(),
+        participant_identities::email.nullable(),
+    )
+}
+
 pub fn person(conn: &mut DbConnection, participant_id: i64) -> QueryResult<Person> {
     participants::table
         .left_join(participant_identities::table)
         .filter(participants::id.eq(participant_id))
-        .select((
-            participants::participant_group,
-            participants::service_area,
-            participants::system_level,
-            participant_identities::communication_needs.nullable(),
-            participant_identities::email.nullable(),
-        ))
-        .first::<(String, String, String, Option<String>, Option<String>)>(conn)
-        .map(|(group, service_area, system_level, needs, email)| Person {
-            group,
-            service_area,
-            system_level,
-            communication_needs: needs,
-            email,
-        })
+        .select(person_columns())
+        .first(conn)
 }
 
 pub fn set_group(conn: &mut DbConnection, participant_id: i64, group: &str) -> QueryResult<()> {
@@ -85,6 +92,90 @@ pub fn lock_participation(conn: &mut DbConnection, link_hash: &str) -> QueryResu
             .optional()?;
     }
     Ok(())
+}
+
+/// Everything a participant's page reads, as stored: what the link leads to, the person, the study's
+/// terms, the consent in force, the response and its answers.
+pub struct Stored {
+    pub target: LinkTarget,
+    pub person: Person,
+    pub anonymise: bool,
+    pub changes_after_submit: bool,
+    pub consent: Option<ConsentRecord>,
+    pub response: Option<Response>,
+    pub answers: Answers,
+}
+
+type StoredRow = (
+    LinkTarget,
+    Person,
+    (bool, bool),
+    Option<ConsentRecord>,
+    Option<Response>,
+    Option<(i64, String, bool)>,
+);
+
+/// Reads everything a participant's page needs in one statement, one row per answer: on PostgreSQL
+/// each statement is a round trip, and the pages were six. The consent in force is the record no newer
+/// revision follows (an anti-join on a second copy of the table), so the statement stays fixed and its
+/// prepared form is reused. None for a link we do not know.
+pub fn stored_visit(
+    conn: &mut DbConnection,
+    link_hash: &str,
+    purpose: Purpose,
+) -> QueryResult<Option<Stored>> {
+    let newer = diesel::alias!(consent_records as newer_consents);
+    let rows: Vec<StoredRow> = link_tokens::table
+        .inner_join(
+            participations::table.inner_join(participants::table.inner_join(studies::table)),
+        )
+        .left_join(participant_identities::table.on(
+            participant_identities::participant_id.eq(participants::id),
+        ))
+        .left_join(
+            consent_records::table.on(consent_records::participation_id.eq(participations::id)),
+        )
+        .left_join(
+            newer.on(newer
+                .field(consent_records::participation_id)
+                .eq(consent_records::participation_id)
+                .and(newer.field(consent_records::revision).gt(consent_records::revision))),
+        )
+        .left_join(responses::table.on(responses::participation_id.eq(participations::id.nullable())))
+        .left_join(answers::table.on(answers::response_id.eq(responses::id)))
+        .filter(link_tokens::token_hash.eq(link_hash))
+        .filter(link_tokens::purpose.eq(purpose.as_str()))
+        .filter(newer.field(consent_records::id).is_null())
+        .select((
+            LINK_TARGET,
+            person_columns(),
+            (studies::anonymise_responses, studies::changes_after_submit),
+            CONSENT.nullable(),
+            // The struct's fields are the table's columns in order (as_select cannot be nullable here).
+            responses::all_columns.nullable(),
+            (answers::question_id, answers::value, answers::skipped).nullable(),
+        ))
+        .load(conn)?;
+    let mut rows = rows.into_iter();
+    let Some((target, person, (anonymise, changes_after_submit), consent, response, first)) =
+        rows.next()
+    else {
+        return Ok(None);
+    };
+    let answers = first
+        .into_iter()
+        .chain(rows.filter_map(|row| row.5))
+        .map(|(id, value, skipped)| (id, Answer { value, skipped }))
+        .collect();
+    Ok(Some(Stored {
+        target,
+        person,
+        anonymise,
+        changes_after_submit,
+        consent,
+        response,
+        answers,
+    }))
 }
 
 // ---- Consent records ----
@@ -340,16 +431,6 @@ pub fn insert_response(conn: &mut DbConnection, new: &NewResponse) -> QueryResul
         ))
         .returning(responses::id)
         .get_result(conn)
-}
-
-pub fn answers_of(conn: &mut DbConnection, response_id: i64) -> QueryResult<Answers> {
-    Ok(answers::table
-        .filter(answers::response_id.eq(response_id))
-        .select((answers::question_id, answers::value, answers::skipped))
-        .load::<(i64, String, bool)>(conn)?
-        .into_iter()
-        .map(|(id, value, skipped)| (id, Answer { value, skipped }))
-        .collect())
 }
 
 /// Stores a page's answers in one statement (an upsert: a second tab or a resent form overwrites

@@ -15,7 +15,10 @@ use crate::helpers::TestApp;
 use crate::on_both_databases;
 use crate::questionnaires::{add_question, id_after, location, study_with_section};
 
-on_both_databases!(the_editor_needs_the_same_queries_for_3_and_60_questions);
+on_both_databases!(
+    the_editor_needs_the_same_queries_for_3_and_60_questions,
+    a_participant_page_is_read_in_one_statement
+);
 
 /// Queries the editor's data takes: the tree (sections, questions, tags), the taxonomy, the jargon, and
 /// the open comment and suggestion counts.
@@ -198,4 +201,42 @@ async fn the_editor_needs_the_same_queries_for_3_and_60_questions(app: TestApp) 
         assert!(html.contains(&format!("Large question {n}? (Shorter)")));
     }
     assert_eq!(html.matches("(1 open)").count(), 48);
+}
+
+/// On PostgreSQL each statement is a round trip: a participant's page reads their link, study, consent,
+/// response and answers in one, however many answers there are.
+async fn a_participant_page_is_read_in_one_statement(app: TestApp) {
+    let (study, questionnaire, _) = crate::responses::sample_study(&app).await;
+    let person = crate::responses::Participant::join(&app, study, questionnaire, "staff").await;
+    let agreed = crate::responses::agree_to_everything(&person.visitor, &person.home).await;
+    assert_eq!(agreed.status(), StatusCode::SEE_OTHER);
+    let (_, first) = person.get("/page/1").await;
+    let before = crate::responses::field_of(&first, "Have you taken part in an improvement project");
+    let saved = person
+        .post("/page/1", &[(&before, "No"), ("go", "pause")])
+        .await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+
+    let secret = person.home.trim_start_matches("/p/").to_string();
+    let snapshots = Arc::new(voices::studies::versions::cache::Snapshots::default());
+    let settings = app.settings.clone();
+    let mut counts = Vec::new();
+    // The first read also parses the published version into the cache; every later one does not.
+    for _ in 0..2 {
+        let (snapshots, settings, secret) = (snapshots.clone(), settings.clone(), secret.clone());
+        counts.push(
+            count_queries(&app, move |conn| {
+                let visit =
+                    voices::responses::actions::load(conn, &snapshots, &settings, &secret).unwrap();
+                assert!(visit.consented());
+                assert!(visit.response.is_some());
+                assert_eq!(
+                    visit.answers.values().map(|a| a.value.as_str()).collect::<Vec<_>>(),
+                    ["No"]
+                );
+            })
+            .await,
+        );
+    }
+    assert_eq!(counts, [2, 1]);
 }

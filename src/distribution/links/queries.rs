@@ -89,18 +89,24 @@ pub struct LinkTarget {
     pub study_title: String,
 }
 
-pub fn find_by_hash(
-    conn: &mut DbConnection,
-    hash: &str,
-    purpose: Purpose,
-) -> QueryResult<Option<LinkTarget>> {
-    link_tokens::table
-        .inner_join(
-            participations::table.inner_join(participants::table.inner_join(studies::table)),
-        )
-        .filter(link_tokens::token_hash.eq(hash))
-        .filter(link_tokens::purpose.eq(purpose.as_str()))
-        .select((
+/// The columns of a `LinkTarget`, for queries that start from a link token.
+#[allow(clippy::type_complexity)]
+pub const LINK_TARGET: (
+    link_tokens::id,
+    link_tokens::revoked_at,
+    participations::id,
+    participations::questionnaire_id,
+    participations::version_id,
+    participations::closes_at,
+    participations::opened_at,
+    participations::completed_at,
+    participations::withdrawn_at,
+    participants::id,
+    participants::code,
+    participants::opted_out_at,
+    studies::id,
+    studies::title,
+) = (
             link_tokens::id,
             link_tokens::revoked_at,
             participations::id,
@@ -115,7 +121,20 @@ pub fn find_by_hash(
             participants::opted_out_at,
             studies::id,
             studies::title,
-        ))
+        );
+
+pub fn find_by_hash(
+    conn: &mut DbConnection,
+    hash: &str,
+    purpose: Purpose,
+) -> QueryResult<Option<LinkTarget>> {
+    link_tokens::table
+        .inner_join(
+            participations::table.inner_join(participants::table.inner_join(studies::table)),
+        )
+        .filter(link_tokens::token_hash.eq(hash))
+        .filter(link_tokens::purpose.eq(purpose.as_str()))
+        .select(LINK_TARGET)
         .first(conn)
         .optional()
 }
