@@ -10,10 +10,10 @@
 //! - page saves: consented participants saving page 1 over and over ("Save and come back later").
 //!
 //! SQLite is measured twice: with the default `synchronous = FULL` and with `NORMAL`, to show what
-//! durability through a power cut costs. The FULL run also measures the question page and page saves
-//! on a bare baseline server (support/baseline.rs: the same crates doing the least the two requests
-//! can do, also with FULL), in turn with Voices over two rounds, to give Voices's ceiling on this
-//! machine. PostgreSQL is measured with one `voices` process and with two on the same database
+//! durability through a power cut costs. Each SQLite run also measures the question page and page
+//! saves on a bare baseline server (support/baseline.rs: the same crates doing the least the two
+//! requests can do, with the same `synchronous`), in turn with Voices over two rounds, to give Voices's
+//! ceiling on this machine. PostgreSQL is measured with one `voices` process and with two on the same database
 //! sharing the connections, as two instances behind a load balancer would.
 //!
 //! It prints throughput, latency per request, the server's CPU seconds per completed item and its peak
@@ -24,9 +24,9 @@
 //! - `VOICES_BENCH_SECONDS`: measured seconds per phase (default 10);
 //! - `VOICES_BENCH_PARTICIPANTS`: participants who join before the measurements for the whole-response
 //!   phase (default 1,500 per second of it, warm-up included);
-//! - `VOICES_BENCH_SCENARIOS`: the runs to make, comma-separated, of `baseline` (SQLite with FULL and
-//!   the baseline beside it), `sqlite` (the same without the baseline), `sqlite-normal`, `postgres` and
-//!   `postgres-2` (two instances); default all of them;
+//! - `VOICES_BENCH_SCENARIOS`: the runs to make, comma-separated, of `sqlite` (synchronous FULL),
+//!   `sqlite-normal`, `baseline` (the baseline beside each of those two), `postgres` and `postgres-2`
+//!   (two instances); default all of them;
 //! - `VOICES_BENCH_POSTGRES_URL`: a PostgreSQL server URL allowed to create databases
 //!   (default `postgres://postgres@127.0.0.1:5432/postgres`);
 //! - `VOICES_BENCH_REQUIRE_POSTGRES=1`: fail instead of skipping the PostgreSQL run when it cannot be set up.
@@ -77,9 +77,9 @@ const SQLITE_NORMAL: &str = "sqlite (synchronous = normal)";
 const POSTGRES: &str = "postgres";
 const POSTGRES_TWO: &str = "postgres, 2 instances";
 const SCENARIOS: [&str; 5] = [
-    "baseline",
     "sqlite",
     "sqlite-normal",
+    "baseline",
     "postgres",
     "postgres-2",
 ];
@@ -108,25 +108,24 @@ async fn drive() -> anyhow::Result<()> {
     let wanted = scenarios()?;
     let has = |scenario: &str| wanted.iter().any(|w| w == scenario);
 
-    let mut reports = Vec::new();
-    if has("baseline") || has("sqlite") {
-        let beside = if has("baseline") {
-            Beside::Baseline
+    // The baseline syncs as the Voices run it is compared with does.
+    let beside_sqlite = |synchronous| {
+        if has("baseline") {
+            Beside::Baseline(synchronous)
         } else {
             Beside::Nothing
-        };
+        }
+    };
+    let mut reports = Vec::new();
+    if has("sqlite") {
+        let beside = beside_sqlite("FULL");
         reports.push(measure(SQLITE, Database::Sqlite, &[], beside, &plan).await?);
     }
     if has("sqlite-normal") {
         // What durability costs: the default waits for the disk at every commit.
         let normal = [("VOICES_SQLITE_SYNCHRONOUS", "normal")];
-        let report = measure(
-            SQLITE_NORMAL,
-            Database::Sqlite,
-            &normal,
-            Beside::Nothing,
-            &plan,
-        );
+        let beside = beside_sqlite("NORMAL");
+        let report = measure(SQLITE_NORMAL, Database::Sqlite, &normal, beside, &plan);
         reports.push(report.await?);
     }
     let mut skipped = None;
@@ -174,9 +173,9 @@ struct Plan {
 #[derive(Clone, Copy, PartialEq)]
 enum Beside {
     Nothing,
-    /// The bare stack (support/baseline.rs), measured in turn with Voices on the question page and
-    /// page saves.
-    Baseline,
+    /// The bare stack (support/baseline.rs) with this `PRAGMA synchronous`, measured in turn with
+    /// Voices on the question page and page saves.
+    Baseline(&'static str),
     /// A second `voices` process on the same database, taking half the connections.
     SecondInstance,
 }
@@ -346,7 +345,10 @@ async fn measure(
         regulars_consented.push((who, answers));
     }
     let bare = match beside {
-        Beside::Baseline => Some(bare_stack(&voices.browsers[0], &mut regulars_consented).await?),
+        Beside::Baseline(synchronous) => {
+            let regulars = &mut regulars_consented;
+            Some(bare_stack(&voices.browsers[0], regulars, synchronous).await?)
+        }
         _ => None,
     };
     let rounds = if bare.is_some() { ROUNDS } else { 1 };
@@ -395,18 +397,18 @@ async fn measure(
 }
 
 /// The baseline server, its template made from page 1 as the first consented participant sees it now,
-/// holding the same participants as Voices. Its `synchronous` is Voices's default, FULL, as in the
-/// SQLite run it is compared with.
+/// holding the same participants as Voices.
 async fn bare_stack(
     browser: &Browser,
     regulars: &mut [(Participant, Answers)],
+    synchronous: &str,
 ) -> anyhow::Result<(Baseline, Target)> {
     let (who, _) = &mut regulars[0];
     let home = who.home().to_string();
     let html = page(browser, who, &format!("{home}/page/1")).await?;
     let (template, fields) = baseline::template(&html, &home, &csrf_token(&html)?)?;
     let homes: Vec<&str> = regulars.iter().map(|(who, _)| who.home()).collect();
-    let mut bare = Baseline::start(&template, &fields, &homes, "FULL")?;
+    let mut bare = Baseline::start(&template, &fields, &homes, synchronous)?;
     bare.wait_until_listening()?;
     let target = Target {
         pids: vec![bare.pid()],
@@ -602,7 +604,7 @@ impl Figures {
 /// Voices against the bare stack, path by path and round by round, then the issue's targets for it.
 fn print_comparison(report: &Report) {
     println!(
-        "\nVoices / baseline per path ({}; the baseline with synchronous = FULL as well; measured in \
+        "\nVoices / baseline per path ({}; the baseline with the same `synchronous`; measured in \
          turn, Voices first):\n",
         report.backend
     );

@@ -1,8 +1,10 @@
 //! The bare stack Voices is measured against: the same crates (actix-web, diesel on SQLite in WAL mode,
 //! r2d2, tera) doing the least a questionnaire page can do. A participant's page 1 is one indexed query
 //! (their stored answers by the hash of their link's token) and a tera render of Voices's own page 1 as
-//! a template; a save is one write transaction upserting the answers, behind one writer lock as Voices
-//! has, answered 303 as Voices does. No sessions, CSRF, logging or middleware: whatever Voices spends
+//! a template; a save is one write transaction upserting the answers with the time of the save, as
+//! Voices does (without it, saving the same answers again would leave every page as it was: SQLite
+//! then writes nothing and skips the sync that `synchronous = FULL` is about), behind one writer lock as
+//! Voices has, answered 303 as Voices does. No sessions, CSRF, logging or middleware: whatever Voices spends
 //! beyond this is the cost of what it does on top, so the ratio says how close Voices is to its ceiling.
 //!
 //! It runs as a process of its own, so its CPU time and memory are read from /proc as the `voices`
@@ -13,7 +15,7 @@ use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use actix_web::{
     error::ErrorInternalServerError, http::header, web, App, HttpResponse, HttpServer,
@@ -21,7 +23,7 @@ use actix_web::{
 use anyhow::{bail, Context};
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
-use diesel::sql_types::Text;
+use diesel::sql_types::{BigInt, Text};
 use diesel::{Connection, QueryableByName, RunQueryDsl, SqliteConnection};
 use sha2::{Digest, Sha256};
 use tempfile::TempDir;
@@ -119,13 +121,13 @@ impl Baseline {
         conn.batch_execute(
             "PRAGMA journal_mode = WAL; \
              CREATE TABLE answers (token_hash TEXT NOT NULL, field TEXT NOT NULL, value TEXT NOT NULL, \
-             PRIMARY KEY (token_hash, field)) WITHOUT ROWID;",
+             updated_at INTEGER NOT NULL, PRIMARY KEY (token_hash, field)) WITHOUT ROWID;",
         )?;
         conn.transaction(|conn| {
             for home in homes {
                 let token = home.strip_prefix("/p/").context("not a personal link")?;
                 for field in fields {
-                    upsert(conn, &token_hash(token), field, "")?;
+                    upsert(conn, &token_hash(token), field, "", 0)?;
                 }
             }
             anyhow::Ok(())
@@ -186,14 +188,17 @@ fn upsert(
     token_hash: &str,
     field: &str,
     value: &str,
+    updated_at: i64,
 ) -> diesel::QueryResult<usize> {
     diesel::sql_query(
-        "INSERT INTO answers (token_hash, field, value) VALUES (?, ?, ?) \
-         ON CONFLICT (token_hash, field) DO UPDATE SET value = excluded.value",
+        "INSERT INTO answers (token_hash, field, value, updated_at) VALUES (?, ?, ?, ?) \
+         ON CONFLICT (token_hash, field) \
+         DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
     )
     .bind::<Text, _>(token_hash)
     .bind::<Text, _>(field)
     .bind::<Text, _>(value)
+    .bind::<BigInt, _>(updated_at)
     .execute(conn)
 }
 
@@ -316,11 +321,12 @@ async fn save_page(
         .collect();
     web::block(move || -> anyhow::Result<()> {
         let _turn = state.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let now = i64::try_from(SystemTime::now().duration_since(UNIX_EPOCH)?.as_nanos())?;
         let mut pooled = state.pool.get()?;
         let conn: &mut SqliteConnection = &mut pooled;
         conn.transaction(|conn| {
             for (field, value) in &answers {
-                upsert(conn, &hash, field, value)?;
+                upsert(conn, &hash, field, value, now)?;
             }
             diesel::QueryResult::Ok(())
         })?;
