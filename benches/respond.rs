@@ -13,8 +13,8 @@
 //! durability through a power cut costs. Each SQLite run also measures the question page and page
 //! saves on a bare baseline server (support/baseline.rs: the same crates doing the least the two
 //! requests can do, with the same `synchronous`), in turn with Voices over two rounds, to give Voices's
-//! ceiling on this machine. PostgreSQL is measured with one `voices` process and with two on the same database
-//! sharing the connections, as two instances behind a load balancer would.
+//! ceiling on this machine. PostgreSQL is measured with one `voices` process and with two on the same
+//! database sharing the connections, as two instances behind a load balancer would.
 //!
 //! It prints throughput, latency per request, the server's CPU seconds per completed item and its peak
 //! resident memory as Markdown tables, Voices against the baseline, then the targets beside the

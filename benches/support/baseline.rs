@@ -1,11 +1,12 @@
 //! The bare stack Voices is measured against: the same crates (actix-web, diesel on SQLite in WAL mode,
 //! r2d2, tera) doing the least a questionnaire page can do. A participant's page 1 is one indexed query
 //! (their stored answers by the hash of their link's token) and a tera render of Voices's own page 1 as
-//! a template; a save is one write transaction upserting the answers with the time of the save, as
+//! a template. A save is one write transaction upserting the answers with the time of the save, as
 //! Voices does (without it, saving the same answers again would leave every page as it was: SQLite
-//! then writes nothing and skips the sync that `synchronous = FULL` is about), behind one writer lock as
-//! Voices has, answered 303 as Voices does. No sessions, CSRF, logging or middleware: whatever Voices spends
-//! beyond this is the cost of what it does on top, so the ratio says how close Voices is to its ceiling.
+//! then writes nothing and skips the sync that `synchronous = FULL` is about), behind one writer lock
+//! as Voices has, answered 303 as Voices does. No sessions, CSRF, logging or middleware: whatever
+//! Voices spends beyond this is the cost of what it does on top, so the ratio says how close Voices is
+//! to its ceiling.
 //!
 //! It runs as a process of its own, so its CPU time and memory are read from /proc as the `voices`
 //! server's are: the driver runs its own executable again with `SERVE` as the first argument.
