@@ -60,6 +60,13 @@ pub struct Participant {
     csrf: String,
 }
 
+impl Participant {
+    /// The personal link's path, `/p/{token}`.
+    pub fn home(&self) -> &str {
+        &self.home
+    }
+}
+
 /// An HTTP client holding exactly one keep-alive connection, which carries each participant's own
 /// cookie by hand: one shared cookie jar would mix the participants' sessions, and a client per
 /// participant would open a connection per participant.
@@ -456,6 +463,16 @@ impl Run {
                     }
                 }
             }
+            Job::QuestionPage(mut who) => loop {
+                let page = format!("{}/page/1", who.home);
+                match self
+                    .step(Step::Page, &mut who, Method::GET, &page, &[], Expect::Page)
+                    .await
+                {
+                    Ok(_) => self.tally.completed += 1,
+                    Err(error) => break error,
+                }
+            },
             Job::Save(mut who, answers) => loop {
                 let page = format!("{}/page/1", who.home);
                 let paused = format!("{}/pause", who.home);
@@ -492,6 +509,8 @@ pub enum Job {
     FirstPage(Participant),
     /// Responds from start to end as a new participant each time, taken from the shared pool.
     Respond(Arc<Mutex<Vec<Participant>>>),
+    /// Reloads page 1 of the questionnaire of a consented participant.
+    QuestionPage(Participant),
     /// Saves page 1 of a consented participant with "Save and come back later".
     Save(Participant, Vec<(String, String)>),
     /// Like `Respond`, but each response starts at a random time, on average this long after the
@@ -598,6 +617,14 @@ pub async fn consented(
         )
         .await?;
     answers(&page.body)
+}
+
+/// A page as the participant's browser gets it, untimed.
+pub async fn page(browser: &Browser, who: &mut Participant, path: &str) -> anyhow::Result<String> {
+    let reply = browser
+        .send(who, Method::GET, path, &[], Expect::Page)
+        .await?;
+    Ok(reply.body)
 }
 
 /// A study with a published questionnaire open to staff through a link.

@@ -192,16 +192,22 @@ impl Server {
         }
     }
 
-    /// A memory figure of the process in KiB from /proc/<pid>/status: `VmRSS` (now) or `VmHWM` (peak).
+    /// A memory figure of the process in KiB: `VmRSS` (now) or `VmHWM` (peak).
     pub fn status_kib(&self, field: &str) -> anyhow::Result<u64> {
-        let path = format!("/proc/{}/status", self.child.id());
-        let status = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
-            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
-            .with_context(|| format!("no {field} line in {path}"))
+        status_kib(self.child.id(), field)
     }
+}
+
+/// A memory figure of any process in KiB from /proc/<pid>/status (the respond driver's baseline server
+/// is not a `voices` process).
+pub fn status_kib(pid: u32, field: &str) -> anyhow::Result<u64> {
+    let path = format!("/proc/{pid}/status");
+    let status = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+        .with_context(|| format!("no {field} line in {path}"))
 }
 
 impl Drop for Server {

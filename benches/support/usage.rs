@@ -72,8 +72,18 @@ pub struct Usage {
 
 impl Usage {
     pub fn now(server: &Server, postgres: bool) -> anyhow::Result<Self> {
+        Self::of(&[server.child.id()], postgres)
+    }
+
+    /// `now`, with the CPU time of several server processes summed: two instances of `voices`, or a
+    /// server that is not `voices` at all.
+    pub fn of(servers: &[u32], postgres: bool) -> anyhow::Result<Self> {
+        let mut server = 0.0;
+        for pid in servers {
+            server += cpu_seconds(&pid.to_string())?;
+        }
         Ok(Usage {
-            server: cpu_seconds(&server.child.id().to_string())?,
+            server,
             driver: cpu_seconds("self")?,
             database: if postgres {
                 Some(postgres_cpu_seconds()?)
