@@ -33,78 +33,61 @@ impl Modify for BearerAuth {
     }
 }
 
-type Routes = fn(&mut utoipa_actix_web::service_config::ServiceConfig);
+/// One area's `/api/v1` routes, as the OpenAPI document and as the served app register them.
+struct Area {
+    name: &'static str,
+    documented: fn(&mut utoipa_actix_web::service_config::ServiceConfig<'_>),
+    served: fn(&mut web::ServiceConfig),
+}
+
+macro_rules! areas {
+    ($($name:literal => $($module:ident)::+,)*) => {
+        &[$(Area {
+            name: $name,
+            documented: |cfg| crate::$($module)::+::api::routes(cfg),
+            served: |cfg| crate::$($module)::+::api::routes(cfg),
+        }),*]
+    };
+}
 
 /// Every area's routes under `/api/v1`, named for the schema check below.
-const AREAS: &[(&str, Routes)] = &[
-    ("accounts", crate::accounts::api::routes),
-    (
-        "accounts::two_factor",
-        crate::accounts::two_factor::api::routes,
-    ),
-    ("accounts::sso", crate::accounts::sso::api::routes),
-    ("studies", crate::studies::api::routes),
-    (
-        "studies::invitations",
-        crate::studies::invitations::api::routes,
-    ),
-    (
-        "studies::questionnaires",
-        crate::studies::questionnaires::api::routes,
-    ),
-    ("studies::comments", crate::studies::comments::api::routes),
-    (
-        "studies::questionnaires::history",
-        crate::studies::questionnaires::history::api::routes,
-    ),
-    (
-        "studies::questionnaires::suggestions",
-        crate::studies::questionnaires::suggestions::api::routes,
-    ),
-    ("studies::consent", crate::studies::consent::api::routes),
-    ("studies::versions", crate::studies::versions::api::routes),
-    ("studies::preview", crate::studies::preview::api::routes),
-    ("studies::transfer", crate::studies::transfer::api::routes),
-    (
-        "distribution::participants",
-        crate::distribution::participants::api::routes,
-    ),
-    (
-        "distribution::campaigns",
-        crate::distribution::campaigns::api::routes,
-    ),
-    (
-        "distribution::links",
-        crate::distribution::links::api::routes,
-    ),
-    ("responses", crate::responses::api::routes),
-    ("interviews", crate::interviews::api::routes),
-    ("analysis::codebook", crate::analysis::codebook::api::routes),
-    ("analysis::coding", crate::analysis::coding::api::routes),
-    ("analysis::matrix", crate::analysis::matrix::api::routes),
-    ("analysis::memos", crate::analysis::memos::api::routes),
-    ("analysis::beliefs", crate::analysis::beliefs::api::routes),
-    ("analysis::rounds", crate::analysis::rounds::api::routes),
-    ("analysis::tracker", crate::analysis::tracker::api::routes),
-    ("analysis::exports", crate::analysis::exports::api::routes),
-    ("analysis::closed", crate::analysis::closed::api::routes),
-    ("analysis::report", crate::analysis::report::api::routes),
-    ("operations::outbox", crate::operations::outbox::api::routes),
-    (
-        "operations::subject_access",
-        crate::operations::subject_access::api::routes,
-    ),
-    (
-        "operations::retention",
-        crate::operations::retention::api::routes,
-    ),
-    (
-        "operations::audit_log",
-        crate::operations::audit_log::api::routes,
-    ),
+const AREAS: &[Area] = areas![
+    "accounts" => accounts,
+    "accounts::two_factor" => accounts::two_factor,
+    "accounts::sso" => accounts::sso,
+    "studies" => studies,
+    "studies::invitations" => studies::invitations,
+    "studies::questionnaires" => studies::questionnaires,
+    "studies::comments" => studies::comments,
+    "studies::questionnaires::history" => studies::questionnaires::history,
+    "studies::questionnaires::suggestions" => studies::questionnaires::suggestions,
+    "studies::consent" => studies::consent,
+    "studies::versions" => studies::versions,
+    "studies::preview" => studies::preview,
+    "studies::transfer" => studies::transfer,
+    "distribution::participants" => distribution::participants,
+    "distribution::campaigns" => distribution::campaigns,
+    "distribution::links" => distribution::links,
+    "responses" => responses,
+    "interviews" => interviews,
+    "analysis::codebook" => analysis::codebook,
+    "analysis::coding" => analysis::coding,
+    "analysis::matrix" => analysis::matrix,
+    "analysis::memos" => analysis::memos,
+    "analysis::beliefs" => analysis::beliefs,
+    "analysis::rounds" => analysis::rounds,
+    "analysis::tracker" => analysis::tracker,
+    "analysis::exports" => analysis::exports,
+    "analysis::closed" => analysis::closed,
+    "analysis::report" => analysis::report,
+    "operations::outbox" => operations::outbox,
+    "operations::subject_access" => operations::subject_access,
+    "operations::retention" => operations::retention,
+    "operations::audit_log" => operations::audit_log,
 ];
 
-fn v1() -> utoipa_actix_web::scope::Scope<
+/// `/api/v1` as the document describes it: every area's routes.
+fn documented() -> utoipa_actix_web::scope::Scope<
     impl actix_web::dev::ServiceFactory<
         actix_web::dev::ServiceRequest,
         Config = (),
@@ -113,24 +96,11 @@ fn v1() -> utoipa_actix_web::scope::Scope<
         InitError = (),
     >,
 > {
-    utoipa_actix_web::scope("/api/v1")
-        .wrap(actix_web::middleware::from_fn(
-            crate::web::auth::require_signed_in,
-        ))
-        // API answers carry personal data and are never for a shared cache or the browser's history.
-        .wrap(
-            actix_web::middleware::DefaultHeaders::new()
-                .add((actix_web::http::header::CACHE_CONTROL, "no-store")),
-        )
-        .configure(|cfg| {
-            for (_, routes) in AREAS {
-                routes(cfg);
-            }
-        })
-        .route(
-            OPENAPI_PATH.trim_start_matches("/api/v1"),
-            web::get().to(openapi_json),
-        )
+    utoipa_actix_web::scope("/api/v1").configure(|cfg| {
+        for area in AREAS {
+            (area.documented)(cfg);
+        }
+    })
 }
 
 /// The OpenAPI document, collected from the same routes the server mounts. Built on first request:
@@ -144,7 +114,7 @@ fn build_document() -> String {
     let (_, mut doc) = actix_web::App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
-        .service(v1())
+        .service(documented())
         .split_for_parts();
     // Modifiers named in `#[openapi]` run before the routes' paths are added, so this one runs here.
     ErrorResponses.modify(&mut doc);
@@ -158,14 +128,14 @@ fn build_document() -> String {
 pub fn schemas_by_area() -> Vec<(&'static str, serde_json::Value)> {
     AREAS
         .iter()
-        .map(|&(area, routes)| {
+        .map(|area| {
             let (_, doc) = actix_web::App::new()
                 .into_utoipa_app()
-                .service(utoipa_actix_web::scope("/api/v1").configure(routes))
+                .service(utoipa_actix_web::scope("/api/v1").configure(area.documented))
                 .split_for_parts();
             let schemas = doc.components.map(|c| c.schemas).unwrap_or_default();
             (
-                area,
+                area.name,
                 serde_json::to_value(schemas).expect("schemas serialise"),
             )
         })
@@ -246,9 +216,28 @@ fn error_response(
         .into()
 }
 
-/// Mounts `/api/v1`, with `/api/v1/openapi.json` inside it.
+/// Mounts `/api/v1`, with `/api/v1/openapi.json` inside it: the same routes as the document.
 pub fn mount(cfg: &mut web::ServiceConfig) {
-    cfg.service(v1());
+    cfg.service(
+        web::scope("/api/v1")
+            .wrap(actix_web::middleware::from_fn(
+                crate::web::auth::require_signed_in,
+            ))
+            // API answers carry personal data and are never for a shared cache or the browser's history.
+            .wrap(
+                actix_web::middleware::DefaultHeaders::new()
+                    .add((actix_web::http::header::CACHE_CONTROL, "no-store")),
+            )
+            .configure(|cfg| {
+                for area in AREAS {
+                    (area.served)(cfg);
+                }
+            })
+            .route(
+                OPENAPI_PATH.trim_start_matches("/api/v1"),
+                web::get().to(openapi_json),
+            ),
+    );
 }
 
 async fn openapi_json() -> HttpResponse {

@@ -16,7 +16,7 @@ use crate::identity::{Role, UserSession};
 use crate::state::AppState;
 use crate::web::{AdminUser, CurrentUser};
 
-pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+pub fn routes<C: crate::web::ApiRoutes>(cfg: &mut C) {
     cfg.service(me)
         .service(list_tokens)
         .service(create_token)

@@ -7,7 +7,7 @@ pub mod utc;
 use std::any::Any;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
@@ -227,12 +227,12 @@ impl ManageConnection for Manager {
         let idle = pooled.handed_out_at.elapsed();
         pooled.handed_out_at = Instant::now();
         match &self.target {
-            Target::Sqlite(path) if pooled.read_only && writable(path) => {
-                Err(r2d2::Error::QueryError(diesel::result::Error::DatabaseError(
+            Target::Sqlite(path) if pooled.read_only && writable(path) => Err(
+                r2d2::Error::QueryError(diesel::result::Error::DatabaseError(
                     diesel::result::DatabaseErrorKind::Unknown,
                     Box::new("opened read-only while the file could not be written".to_string()),
-                )))
-            }
+                )),
+            ),
             Target::Sqlite(_) => Ok(()),
             Target::Postgres(_) => {
                 let losses = self.counters.losses.load(Ordering::Relaxed);
@@ -258,7 +258,7 @@ pub type Pool = r2d2::Pool<Manager>;
 pub fn is_outage(error: &anyhow::Error) -> bool {
     use diesel::result::{DatabaseErrorKind, Error};
     error.chain().any(|cause| {
-        if let Some(DbError::Pool(_)) = cause.downcast_ref::<DbError>() {
+        if let Some(DbError::Pool(_) | DbError::Busy(_)) = cause.downcast_ref::<DbError>() {
             return true;
         }
         match cause.downcast_ref::<Error>() {
@@ -289,6 +289,8 @@ pub fn is_outage(error: &anyhow::Error) -> bool {
 pub enum DbError {
     #[error("no database connection: {0}")]
     Pool(#[from] r2d2::PoolError),
+    #[error("no database connection free within {0:?}")]
+    Busy(Duration),
     #[error("database task failed: {0}")]
     Task(String),
 }
@@ -301,8 +303,19 @@ pub struct Db {
     wait: Duration,
     sqlite_file: Option<PathBuf>,
     // SQLite has one writer: queueing writes here instead of racing for the file lock keeps p99 low.
-    sqlite_writer: Arc<Mutex<()>>,
+    sqlite_writer: Arc<tokio::sync::Mutex<()>>,
+    // One per pooled connection. Work waits its turn here, as a task, and only then takes a blocking
+    // thread: a thread parked on the pool costs its stack in memory and a wake-up in CPU.
+    turns: Arc<tokio::sync::Semaphore>,
     counters: Arc<Counters>,
+}
+
+/// What work holds while it runs: a turn at a connection and, for a SQLite write, the writer's lock.
+struct Admission {
+    _turn: tokio::sync::OwnedSemaphorePermit,
+    _writer: Option<tokio::sync::OwnedMutexGuard<()>>,
+    /// What is left of the time to wait, for the pool itself (a connection may need opening).
+    left: Duration,
 }
 
 /// How the database is coping, for `/metrics`.
@@ -328,11 +341,12 @@ struct Counters {
 }
 
 impl Counters {
-    fn connection(&self, pool: &Pool) -> Result<r2d2::PooledConnection<Manager>, DbError> {
-        self.waiting.fetch_add(1, Ordering::Relaxed);
-        let conn = pool.get();
-        self.waiting.fetch_sub(1, Ordering::Relaxed);
-        conn.map_err(|e| {
+    fn connection(
+        &self,
+        pool: &Pool,
+        wait: Duration,
+    ) -> Result<r2d2::PooledConnection<Manager>, DbError> {
+        pool.get_timeout(wait).map_err(|e| {
             self.errors.fetch_add(1, Ordering::Relaxed);
             DbError::from(e)
         })
@@ -384,15 +398,16 @@ fn failure(error: &dyn Any) -> Option<Failure> {
             if cause.is::<DbError>() {
                 Some(Failure::InDatabase)
             } else {
-                cause.downcast_ref::<diesel::result::Error>().and_then(of_diesel)
+                cause
+                    .downcast_ref::<diesel::result::Error>()
+                    .and_then(of_diesel)
             }
         })
     }
     if let Some(error) = error.downcast_ref::<crate::error::AppError>() {
         match error {
-            crate::error::AppError::Internal(cause) | crate::error::AppError::Unavailable(cause) => {
-                in_chain(cause)
-            }
+            crate::error::AppError::Internal(cause)
+            | crate::error::AppError::Unavailable(cause) => in_chain(cause),
             _ => None,
         }
     } else if let Some(error) = error.downcast_ref::<diesel::result::Error>() {
@@ -448,7 +463,10 @@ impl Db {
             backend,
             wait: options.wait,
             sqlite_file,
-            sqlite_writer: Arc::new(Mutex::new(())),
+            sqlite_writer: Arc::new(tokio::sync::Mutex::new(())),
+            turns: Arc::new(tokio::sync::Semaphore::new(
+                options.pool_size.max(1) as usize
+            )),
             counters,
         })
     }
@@ -537,6 +555,35 @@ impl Db {
         Ok(Some(newest))
     }
 
+    /// Waits, within the time a request waits for the database, for a turn at a connection and (for
+    /// a SQLite write) the writer's lock.
+    async fn admit(&self, writing: bool) -> Result<Admission, DbError> {
+        let deadline = tokio::time::Instant::now() + self.wait;
+        let busy = |_| {
+            self.counters.errors.fetch_add(1, Ordering::Relaxed);
+            DbError::Busy(self.wait)
+        };
+        self.counters.waiting.fetch_add(1, Ordering::Relaxed);
+        let admitted = async {
+            let writer = match writing && self.backend == Backend::Sqlite {
+                true => Some(self.sqlite_writer.clone().lock_owned().await),
+                false => None,
+            };
+            let turn = self.turns.clone().acquire_owned().await;
+            (writer, turn)
+        };
+        let admitted = tokio::time::timeout_at(deadline, admitted).await;
+        self.counters.waiting.fetch_sub(1, Ordering::Relaxed);
+        let (writer, turn) = admitted.map_err(busy)?;
+        Ok(Admission {
+            _turn: turn.map_err(|_| DbError::Task("the pool was closed".into()))?,
+            _writer: writer,
+            left: deadline
+                .saturating_duration_since(tokio::time::Instant::now())
+                .max(Duration::from_millis(1)),
+        })
+    }
+
     /// Runs read-only work on a blocking thread, off the async workers.
     pub async fn read<T, E, F>(&self, work: F) -> Result<T, E>
     where
@@ -544,10 +591,12 @@ impl Db {
         T: Send + 'static,
         E: From<DbError> + Send + 'static,
     {
+        let admission = self.admit(false).await?;
         let (pool, counters) = (self.pool.clone(), self.counters.clone());
         tokio::task::spawn_blocking(move || {
-            let mut pooled = counters.connection(&pool)?;
+            let mut pooled = counters.connection(&pool, admission.left)?;
             let done = work(&mut pooled.conn);
+            drop(admission);
             counters.count(&mut pooled, done)
         })
         .await
@@ -561,14 +610,12 @@ impl Db {
         T: Send + 'static,
         E: From<DbError> + From<diesel::result::Error> + Send + 'static,
     {
+        let admission = self.admit(true).await?;
         let (pool, counters) = (self.pool.clone(), self.counters.clone());
-        let lock = (self.backend == Backend::Sqlite).then(|| self.sqlite_writer.clone());
         tokio::task::spawn_blocking(move || {
-            let _turn = lock
-                .as_ref()
-                .map(|l| l.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
-            let mut pooled = counters.connection(&pool)?;
+            let mut pooled = counters.connection(&pool, admission.left)?;
             let done = pooled.conn.transaction(|c| work(c));
+            drop(admission);
             counters.count(&mut pooled, done)
         })
         .await
@@ -581,11 +628,9 @@ impl Db {
     /// holds the pages as they were.
     pub async fn reclaim(&self, table: &'static str) -> Result<(), DbError> {
         let pool = self.pool.clone();
-        let lock = (self.backend == Backend::Sqlite).then(|| self.sqlite_writer.clone());
+        let admission = self.admit(true).await?;
         tokio::task::spawn_blocking(move || {
-            let _turn = lock
-                .as_ref()
-                .map(|l| l.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+            let _admission = admission;
             let mut pooled = pool.get().map_err(DbError::from)?;
             let statement = match &pooled.conn {
                 DbConnection::Postgres(_) => format!("VACUUM {table}"),

@@ -21,7 +21,7 @@ use crate::state::AppState;
 use crate::studies::preview::rules::Preview;
 use crate::web::CurrentUser;
 
-pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+pub fn routes<C: crate::web::ApiRoutes>(cfg: &mut C) {
     cfg.service(list_interviews)
         .service(assign_interview)
         .service(get_interview)

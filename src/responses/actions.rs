@@ -120,7 +120,10 @@ pub fn load(
     };
     let snapshot = snapshots.get(conn, stored.target.version_id)?;
     // A response counts only under a decision to take part; a later decline sets it aside.
-    let consented = stored.consent.as_ref().is_some_and(ConsentRecord::consented);
+    let consented = stored
+        .consent
+        .as_ref()
+        .is_some_and(ConsentRecord::consented);
     let (response, answers) = if consented {
         (stored.response, stored.answers)
     } else {

@@ -14,7 +14,7 @@ use crate::studies::access::StudyAccess;
 use crate::studies::rules::StudyRole;
 use crate::web::CurrentUser;
 
-pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+pub fn routes<C: crate::web::ApiRoutes>(cfg: &mut C) {
     cfg.service(list_responses)
         .service(get_response)
         .service(list_consent);

@@ -16,22 +16,27 @@ use crate::web::page::see_other;
 use crate::web::Page;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/p/{token}", web::get().to(entry))
-        .route("/p/{token}/consent", web::get().to(consent_page))
-        .route("/p/{token}/consent", web::post().to(consent))
-        .route("/p/{token}/about", web::get().to(about_page))
-        .route("/p/{token}/about", web::post().to(about))
-        .route("/p/{token}/page/{n}", web::get().to(question_page))
-        .route("/p/{token}/page/{n}", web::post().to(save_page))
-        .route("/p/{token}/review", web::get().to(review_page))
-        .route("/p/{token}/submit", web::post().to(submit))
-        .route("/p/{token}/done", web::get().to(done_page))
-        .route("/p/{token}/my-consent", web::get().to(my_consent))
-        .route("/p/{token}/my-consent/email", web::post().to(email_consent))
-        .route("/p/{token}/support", web::get().to(support))
-        .route("/p/{token}/pause", web::get().to(pause))
-        .route("/p/{token}/withdraw", web::get().to(withdraw_page))
-        .route("/p/{token}/withdraw", web::post().to(withdraw));
+    // One scope: the router matches the link once and then only the short rest of the path, where a
+    // route of its own per page would each match the whole path (the busiest pages there are).
+    cfg.service(
+        web::scope("/p/{token}")
+            .service(
+                web::resource("/page/{n}")
+                    .get(question_page)
+                    .post(save_page),
+            )
+            .service(web::resource("").get(entry))
+            .service(web::resource("/consent").get(consent_page).post(consent))
+            .service(web::resource("/about").get(about_page).post(about))
+            .service(web::resource("/review").get(review_page))
+            .service(web::resource("/submit").post(submit))
+            .service(web::resource("/done").get(done_page))
+            .service(web::resource("/my-consent").get(my_consent))
+            .service(web::resource("/my-consent/email").post(email_consent))
+            .service(web::resource("/support").get(support))
+            .service(web::resource("/pause").get(pause))
+            .service(web::resource("/withdraw").get(withdraw_page).post(withdraw)),
+    );
 }
 
 /// The link's own address: every page of the journey hangs off it.

@@ -12,7 +12,7 @@ use crate::db::schema::{
     responses, studies,
 };
 use crate::db::{now, on_backend, DbConnection};
-use crate::distribution::links::queries::{LinkTarget, Purpose, LINK_TARGET};
+use crate::distribution::links::queries::{LinkTarget, Purpose};
 
 // ---- The participant and their study, as answering needs them ----
 
@@ -124,38 +124,50 @@ pub fn stored_visit(
     link_hash: &str,
     purpose: Purpose,
 ) -> QueryResult<Option<Stored>> {
-    let newer = diesel::alias!(consent_records as newer_consents);
-    let rows: Vec<StoredRow> = link_tokens::table
-        .inner_join(
-            participations::table.inner_join(participants::table.inner_join(studies::table)),
-        )
-        .left_join(participant_identities::table.on(
-            participant_identities::participant_id.eq(participants::id),
-        ))
-        .left_join(
-            consent_records::table.on(consent_records::participation_id.eq(participations::id)),
-        )
-        .left_join(
-            newer.on(newer
-                .field(consent_records::participation_id)
-                .eq(consent_records::participation_id)
-                .and(newer.field(consent_records::revision).gt(consent_records::revision))),
-        )
-        .left_join(responses::table.on(responses::participation_id.eq(participations::id.nullable())))
-        .left_join(answers::table.on(answers::response_id.eq(responses::id)))
-        .filter(link_tokens::token_hash.eq(link_hash))
-        .filter(link_tokens::purpose.eq(purpose.as_str()))
-        .filter(newer.field(consent_records::id).is_null())
-        .select((
-            LINK_TARGET,
-            person_columns(),
-            (studies::anonymise_responses, studies::changes_after_submit),
-            CONSENT.nullable(),
-            // The struct's fields are the table's columns in order (as_select cannot be nullable here).
-            responses::all_columns.nullable(),
-            (answers::question_id, answers::value, answers::skipped).nullable(),
-        ))
-        .load(conn)?;
+    // On each backend's own connection: through the MultiConnection the statement's SQL would be
+    // built again on every run to find it in the cache, a large part of a page's time for a statement
+    // this size.
+    let rows = on_backend!(conn, |c| {
+        let newer = diesel::alias!(consent_records as newer_consents);
+        link_tokens::table
+            .inner_join(
+                participations::table.inner_join(participants::table.inner_join(studies::table)),
+            )
+            .left_join(
+                participant_identities::table
+                    .on(participant_identities::participant_id.eq(participants::id)),
+            )
+            .left_join(
+                consent_records::table.on(consent_records::participation_id.eq(participations::id)),
+            )
+            .left_join(
+                newer.on(newer
+                    .field(consent_records::participation_id)
+                    .eq(consent_records::participation_id)
+                    .and(
+                        newer
+                            .field(consent_records::revision)
+                            .gt(consent_records::revision),
+                    )),
+            )
+            .left_join(
+                responses::table.on(responses::participation_id.eq(participations::id.nullable())),
+            )
+            .left_join(answers::table.on(answers::response_id.eq(responses::id)))
+            .filter(link_tokens::token_hash.eq(link_hash))
+            .filter(link_tokens::purpose.eq(purpose.as_str()))
+            .filter(newer.field(consent_records::id).is_null())
+            .select((
+                LinkTarget::as_select(),
+                person_columns(),
+                (studies::anonymise_responses, studies::changes_after_submit),
+                CONSENT.nullable(),
+                // The struct's fields are the table's columns in order (as_select cannot be nullable here).
+                responses::all_columns.nullable(),
+                (answers::question_id, answers::value, answers::skipped).nullable(),
+            ))
+            .load::<StoredRow>(c)
+    })?;
     let mut rows = rows.into_iter();
     let Some((target, person, (anonymise, changes_after_submit), consent, response, first)) =
         rows.next()

@@ -1,5 +1,6 @@
 //! Cross-cutting web parts: who is asking, CSRF, page rendering and templates, assets, middleware.
 
+pub mod api_routes;
 pub mod assets;
 pub mod auth;
 pub mod csrf;
@@ -9,5 +10,6 @@ pub mod page;
 pub mod request_metrics;
 pub mod templates;
 
+pub use api_routes::ApiRoutes;
 pub use auth::{AdminUser, CurrentUser};
 pub use page::Page;

@@ -211,7 +211,8 @@ async fn a_participant_page_is_read_in_one_statement(app: TestApp) {
     let agreed = crate::responses::agree_to_everything(&person.visitor, &person.home).await;
     assert_eq!(agreed.status(), StatusCode::SEE_OTHER);
     let (_, first) = person.get("/page/1").await;
-    let before = crate::responses::field_of(&first, "Have you taken part in an improvement project");
+    let before =
+        crate::responses::field_of(&first, "Have you taken part in an improvement project");
     let saved = person
         .post("/page/1", &[(&before, "No"), ("go", "pause")])
         .await;
@@ -231,7 +232,11 @@ async fn a_participant_page_is_read_in_one_statement(app: TestApp) {
                 assert!(visit.consented());
                 assert!(visit.response.is_some());
                 assert_eq!(
-                    visit.answers.values().map(|a| a.value.as_str()).collect::<Vec<_>>(),
+                    visit
+                        .answers
+                        .values()
+                        .map(|a| a.value.as_str())
+                        .collect::<Vec<_>>(),
                     ["No"]
                 );
             })

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::state::AppState;
 
-pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+pub fn routes<C: crate::web::ApiRoutes>(cfg: &mut C) {
     cfg.service(methods);
 }
 

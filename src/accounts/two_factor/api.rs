@@ -11,7 +11,7 @@ use crate::error::{AppError, ErrorBody};
 use crate::state::AppState;
 use crate::web::{AdminUser, CurrentUser};
 
-pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+pub fn routes<C: crate::web::ApiRoutes>(cfg: &mut C) {
     cfg.service(status)
         .service(begin)
         .service(confirm)

@@ -10,7 +10,7 @@ use crate::error::ErrorBody;
 use crate::state::AppState;
 use crate::web::CurrentUser;
 
-pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+pub fn routes<C: crate::web::ApiRoutes>(cfg: &mut C) {
     cfg.service(list_beliefs)
         .service(add_belief)
         .service(change_belief)

@@ -19,7 +19,7 @@ use crate::state::AppState;
 use crate::studies::access::StudyAccess;
 use crate::web::CurrentUser;
 
-pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+pub fn routes<C: crate::web::ApiRoutes>(cfg: &mut C) {
     cfg.service(list_campaigns)
         .service(create_campaign)
         .service(get_campaign)

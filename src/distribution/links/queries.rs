@@ -71,57 +71,37 @@ pub fn insert_token(
 }
 
 /// What a link leads to: the participation, its participant and study, and the link's own state.
-#[derive(Debug, Clone, Queryable)]
+#[derive(Debug, Clone, Queryable, Selectable)]
 pub struct LinkTarget {
+    #[diesel(select_expression = link_tokens::id)]
     pub token_id: i64,
+    #[diesel(select_expression = link_tokens::revoked_at)]
     pub revoked_at: Option<NaiveDateTime>,
+    #[diesel(select_expression = participations::id)]
     pub participation_id: i64,
+    #[diesel(select_expression = participations::questionnaire_id)]
     pub questionnaire_id: i64,
+    #[diesel(select_expression = participations::version_id)]
     pub version_id: i64,
+    #[diesel(select_expression = participations::closes_at)]
     pub closes_at: Option<NaiveDateTime>,
+    #[diesel(select_expression = participations::opened_at)]
     pub opened_at: Option<NaiveDateTime>,
+    #[diesel(select_expression = participations::completed_at)]
     pub completed_at: Option<NaiveDateTime>,
+    #[diesel(select_expression = participations::withdrawn_at)]
     pub withdrawn_at: Option<NaiveDateTime>,
+    #[diesel(select_expression = participants::id)]
     pub participant_id: i64,
+    #[diesel(select_expression = participants::code)]
     pub participant_code: String,
+    #[diesel(select_expression = participants::opted_out_at)]
     pub opted_out_at: Option<NaiveDateTime>,
+    #[diesel(select_expression = studies::id)]
     pub study_id: i64,
+    #[diesel(select_expression = studies::title)]
     pub study_title: String,
 }
-
-/// The columns of a `LinkTarget`, for queries that start from a link token.
-#[allow(clippy::type_complexity)]
-pub const LINK_TARGET: (
-    link_tokens::id,
-    link_tokens::revoked_at,
-    participations::id,
-    participations::questionnaire_id,
-    participations::version_id,
-    participations::closes_at,
-    participations::opened_at,
-    participations::completed_at,
-    participations::withdrawn_at,
-    participants::id,
-    participants::code,
-    participants::opted_out_at,
-    studies::id,
-    studies::title,
-) = (
-            link_tokens::id,
-            link_tokens::revoked_at,
-            participations::id,
-            participations::questionnaire_id,
-            participations::version_id,
-            participations::closes_at,
-            participations::opened_at,
-            participations::completed_at,
-            participations::withdrawn_at,
-            participants::id,
-            participants::code,
-            participants::opted_out_at,
-            studies::id,
-            studies::title,
-        );
 
 pub fn find_by_hash(
     conn: &mut DbConnection,
@@ -134,7 +114,7 @@ pub fn find_by_hash(
         )
         .filter(link_tokens::token_hash.eq(hash))
         .filter(link_tokens::purpose.eq(purpose.as_str()))
-        .select(LINK_TARGET)
+        .select(LinkTarget::as_select())
         .first(conn)
         .optional()
 }

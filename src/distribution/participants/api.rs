@@ -18,7 +18,7 @@ use crate::studies::access::StudyAccess;
 use crate::studies::rules::{IdentityView, StudyRole};
 use crate::web::CurrentUser;
 
-pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+pub fn routes<C: crate::web::ApiRoutes>(cfg: &mut C) {
     cfg.service(list_participants)
         .service(create_participant)
         .service(import_participants)

@@ -15,7 +15,7 @@ use crate::studies::access::StudyAccess;
 use crate::studies::rules::StudyRole;
 use crate::web::{AdminUser, CurrentUser};
 
-pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+pub fn routes<C: crate::web::ApiRoutes>(cfg: &mut C) {
     cfg.service(list_events)
         .service(export_events)
         .service(study_events)

@@ -9,7 +9,7 @@ use crate::error::ErrorBody;
 use crate::state::AppState;
 use crate::web::AdminUser;
 
-pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+pub fn routes<C: crate::web::ApiRoutes>(cfg: &mut C) {
     cfg.service(outbox_overview).service(retry_email);
 }
 

@@ -12,7 +12,7 @@ use crate::error::{AppError, ErrorBody};
 use crate::state::AppState;
 use crate::web::CurrentUser;
 
-pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+pub fn routes<C: crate::web::ApiRoutes>(cfg: &mut C) {
     cfg.service(get_retention)
         .service(put_schedule)
         .service(close_study)

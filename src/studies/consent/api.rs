@@ -17,7 +17,7 @@ use crate::studies::questionnaires::api::{conflict, ConflictBody};
 use crate::studies::questionnaires::handlers::EDITORS;
 use crate::web::CurrentUser;
 
-pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+pub fn routes<C: crate::web::ApiRoutes>(cfg: &mut C) {
     cfg.service(get_information).service(put_information);
 }
 

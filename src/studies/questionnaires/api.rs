@@ -18,7 +18,7 @@ use crate::state::AppState;
 use crate::studies::access::StudyAccess;
 use crate::web::CurrentUser;
 
-pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+pub fn routes<C: crate::web::ApiRoutes>(cfg: &mut C) {
     cfg.service(taxonomy)
         .service(list_questionnaires)
         .service(create_questionnaire)

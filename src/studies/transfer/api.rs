@@ -18,7 +18,7 @@ use crate::studies::questionnaires::handlers::EDITORS;
 use crate::studies::questionnaires::queries::Questionnaire;
 use crate::web::CurrentUser;
 
-pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+pub fn routes<C: crate::web::ApiRoutes>(cfg: &mut C) {
     cfg.service(export).service(import);
 }
 

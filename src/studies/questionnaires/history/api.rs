@@ -14,7 +14,7 @@ use crate::studies::questionnaires::api::{conflict, question_of, section_of, Con
 use crate::studies::questionnaires::queries::{Question, Section};
 use crate::web::CurrentUser;
 
-pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+pub fn routes<C: crate::web::ApiRoutes>(cfg: &mut C) {
     cfg.service(question_revisions)
         .service(restore_question)
         .service(section_revisions)

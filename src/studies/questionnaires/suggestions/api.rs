@@ -18,7 +18,7 @@ use crate::studies::questionnaires::queries::Question;
 use crate::studies::questionnaires::rules::QuestionInput;
 use crate::web::CurrentUser;
 
-pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+pub fn routes<C: crate::web::ApiRoutes>(cfg: &mut C) {
     cfg.service(question_suggestions)
         .service(suggest_question)
         .service(section_suggestions)
