@@ -308,7 +308,71 @@ fn release_freed_memory() {
         unsafe {
             libc::malloc_trim(0);
         }
+        release_start_up_pages();
     });
+}
+
+/// Hands back the pages of the binary's own code and read-only data that start-up touched: migrations,
+/// the template compiler, building each worker's routes, reading the configuration. The kernel maps
+/// each page a process touches together with its neighbours, and keeps them in the process's resident
+/// memory until memory runs short; afterwards serving maps again, from the page cache and without
+/// reading the disk, only the code it runs (BENCHMARKS.md, "Idle memory"). As Linux frees its own
+/// start-up code after boot. Only mappings the process never wrote to are released: the pages the
+/// loader relocated are private copies and stay.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn release_start_up_pages() {
+    let (Ok(exe), Ok(smaps)) = (
+        std::fs::read_link("/proc/self/exe"),
+        std::fs::read_to_string("/proc/self/smaps"),
+    ) else {
+        return;
+    };
+    for range in unwritten_mappings_of(&smaps, &exe.to_string_lossy()) {
+        // SAFETY: the range is a whole mapping of the executable's file holding no page of the
+        // process's own (none private, none dirty): dropping its page table entries only means the next
+        // access maps the same file's page again. madvise touches no memory itself.
+        unsafe {
+            libc::madvise(
+                range.start as *mut libc::c_void,
+                range.len(),
+                libc::MADV_DONTNEED,
+            );
+        }
+    }
+}
+
+/// The address ranges that `smaps` (the text of `/proc/<pid>/smaps`) shows mapping the file at `path`
+/// without write permission and with no anonymous or privately dirtied page.
+#[cfg_attr(not(all(target_os = "linux", target_env = "gnu")), allow(dead_code))]
+fn unwritten_mappings_of(smaps: &str, path: &str) -> Vec<std::ops::Range<usize>> {
+    let mut found = Vec::new();
+    // The mapping being read, while none of its pages is the process's own.
+    let mut current: Option<std::ops::Range<usize>> = None;
+    for line in smaps.lines() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let Some(first) = fields.first() else {
+            continue;
+        };
+        if first.ends_with(':') {
+            let own_pages = matches!(*first, "Anonymous:" | "Private_Dirty:")
+                && fields.get(1).is_some_and(|kib| *kib != "0");
+            if own_pages {
+                current = None;
+            }
+            continue;
+        }
+        // A mapping's first line: "start-end perms offset device inode path".
+        found.extend(current.take());
+        let range = first.split_once('-').and_then(|(start, end)| {
+            Some(usize::from_str_radix(start, 16).ok()?..usize::from_str_radix(end, 16).ok()?)
+        });
+        let read_only = fields.get(1).is_some_and(|perms| !perms.contains('w'));
+        if read_only && fields.len() == 6 && fields[5] == path {
+            current = range;
+        }
+    }
+    found.extend(current);
+    found
 }
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
@@ -316,11 +380,45 @@ fn release_freed_memory() {}
 
 #[cfg(test)]
 mod tests {
+    const SMAPS: &str = "\
+5600aa000000-5600aa200000 r--p 00000000 fd:01 42 /opt/voices
+Size:               2048 kB
+Anonymous:             0 kB
+Private_Dirty:         0 kB
+VmFlags: rd mr mw me
+5600aa200000-5600ab000000 r-xp 00200000 fd:01 42 /opt/voices
+Private_Dirty:         0 kB
+Anonymous:             0 kB
+5600ab000000-5600ab100000 r--p 01000000 fd:01 42 /opt/voices
+Private_Dirty:       512 kB
+Anonymous:           512 kB
+5600ab100000-5600ab200000 rw-p 01100000 fd:01 42 /opt/voices
+Private_Dirty:         0 kB
+7f0000000000-7f0000100000 r-xp 00000000 fd:01 77 /usr/lib/libc.so.6
+Private_Dirty:         0 kB
+7f0000200000-7f0000300000 r--p 00000000 fd:01 43 /opt/voices-old
+Private_Dirty:         0 kB
+";
+
+    #[test]
+    fn only_the_executables_unwritten_mappings_are_released() {
+        assert_eq!(
+            super::unwritten_mappings_of(SMAPS, "/opt/voices"),
+            vec![
+                0x5600aa000000..0x5600aa200000,
+                0x5600aa200000..0x5600ab000000
+            ]
+        );
+    }
+
     #[test]
     fn releasing_freed_memory_is_harmless() {
         let kept = vec![1u8; 1 << 20];
         drop(vec![0u8; 8 << 20]);
         super::release_freed_memory();
+        // This test's own code and data, released while it runs, come back as they are used.
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        super::release_start_up_pages();
         assert_eq!(kept.iter().map(|b| *b as usize).sum::<usize>(), 1 << 20);
     }
 }

@@ -1,6 +1,7 @@
 //! Connections, the pool, per-connection settings and migrations: the one place that knows there are two
 //! databases. Everything above talks to `DbConnection` and never matches on the backend.
 
+mod commit;
 pub mod schema;
 pub mod utc;
 
@@ -304,6 +305,8 @@ pub struct Db {
     sqlite_file: Option<PathBuf>,
     // SQLite has one writer: queueing writes here instead of racing for the file lock keeps p99 low.
     sqlite_writer: Arc<tokio::sync::Mutex<()>>,
+    // SQLite's writes waiting to be committed together (see `commit`).
+    sqlite_writes: Arc<commit::Queue>,
     // One per pooled connection. Work waits its turn here, as a task, and only then takes a blocking
     // thread: a thread parked on the pool costs its stack in memory and a wake-up in CPU.
     turns: Arc<tokio::sync::Semaphore>,
@@ -330,6 +333,10 @@ pub struct DbStats {
     pub errors: u64,
     /// The size of SQLite's write-ahead log; None on PostgreSQL.
     pub wal_bytes: Option<u64>,
+    /// SQLite's commits (groups of writes, see `commit`) and the writes in them since the start; None
+    /// on PostgreSQL.
+    pub sqlite_commits: Option<u64>,
+    pub sqlite_writes: Option<u64>,
 }
 
 #[derive(Debug, Default)]
@@ -355,26 +362,28 @@ impl Counters {
     /// Counts a failure in the database, and marks a connection that turned out to be gone so the
     /// pool drops it instead of handing it out again.
     fn count<T, E: 'static>(&self, pooled: &mut Pooled, result: Result<T, E>) -> Result<T, E> {
-        if let Err(error) = &result {
-            match failure(error) {
-                None => {}
-                Some(Failure::InDatabase) => {
-                    self.errors.fetch_add(1, Ordering::Relaxed);
-                }
-                Some(Failure::ConnectionLost) => {
-                    self.errors.fetch_add(1, Ordering::Relaxed);
-                    self.losses.fetch_add(1, Ordering::Relaxed);
-                    pooled.lost = true;
-                }
+        if let Some(failure) = result.as_ref().err().and_then(|e| failure(e)) {
+            self.tally(failure);
+            if failure == Failure::ConnectionLost {
+                pooled.lost = true;
             }
         }
         result
+    }
+
+    fn tally(&self, failure: Failure) {
+        self.errors.fetch_add(1, Ordering::Relaxed);
+        if failure == Failure::ConnectionLost {
+            self.losses.fetch_add(1, Ordering::Relaxed);
+        }
     }
 }
 
 /// How work failed in the database rather than on a rule of its own (a form not valid, a row not there).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Failure {
+    /// A constraint refused a statement; the rest of the transaction stands.
+    Refused,
     InDatabase,
     /// The server went away under the connection.
     ConnectionLost,
@@ -390,6 +399,13 @@ fn failure(error: &dyn Any) -> Option<Failure> {
                 DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
                 _,
             ) => Some(Failure::ConnectionLost),
+            Error::DatabaseError(
+                DatabaseErrorKind::UniqueViolation
+                | DatabaseErrorKind::ForeignKeyViolation
+                | DatabaseErrorKind::NotNullViolation
+                | DatabaseErrorKind::CheckViolation,
+                _,
+            ) => Some(Failure::Refused),
             _ => Some(Failure::InDatabase),
         }
     }
@@ -464,6 +480,7 @@ impl Db {
             wait: options.wait,
             sqlite_file,
             sqlite_writer: Arc::new(tokio::sync::Mutex::new(())),
+            sqlite_writes: Arc::default(),
             turns: Arc::new(tokio::sync::Semaphore::new(
                 options.pool_size.max(1) as usize
             )),
@@ -482,6 +499,7 @@ impl Db {
 
     pub fn stats(&self) -> DbStats {
         let state = self.pool.state();
+        let sqlite = self.backend == Backend::Sqlite;
         let wal_bytes = self.sqlite_file.as_ref().map(|file| {
             let mut wal = file.clone().into_os_string();
             wal.push("-wal");
@@ -495,6 +513,8 @@ impl Db {
             waiting: self.counters.waiting.load(Ordering::Relaxed),
             errors: self.counters.errors.load(Ordering::Relaxed),
             wal_bytes,
+            sqlite_commits: sqlite.then(|| self.sqlite_writes.groups.load(Ordering::Relaxed)),
+            sqlite_writes: sqlite.then(|| self.sqlite_writes.writes.load(Ordering::Relaxed)),
         }
     }
 
@@ -603,13 +623,17 @@ impl Db {
         .map_err(|e| DbError::Task(e.to_string()))?
     }
 
-    /// Runs work in one transaction on a blocking thread; on SQLite, one writer at a time.
+    /// Runs work in one transaction on a blocking thread; on SQLite, one writer at a time, committed
+    /// together with the writes that queued beside it (see `commit`).
     pub async fn write<T, E, F>(&self, work: F) -> Result<T, E>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<DbError> + From<diesel::result::Error> + Send + 'static,
     {
+        if self.backend == Backend::Sqlite {
+            return self.write_in_group(work).await;
+        }
         let admission = self.admit(true).await?;
         let (pool, counters) = (self.pool.clone(), self.counters.clone());
         tokio::task::spawn_blocking(move || {
@@ -617,6 +641,57 @@ impl Db {
             let done = pooled.conn.transaction(|c| work(c));
             drop(admission);
             counters.count(&mut pooled, done)
+        })
+        .await
+        .map_err(|e| DbError::Task(e.to_string()))?
+    }
+
+    /// Queues the write, then waits for its answer or for the writer's turn, whichever comes first: the
+    /// caller that gets the turn commits every write queued by then, its own among them unless an
+    /// earlier group took it.
+    async fn write_in_group<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + From<diesel::result::Error> + Send + 'static,
+    {
+        let (tell, answer) = tokio::sync::oneshot::channel();
+        let id = self.sqlite_writes.push(commit::work(work, tell));
+        let ended = |_| E::from(DbError::Task("the write's group ended unanswered".into()));
+        tokio::pin!(answer);
+        let turn = tokio::select! {
+            biased;
+            answered = &mut answer => return answered.map_err(ended)?,
+            turn = self.admit(true) => turn,
+        };
+        let led = match turn {
+            Ok(admission) => self.commit_group(admission).await,
+            Err(busy) => Err(busy),
+        };
+        if let Err(error) = led {
+            // No group ran: unless one before took this write, it is taken back and not run.
+            if self.sqlite_writes.withdraw(id) {
+                return Err(error.into());
+            }
+        }
+        answer.await.map_err(ended)?
+    }
+
+    /// Commits the writes queued now, as one group, with the writer's turn.
+    async fn commit_group(&self, admission: Admission) -> Result<(), DbError> {
+        let (pool, counters) = (self.pool.clone(), self.counters.clone());
+        let queue = self.sqlite_writes.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut pooled = counters.connection(&pool, admission.left)?;
+            let ended = queue.run_group(&mut pooled.conn, |failure| counters.tally(failure));
+            drop(admission);
+            // Each write's own failure is tallied above; the group's only marks a lost connection.
+            if let Err(error) = &ended {
+                if failure(error) == Some(Failure::ConnectionLost) {
+                    pooled.lost = true;
+                }
+            }
+            Ok(())
         })
         .await
         .map_err(|e| DbError::Task(e.to_string()))?

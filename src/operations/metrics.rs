@@ -170,6 +170,18 @@ fn database(stats: DbStats) -> Vec<MetricFamily> {
             bytes as f64,
         ));
     }
+    if let (Some(commits), Some(writes)) = (stats.sqlite_commits, stats.sqlite_writes) {
+        families.extend(counter(
+            "voices_sqlite_commits_total",
+            "SQLite commits, each of the writes that queued together",
+            commits as f64,
+        ));
+        families.extend(counter(
+            "voices_sqlite_writes_total",
+            "Writes run in those commits (each in a savepoint of its own)",
+            writes as f64,
+        ));
+    }
     families
 }
 

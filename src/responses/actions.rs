@@ -15,7 +15,7 @@ use crate::error::AppError;
 use crate::mail::Mailer;
 use crate::security::hash_token;
 use crate::state::AppState;
-use crate::studies::preview::rules::{preview, Audience};
+use crate::studies::preview::rules::Audience;
 use crate::studies::versions::cache::Snapshots;
 use crate::studies::versions::rules::Snapshot;
 
@@ -23,6 +23,8 @@ use crate::studies::versions::rules::Snapshot;
 pub struct Visit {
     pub target: LinkTarget,
     pub snapshot: Arc<Snapshot>,
+    /// Where the snapshot came from, which also keeps the questionnaire as each audience meets it.
+    published: Arc<Snapshots>,
     pub person: Person,
     pub anonymise: bool,
     pub changes_after_submit: bool,
@@ -91,8 +93,12 @@ impl Visit {
     }
 
     pub fn journey(&self) -> Option<Journey> {
-        self.audience()
-            .map(|a| Journey::new(preview(&self.snapshot, a)))
+        self.audience().map(|a| {
+            Journey::new(
+                self.published
+                    .preview(self.target.version_id, &self.snapshot, a),
+            )
+        })
     }
 
     pub fn withdrawal(&self) -> Withdrawal {
@@ -111,7 +117,7 @@ impl Visit {
 /// link (a joining link, met only before consent, takes two).
 pub fn load(
     conn: &mut DbConnection,
-    snapshots: &Snapshots,
+    snapshots: &Arc<Snapshots>,
     settings: &Settings,
     secret: &str,
 ) -> Result<Visit, AppError> {
@@ -132,6 +138,7 @@ pub fn load(
     Ok(Visit {
         target: stored.target,
         snapshot,
+        published: snapshots.clone(),
         person: stored.person,
         anonymise: stored.anonymise,
         changes_after_submit: stored.changes_after_submit,
@@ -145,7 +152,7 @@ pub fn load(
 /// A joining link (someone from an open link who has not consented), or `NotFound`.
 fn load_joining(
     conn: &mut DbConnection,
-    snapshots: &Snapshots,
+    snapshots: &Arc<Snapshots>,
     settings: &Settings,
     secret: &str,
 ) -> Result<Visit, AppError> {
@@ -156,6 +163,7 @@ fn load_joining(
     Ok(Visit {
         target,
         snapshot,
+        published: snapshots.clone(),
         person: Person {
             group: link.participant_group.clone(),
             service_area: String::new(),

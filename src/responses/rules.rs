@@ -2,6 +2,7 @@
 //! pages and questions they meet, reading and checking answers, progress, and what withdrawing does.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
@@ -201,13 +202,13 @@ fn thousands(n: usize) -> String {
 
 /// The questionnaire as one participant meets it: one page per section with questions for them.
 pub struct Journey {
-    pub preview: Preview,
+    pub preview: Arc<Preview>,
     /// Question id → the page (from 0) it is on.
     page_of: HashMap<i64, usize>,
 }
 
 impl Journey {
-    pub fn new(preview: Preview) -> Self {
+    pub fn new(preview: Arc<Preview>) -> Self {
         let page_of = preview
             .sections
             .iter()
@@ -493,7 +494,10 @@ mod tests {
     }
 
     fn journey(sections: Vec<Vec<SnapshotQuestion>>, audience: Audience) -> Journey {
-        Journey::new(preview(&preview_tests::snapshot(sections), audience))
+        Journey::new(Arc::new(preview(
+            &preview_tests::snapshot(sections),
+            audience,
+        )))
     }
 
     fn form(pairs: &[(&str, &str)]) -> Vec<(String, String)> {

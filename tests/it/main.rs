@@ -48,3 +48,4 @@ mod suggestions;
 mod tracker;
 mod two_factor;
 mod versions;
+mod writes;

@@ -190,8 +190,21 @@ async fn the_figures_move_with_requests_the_database_and_the_outbox(app: TestApp
     );
 
     match app.backend {
-        Backend::Sqlite => assert!(after.gauge("voices_sqlite_wal_bytes", &[]) > 0.0),
-        Backend::Postgres => assert!(after.sample("voices_sqlite_wal_bytes", &[]).is_none()),
+        Backend::Sqlite => {
+            assert!(after.gauge("voices_sqlite_wal_bytes", &[]) > 0.0);
+            let commits = after.counter("voices_sqlite_commits_total");
+            assert!(commits > 0.0);
+            assert!(after.counter("voices_sqlite_writes_total") >= commits);
+        }
+        Backend::Postgres => {
+            for name in [
+                "voices_sqlite_wal_bytes",
+                "voices_sqlite_commits_total",
+                "voices_sqlite_writes_total",
+            ] {
+                assert!(after.sample(name, &[]).is_none(), "{name} on PostgreSQL");
+            }
+        }
     }
     assert!(after.gauge("process_resident_memory_bytes", &[]) > 1e6);
     assert!(after.counter("process_cpu_seconds_total") > 0.0);

@@ -37,9 +37,10 @@ pub async fn gate(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let sensitive = req
-        .match_pattern()
-        .is_some_and(|pattern| rules::needs_step_up(&pattern));
+    let sensitive = rules::may_need_step_up(req.path())
+        && req
+            .match_pattern()
+            .is_some_and(|pattern| rules::needs_step_up(&pattern));
     if sensitive {
         if let Ok(Some(user)) = resolve(req.request()).await {
             let can_step_up = user.second_factor_on || user.second_factor_at.is_some();

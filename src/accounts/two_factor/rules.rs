@@ -41,6 +41,12 @@ pub const STEP_UP_ROUTES: &[&str] = &[
 /// Every route under these prefixes is an export.
 pub const STEP_UP_PREFIXES: &[&str] = &["/studies/{id}/exports/"];
 
+/// Whether a request's path can be one of those routes. Before routing, finding a path's route pattern
+/// means trying every route; this spares the pages that cannot need the step (participants' above all).
+pub fn may_need_step_up(path: &str) -> bool {
+    path.starts_with("/studies/") || path.starts_with("/admin/")
+}
+
 pub fn needs_step_up(route: &str) -> bool {
     STEP_UP_ROUTES.contains(&route) || STEP_UP_PREFIXES.iter().any(|p| route.starts_with(p))
 }
@@ -288,5 +294,9 @@ mod tests {
         assert!(needs_step_up("/studies/{id}/participants"));
         assert!(!needs_step_up("/studies/{id}/participants/{pid}"));
         assert!(!needs_step_up("/studies/{id}"));
+        for route in STEP_UP_ROUTES.iter().chain(STEP_UP_PREFIXES) {
+            assert!(may_need_step_up(route), "{route} would never be asked for");
+        }
+        assert!(!may_need_step_up("/p/abc/page/1"));
     }
 }

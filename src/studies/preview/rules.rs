@@ -12,7 +12,7 @@ use crate::studies::questionnaires::rules::QuestionKind;
 use crate::studies::versions::rules::{Snapshot, SnapshotQuestion};
 
 /// Whose eyes the questionnaire is seen through.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Audience {
     Staff,

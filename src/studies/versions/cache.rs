@@ -1,5 +1,5 @@
-//! Published versions never change, so each one's snapshot is parsed once and shared: participants'
-//! pages read it on every request.
+//! Published versions never change, so each one's snapshot is parsed once and shared, and so is the
+//! questionnaire as each audience meets it: participants' pages read them on every request.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -7,6 +7,7 @@ use std::sync::{Arc, RwLock};
 use super::rules::Snapshot;
 use crate::db::DbConnection;
 use crate::error::AppError;
+use crate::studies::preview::rules::{preview, Audience, Preview};
 
 /// Enough for every version in use at once; past it the cache starts again rather than grow.
 const KEEP: usize = 64;
@@ -14,6 +15,7 @@ const KEEP: usize = 64;
 #[derive(Default)]
 pub struct Snapshots {
     parsed: RwLock<HashMap<i64, Arc<Snapshot>>>,
+    previews: RwLock<HashMap<(i64, Audience), Arc<Preview>>>,
 }
 
 impl Snapshots {
@@ -35,5 +37,30 @@ impl Snapshots {
         }
         parsed.insert(version_id, snapshot.clone());
         Ok(snapshot)
+    }
+
+    /// Version `version_id` (its `snapshot`) as `audience` meets it.
+    pub fn preview(
+        &self,
+        version_id: i64,
+        snapshot: &Snapshot,
+        audience: Audience,
+    ) -> Arc<Preview> {
+        let key = (version_id, audience);
+        if let Some(found) = self
+            .previews
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+        {
+            return found.clone();
+        }
+        let built = Arc::new(preview(snapshot, audience));
+        let mut previews = self.previews.write().unwrap_or_else(|p| p.into_inner());
+        if previews.len() >= KEEP {
+            previews.clear();
+        }
+        previews.insert(key, built.clone());
+        built
     }
 }
