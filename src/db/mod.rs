@@ -321,6 +321,23 @@ struct Admission {
     left: Duration,
 }
 
+/// Counts a caller as waiting for its turn until it stops, however it stops: a SQLite write answered
+/// by another caller's group stops waiting half-way.
+struct Waiting<'a>(&'a AtomicU64);
+
+impl<'a> Waiting<'a> {
+    fn on(count: &'a AtomicU64) -> Self {
+        count.fetch_add(1, Ordering::Relaxed);
+        Waiting(count)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// How the database is coping, for `/metrics`.
 #[derive(Debug, Clone, Copy)]
 pub struct DbStats {
@@ -583,7 +600,7 @@ impl Db {
             self.counters.errors.fetch_add(1, Ordering::Relaxed);
             DbError::Busy(self.wait)
         };
-        self.counters.waiting.fetch_add(1, Ordering::Relaxed);
+        let waiting = Waiting::on(&self.counters.waiting);
         let admitted = async {
             let writer = match writing && self.backend == Backend::Sqlite {
                 true => Some(self.sqlite_writer.clone().lock_owned().await),
@@ -593,7 +610,7 @@ impl Db {
             (writer, turn)
         };
         let admitted = tokio::time::timeout_at(deadline, admitted).await;
-        self.counters.waiting.fetch_sub(1, Ordering::Relaxed);
+        drop(waiting);
         let (writer, turn) = admitted.map_err(busy)?;
         Ok(Admission {
             _turn: turn.map_err(|_| DbError::Task("the pool was closed".into()))?,

@@ -65,6 +65,12 @@ async fn concurrent_writes_are_each_kept_or_undone_alone(app: TestApp) {
         })
     });
     let results = futures_util::future::join_all(writes).await;
+    // Writes answered by another caller's group stop waiting for their own turn half-way.
+    assert_eq!(
+        app.db.stats().waiting,
+        0,
+        "callers still counted as waiting"
+    );
 
     for joined in results {
         let (n, result) = joined.unwrap();
