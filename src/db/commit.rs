@@ -11,15 +11,24 @@ use std::sync::Mutex;
 use diesel::result::{DatabaseErrorKind, Error};
 use diesel::Connection;
 
-use super::{DbConnection, Failure};
+use super::{DbConnection, DbError, Failure};
 
 /// A group holds the writer for all its writes: enough to share a sync widely, few enough that the
 /// first in it is not kept long.
 const MOST_IN_GROUP: usize = 32;
 
-/// Tells a write's caller how it ended, once its group's end is known: `None` when the group
-/// committed, else why nothing of the group was kept.
-pub(super) type Answer = Box<dyn FnOnce(Option<&Error>) + Send>;
+/// How a group ended, as each caller in it hears it.
+pub(super) enum End<'a> {
+    Committed,
+    /// The commit failed: nothing of the group is kept.
+    NotCommitted(&'a Error),
+    /// A write failed in the database (see `ends_group`) and the group stopped there: nothing of it is
+    /// kept, and the writes after it did not run.
+    Stopped,
+}
+
+/// Tells a write's caller how it ended, once its group's end is known.
+pub(super) type Answer = Box<dyn FnOnce(&End<'_>) + Send>;
 
 /// A write that has run in its savepoint.
 pub(super) struct Ran {
@@ -37,7 +46,7 @@ pub(super) fn work<T, E, F>(work: F, tell: tokio::sync::oneshot::Sender<Result<T
 where
     F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
     T: Send + 'static,
-    E: From<Error> + Send + 'static,
+    E: From<Error> + From<DbError> + Send + 'static,
 {
     Box::new(move |conn: Option<&mut DbConnection>| {
         let result = conn.map(|conn| conn.transaction(work));
@@ -47,12 +56,16 @@ where
         };
         Ran {
             failure,
-            answer: Box::new(move |lost| {
-                let result = match (result, lost) {
-                    (Some(result), None) => result,
-                    (Some(result), Some(why)) => result.and_then(|_| Err(E::from(copy(why)))),
-                    // Not run: left out only when the group ended, which says why.
-                    (None, why) => Err(E::from(why.map_or(Error::RollbackTransaction, copy))),
+            answer: Box::new(move |end| {
+                let lost = || match end {
+                    End::NotCommitted(why) => E::from(copy(why)),
+                    End::Committed | End::Stopped => E::from(DbError::GroupStopped),
+                };
+                let result = match (result, end) {
+                    (Some(result), End::Committed) => result,
+                    (Some(result), _) => result.and_then(|_| Err(lost())),
+                    // Not run: left out only when the group stopped.
+                    (None, _) => Err(lost()),
                 };
                 // A caller that stopped waiting has nobody to tell.
                 let _ = tell.send(result);
@@ -99,9 +112,9 @@ impl Queue {
     }
 
     /// Runs the writes waiting now in one transaction and answers each once the commit is known.
-    /// The caller holds the writer's turn. Returns how the group itself ended: a failed commit, or a
-    /// write's failure that ended the group (see `ends_group`); the writes' own failures are counted
-    /// through `count`.
+    /// The caller holds the writer's turn. Returns the transaction's own outcome (an error when the
+    /// commit failed or a write stopped the group, see `ends_group`); the writes' own failures are
+    /// counted through `count`.
     pub fn run_group(
         &self,
         conn: &mut DbConnection,
@@ -115,7 +128,7 @@ impl Queue {
         self.writes.fetch_add(group.len() as u64, Ordering::Relaxed);
         let mut answers: Vec<Answer> = Vec::with_capacity(group.len());
         let mut not_run: Vec<Work> = Vec::new();
-        let mut ended: Option<Error> = None;
+        let mut stopped = false;
         let committed = conn.transaction(|conn| {
             let mut group = group.into_iter();
             for work in group.by_ref() {
@@ -124,36 +137,32 @@ impl Queue {
                 if let Some(failure) = ran.failure {
                     count(failure);
                     if ends_group(failure) {
-                        ended = Some(Error::DatabaseError(
-                            DatabaseErrorKind::Unknown,
-                            Box::new(format!(
-                                "a write in the same commit failed in the database ({failure:?}), so none of it was kept"
-                            )),
-                        ));
+                        stopped = true;
                         break;
                     }
                 }
             }
             not_run.extend(group);
-            match ended {
-                Some(_) => Err(Error::RollbackTransaction),
-                None => Ok(()),
+            if stopped {
+                Err(Error::RollbackTransaction)
+            } else {
+                Ok(())
             }
         });
-        let lost = match (ended, committed) {
-            (Some(why), _) => Some(why),
-            (None, Err(why)) => Some(why),
-            (None, Ok(())) => None,
+        let end = match (stopped, &committed) {
+            (true, _) => End::Stopped,
+            (false, Err(why)) => End::NotCommitted(why),
+            (false, Ok(())) => End::Committed,
         };
         for answer in answers {
-            answer(lost.as_ref());
+            answer(&end);
         }
-        // Writes after the one that ended the group would meet what it met (a full disk, a file that
-        // can no longer be written): they are not run, and their callers hear why.
+        // Writes after the one that stopped the group would meet what it met (a full disk, a file that
+        // can no longer be written): they are not run, and their callers hear so.
         for work in not_run {
-            (work(None).answer)(lost.as_ref());
+            (work(None).answer)(&end);
         }
-        lost.map_or(Ok(()), Err)
+        committed
     }
 }
 

@@ -259,7 +259,9 @@ pub type Pool = r2d2::Pool<Manager>;
 pub fn is_outage(error: &anyhow::Error) -> bool {
     use diesel::result::{DatabaseErrorKind, Error};
     error.chain().any(|cause| {
-        if let Some(DbError::Pool(_) | DbError::Busy(_)) = cause.downcast_ref::<DbError>() {
+        if let Some(DbError::Pool(_) | DbError::Busy(_) | DbError::GroupStopped) =
+            cause.downcast_ref::<DbError>()
+        {
             return true;
         }
         match cause.downcast_ref::<Error>() {
@@ -294,6 +296,10 @@ pub enum DbError {
     Busy(Duration),
     #[error("database task failed: {0}")]
     Task(String),
+    /// A SQLite write shares its commit with those queued beside it (see `commit`); one of them failed
+    /// in the database, so none was kept. Saying it again may well work.
+    #[error("not saved: another change committed with it failed in the database")]
+    GroupStopped,
 }
 
 /// The shared handle: a pool, the backend it talks to, and (for SQLite) the single-writer lock.
