@@ -112,17 +112,12 @@ impl Queue {
     }
 
     /// Runs the writes waiting now in one transaction and answers each once the commit is known.
-    /// The caller holds the writer's turn. Returns the transaction's own outcome (an error when the
-    /// commit failed or a write stopped the group, see `ends_group`); the writes' own failures are
-    /// counted through `count`.
-    pub fn run_group(
-        &self,
-        conn: &mut DbConnection,
-        mut count: impl FnMut(Failure),
-    ) -> Result<(), Error> {
+    /// The caller holds the writer's turn. Failures in the database (a write's own, or the commit's)
+    /// are counted through `count`.
+    pub fn run_group(&self, conn: &mut DbConnection, mut count: impl FnMut(Failure)) {
         let group = self.take_group();
         if group.is_empty() {
-            return Ok(());
+            return;
         }
         self.groups.fetch_add(1, Ordering::Relaxed);
         self.writes.fetch_add(group.len() as u64, Ordering::Relaxed);
@@ -151,7 +146,10 @@ impl Queue {
         });
         let end = match (stopped, &committed) {
             (true, _) => End::Stopped,
-            (false, Err(why)) => End::NotCommitted(why),
+            (false, Err(why)) => {
+                count(super::failure(why).unwrap_or(Failure::InDatabase));
+                End::NotCommitted(why)
+            }
             (false, Ok(())) => End::Committed,
         };
         for answer in answers {
@@ -162,7 +160,6 @@ impl Queue {
         for work in not_run {
             (work(None).answer)(&end);
         }
-        committed
     }
 }
 

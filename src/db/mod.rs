@@ -706,14 +706,7 @@ impl Db {
         let queue = self.sqlite_writes.clone();
         tokio::task::spawn_blocking(move || {
             let mut pooled = counters.connection(&pool, admission.left)?;
-            let ended = queue.run_group(&mut pooled.conn, |failure| counters.tally(failure));
-            drop(admission);
-            // Each write's own failure is tallied above; the group's only marks a lost connection.
-            if let Err(error) = &ended {
-                if failure(error) == Some(Failure::ConnectionLost) {
-                    pooled.lost = true;
-                }
-            }
+            queue.run_group(&mut pooled.conn, |failure| counters.tally(failure));
             Ok(())
         })
         .await
