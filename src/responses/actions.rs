@@ -206,7 +206,7 @@ pub async fn visit(
     Ok(visit)
 }
 
-/// Runs `change` on the participation as it stands inside one write, holding its row on PostgreSQL.
+/// Runs `change` on the participation as it stands inside one write, holding it on PostgreSQL (`queries::hold_link`).
 /// A link that no longer opens the questionnaire changes nothing: `Gone` with its standing. A joining
 /// link has no participation to change: only consenting (`consent`) may go on with one.
 async fn changing<T, F>(state: &AppState, secret: String, change: F) -> Result<T, AppError>
@@ -237,7 +237,7 @@ where
     state
         .db
         .write(move |conn| {
-            queries::lock_participation(conn, &hash_token(&secret))?;
+            queries::hold_link(conn, &hash_token(&secret))?;
             let visit = load(conn, &snapshots, &settings, &secret)?;
             change(conn, visit)
         })
@@ -343,21 +343,15 @@ pub async fn consent(
                 .map_err(AppError::Invalid)?;
         let visit = match &visit.joining {
             Some(link) => {
-                links::lock_open_link(conn, link.id)?;
-                let again = load(conn, &snapshots, &settings, &secret)?;
-                match &again.joining {
-                    // A second press of "I agree" waited for the first: it has been admitted.
-                    None if again.consented() => return Ok(()),
-                    _ => {}
-                }
-                let link_hash = hash_token(&secret);
+                // A second press of "I agree" waited for the first (`hold_link`) and finds it
+                // admitted, above.
                 open_links::admit(
                     conn,
                     &settings,
                     ip.as_deref(),
                     link,
                     visit.target.study_id,
-                    &link_hash,
+                    &hash_token(&secret),
                 )?;
                 load(conn, &snapshots, &settings, &secret)?
             }

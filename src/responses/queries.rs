@@ -78,20 +78,34 @@ pub fn study_terms(conn: &mut DbConnection, study_id: i64) -> QueryResult<(bool,
         .first(conn)
 }
 
-/// On PostgreSQL, holds the participation's row until the transaction ends, so a double click or a
-/// second tab waits its turn instead of racing (SQLite writes take turns already).
-/// The participation is found by its link's hash (an unknown link locks nothing).
-pub fn lock_participation(conn: &mut DbConnection, link_hash: &str) -> QueryResult<()> {
+/// On PostgreSQL, holds the link's participation until the transaction ends, so a double click or a
+/// second tab waits its turn instead of racing (SQLite writes take turns already). A joining link (from
+/// an open link, before consent) has no participation yet: two presses of "I agree" with it take turns
+/// on the link itself (an advisory lock on its hash), so the second finds the participant the first
+/// admitted, while everyone else joining by the same open link goes ahead.
+pub fn hold_link(conn: &mut DbConnection, link_hash: &str) -> QueryResult<()> {
     if let DbConnection::Postgres(pg) = conn {
-        participations::table
+        let held = participations::table
             .inner_join(link_tokens::table)
             .filter(link_tokens::token_hash.eq(link_hash))
             .select(participations::id)
             .for_update()
             .first::<i64>(pg)
             .optional()?;
+        if held.is_none() {
+            diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+                .bind::<diesel::sql_types::BigInt, _>(advisory_key(link_hash))
+                .execute(pg)?;
+        }
     }
     Ok(())
+}
+
+/// An advisory lock's key from a token's hash (hex SHA-256): its first 64 bits. Two links sharing
+/// them would only take turns.
+fn advisory_key(link_hash: &str) -> i64 {
+    let prefix = link_hash.get(..16).unwrap_or(link_hash);
+    u64::from_str_radix(prefix, 16).map_or(0, |bits| bits as i64)
 }
 
 /// Everything a participant's page reads, as stored: what the link leads to, the person, the study's

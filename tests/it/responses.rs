@@ -20,6 +20,7 @@ on_both_databases!(
     after_the_cut_off_answers_are_kept_as_the_sheet_says,
     anonymised_answers_lose_their_link_at_sending,
     double_sends_and_two_tabs_neither_duplicate_nor_lose_answers,
+    people_consenting_at_once_through_one_open_link_each_become_one_participant,
     closed_replaced_and_unknown_links_are_calm,
     invited_people_read_easy_read_get_their_consent_by_email_and_are_tracked,
     answers_can_change_after_sending_when_the_study_allows,
@@ -75,22 +76,14 @@ pub struct Participant {
 impl Participant {
     /// Someone who joins through a new open link for `group` ("" lets them say).
     pub async fn join(app: &TestApp, study: i64, questionnaire: i64, group: &str) -> Participant {
-        let lead = Caller::new(app, "lead@example.org").await;
-        let closes = chrono::Utc::now().date_naive() + chrono::Duration::days(10);
-        let (status, open) = lead
-            .call(
-                Method::POST,
-                &format!("/api/v1/studies/{study}/questionnaires/{questionnaire}/open-links"),
-                Some(json!({
-                    "group": (!group.is_empty()).then_some(group),
-                    "closes_on": closes.to_string(),
-                })),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{open}");
-        let open = open["link"].as_str().unwrap().replace(&app.url(""), "");
+        let open = open_link(app, study, questionnaire, group).await;
+        Participant::join_by(app, &open).await
+    }
+
+    /// Someone who joins through the open link at `open` (its path).
+    pub async fn join_by(app: &TestApp, open: &str) -> Participant {
         let visitor = app.new_visitor();
-        let joined = visitor.post_form(&open, &[]).await;
+        let joined = visitor.post_form(open, &[]).await;
         assert_eq!(joined.status(), StatusCode::SEE_OTHER);
         Participant {
             home: location(&joined),
@@ -208,6 +201,24 @@ pub fn field_of(page: &str, text: &str) -> String {
 }
 
 /// What the study's lead reads from `/api/v1/studies/{study}/<what>`.
+/// A new open link for `group` ("" lets joiners say), made by the lead: its path.
+async fn open_link(app: &TestApp, study: i64, questionnaire: i64, group: &str) -> String {
+    let lead = Caller::new(app, "lead@example.org").await;
+    let closes = chrono::Utc::now().date_naive() + chrono::Duration::days(10);
+    let (status, open) = lead
+        .call(
+            Method::POST,
+            &format!("/api/v1/studies/{study}/questionnaires/{questionnaire}/open-links"),
+            Some(json!({
+                "group": (!group.is_empty()).then_some(group),
+                "closes_on": closes.to_string(),
+            })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{open}");
+    open["link"].as_str().unwrap().replace(&app.url(""), "")
+}
+
 async fn lead_reads(app: &TestApp, study: i64, what: &str) -> Value {
     let (status, body) = api(
         app,
@@ -742,6 +753,34 @@ async fn double_sends_and_two_tabs_neither_duplicate_nor_lose_answers(app: TestA
     assert_eq!(responses.as_array().unwrap().len(), 1);
     assert_eq!(responses[0]["answered"], 3);
     assert!(responses[0]["submitted_at"].is_string());
+}
+
+/// Consents through one open link do not wait for each other (only two presses of one joining link
+/// do), and each makes one participant with a code of their own.
+async fn people_consenting_at_once_through_one_open_link_each_become_one_participant(app: TestApp) {
+    let (study, questionnaire, _) = sample_study(&app).await;
+    let open = open_link(&app, study, questionnaire, "staff").await;
+    let people =
+        futures_util::future::join_all((0..12).map(|_| Participant::join_by(&app, &open))).await;
+    // Each presses "I agree" twice at once, and all at the same time.
+    futures_util::future::join_all(
+        people
+            .iter()
+            .flat_map(|person| [person.consent(), person.consent()]),
+    )
+    .await;
+    let records = lead_reads(&app, study, "consent-records").await;
+    assert_eq!(records.as_array().unwrap().len(), 12, "{records}");
+    let responses = lead_reads(&app, study, "responses").await;
+    let mut codes: Vec<&str> = responses
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|response| response["code"].as_str().unwrap())
+        .collect();
+    codes.sort_unstable();
+    codes.dedup();
+    assert_eq!(codes.len(), 12, "{responses}");
 }
 
 async fn closed_replaced_and_unknown_links_are_calm(app: TestApp) {

@@ -344,20 +344,6 @@ pub fn open_link_by_id(
         .optional()
 }
 
-/// Holds an open link's row until the transaction ends (PostgreSQL; SQLite has one writer anyway), so
-/// two presses of "I agree" with one joining link admit one participant.
-pub fn lock_open_link(conn: &mut DbConnection, id: i64) -> QueryResult<()> {
-    if let DbConnection::Postgres(pg) = conn {
-        open_links::table
-            .find(id)
-            .select(open_links::id)
-            .for_update()
-            .first::<i64>(pg)
-            .optional()?;
-    }
-    Ok(())
-}
-
 /// Someone who consented through an open link becomes an anonymous participant (no identity) with a
 /// participation of their own. Returns the participation's id.
 pub fn create_anonymous(
