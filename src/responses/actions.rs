@@ -439,8 +439,8 @@ pub async fn save_page(
                 .next_page(index, &visit.answers)
                 .unwrap_or(journey.pages().len())
         };
-        let response = visit.response.as_ref().ok_or(NOT_NOW)?;
-        queries::save_answers(
+        let response = visit.response.as_mut().ok_or(NOT_NOW)?;
+        response.updated_at = queries::save_answers(
             conn,
             response.id,
             &input.changes,

@@ -127,6 +127,18 @@ fn context(secret: &str, visit: &Visit) -> tera::Context {
     context.insert("consented", &visit.consented());
     context.insert("joining", &visit.joining.is_some());
     context.insert("closes_at", &visit.target.closes_at);
+    // Typed answers kept on the device until saved (answers.js) belong to the response as it was last
+    // saved: a later save makes them stale.
+    if let Some(response) = &visit.response {
+        context.insert("drafts", &response.id);
+        context.insert(
+            "drafts_base",
+            &response
+                .updated_at
+                .format("%Y-%m-%dT%H:%M:%S%.6f")
+                .to_string(),
+        );
+    }
     context
 }
 
@@ -380,6 +392,7 @@ fn question_context(
     let section = journey.page(index).expect("the page exists");
     let mut context = context(secret, visit);
     context.insert("page_number", &(index + 1));
+    context.insert("answers_form", &true);
     context.insert("section", section);
     context.insert(
         "questions",
@@ -444,7 +457,9 @@ async fn save_page(
             .unwrap_or_default()
     };
     let (intent, returning_to_review) = (field("go"), field("return") == "review");
-    let going_on = intent != "back" && intent != "pause";
+    // Only "Save and continue" asks for every required answer: going back, pausing and asking for
+    // support save what there is.
+    let going_on = !matches!(intent.as_str(), "back" | "pause" | "support");
     let saved = match actions::save_page(page.state(), secret.clone(), index, form, going_on).await
     {
         Ok(saved) => saved,
@@ -455,13 +470,24 @@ async fn save_page(
     if going_on {
         problems.extend(input.missing.iter().cloned());
     }
+    let home = home(&secret);
     if !problems.is_empty() {
         // Show the problems in the order of the questions on the page.
-        let order: Vec<String> = journey
+        let order: Vec<(String, usize)> = journey
             .shown(index, &visit.answers)
-            .map(|q| super::rules::field_name(q.id))
+            .map(|q| (super::rules::field_name(q.id), q.number))
             .collect();
-        problems.sort_by_key(|(f, _)| order.iter().position(|o| o == f));
+        problems.sort_by_key(|(f, _)| order.iter().position(|(o, _)| o == f));
+        if intent == "support" {
+            // Someone asking for support goes there at once: the rest of the page is saved, and the
+            // support page says which answers were not.
+            let unsaved: Vec<String> = problems
+                .iter()
+                .filter_map(|(f, _)| order.iter().find(|(o, _)| o == f))
+                .map(|(_, number)| number.to_string())
+                .collect();
+            return go(&format!("{home}/support?unsaved={}", unsaved.join(",")));
+        }
         let context = question_context(
             &secret,
             &visit,
@@ -478,9 +504,9 @@ async fn save_page(
             context,
         );
     }
-    let home = home(&secret);
     match intent.as_str() {
         "pause" => go(&format!("{home}/pause")),
+        "support" => go(&format!("{home}/support")),
         "back" => match journey.previous_page(index, &visit.answers) {
             Some(previous) => go(&format!("{home}/page/{}", previous + 1)),
             None => go(&format!("{home}/page/{}", index + 1)),
@@ -613,15 +639,30 @@ async fn email_consent(page: Page, token: web::Path<String>) -> Result<HttpRespo
     }
 }
 
+#[derive(Deserialize)]
+struct SupportQuery {
+    /// The numbers of the questions whose answers could not be saved on the way here.
+    #[serde(default)]
+    unsaved: String,
+}
+
 async fn support(
     page: Page,
     req: HttpRequest,
     token: web::Path<String>,
+    query: web::Query<SupportQuery>,
 ) -> Result<HttpResponse, AppError> {
     let secret = token.into_inner();
     let visit = arrive!(page, req, secret, Works::Always);
     let mut context = context(&secret, &visit);
     context.insert("info", &visit.snapshot.information);
+    let unsaved: Vec<u32> = query
+        .unsaved
+        .split(',')
+        .filter_map(|number| number.trim().parse().ok())
+        .take(50)
+        .collect();
+    context.insert("unsaved", &unsaved);
     render(&page, "respond/support.html", context)
 }
 

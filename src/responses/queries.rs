@@ -466,7 +466,7 @@ pub fn save_answers(
     response_id: i64,
     changes: &[(i64, Option<Answer>)],
     page: i32,
-) -> QueryResult<()> {
+) -> QueryResult<NaiveDateTime> {
     let at = now();
     let cleared: Vec<i64> = changes
         .iter()
@@ -509,8 +509,8 @@ pub fn save_answers(
     }
     diesel::update(responses::table.find(response_id))
         .set((responses::page.eq(page), responses::updated_at.eq(at)))
-        .execute(conn)
-        .map(|_| ())
+        .execute(conn)?;
+    Ok(at)
 }
 
 /// Marks a response sent. With `anonymise`, the link to the participant is dropped and its times

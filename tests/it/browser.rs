@@ -1204,6 +1204,103 @@ async fn interview_notes_survive_a_lost_connection_a_reload_and_a_conflict() {
     );
 }
 
+/// On a question page "Need support?" and "Pause and come back later" keep what was typed, Enter in a
+/// text box still saves and goes on, and typing never sent is put back when the page is opened again
+/// (answers.js), then forgotten once the page is saved.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typed_answers_survive_support_pause_and_a_lost_page() {
+    use crate::responses::{sample_study, Participant};
+    let Some(axe) = prerequisites() else {
+        return;
+    };
+    let _one = ONE_BROWSER.lock().await;
+    let app = spawn_app(Backend::Sqlite).await;
+    let (study, questionnaire, _) = sample_study(&app).await;
+    let kim = Participant::join(&app, study, questionnaire, "staff").await;
+    kim.consent().await;
+    let driver = Chromedriver::start();
+    let browser = Browser::open(&driver, true).await;
+    let mut audit = Audit {
+        axe,
+        problems: Vec::new(),
+    };
+    let page_one = app.url(&format!("{}/page/1", kim.home));
+    let role = "#main input[type=text]";
+    browser
+        .run(async {
+            let client = &browser.client;
+            set_inner_width(client, PHONE).await;
+            client.goto(&page_one).await.unwrap();
+            wait_for_text(client, "h1", "About you").await;
+            type_into(client, role, "Ward manager").await;
+            follow(client, "//nav//button[normalize-space()='Need support?']").await;
+            wait_for_text(client, "h1", "Need support?").await;
+            follow(
+                client,
+                "//main//a[normalize-space()='Go back to the questionnaire']",
+            )
+            .await;
+            wait_for_text(client, "h1", "About you").await;
+            assert_eq!(value_of(client, role).await, "Ward manager");
+
+            // Typed, never sent, and the page lost: it comes back from this device, and says so.
+            type_into(client, role, ", nights").await;
+            client.goto(&page_one).await.unwrap();
+            wait_for(client, "[data-draft-restored]:not([hidden])").await;
+            assert_eq!(value_of(client, role).await, "Ward manager, nights");
+            audit.check(client, "participant: typing put back").await;
+            set_inner_width(client, PHONE).await;
+
+            follow(
+                client,
+                "//nav//button[normalize-space()='Pause and come back later']",
+            )
+            .await;
+            wait_for_text(client, "h1", "Your answers are saved").await;
+            client.goto(&page_one).await.unwrap();
+            wait_for_text(client, "h1", "About you").await;
+            assert_eq!(value_of(client, role).await, "Ward manager, nights");
+            let kept = client
+                .execute(
+                    "return Object.keys(localStorage).filter(k => k.startsWith('voices-answers-')).length",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            assert_eq!(kept, json!(0), "a saved page's typing is forgotten");
+            assert!(
+                client
+                    .find(Locator::Css("[data-draft-restored][hidden]"))
+                    .await
+                    .is_ok(),
+                "nothing to put back once saved"
+            );
+
+            // Enter in a text box is still "Save and continue", not the bar's first button.
+            type_into(client, "#main fieldset input[value='Yes']", " ").await;
+            type_into(client, role, &Key::Enter).await;
+            wait_for_text(client, "h1", "Knowing how").await;
+            set_inner_width(client, WIDE).await;
+        })
+        .await;
+    assert!(
+        audit.problems.is_empty(),
+        "accessibility problems:\n{}",
+        audit.problems.join("\n")
+    );
+}
+
+async fn value_of(client: &Client, css: &str) -> String {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|_| panic!("no {css} on the page"))
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_default()
+}
+
 /// The live guide's section 3 (three questions with notes), open in the browser as the interviewer.
 struct Guide<'a> {
     client: &'a Client,

@@ -21,6 +21,7 @@ on_both_databases!(
     anonymised_answers_lose_their_link_at_sending,
     double_sends_and_two_tabs_neither_duplicate_nor_lose_answers,
     people_consenting_at_once_through_one_open_link_each_become_one_participant,
+    asking_for_support_or_pausing_from_a_question_page_saves_it_first,
     closed_replaced_and_unknown_links_are_calm,
     invited_people_read_easy_read_get_their_consent_by_email_and_are_tracked,
     answers_can_change_after_sending_when_the_study_allows,
@@ -781,6 +782,69 @@ async fn people_consenting_at_once_through_one_open_link_each_become_one_partici
     codes.sort_unstable();
     codes.dedup();
     assert_eq!(codes.len(), 12, "{responses}");
+}
+
+/// "Need support?" and "Pause and come back later" on a question page send the page's form: what was
+/// typed is saved before the support or pause page says it is kept, with no required answer asked
+/// for; an answer that cannot be taken does not keep someone from support, and the support page says
+/// which it was.
+async fn asking_for_support_or_pausing_from_a_question_page_saves_it_first(app: TestApp) {
+    let (study, questionnaire, _) = sample_study(&app).await;
+    let gil = Participant::join(&app, study, questionnaire, "staff").await;
+    gil.consent().await;
+    let (_, page) = gil.get("/page/1").await;
+    assert!(
+        page.contains("form=\"answers\" name=\"go\" value=\"support\""),
+        "{page}"
+    );
+    let role = field_of(&page, "What is your role");
+    let before = field_of(&page, "Have you taken part");
+
+    let sent = gil
+        .post("/page/1", &[(role.as_str(), "Porter"), ("go", "support")])
+        .await;
+    assert_eq!(sent.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&sent), format!("{}/support", gil.home));
+    let (_, again) = gil.get("/page/1").await;
+    assert!(again.contains("value=\"Porter\""), "{again}");
+
+    let sent = gil
+        .post(
+            "/page/1",
+            &[
+                (role.as_str(), "Ward manager"),
+                (before.as_str(), "Perhaps"),
+                ("go", "support"),
+            ],
+        )
+        .await;
+    assert_eq!(sent.status(), StatusCode::SEE_OTHER);
+    let support = location(&sent);
+    assert_eq!(support, format!("{}/support?unsaved=2", gil.home));
+    let (status, shown) = gil.visitor.get_text(&support).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        shown.contains("What you typed for question 2 could not be saved"),
+        "{shown}"
+    );
+    let (_, again) = gil.get("/page/1").await;
+    assert!(again.contains("value=\"Ward manager\""), "{again}");
+
+    let sent = gil
+        .post(
+            "/page/1",
+            &[
+                (role.as_str(), "Cleaner"),
+                (before.as_str(), "No"),
+                ("go", "pause"),
+            ],
+        )
+        .await;
+    assert_eq!(location(&sent), format!("{}/pause", gil.home));
+    let (_, again) = gil.get("/page/1").await;
+    assert!(again.contains("value=\"Cleaner\""), "{again}");
+    let responses = lead_reads(&app, study, "responses").await;
+    assert_eq!(responses[0]["answered"], 2, "{responses}");
 }
 
 async fn closed_replaced_and_unknown_links_are_calm(app: TestApp) {
