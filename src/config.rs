@@ -122,6 +122,14 @@ pub struct OutboxSettings {
 pub struct CampaignSettings {
     /// How often each instance looks for reminders due and campaigns past their closing date.
     pub schedule_seconds: u64,
+    /// When a lead closes a campaign early, people who have started answering still have this many
+    /// days to finish; links not yet used stop at once.
+    #[serde(default = "default_close_grace_days")]
+    pub close_grace_days: i64,
+}
+
+fn default_close_grace_days() -> i64 {
+    7
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -97,6 +97,11 @@ macro_rules! arrive {
 
 /// The calm page for a link that no longer opens the questionnaire.
 fn gone(page: &Page, visit: &Visit) -> Result<HttpResponse, AppError> {
+    gone_saying(page, visit, "")
+}
+
+/// The calm page for a link that no longer opens the questionnaire, with `more` said after why.
+fn gone_saying(page: &Page, visit: &Visit, more: &str) -> Result<HttpResponse, AppError> {
     let snapshot = Some(visit.snapshot.as_ref());
     let (title, message) = match visit.standing() {
         Standing::Replaced => (
@@ -113,7 +118,27 @@ fn gone(page: &Page, visit: &Visit) -> Result<HttpResponse, AppError> {
             "You told us you no longer want to take part, so this link no longer opens the questionnaire.",
         ),
     };
-    link_problem(page, StatusCode::GONE, title, message, snapshot)
+    let message = format!("{message} {more}");
+    link_problem(page, StatusCode::GONE, title, message.trim_end(), snapshot)
+}
+
+/// A page of answers that arrived when the link no longer took them: the person is told that what
+/// they typed on it was not saved, and what was kept. A link that still works but was not at that
+/// step goes to the step it is at.
+async fn arrived_too_late(
+    page: &Page,
+    req: &HttpRequest,
+    secret: &str,
+) -> Result<HttpResponse, AppError> {
+    let visit = arrive!(page, req, secret.to_string(), Works::Always);
+    let kept = match visit.standing() {
+        Standing::Open => return go(&home(secret)),
+        Standing::Closed => "What you typed on the last page arrived after the study closed, so it was not saved. The answers you saved before then are kept.",
+        Standing::Replaced | Standing::Withdrawn => {
+            "What you typed on the last page was not saved."
+        }
+    };
+    gone_saying(page, &visit, kept)
 }
 
 /// What every participant page shows: the study, the link's address and who to contact. Pages that
@@ -444,6 +469,7 @@ async fn question_page(
 
 async fn save_page(
     page: Page,
+    req: HttpRequest,
     path: web::Path<(String, usize)>,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
@@ -463,7 +489,8 @@ async fn save_page(
     let saved = match actions::save_page(page.state(), secret.clone(), index, form, going_on).await
     {
         Ok(saved) => saved,
-        Err(error) => return redirect_home(&secret, error),
+        Err(AppError::Forbidden) => return arrived_too_late(&page, &req, &secret).await,
+        Err(error) => return Err(error),
     };
     let (input, visit, journey) = (saved.input, saved.visit, saved.journey);
     let mut problems = input.invalid.clone();

@@ -549,6 +549,10 @@ async fn distribution_flow(client: &Client, app: &TestApp, audit: &mut Audit) {
             "email preview",
         ),
         (
+            format!("/studies/{study}/campaigns/{campaign}/close"),
+            "closing a campaign: what will happen",
+        ),
+        (
             format!("/studies/{study}/participants/{pat}/timeline"),
             "participant timeline",
         ),

@@ -13,6 +13,8 @@ use crate::on_both_databases;
 
 const SAMPLE: &str = include_str!("../fixtures/sample_guide.json");
 
+crate::on_both_backends!(a_page_sent_after_its_link_closed_says_it_was_not_saved);
+
 on_both_databases!(
     a_participant_consents_answers_comes_back_sends_and_withdraws,
     declining_stores_nothing_but_the_decision,
@@ -22,6 +24,7 @@ on_both_databases!(
     double_sends_and_two_tabs_neither_duplicate_nor_lose_answers,
     people_consenting_at_once_through_one_open_link_each_become_one_participant,
     asking_for_support_or_pausing_from_a_question_page_saves_it_first,
+    closing_a_campaign_early_lets_people_part_way_through_finish,
     closed_replaced_and_unknown_links_are_calm,
     invited_people_read_easy_read_get_their_consent_by_email_and_are_tracked,
     answers_can_change_after_sending_when_the_study_allows,
@@ -847,6 +850,125 @@ async fn asking_for_support_or_pausing_from_a_question_page_saves_it_first(app: 
     assert_eq!(responses[0]["answered"], 2, "{responses}");
 }
 
+/// Two people invited by one campaign: Ann has started answering, Ben has not opened his link.
+async fn ann_started_and_ben_invited(app: &TestApp) -> (i64, i64, Participant, Participant) {
+    let (study, _, version) = sample_study(app).await;
+    let (ann, campaign) = invited(
+        app,
+        study,
+        version,
+        json!({ "name": "Ann", "email": "ann@example.org", "group": "staff" }),
+    )
+    .await;
+    let lead = Caller::new(app, "lead@example.org").await;
+    crate::distribution::add_participant(
+        &lead,
+        study,
+        json!({ "name": "Ben", "email": "ben@example.org", "group": "staff" }),
+    )
+    .await;
+    let (status, launched) = lead
+        .call(
+            Method::POST,
+            &format!("/api/v1/studies/{study}/campaigns/{campaign}/launch"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{launched}");
+    app.wake_outbox();
+    let invitation = app
+        .wait_for_email("ben@example.org")
+        .await
+        .replace("=\r\n", "")
+        .replace("=\n", "")
+        .replace("=3D", "=");
+    let ben = Participant {
+        visitor: app.new_visitor(),
+        home: format!(
+            "/p/{}",
+            crate::helpers::value_after(&invitation, "/p/").expect("Ben's link")
+        ),
+    };
+    let agreed = agree_to_everything(&ann.visitor, &ann.home).await;
+    assert_eq!(agreed.status(), StatusCode::SEE_OTHER);
+    (study, campaign, ann, ben)
+}
+
+/// Closing a campaign before its date asks first, saying what will happen to whom; then links
+/// nobody has started with stop, and whoever has started can still finish within the grace period.
+async fn closing_a_campaign_early_lets_people_part_way_through_finish(app: TestApp) {
+    let (study, campaign, ann, ben) = ann_started_and_ben_invited(&app).await;
+    let base = format!("/studies/{study}/campaigns/{campaign}");
+
+    let lead = app.new_visitor();
+    let signed_in = lead
+        .sign_in("lead@example.org", crate::helpers::PASSWORD)
+        .await;
+    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+    let (_, show) = lead.get_text(&base).await;
+    assert!(show.contains(&format!("href=\"{base}/close\"")), "{show}");
+    let (status, confirm) = lead.get_text(&format!("{base}/close")).await;
+    assert_eq!(status, StatusCode::OK, "{confirm}");
+    assert!(
+        confirm.contains("1 person has started answering"),
+        "{confirm}"
+    );
+    assert!(
+        confirm.contains("1 person has a link but not started"),
+        "{confirm}"
+    );
+    let (status, closing) = api(&app, "lead@example.org", &format!("/api/v1{base}/closing")).await;
+    assert_eq!(status, StatusCode::OK, "{closing}");
+    assert_eq!(
+        (closing["mid_way"].as_i64(), closing["not_started"].as_i64()),
+        (Some(1), Some(1))
+    );
+    let finish_by = chrono::DateTime::parse_from_rfc3339(closing["finish_by"].as_str().unwrap())
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let week = chrono::Utc::now() + chrono::Duration::days(7);
+    assert!((week - finish_by).num_minutes().abs() < 5, "{closing}");
+
+    let closed = lead.post_form(&format!("{base}/close"), &[]).await;
+    assert_eq!(closed.status(), StatusCode::SEE_OTHER);
+    let (status, _) = ben.get("").await;
+    assert_eq!(status, StatusCode::GONE);
+    answer_everything(&ann).await;
+    let responses = lead_reads(&app, study, "responses").await;
+    assert!(responses[0]["submitted_at"].is_string(), "{responses}");
+}
+
+/// With no grace period, a page sent after the campaign closed is answered with the closed page,
+/// which says that what was typed on it was not saved and what was kept.
+async fn a_page_sent_after_its_link_closed_says_it_was_not_saved(backend: crate::helpers::Backend) {
+    let Some(app) = crate::helpers::spawn_on(backend, |s| s.campaigns.close_grace_days = 0).await
+    else {
+        return;
+    };
+    let (study, campaign, ann, _) = ann_started_and_ben_invited(&app).await;
+    let (_, page) = ann.get("/page/1").await;
+    let role = field_of(&page, "What is your role");
+    let lead = Caller::new(&app, "lead@example.org").await;
+    let (status, _) = lead
+        .call(
+            Method::POST,
+            &format!("/api/v1/studies/{study}/campaigns/{campaign}/close"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let late = ann
+        .post("/page/1", &[(role.as_str(), "Porter"), ("go", "next")])
+        .await;
+    assert_eq!(late.status(), StatusCode::GONE);
+    let shown = late.text().await.unwrap();
+    assert!(shown.contains("This study has closed"), "{shown}");
+    assert!(
+        shown.contains("arrived after the study closed, so it was not saved"),
+        "{shown}"
+    );
+}
+
 async fn closed_replaced_and_unknown_links_are_calm(app: TestApp) {
     let (study, questionnaire, _) = sample_study(&app).await;
     let fay = Participant::join(&app, study, questionnaire, "staff").await;
@@ -882,8 +1004,10 @@ async fn closed_replaced_and_unknown_links_are_calm(app: TestApp) {
         assert!(page.contains("This study has closed"));
         assert!(page.contains("involvement@example.org"));
     }
+    // A page sent after closing is not taken, and the answer says so.
     let late = fay.post("/page/1", &[("go", "next")]).await;
-    assert_eq!(late.status(), StatusCode::SEE_OTHER);
+    assert_eq!(late.status(), StatusCode::GONE);
+    assert!(late.text().await.unwrap().contains("so it was not saved"));
     // Withdrawing still works after closing.
     let (status, _) = fay.get("/withdraw").await;
     assert_eq!(status, StatusCode::OK);

@@ -364,10 +364,46 @@ pub async fn launch(
 }
 
 /// Closes a campaign: no more reminders, and emails not yet sent are not sent.
-pub async fn close(db: &Db, origin: &Origin, campaign: &Campaign) -> Result<(), AppError> {
+/// What closing a campaign now would do, for the lead to confirm: how many people have started
+/// answering and may still finish (until `finish_by`), and how many links nobody has started with
+/// would stop.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Closing {
+    pub mid_way: i64,
+    pub not_started: i64,
+    #[serde(with = "crate::db::utc")]
+    pub finish_by: NaiveDateTime,
+}
+
+/// The day people who have started may finish by when a campaign closes now: the grace period from
+/// the settings, never past the campaign's own closing date.
+fn finish_by(campaign: &Campaign, grace_days: i64) -> NaiveDateTime {
+    (now() + chrono::Duration::days(grace_days.max(0))).min(campaign.closes_at)
+}
+
+pub async fn closing(db: &Db, campaign: &Campaign, grace_days: i64) -> Result<Closing, AppError> {
+    let id = campaign.id;
+    let finish_by = finish_by(campaign, grace_days);
+    let (mid_way, not_started) = db
+        .read(move |conn| queries::closing_counts(conn, id).map_err(AppError::from))
+        .await?;
+    Ok(Closing {
+        mid_way,
+        not_started,
+        finish_by,
+    })
+}
+
+pub async fn close(
+    db: &Db,
+    origin: &Origin,
+    campaign: &Campaign,
+    grace_days: i64,
+) -> Result<(), AppError> {
     let (origin, campaign) = (origin.clone(), campaign.clone());
+    let finish_by = finish_by(&campaign, grace_days);
     db.write(move |conn| {
-        if queries::close(conn, campaign.id)? {
+        if queries::close(conn, campaign.id, finish_by)? {
             queries::cancel_unsent(conn, campaign.id, "the campaign was closed")?;
             audit::record(
                 conn,
@@ -375,7 +411,7 @@ pub async fn close(db: &Db, origin: &Origin, campaign: &Campaign) -> Result<(), 
                 "campaign.closed",
                 "campaign",
                 Some(campaign.id),
-                serde_json::json!({ "study_id": campaign.study_id }),
+                serde_json::json!({ "study_id": campaign.study_id, "finish_by": finish_by }),
             )?;
         }
         Ok(())
@@ -483,7 +519,8 @@ pub async fn run_schedule(
     db.write(move |conn| {
         let mut run = ScheduleRun::default();
         for (campaign_id, study_id) in queries::overdue(conn, at)? {
-            if queries::close(conn, campaign_id)? {
+            // Its date was known to everyone: no grace period after it.
+            if queries::close(conn, campaign_id, now())? {
                 queries::cancel_unsent(conn, campaign_id, "the campaign closed")?;
                 audit::record(
                     conn,

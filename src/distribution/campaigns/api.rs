@@ -6,7 +6,7 @@ use actix_web::{get, post, put, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::actions::{self, CampaignInput, Preview};
+use super::actions::{self, CampaignInput, Closing, Preview};
 use super::handlers::{LEAD, VIEWERS, WRITERS};
 use super::queries::Campaign;
 use super::rules::RecipientFilter;
@@ -26,6 +26,7 @@ pub fn routes<C: crate::web::ApiRoutes>(cfg: &mut C) {
         .service(update_campaign)
         .service(preview_campaign)
         .service(launch_campaign)
+        .service(campaign_closing)
         .service(close_campaign)
         .service(campaign_tracking);
 }
@@ -234,7 +235,32 @@ async fn launch_campaign(
     Ok(web::Json(Launched { invited }))
 }
 
-/// Closes a campaign (leads): no more reminders, unsent emails are not sent.
+/// What closing a campaign now would do (leads): how many people have started answering and may
+/// still finish, until when, and how many unused links would stop.
+#[utoipa::path(
+    tag = "distribution",
+    params(("id" = i64, Path, description = "Study id"), ("campaign_id" = i64, Path, description = "Campaign id")),
+    responses((status = 200, body = Closing), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+#[get("/studies/{id}/campaigns/{campaign_id}/closing")]
+async fn campaign_closing(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<(i64, i64)>,
+) -> Result<web::Json<Closing>, AppError> {
+    let (study_id, campaign_id) = path.into_inner();
+    StudyAccess::with_role(&state.db, &user, study_id, LEAD).await?;
+    let campaign = actions::find(&state.db, study_id, campaign_id).await?;
+    let grace_days = state.settings.campaigns.close_grace_days;
+    Ok(web::Json(
+        actions::closing(&state.db, &campaign, grace_days).await?,
+    ))
+}
+
+/// Closes a campaign (leads): no more reminders, unsent emails are not sent, links nobody has
+/// started with stop; people who have started answering may finish within the grace period
+/// (`campaigns.close_grace_days`, never past the closing date).
 #[utoipa::path(
     tag = "distribution",
     params(("id" = i64, Path, description = "Study id"), ("campaign_id" = i64, Path, description = "Campaign id")),
@@ -251,7 +277,8 @@ async fn close_campaign(
     let (study_id, campaign_id) = path.into_inner();
     StudyAccess::with_role(&state.db, &user, study_id, LEAD).await?;
     let campaign = actions::find(&state.db, study_id, campaign_id).await?;
-    actions::close(&state.db, &origin.by(user.id), &campaign).await?;
+    let grace_days = state.settings.campaigns.close_grace_days;
+    actions::close(&state.db, &origin.by(user.id), &campaign, grace_days).await?;
     Ok(web::Json(
         actions::find(&state.db, study_id, campaign_id)
             .await?

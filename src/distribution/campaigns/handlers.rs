@@ -27,6 +27,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(&format!("{base}/{{cid}}/edit"), web::post().to(update))
         .route(&format!("{base}/{{cid}}/preview"), web::get().to(preview))
         .route(&format!("{base}/{{cid}}/launch"), web::post().to(launch))
+        .route(
+            &format!("{base}/{{cid}}/close"),
+            web::get().to(confirm_close),
+        )
         .route(&format!("{base}/{{cid}}/close"), web::post().to(close))
         .route(
             &format!("{base}/{{cid}}/tracking.csv"),
@@ -502,6 +506,26 @@ async fn launch(
     Ok(see_other(&campaign_url(&campaign)))
 }
 
+/// Closing cannot be undone, so the lead first sees what it will do to whom.
+async fn confirm_close(
+    user: CurrentUser,
+    page: Page,
+    path: web::Path<(i64, i64)>,
+) -> Result<HttpResponse, AppError> {
+    let (study_id, campaign_id) = path.into_inner();
+    let (access, campaign) = open(&page, &user, study_id, campaign_id, LEAD).await?;
+    if campaign.status == "closed" {
+        return Ok(see_other(&campaign_url(&campaign)));
+    }
+    let grace_days = page.state().settings.campaigns.close_grace_days;
+    let closing = actions::closing(&page.state().db, &campaign, grace_days).await?;
+    let mut context = tera::Context::new();
+    context.insert("study", &access.study);
+    context.insert("campaign", &campaign);
+    context.insert("closing", &closing);
+    page.render("campaigns/close.html", context)
+}
+
 async fn close(
     user: CurrentUser,
     page: Page,
@@ -510,10 +534,11 @@ async fn close(
 ) -> Result<HttpResponse, AppError> {
     let (study_id, campaign_id) = path.into_inner();
     let (_, campaign) = open(&page, &user, study_id, campaign_id, LEAD).await?;
-    actions::close(&page.state().db, &origin.by(user.id), &campaign).await?;
+    let grace_days = page.state().settings.campaigns.close_grace_days;
+    actions::close(&page.state().db, &origin.by(user.id), &campaign, grace_days).await?;
     page.flash(
         "success",
-        "The campaign is closed. No more invitations or reminders will be sent.",
+        "The campaign is closed. No more invitations or reminders will be sent, and people who had started answering can still finish.",
     );
     Ok(see_other(&campaign_url(&campaign)))
 }

@@ -199,7 +199,10 @@ pub fn activate(conn: &mut DbConnection, id: i64) -> QueryResult<bool> {
 
 /// Closes a campaign; false if it was already closed. The links it sent stop working now, not at the
 /// closing date it had.
-pub fn close(conn: &mut DbConnection, id: i64) -> QueryResult<bool> {
+/// Closes a campaign: no more emails, and its links stop working now, except that people who have
+/// started answering and not sent their answers keep theirs until `finish_by` (never later than
+/// they had). Returns whether it was open.
+pub fn close(conn: &mut DbConnection, id: i64, finish_by: NaiveDateTime) -> QueryResult<bool> {
     let at = now();
     let changed = diesel::update(
         campaigns::table
@@ -212,14 +215,50 @@ pub fn close(conn: &mut DbConnection, id: i64) -> QueryResult<bool> {
         campaigns::updated_at.eq(at),
     ))
     .execute(conn)?;
+    let still_open = participations::table
+        .filter(participations::campaign_id.eq(id))
+        .filter(participations::closes_at.gt(at));
     diesel::update(
+        still_open
+            .filter(participations::closes_at.gt(finish_by))
+            .filter(mid_way()),
+    )
+    .set(participations::closes_at.eq(finish_by))
+    .execute(conn)?;
+    diesel::update(still_open.filter(diesel::dsl::not(mid_way())))
+        .set(participations::closes_at.eq(at))
+        .execute(conn)?;
+    Ok(changed == 1)
+}
+
+/// Started answering, and neither sent the answers nor withdrew.
+fn mid_way() -> diesel::dsl::And<
+    diesel::dsl::And<
+        diesel::dsl::IsNotNull<participations::started_at>,
+        diesel::dsl::IsNull<participations::completed_at>,
+    >,
+    diesel::dsl::IsNull<participations::withdrawn_at>,
+> {
+    participations::started_at
+        .is_not_null()
+        .and(participations::completed_at.is_null())
+        .and(participations::withdrawn_at.is_null())
+}
+
+/// Who closing the campaign now would touch: people who have started answering and not sent their
+/// answers (they may finish), and links still open that nobody has started with (they stop).
+pub fn closing_counts(conn: &mut DbConnection, id: i64) -> QueryResult<(i64, i64)> {
+    let open = || {
         participations::table
             .filter(participations::campaign_id.eq(id))
-            .filter(participations::closes_at.gt(at)),
-    )
-    .set(participations::closes_at.eq(at))
-    .execute(conn)?;
-    Ok(changed == 1)
+            .filter(participations::closes_at.gt(now()))
+    };
+    let mid_way_count = open().filter(mid_way()).count().get_result(conn)?;
+    let not_started = open()
+        .filter(diesel::dsl::not(mid_way()))
+        .count()
+        .get_result(conn)?;
+    Ok((mid_way_count, not_started))
 }
 
 /// A published version a campaign can send, with its questionnaire's title.
