@@ -76,6 +76,20 @@
     })).then(check);
   });
 
+  // The page keeps the sticky bar's height (as it is now: it wraps on narrower windows and grows
+  // with its status line) clear when it scrolls to a focused control, so focus never goes under it.
+  document.addEventListener("DOMContentLoaded", function () {
+    var bar = document.querySelector(".guide__bar");
+    if (!bar || !window.getComputedStyle) { return; }
+    function keepClear() {
+      var sticky = window.getComputedStyle(bar).position === "sticky";
+      document.documentElement.style.scrollPaddingTop = sticky ? (bar.offsetHeight + 16) + "px" : "";
+    }
+    keepClear();
+    window.addEventListener("resize", keepClear);
+    if (window.ResizeObserver) { new window.ResizeObserver(keepClear).observe(bar); }
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     var guide = document.querySelector("[data-guide]");
     var form = document.querySelector("form[data-autosave]");

@@ -1194,6 +1194,7 @@ async fn interview_notes_survive_a_lost_connection_a_reload_and_a_conflict() {
     browser
         .run(async {
             let guide = Guide::open(&browser.client, &proxy.origin, &team, &interview).await;
+            guide.never_hides_focus_under_its_bar().await;
             guide.survives_a_lost_connection(&mut audit).await;
             guide.survives_a_reload_while_offline(&proxy).await;
             guide
@@ -1345,6 +1346,75 @@ impl<'a> Guide<'a> {
             path,
             questions,
         }
+    }
+
+    /// Tabbing backwards from the end of the page through every control, at several window widths,
+    /// no focused control is even partly under the sticky bar (WCAG 2.2 2.4.11 asks for not wholly).
+    async fn never_hides_focus_under_its_bar(&self) {
+        const UNDER_THE_BAR: &str = r#"
+            const bar = document.querySelector('.guide__bar');
+            const el = document.activeElement;
+            if (!el || el === document.body || bar.contains(el)) return null;
+            if (getComputedStyle(bar).position !== 'sticky') return null;
+            const b = bar.getBoundingClientRect(), r = el.getBoundingClientRect();
+            if (r.width === 0 && r.height === 0) return null;
+            return r.bottom > b.top && r.top < b.bottom - 1 ? el.outerHTML.slice(0, 120) + ' top ' + r.top + ' under ' + b.bottom : null;
+        "#;
+        let client = self.client;
+        for width in [WIDE, 1024, 800, NARROW] {
+            set_inner_width(client, width).await;
+            client
+                .goto(&format!("{}{}", self.origin, self.path))
+                .await
+                .unwrap();
+            wait_for_text(client, "h1", "Having the chance").await;
+            client
+                .execute(
+                    "window.scrollTo(0, document.body.scrollHeight); document.body.focus();",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            let mut hidden = Vec::new();
+            let mut stops = 0;
+            loop {
+                let keys = KeyActions::new("keyboard".into())
+                    .then(KeyAction::Down {
+                        value: Key::Shift.into(),
+                    })
+                    .then(KeyAction::Down {
+                        value: Key::Tab.into(),
+                    })
+                    .then(KeyAction::Up {
+                        value: Key::Tab.into(),
+                    })
+                    .then(KeyAction::Up {
+                        value: Key::Shift.into(),
+                    });
+                client.perform_actions(keys).await.unwrap();
+                stops += 1;
+                let at_top = client
+                    .execute(
+                        "return document.activeElement === document.querySelector('.skip-link')",
+                        vec![],
+                    )
+                    .await
+                    .unwrap();
+                if at_top == json!(true) || stops > 300 {
+                    break;
+                }
+                if let Value::String(under) = client.execute(UNDER_THE_BAR, vec![]).await.unwrap() {
+                    hidden.push(under);
+                }
+            }
+            assert!(stops > 20, "only {stops} tab stops at {width} px");
+            assert!(
+                hidden.is_empty(),
+                "at {width} px, {} of {stops} focused controls under the bar: {hidden:#?}",
+                hidden.len()
+            );
+        }
+        set_inner_width(client, WIDE).await;
     }
 
     /// Types online, cuts the connection, types on (quotes, accents, a new line), tries to move on,
