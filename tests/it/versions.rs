@@ -16,6 +16,7 @@ on_both_databases!(
     publishing_needs_sign_off_and_freezes_each_version,
     the_information_sheet_is_edited_on_a_page_and_rendered_safely,
     every_versions_route_checks_membership_and_role,
+    questions_are_numbered_and_labelled_in_words_everywhere,
 );
 
 fn location(response: &reqwest::Response) -> String {
@@ -649,4 +650,46 @@ async fn every_versions_route_checks_membership_and_role(app: TestApp) {
         .call(Method::GET, &format!("{api}/versions/1"), None)
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "nothing published yet");
+}
+
+/// The editor and a signed-off version number questions straight through the questionnaire, as
+/// participants, the guide and coding do; a condition names its question by that number, never by
+/// its id; kinds and tags read in words.
+async fn questions_are_numbered_and_labelled_in_words_everywhere(app: TestApp) {
+    let (study, _, _) = crate::responses::sample_study(&app).await;
+    // A second copy of the guide, so that its questions' ids are not their numbers.
+    let caller = Caller::new(&app, "lead@example.org").await;
+    let (status, imported) = caller
+        .call(
+            Method::POST,
+            &format!("/api/v1/studies/{study}/questionnaires/import"),
+            Some(serde_json::from_str(include_str!("../fixtures/sample_guide.json")).unwrap()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{imported}");
+    let questionnaire = imported["questionnaire"]["id"].as_i64().unwrap();
+    crate::helpers::publish(&caller, study, questionnaire).await;
+    let lead = app.new_visitor();
+    lead.sign_in("lead@example.org", PASSWORD).await;
+    let base = format!("/studies/{study}/questionnaires/{questionnaire}");
+    let (status, editor) = lead.get_text(&base).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, version) = lead.get_text(&format!("{base}/versions/1")).await;
+    assert_eq!(status, StatusCode::OK);
+    for (name, page) in [("editor", &editor), ("version", &version)] {
+        // Section 1 holds questions 1 to 3 ("before" is question 2), so section 2 starts at 4.
+        let starts: Vec<&str> = page
+            .match_indices("<ol class=\"question-list\"")
+            .map(|(at, _)| &page[at..at + 50])
+            .collect();
+        assert!(starts[0].contains("start=\"1\""), "{name}: {starts:?}");
+        assert!(starts[1].contains("start=\"4\""), "{name}: {starts:?}");
+        assert!(
+            page.contains("Shown only if question 2 is answered: Yes"),
+            "{name}"
+        );
+    }
+    assert!(version.contains("Yes, no or not sure"), "{version}");
+    assert!(version.contains("Psychological capability"), "{version}");
+    assert!(!version.contains("yes no not sure") && !version.contains("C-PSY"));
 }

@@ -91,5 +91,9 @@ async fn show(
     context.insert("audience_label", audience.label());
     context.insert("choices", &choices);
     context.insert("preview", &preview);
+    context.insert(
+        "term_labels",
+        &crate::studies::questionnaires::actions::term_labels(&page.state().db).await?,
+    );
     page.render("preview/show.html", context)
 }

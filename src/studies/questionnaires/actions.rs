@@ -2,7 +2,7 @@
 //! one transaction with their audit event and their revision (the history that can be restored), and
 //! refused (not overwritten) when someone else saved first.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde_json::json;
 
@@ -700,4 +700,13 @@ pub fn input_of(question: &Question) -> QuestionInput {
         lock_version: Some(question.lock_version),
         reason: String::new(),
     }
+}
+
+/// Each taxonomy term's name in words by its code ("C-PSY" → "Psychological capability"), for pages
+/// that show the codes frozen in a published version.
+pub async fn term_labels(db: &Db) -> Result<BTreeMap<String, String>, AppError> {
+    let terms = db
+        .read(|conn| queries::taxonomy(conn).map_err(AppError::from))
+        .await?;
+    Ok(terms.into_iter().map(|t| (t.code, t.label)).collect())
 }

@@ -258,7 +258,10 @@ async fn editor(
         .flat_map(|s| s.questions.iter())
         .map(|q| (q.id.to_string(), plain_language::analyse(&q.text, &jargon)))
         .collect();
+    let numbers =
+        super::rules::numbering(tree.iter().flat_map(|s| s.questions.iter()).map(|q| q.id));
     let mut context = tera::Context::new();
+    context.insert("numbers", &numbers);
     context.insert("plain", &plain);
     context.insert("study", &access.study);
     context.insert("questionnaire", &questionnaire);
@@ -271,7 +274,7 @@ async fn editor(
     page.render("questionnaires/editor.html", context)
 }
 
-fn kind_options() -> Vec<serde_json::Value> {
+pub fn kind_options() -> Vec<serde_json::Value> {
     KINDS
         .iter()
         .map(|k| serde_json::json!({ "value": k.as_str(), "label": k.label() }))

@@ -1,6 +1,6 @@
 //! Questionnaire rules with no storage or HTTP: question kinds and what a well-formed question is.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -351,6 +351,16 @@ pub fn check_question(
 
 /// True when every condition points at a question earlier in `order` (question id, condition target),
 /// so a reordering may not move a question above the one it depends on.
+/// Each question's number, by its id (as text, for templates): straight through the questionnaire
+/// across sections, as participants, the interview guide and coding number them.
+pub fn numbering(question_ids: impl IntoIterator<Item = i64>) -> BTreeMap<String, usize> {
+    question_ids
+        .into_iter()
+        .enumerate()
+        .map(|(index, id)| (id.to_string(), index + 1))
+        .collect()
+}
+
 pub fn conditions_point_back(order: &[(i64, Option<i64>)]) -> bool {
     let mut seen = HashSet::new();
     order.iter().all(|(id, target)| {

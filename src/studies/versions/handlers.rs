@@ -243,10 +243,26 @@ async fn show(
     let (study_id, questionnaire_id, number) = path.into_inner();
     let (access, questionnaire) = open(&page, &user, (study_id, questionnaire_id), None).await?;
     let version = actions::version(&page.state().db, questionnaire.id, number).await?;
+    let numbers = crate::studies::questionnaires::rules::numbering(
+        version
+            .snapshot
+            .sections
+            .iter()
+            .flat_map(|s| s.questions.iter())
+            .map(|q| q.id),
+    );
+    let term_labels =
+        crate::studies::questionnaires::actions::term_labels(&page.state().db).await?;
     let mut context = tera::Context::new();
     context.insert("study", &access.study);
     context.insert("questionnaire", &questionnaire);
     context.insert("version", &version);
+    context.insert("numbers", &numbers);
+    context.insert("term_labels", &term_labels);
+    context.insert(
+        "kinds",
+        &crate::studies::questionnaires::handlers::kind_options(),
+    );
     page.render("versions/show.html", context)
 }
 
