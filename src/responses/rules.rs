@@ -180,10 +180,60 @@ pub fn check_answer(q: &PreviewQuestion, given: &[&str]) -> Result<Option<String
             Ok(n) if n.is_finite() && one.len() <= 30 => Ok(Some(one.replace(',', ""))),
             _ => Err("Enter a number, like 3 or 2.5".into()),
         },
+        // One box (the API, the interview guide): year-month-day, or day/month/year as written in
+        // the UK. Participants' pages send the three boxes of `date_from_parts`.
         QuestionKind::Date => chrono::NaiveDate::parse_from_str(one, "%Y-%m-%d")
+            .or_else(|_| chrono::NaiveDate::parse_from_str(one, "%d/%m/%Y"))
             .map(|d| Some(d.to_string()))
-            .map_err(|_| "Enter a date as year-month-day, like 2026-03-27".into()),
+            .map_err(|_| "Enter a real date, like 27/3/2026".into()),
     }
+}
+
+/// The names of a date question's three boxes (day, month, year) on a participant's page. The day's
+/// is the question's own field name, so links to the question land in its first box.
+pub fn date_field_names(question_id: i64) -> [String; 3] {
+    let field = field_name(question_id);
+    [
+        field.clone(),
+        format!("{field}-month"),
+        format!("{field}-year"),
+    ]
+}
+
+/// A date typed in three boxes, as the GOV.UK date pattern asks for it: None when all are empty, the
+/// date as year-month-day, or what is wrong in words.
+pub fn date_from_parts(day: &str, month: &str, year: &str) -> Result<Option<String>, String> {
+    let parts = [
+        ("day", day.trim()),
+        ("month", month.trim()),
+        ("year", year.trim()),
+    ];
+    let missing: Vec<&str> = parts
+        .iter()
+        .filter(|(_, value)| value.is_empty())
+        .map(|(name, _)| *name)
+        .collect();
+    if missing.len() == parts.len() {
+        return Ok(None);
+    }
+    if !missing.is_empty() {
+        return Err(format!(
+            "The date must include a {}",
+            missing.join(" and a ")
+        ));
+    }
+    let number = |value: &str| value.parse::<u32>().ok().filter(|_| value.len() <= 4);
+    let (Some(d), Some(m), Some(y)) = (number(parts[0].1), number(parts[1].1), number(parts[2].1))
+    else {
+        return Err("The date must be in numbers, like 27 3 2026".into());
+    };
+    if parts[2].1.len() != 4 {
+        return Err("The year must have 4 numbers, like 2026".into());
+    }
+    let year = i32::try_from(y).map_err(|_| "The year must have 4 numbers, like 2026")?;
+    chrono::NaiveDate::from_ymd_opt(year, m, d)
+        .map(|date| Some(date.to_string()))
+        .ok_or_else(|| "The date must be a real date, like 27 3 2026".into())
 }
 
 fn thousands(n: usize) -> String {
@@ -349,16 +399,39 @@ pub fn read_page(
     let mut answers = answers_before.clone();
     for q in journey.shown(index, answers_before) {
         let field = field_name(q.id);
-        let given: Vec<&str> = entered
-            .get(&field)
-            .map(|v| v.iter().map(String::as_str).collect())
-            .unwrap_or_default();
+        let first = |name: &str| {
+            entered
+                .get(name)
+                .and_then(|v| v.first())
+                .map_or("", String::as_str)
+        };
+        let typed_date = match q.kind {
+            QuestionKind::Date => {
+                let [day, month, year] = date_field_names(q.id);
+                Some(date_from_parts(first(&day), first(&month), first(&year)))
+            }
+            _ => None,
+        };
+        let given: Vec<&str> = match &typed_date {
+            Some(Ok(Some(date))) => vec![date.as_str()],
+            Some(_) => Vec::new(),
+            None => entered
+                .get(&field)
+                .map(|v| v.iter().map(String::as_str).collect())
+                .unwrap_or_default(),
+        };
         if !journey.condition_met_or_unconditional(q, &answers) {
             answers.remove(&q.id);
             input.changes.push((q.id, None));
             continue;
         }
         let skipped = !q.required && entered.contains_key(&skip_field_name(q.id));
+        if let Some(Err(message)) = &typed_date {
+            if !skipped {
+                input.invalid.push((field, message.clone()));
+                continue;
+            }
+        }
         let stored = match check_answer(q, &given) {
             Err(message) => {
                 input.invalid.push((field, message));
@@ -585,10 +658,43 @@ mod tests {
         assert!(check_answer(q(2), &["é".repeat(ANSWER_MAX).as_str()]).is_ok());
         assert_eq!(check_answer(q(3), &["1,200"]), Ok(Some("1200".into())));
         assert!(check_answer(q(3), &["many"]).is_err());
-        assert!(check_answer(q(4), &["27/03/2026"]).is_err());
+        for written in ["2026-03-27", "27/03/2026", "27/3/2026"] {
+            assert_eq!(
+                check_answer(q(4), &[written]),
+                Ok(Some("2026-03-27".into())),
+                "{written}"
+            );
+        }
+        assert!(check_answer(q(4), &["31/02/2026"]).is_err());
+        assert!(check_answer(q(4), &["03/27/2026"]).is_err());
+    }
+
+    #[test]
+    fn dates_come_in_three_boxes_and_problems_are_said_in_words() {
+        assert_eq!(date_from_parts("", " ", ""), Ok(None));
         assert_eq!(
-            check_answer(q(4), &["2026-03-27"]),
-            Ok(Some("2026-03-27".into()))
+            date_from_parts(" 7", "3 ", "2026"),
+            Ok(Some("2026-03-07".into()))
+        );
+        assert_eq!(
+            date_from_parts("27", "", "2026").unwrap_err(),
+            "The date must include a month"
+        );
+        assert_eq!(
+            date_from_parts("", "", "2026").unwrap_err(),
+            "The date must include a day and a month"
+        );
+        assert_eq!(
+            date_from_parts("30", "2", "2026").unwrap_err(),
+            "The date must be a real date, like 27 3 2026"
+        );
+        assert_eq!(
+            date_from_parts("27", "March", "2026").unwrap_err(),
+            "The date must be in numbers, like 27 3 2026"
+        );
+        assert_eq!(
+            date_from_parts("27", "3", "26").unwrap_err(),
+            "The year must have 4 numbers, like 2026"
         );
     }
 

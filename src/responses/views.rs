@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use super::rules::{field_name, skip_field_name, Answers, Journey};
+use super::rules::{date_field_names, field_name, skip_field_name, Answers, Journey};
 use crate::studies::preview::rules::PreviewQuestion;
 use crate::studies::questionnaires::rules::QuestionKind;
 
@@ -29,6 +29,64 @@ pub struct QuestionView {
     pub error: Option<String>,
     /// The ids of the hints and error that describe the field, for `aria-describedby`.
     pub described_by: String,
+    /// A date question's three boxes: their names and what is in them.
+    pub date: Option<[DateBox; 3]>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DateBox {
+    pub name: String,
+    pub label: &'static str,
+    pub value: String,
+}
+
+/// What a date question's boxes show: what was just typed in them, or the stored date as day, month
+/// and year ("2026-03-07" shows 7, 3 and 2026).
+fn date_boxes(
+    question_id: i64,
+    stored: Option<&str>,
+    entered: Option<&HashMap<String, Vec<String>>>,
+) -> [DateBox; 3] {
+    let names = date_field_names(question_id);
+    let values: [String; 3] = match entered {
+        Some(entered) => names.clone().map(|name| {
+            entered
+                .get(&name)
+                .and_then(|v| v.first())
+                .cloned()
+                .unwrap_or_default()
+        }),
+        None => stored
+            .and_then(|date| chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").ok())
+            .map(|date| {
+                use chrono::Datelike;
+                [
+                    date.day().to_string(),
+                    date.month().to_string(),
+                    date.year().to_string(),
+                ]
+            })
+            .unwrap_or_default(),
+    };
+    let [day, month, year] = names;
+    let [day_value, month_value, year_value] = values;
+    [
+        DateBox {
+            name: day,
+            label: "Day",
+            value: day_value,
+        },
+        DateBox {
+            name: month,
+            label: "Month",
+            value: month_value,
+        },
+        DateBox {
+            name: year,
+            label: "Year",
+            value: year_value,
+        },
+    ]
 }
 
 #[derive(Debug, Serialize)]
@@ -129,6 +187,10 @@ pub fn page_questions(
                 } else {
                     String::new()
                 },
+                date: (q.kind == QuestionKind::Date).then(|| {
+                    let stored = answers.get(&q.id).map(|a| a.value.as_str());
+                    date_boxes(q.id, stored, entered)
+                }),
                 skipped,
                 condition,
             }

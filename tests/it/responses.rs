@@ -25,6 +25,7 @@ on_both_databases!(
     people_consenting_at_once_through_one_open_link_each_become_one_participant,
     asking_for_support_or_pausing_from_a_question_page_saves_it_first,
     closing_a_campaign_early_lets_people_part_way_through_finish,
+    dates_are_typed_as_day_month_and_year,
     closed_replaced_and_unknown_links_are_calm,
     invited_people_read_easy_read_get_their_consent_by_email_and_are_tracked,
     answers_can_change_after_sending_when_the_study_allows,
@@ -33,6 +34,12 @@ on_both_databases!(
 /// The sample interview guide, published, in a study led by lead@example.org with an analyst.
 /// Returns (study, questionnaire, version).
 pub async fn sample_study(app: &TestApp) -> (i64, i64, i64) {
+    study_with_guide(app, serde_json::from_str(SAMPLE).unwrap()).await
+}
+
+/// A study led by lead@example.org with an analyst, with `guide` imported and published. Returns
+/// (study, questionnaire, version).
+pub async fn study_with_guide(app: &TestApp, guide: Value) -> (i64, i64, i64) {
     for email in ["lead@example.org", "analyst@example.org"] {
         app.create_user(email, Role::Member).await;
     }
@@ -61,7 +68,7 @@ pub async fn sample_study(app: &TestApp) -> (i64, i64, i64) {
         .call(
             Method::POST,
             &format!("/api/v1/studies/{study}/questionnaires/import"),
-            Some(serde_json::from_str(SAMPLE).unwrap()),
+            Some(guide),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{imported}");
@@ -967,6 +974,79 @@ async fn a_page_sent_after_its_link_closed_says_it_was_not_saved(backend: crate:
         shown.contains("arrived after the study closed, so it was not saved"),
         "{shown}"
     );
+}
+
+/// A date question asks for day, month and year in three boxes (the GOV.UK pattern); what is missing
+/// or impossible is said in words beside them, with what was typed kept; a date stored shows again
+/// in its boxes.
+async fn dates_are_typed_as_day_month_and_year(app: TestApp) {
+    let mut guide: Value = serde_json::from_str(SAMPLE).unwrap();
+    guide["sections"][0]["questions"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({
+            "key": "joined", "kind": "date", "text": "When did you start in your role?",
+            "audiences": ["staff", "service_users", "carers"]
+        }));
+    let (study, questionnaire, _) = study_with_guide(&app, guide).await;
+    let hana = Participant::join(&app, study, questionnaire, "staff").await;
+    hana.consent().await;
+    let (_, page) = hana.get("/page/1").await;
+    let joined = field_of(&page, "When did you start in your role?");
+    let (month, year) = (format!("{joined}-month"), format!("{joined}-year"));
+    for (name, label) in [(&joined, "Day"), (&month, "Month"), (&year, "Year")] {
+        assert!(
+            page.contains(&format!(
+                "<label class=\"label\" for=\"{name}\">{label}</label>"
+            )),
+            "{page}"
+        );
+    }
+    assert!(page.contains("For example, 27 3 2026") && !page.contains("year-month-day"));
+    let role = field_of(&page, "What is your role");
+    let before = field_of(&page, "Have you taken part");
+
+    let sent = hana
+        .post(
+            "/page/1",
+            &[
+                (role.as_str(), "Porter"),
+                (before.as_str(), "No"),
+                (joined.as_str(), "27"),
+                (month.as_str(), "3"),
+                (year.as_str(), ""),
+                ("go", "next"),
+            ],
+        )
+        .await;
+    assert_eq!(sent.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let shown = sent.text().await.unwrap();
+    assert!(shown.contains("The date must include a year"), "{shown}");
+    assert!(
+        shown.contains(&format!(
+            "id=\"{joined}\" name=\"{joined}\" type=\"text\" inputmode=\"numeric\" value=\"27\""
+        )),
+        "{shown}"
+    );
+
+    let sent = hana
+        .post(
+            "/page/1",
+            &[
+                (role.as_str(), "Porter"),
+                (before.as_str(), "No"),
+                (joined.as_str(), "27"),
+                (month.as_str(), "3"),
+                (year.as_str(), "2026"),
+                ("go", "next"),
+            ],
+        )
+        .await;
+    assert_eq!(sent.status(), StatusCode::SEE_OTHER);
+    let (_, again) = hana.get("/page/1").await;
+    for value in ["value=\"27\"", "value=\"3\"", "value=\"2026\""] {
+        assert!(again.contains(value), "{value} in {again}");
+    }
 }
 
 async fn closed_replaced_and_unknown_links_are_calm(app: TestApp) {
