@@ -130,7 +130,7 @@ async fn arrived_too_late(
     req: &HttpRequest,
     secret: &str,
 ) -> Result<HttpResponse, AppError> {
-    let visit = arrive!(page, req, secret.to_string(), Works::Always);
+    let visit = arrive!(page, req, secret, Works::Always);
     let kept = match visit.standing() {
         Standing::Open => return go(&home(secret)),
         Standing::Closed => "What you typed on the last page arrived after the study closed, so it was not saved. The answers you saved before then are kept.",
