@@ -356,14 +356,11 @@ async fn new_member_page(
     path: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
     let access = StudyAccess::with_role(&page.state().db, &user, path.into_inner(), LEAD).await?;
-    let form = MemberForm {
-        co_designer: true,
-        perspective: "staff".into(),
-        ..MemberForm::default()
-    };
+    // Nothing chosen for them: a default kept by mistake made interviewers and analysts co-designers,
+    // skewing the balance of perspectives the study reports.
     page.render(
         "studies/member_form.html",
-        member_context(&access, &form, None),
+        member_context(&access, &MemberForm::default(), None),
     )
 }
 

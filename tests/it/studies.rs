@@ -74,6 +74,23 @@ async fn a_lead_creates_a_study_and_builds_the_co_design_group(app: TestApp) {
     assert!(page.contains("The study is created"));
     assert!(page.contains("<strong>1</strong> staff"));
 
+    // The form starts with nothing chosen for them: no role ticked, no perspective picked.
+    let (_, form) = app.get_text(&format!("/studies/{study}/members/new")).await;
+    assert!(form.contains("Whose experience do they bring?"), "{form}");
+    assert!(!form.contains(" checked"), "{form}");
+    let unchosen = add_member(
+        &app,
+        study,
+        &[("email", "uma@example.org"), ("display_name", "Uma")],
+    )
+    .await;
+    assert_eq!(unchosen.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = unchosen.text().await.unwrap();
+    assert!(
+        html.contains("Choose at least one role")
+            && html.contains("Choose whose experience they bring")
+    );
+
     // Someone with an account and someone without: the lead's answer is the same for both.
     app.create_user("sam@example.org", Role::Member).await;
     let added = add_member(
