@@ -3,6 +3,7 @@
 pub mod api_routes;
 pub mod assets;
 pub mod auth;
+pub mod contact_links;
 pub mod csrf;
 pub mod markdown;
 pub mod middleware;

@@ -34,6 +34,7 @@ pub fn load() -> anyhow::Result<tera::Tera> {
     );
     tera.register_filter("when", format_time);
     tera.register_filter("markdown", super::markdown::filter);
+    tera.register_filter("contact", super::contact_links::filter);
     Ok(tera)
 }
 

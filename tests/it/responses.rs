@@ -837,6 +837,15 @@ async fn asking_for_support_or_pausing_from_a_question_page_saves_it_first(app: 
         shown.contains("What you typed for question 2 could not be saved"),
         "{shown}"
     );
+    // Help is a tap away: national lines and the study's own contact.
+    for link in [
+        "href=\"tel:999\"",
+        "href=\"tel:111\"",
+        "href=\"tel:116123\"",
+        "href=\"mailto:involvement@example.org\"",
+    ] {
+        assert!(shown.contains(link), "{link} in {shown}");
+    }
     let (_, again) = gil.get("/page/1").await;
     assert!(again.contains("value=\"Ward manager\""), "{again}");
 
