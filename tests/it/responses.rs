@@ -1194,9 +1194,20 @@ async fn invited_people_read_easy_read_get_their_consent_by_email_and_are_tracke
     assert!(copy.contains("Yes: I agree to take part."), "{copy}");
     assert!(copy.contains("No: I agree to my interview being audio recorded."));
 
-    // Withdrawing stops their reminders.
+    // Withdrawing stops their reminders; the counts keep them as far as they got, and withdrawal is
+    // a column of its own.
     bo.post("/withdraw", &[]).await;
     assert_eq!(progress().await, "withdrawn");
+    let (_, tracking) = lead
+        .call(Method::GET, &format!("{base}/tracking"), None)
+        .await;
+    assert_eq!(tracking["recipients"][0]["furthest"], "completed");
+    let all = &tracking["summary"]["overall"];
+    let columns: Vec<&str> = voices::distribution::tracking::rules::COLUMNS.to_vec();
+    for column in ["consented", "in_progress", "completed", "withdrawn"] {
+        let at = columns.iter().position(|c| *c == column).unwrap();
+        assert_eq!(all["counts"][at]["count"], 1, "{column}: {tracking}");
+    }
 }
 
 async fn answers_can_change_after_sending_when_the_study_allows(app: TestApp) {

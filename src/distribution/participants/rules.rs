@@ -200,6 +200,16 @@ impl Progress {
         }
     }
 
+    /// The furthest step reached on the way to sending answers, whatever came after: someone who
+    /// sent their answers and then withdrew still got as far as sending them.
+    pub fn furthest(m: &Milestones) -> Self {
+        Self::from_milestones(&Milestones {
+            withdrawn: false,
+            opted_out: false,
+            ..*m
+        })
+    }
+
     /// Someone at this step has finished with the questionnaire one way or another: no reminders.
     pub fn is_finished(self) -> bool {
         matches!(

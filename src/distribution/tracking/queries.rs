@@ -74,6 +74,16 @@ pub fn recipients(conn: &mut DbConnection, campaign_id: i64) -> QueryResult<Vec<
             |(id, code, group, service, level, opted_out, reminders, participation, m)| {
                 let delivery =
                     Delivery::from_status(invitations.get(&participation).map(String::as_str));
+                let milestones = Milestones {
+                    invited: true,
+                    opened: m.0.is_some(),
+                    consented: m.1.is_some(),
+                    declined: m.2.is_some(),
+                    started: m.3.is_some(),
+                    completed: m.4.is_some(),
+                    withdrawn: m.5.is_some(),
+                    opted_out: opted_out.is_some(),
+                };
                 RecipientStatus {
                     participant_id: id,
                     code,
@@ -81,16 +91,8 @@ pub fn recipients(conn: &mut DbConnection, campaign_id: i64) -> QueryResult<Vec<
                     service_area: service,
                     system_level: level,
                     delivery,
-                    progress: Progress::from_milestones(&Milestones {
-                        invited: true,
-                        opened: m.0.is_some(),
-                        consented: m.1.is_some(),
-                        declined: m.2.is_some(),
-                        started: m.3.is_some(),
-                        completed: m.4.is_some(),
-                        withdrawn: m.5.is_some(),
-                        opted_out: opted_out.is_some(),
-                    }),
+                    progress: Progress::from_milestones(&milestones),
+                    furthest: Progress::furthest(&milestones),
                     reminders_sent: reminders,
                 }
             },

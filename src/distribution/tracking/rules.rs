@@ -49,6 +49,9 @@ pub struct RecipientStatus {
     pub system_level: String,
     pub delivery: Delivery,
     pub progress: Progress,
+    /// The furthest step reached on the way to sending answers, even for someone who later withdrew:
+    /// the counts keep them where they got to, and withdrawal is a column of its own.
+    pub furthest: Progress,
     pub reminders_sent: i32,
 }
 
@@ -90,7 +93,7 @@ fn columns_of(recipient: &RecipientStatus) -> Vec<&'static str> {
         let order = [Opened, Consented, InProgress, Completed];
         match (
             order.iter().position(|p| *p == step),
-            order.iter().position(|p| *p == recipient.progress),
+            order.iter().position(|p| *p == recipient.furthest),
         ) {
             (Some(wanted), Some(at)) => at >= wanted,
             _ => false,
@@ -108,7 +111,7 @@ fn columns_of(recipient: &RecipientStatus) -> Vec<&'static str> {
     }
     match recipient.progress {
         Progress::Declined => columns.extend(["opened", "declined"]),
-        Progress::Withdrawn => columns.extend(["opened", "consented", "withdrawn"]),
+        Progress::Withdrawn => columns.push("withdrawn"),
         Progress::OptedOut => columns.push("opted_out"),
         _ => {}
     }
@@ -271,7 +274,27 @@ mod tests {
             system_level: "micro".into(),
             delivery,
             progress,
+            furthest: progress,
             reminders_sent: 0,
+        }
+    }
+
+    #[test]
+    fn someone_who_withdrew_counts_as_far_as_they_got() {
+        let mut withdrew = recipient("staff", Delivery::Sent, Progress::Withdrawn);
+        withdrew.furthest = Progress::Completed;
+        let mut early = recipient("staff", Delivery::Sent, Progress::Withdrawn);
+        early.furthest = Progress::Consented;
+        let summary = summarise(&[withdrew, early], None);
+        let all = &summary.overall;
+        for (column, count) in [
+            ("opened", 2),
+            ("consented", 2),
+            ("in_progress", 1),
+            ("completed", 1),
+            ("withdrawn", 2),
+        ] {
+            assert_eq!(value(all, column), Some(count), "{column}");
         }
     }
 
