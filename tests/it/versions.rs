@@ -443,9 +443,10 @@ async fn the_information_sheet_is_edited_on_a_page_and_rendered_safely(app: Test
         !shown.contains("<script>alert") && !shown.contains("alert('x')"),
         "no script"
     );
+    // Escaped, with the number a tap away.
     assert!(
-        shown.contains("Call 111 &lt;b&gt;any time&lt;&#x2F;b&gt;")
-            || shown.contains("Call 111 &lt;b&gt;any time&lt;/b&gt;")
+        shown.contains("Call <a href=\"tel:111\">111</a> &lt;b&gt;any time&lt;&#x2F;b&gt;"),
+        "{shown}"
     );
     assert!(shown.contains("up to 21 days") && shown.contains("I agree to audio recording"));
     assert!(!shown.contains("I agree to be contacted about future studies"));
