@@ -84,6 +84,7 @@ const AREAS: &[Area] = areas![
     "operations::subject_access" => operations::subject_access,
     "operations::retention" => operations::retention,
     "operations::audit_log" => operations::audit_log,
+    "overview" => overview,
 ];
 
 /// `/api/v1` as the document describes it: every area's routes.

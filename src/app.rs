@@ -96,7 +96,8 @@ fn routes(cfg: &mut web::ServiceConfig) {
     .configure(crate::operations::outbox::handlers::routes)
     .configure(crate::operations::subject_access::handlers::routes)
     .configure(crate::operations::retention::handlers::routes)
-    .configure(crate::operations::audit_log::handlers::routes);
+    .configure(crate::operations::audit_log::handlers::routes)
+    .configure(crate::overview::handlers::routes);
 }
 
 async fn not_found() -> Result<actix_web::HttpResponse, AppError> {

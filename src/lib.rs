@@ -27,6 +27,7 @@ pub mod responses;
 pub mod interviews;
 pub mod analysis;
 pub mod operations;
+pub mod overview;
 
 pub mod api;
 pub mod app;

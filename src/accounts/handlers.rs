@@ -20,8 +20,7 @@ use crate::web::page::{safe_next, see_other};
 use crate::web::{CurrentUser, Page};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(home))
-        .route("/login", web::get().to(sign_in_page))
+    cfg.route("/login", web::get().to(sign_in_page))
         .route("/login", web::post().to(sign_in))
         .route("/logout", web::post().to(sign_out))
         .route("/forgot-password", web::get().to(forgot_page))
@@ -55,10 +54,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/account/tokens", web::post().to(create_token))
         .route("/account/tokens/{id}/revoke", web::post().to(revoke_token));
-}
-
-async fn home(_user: CurrentUser, page: Page) -> Result<HttpResponse, AppError> {
-    page.render("home.html", tera::Context::new())
 }
 
 #[derive(Deserialize)]

@@ -8,7 +8,7 @@ use super::actions;
 use super::forms::{MemberForm, StudyForm};
 use super::invitations;
 use super::queries::{self, Member};
-use super::rules::{co_design_balance, StudyRole};
+use super::rules::StudyRole;
 use crate::audit::Origin;
 use crate::error::field_errors;
 use crate::error::{AppError, FieldErrors};
@@ -19,7 +19,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/studies", web::get().to(index))
         .route("/studies", web::post().to(create))
         .route("/studies/new", web::get().to(new_page))
-        .route("/studies/{id}", web::get().to(show))
         .route("/studies/{id}/edit", web::get().to(edit_page))
         .route("/studies/{id}/edit", web::post().to(edit))
         .route("/studies/{id}/jargon", web::get().to(jargon_page))
@@ -168,45 +167,6 @@ async fn create(
         "The study is created. You are its lead: add the co-design group next.",
     );
     Ok(see_other(&format!("/studies/{id}")))
-}
-
-async fn show(
-    user: CurrentUser,
-    page: Page,
-    path: web::Path<i64>,
-) -> Result<HttpResponse, AppError> {
-    let access = StudyAccess::open(&page.state().db, &user, path.into_inner()).await?;
-    let study_id = access.study.id;
-    let (members, questionnaires) = page
-        .state()
-        .db
-        .read(move |conn| {
-            Ok::<_, AppError>((
-                queries::members(conn, study_id)?,
-                super::questionnaires::queries::list_questionnaires(conn, study_id)?,
-            ))
-        })
-        .await?;
-    let balance = co_design_balance(members.iter().map(|m| (&m.roles, m.perspective)));
-    let mut context = tera::Context::new();
-    context.insert("study", &access.study);
-    context.insert("me", &access.me);
-    context.insert("members", &members);
-    context.insert("balance", &balance);
-    context.insert("questionnaires", &questionnaires);
-    if access.me.roles.lead {
-        let invited = invitations::actions::for_study(&page.state().db, study_id).await?;
-        context.insert("invitations", &invited);
-        let waiting = page
-            .state()
-            .db
-            .read(move |conn| {
-                queries::retention_lists_waiting(conn, study_id).map_err(AppError::from)
-            })
-            .await?;
-        context.insert("retention_waiting", &(waiting > 0));
-    }
-    page.render("studies/show.html", context)
 }
 
 async fn edit_page(

@@ -27,6 +27,7 @@ const TASKS: &[&str] = &[
     "interviews",
     "analysis",
     "operations",
+    "overview",
 ];
 const TOP: &[&str] = &["api", "app"];
 

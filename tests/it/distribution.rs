@@ -79,6 +79,30 @@ pub async fn published_study(app: &TestApp) -> (i64, i64, i64) {
         assert_eq!(status, StatusCode::ACCEPTED, "{body}");
         crate::helpers::accept_invitations(app, email).await;
     }
+    let (questionnaire, _) = draft_questionnaire(&lead, study).await;
+    let base = format!("/api/v1/studies/{study}/questionnaires/{questionnaire}");
+    let (status, sheet) = lead
+        .call(
+            Method::PUT,
+            &format!("{base}/information"),
+            Some(json!({
+                "summary": "We want to hear how you take part in improvement work.",
+                "full_text": "", "data_use": "", "withdrawal_days": 14,
+                "withdrawal_after": "What you said is kept, anonymised.", "retention": "",
+                "contact": "The study team: involvement@example.org",
+                "signposting": "Samaritans: 116 123, any time.",
+                "consent_statements": [{ "text": "I want to take part", "required": true }]
+            })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{sheet}");
+    let version = crate::helpers::publish(&lead, study, questionnaire).await;
+    (study, questionnaire, version)
+}
+
+/// A draft questionnaire with one section and one open question for everyone, written by the lead
+/// through the API. Returns (questionnaire, question).
+pub async fn draft_questionnaire(lead: &Caller<'_>, study: i64) -> (i64, i64) {
     let (status, questionnaire) = lead
         .call(
             Method::POST,
@@ -109,23 +133,7 @@ pub async fn published_study(app: &TestApp) -> (i64, i64, i64) {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{question}");
-    let (status, sheet) = lead
-        .call(
-            Method::PUT,
-            &format!("{base}/information"),
-            Some(json!({
-                "summary": "We want to hear how you take part in improvement work.",
-                "full_text": "", "data_use": "", "withdrawal_days": 14,
-                "withdrawal_after": "What you said is kept, anonymised.", "retention": "",
-                "contact": "The study team: involvement@example.org",
-                "signposting": "Samaritans: 116 123, any time.",
-                "consent_statements": [{ "text": "I want to take part", "required": true }]
-            })),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{sheet}");
-    let version = crate::helpers::publish(&lead, study, questionnaire).await;
-    (study, questionnaire, version)
+    (questionnaire, question["id"].as_i64().unwrap())
 }
 
 pub async fn add_participant(lead: &Caller<'_>, study: i64, body: Value) -> (i64, String) {

@@ -24,6 +24,7 @@ mod interviews;
 mod mail;
 mod matrix;
 mod openapi_conformance;
+mod overview;
 mod memos;
 mod metrics;
 mod outbox;

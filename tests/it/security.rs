@@ -145,6 +145,7 @@ pub const API: &[(&str, &str, Needs)] = &[
     ("DELETE", "/api/v1/me/tokens/{id}", Needs::Member),
     ("PUT", "/api/v1/me/password", Needs::Member),
     ("GET", "/api/v1/me/sessions", Needs::Member),
+    ("GET", "/api/v1/me/waiting", Needs::Member),
     ("DELETE", "/api/v1/me/sessions/{id}", Needs::Member),
     ("DELETE", "/api/v1/me/sessions", Needs::Member),
     ("GET", "/api/v1/users", Needs::Admin),
@@ -201,6 +202,7 @@ pub const API: &[(&str, &str, Needs)] = &[
     ("GET", "/api/v1/studies/{id}", Needs::Member),
     ("PUT", "/api/v1/studies/{id}", Needs::Member),
     ("GET", "/api/v1/studies/{id}/members", Needs::Member),
+    ("GET", "/api/v1/studies/{id}/tasks", Needs::Member),
     ("POST", "/api/v1/studies/{id}/members", Needs::Member),
     (
         "PUT",
@@ -645,6 +647,13 @@ const LEAD_OR_ANALYST: &[StudyRole] = &[StudyRole::Lead, StudyRole::Analyst];
 /// Campaign emails are written by the co-design group; how a campaign goes is seen by the whole team.
 const WRITERS: &[StudyRole] = &[StudyRole::Lead, StudyRole::CoDesigner];
 const VIEWERS: &[StudyRole] = &[StudyRole::Lead, StudyRole::CoDesigner, StudyRole::Analyst];
+/// The study page and its task list: every member sees their own steps.
+const ANY_ROLE: &[StudyRole] = &[
+    StudyRole::Lead,
+    StudyRole::CoDesigner,
+    StudyRole::Interviewer,
+    StudyRole::Analyst,
+];
 /// Interviews are for leads (every one) and interviewers (their own).
 const INTERVIEWERS: &[StudyRole] = &[StudyRole::Lead, StudyRole::Interviewer];
 
@@ -653,6 +662,8 @@ const INTERVIEWERS: &[StudyRole] = &[StudyRole::Lead, StudyRole::Interviewer];
 /// member without one of the roles gets 403; someone who is not a member, 404; a stranger is asked
 /// to sign in (pages) or gets 401 (API). The body is what a POST, PUT or PATCH sends.
 pub(crate) const STUDY_ROUTES: &[(&str, &str, &str, &[StudyRole])] = &[
+    ("GET", "/studies/{id}", "", ANY_ROLE),
+    ("GET", "/api/v1/studies/{id}/tasks", "", ANY_ROLE),
     ("GET", "/api/v1/studies/{id}/retention", "", LEAD),
     (
         "PUT",
