@@ -55,6 +55,7 @@ const AREAS: &[Area] = areas![
     "accounts" => accounts,
     "accounts::two_factor" => accounts::two_factor,
     "accounts::sso" => accounts::sso,
+    "accounts::setup" => accounts::setup,
     "studies" => studies,
     "studies::invitations" => studies::invitations,
     "studies::questionnaires" => studies::questionnaires,

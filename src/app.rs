@@ -66,6 +66,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
     .configure(crate::accounts::sso::handlers::routes)
     .configure(crate::accounts::handlers::routes)
     .configure(crate::accounts::admin::routes)
+    .configure(crate::accounts::setup::routes)
     .configure(crate::accounts::two_factor::handlers::routes)
     .configure(crate::accounts::held_forms::handlers::routes)
     .configure(crate::studies::handlers::routes)
@@ -97,7 +98,8 @@ fn routes(cfg: &mut web::ServiceConfig) {
     .configure(crate::operations::subject_access::handlers::routes)
     .configure(crate::operations::retention::handlers::routes)
     .configure(crate::operations::audit_log::handlers::routes)
-    .configure(crate::overview::handlers::routes);
+    .configure(crate::overview::handlers::routes)
+    .configure(crate::web::about::routes);
 }
 
 async fn not_found() -> Result<actix_web::HttpResponse, AppError> {

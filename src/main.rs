@@ -44,6 +44,9 @@ enum Command {
         #[arg(long)]
         url: Option<String>,
     },
+    /// Print the first-run address, where the first administrator is made in the browser (it works
+    /// only while nobody has an account).
+    SetupLink,
     /// Create an administrator account; the password is read from standard input.
     CreateAdmin {
         #[arg(long)]
@@ -153,6 +156,17 @@ async fn execute(command: Command) -> anyhow::Result<()> {
         Command::Migrate => upgrade::migrate(&settings, &mut std::io::stdout()),
         Command::Probe { url } => {
             check::probe(&url.unwrap_or_else(|| check::readiness_url(&settings.bind)))
+        }
+        Command::SetupLink => {
+            let db = migrated(&settings)?;
+            if actions::has_accounts(&db).await.map_err(describe)? {
+                bail!(
+                    "Voices is set up already: someone has an account. Sign in at {}/login",
+                    settings.base_url
+                );
+            }
+            println!("{}", voices::accounts::setup::first_run_url(&settings)?);
+            Ok(())
         }
         Command::CreateAdmin { email, name } => {
             let password = read_secret("password")?;
@@ -281,6 +295,13 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let backend = state.db.backend().name();
     let listener = TcpListener::bind(&bind).with_context(|| format!("binding {bind}"))?;
     tracing::info!(%bind, database = backend, "Voices is running at {base_url}");
+    if !actions::has_accounts(&state.db).await.map_err(describe)? {
+        // The address holds a secret, but it opens nothing once the first account exists.
+        let url = voices::accounts::setup::first_run_url(&state.settings)?;
+        tracing::info!(
+            "First run: nobody has an account yet. Open {url} to create the first administrator."
+        );
+    }
     let outbox_finished = state.outbox.finished();
     let server = run(listener, state)?;
     release_freed_memory();

@@ -529,11 +529,46 @@ pub async fn create_user(
     role: Role,
     password: String,
 ) -> Result<i64, AppError> {
+    insert_account(db, origin, email, display_name, role, password, false).await
+}
+
+/// Creates the first administrator from the first-run page; refused once any account exists, so two
+/// people racing through setup cannot both become administrators.
+pub async fn create_first_admin(
+    db: &Db,
+    origin: &Origin,
+    email: &str,
+    display_name: &str,
+    password: String,
+) -> Result<i64, AppError> {
+    insert_account(db, origin, email, display_name, Role::Admin, password, true).await
+}
+
+pub async fn has_accounts(db: &Db) -> Result<bool, AppError> {
+    db.read(|conn| queries::has_accounts(conn).map_err(AppError::from))
+        .await
+}
+
+async fn insert_account(
+    db: &Db,
+    origin: &Origin,
+    email: &str,
+    display_name: &str,
+    role: Role,
+    password: String,
+    only_first: bool,
+) -> Result<i64, AppError> {
     let email = rules::normalize_email(email);
     let display_name = display_name.to_string();
     let password_hash = hash_off_workers(password).await?;
     let origin = origin.clone();
     db.write(move |conn| {
+        if only_first && queries::has_accounts(conn)? {
+            return Err(AppError::invalid(
+                "email",
+                "Voices has been set up already: sign in instead",
+            ));
+        }
         if queries::find_user_by_email(conn, &email)?.is_some() {
             return Err(AppError::invalid(
                 "email",

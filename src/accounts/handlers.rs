@@ -74,6 +74,8 @@ async fn sign_in_page(page: Page, query: web::Query<NextQuery>) -> Result<HttpRe
         .is_some_and(|n| n.starts_with(super::held_forms::RESUME_PREFIX));
     context.insert("kept_form", &kept);
     context.insert("idle_minutes", &page.state().settings.session.idle_minutes);
+    let first_run = !actions::has_accounts(&page.state().db).await?;
+    context.insert("first_run", &first_run);
     page.render("accounts/sign_in.html", context)
 }
 

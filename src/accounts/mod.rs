@@ -1,4 +1,5 @@
-//! Accounts: people who sign in, their passwords, personal access tokens, invitations and roles.
+//! Accounts: people who sign in, their passwords, personal access tokens, invitations and roles; and
+//! setting Voices up (the first administrator, the organisation's details, a test email).
 
 pub mod actions;
 pub mod admin;
@@ -9,5 +10,6 @@ pub mod held_forms;
 pub mod passwords;
 pub mod queries;
 pub mod rules;
+pub mod setup;
 pub mod sso;
 pub mod two_factor;

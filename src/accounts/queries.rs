@@ -327,3 +327,8 @@ pub fn clear_failures(conn: &mut DbConnection, throttle_key: &str) -> QueryResul
         .execute(conn)
         .map(|_| ())
 }
+
+/// Whether anyone has an account yet: until then the first-run page is open.
+pub fn has_accounts(conn: &mut DbConnection) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(users::table.select(users::id))).get_result(conn)
+}

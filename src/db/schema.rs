@@ -836,6 +836,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    organisation (id) {
+        id -> BigInt,
+        name -> Text,
+        logo -> Nullable<Binary>,
+        logo_type -> Text,
+        privacy_url -> Text,
+        privacy_text -> Text,
+        contact_email -> Text,
+        contact_phone -> Text,
+        mail_checked_at -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     user_sessions,

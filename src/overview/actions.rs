@@ -4,13 +4,16 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::queries;
-use super::rules::{self, study_tasks, Task, Waiting, WaitingKind};
+use super::rules::{self, study_tasks, InstallFacts, Waiting, WaitingKind};
 use crate::analysis::report::queries::quote_consent;
+use crate::config::Settings;
 use crate::db::{Db, DbConnection};
 use crate::error::AppError;
 use crate::studies::access::StudyAccess;
 use crate::studies::queries::{studies_of, Member};
 use crate::studies::rules::{co_design_balance, CoDesignBalance};
+use crate::web::organisation::Organisation;
+use crate::web::task_list::Task;
 
 /// What waits for one person in one study.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -104,4 +107,23 @@ fn quotes_waiting(conn: &mut DbConnection, study_id: i64) -> Result<Option<Waiti
         .map(|(_, passages)| passages)
         .sum();
     Ok((count > 0).then(|| rules::waiting(study_id, WaitingKind::Quotes, study_id, count)))
+}
+
+/// The setup checklist, from the organisation as this page shows it and the install's counts.
+pub async fn setup_tasks(
+    db: &Db,
+    settings: &Settings,
+    organisation: &Organisation,
+) -> Result<Vec<Task>, AppError> {
+    let (accounts, studies) = db
+        .read(|conn| queries::install_counts(conn).map_err(AppError::from))
+        .await?;
+    Ok(rules::setup_tasks(&InstallFacts {
+        organisation_named: !organisation.name.is_empty(),
+        organisation_described: organisation.is_described(),
+        mail_checked: organisation.mail_checked_at.is_some(),
+        no_mail_server: crate::mail::writes_files(settings),
+        accounts,
+        studies,
+    }))
 }

@@ -6,10 +6,13 @@ use super::actions::{self, StudyWaiting, TaskList};
 use crate::error::{AppError, ErrorBody};
 use crate::state::AppState;
 use crate::studies::access::StudyAccess;
-use crate::web::CurrentUser;
+use crate::web::task_list::Task;
+use crate::web::{AdminUser, CurrentUser};
 
 pub fn routes<C: crate::web::ApiRoutes>(cfg: &mut C) {
-    cfg.service(study_tasks).service(waiting_for_me);
+    cfg.service(study_tasks)
+        .service(waiting_for_me)
+        .service(setup_checklist);
 }
 
 /// The study's steps in the order the work happens (co-design group, questionnaire, information and
@@ -46,4 +49,22 @@ async fn waiting_for_me(
     state: web::Data<AppState>,
 ) -> Result<web::Json<Vec<StudyWaiting>>, AppError> {
     Ok(web::Json(actions::waiting(&state.db, user.id).await?))
+}
+
+/// The administrator's checklist from an empty install to the first study: the organisation's
+/// details, a test email, inviting people, the first study.
+#[utoipa::path(
+    tag = "accounts",
+    responses((status = 200, body = Vec<Task>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+#[get("/admin/setup")]
+async fn setup_checklist(
+    _admin: AdminUser,
+    state: web::Data<AppState>,
+) -> Result<web::Json<Vec<Task>>, AppError> {
+    let organisation = crate::web::organisation::current(&state).await?;
+    Ok(web::Json(
+        actions::setup_tasks(&state.db, &state.settings, &organisation).await?,
+    ))
 }

@@ -5,14 +5,17 @@ use actix_web::{web, HttpResponse};
 
 use super::actions;
 use crate::error::AppError;
+use crate::identity::Role;
 use crate::studies::access::StudyAccess;
 use crate::studies::invitations;
 use crate::studies::queries::retention_lists_waiting;
 use crate::studies::questionnaires::queries::list_questionnaires;
-use crate::web::{CurrentUser, Page};
+use crate::web::task_list::TaskStatus;
+use crate::web::{AdminUser, CurrentUser, Page};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(home))
+        .route("/admin/setup", web::get().to(setup))
         .route("/studies/{id}", web::get().to(study));
 }
 
@@ -20,7 +23,34 @@ async fn home(user: CurrentUser, page: Page) -> Result<HttpResponse, AppError> {
     let waiting = actions::waiting(&page.state().db, user.id).await?;
     let mut context = tera::Context::new();
     context.insert("waiting", &waiting);
+    if user.role == Role::Admin {
+        let state = page.state();
+        let tasks = actions::setup_tasks(&state.db, &state.settings, page.organisation()).await?;
+        let left = tasks
+            .iter()
+            .filter(|t| t.status != TaskStatus::Completed)
+            .count();
+        context.insert("setup_steps_left", &left);
+    }
     page.render("home.html", context)
+}
+
+/// The administrator's checklist from an empty install to the first study.
+async fn setup(admin: AdminUser, page: Page) -> Result<HttpResponse, AppError> {
+    let state = page.state();
+    let tasks = actions::setup_tasks(&state.db, &state.settings, page.organisation()).await?;
+    let mut context = tera::Context::new();
+    context.insert(
+        "complete",
+        &tasks.iter().all(|t| t.status == TaskStatus::Completed),
+    );
+    context.insert("tasks", &tasks);
+    context.insert("admin_email", &admin.0.email.0);
+    context.insert(
+        "no_mail_server",
+        &crate::mail::no_server_note(&state.settings),
+    );
+    page.render("admin/setup.html", context)
 }
 
 async fn study(

@@ -11,8 +11,8 @@ use super::rules::{waiting, LeadingQuestionnaire, StudyFacts, Waiting, WaitingKi
 use crate::db::schema::{
     answers, campaigns, coding_round_sources, coding_rounds, codings, comments,
     interview_follow_ups, interviews, open_links, participants, questionnaire_sign_offs,
-    questionnaire_versions, questionnaires, questions, responses, revisions, study_members,
-    suggestions,
+    questionnaire_versions, questionnaires, questions, responses, revisions, studies,
+    study_members, suggestions, users,
 };
 use crate::db::{now, DbConnection};
 use crate::studies::consent::rules::ConsentStatement;
@@ -319,4 +319,12 @@ pub fn unapproved_passages(conn: &mut DbConnection, study_id: i64) -> QueryResul
         .group_by(answers::response_id)
         .select((answers::response_id, count_star()))
         .load(conn)
+}
+
+/// Accounts and studies, for the setup checklist.
+pub fn install_counts(conn: &mut DbConnection) -> QueryResult<(i64, i64)> {
+    Ok((
+        users::table.count().get_result(conn)?,
+        studies::table.count().get_result(conn)?,
+    ))
 }

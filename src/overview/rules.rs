@@ -6,27 +6,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::studies::rules::{CoDesignBalance, Roles};
-
-/// How far one step of the study has got, in the words of the GOV.UK task list pattern.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum TaskStatus {
-    NotStarted,
-    InProgress,
-    Completed,
-    CannotStartYet,
-}
-
-impl TaskStatus {
-    pub fn label(self) -> &'static str {
-        match self {
-            TaskStatus::NotStarted => "Not started",
-            TaskStatus::InProgress => "In progress",
-            TaskStatus::Completed => "Completed",
-            TaskStatus::CannotStartYet => "Cannot start yet",
-        }
-    }
-}
+use crate::web::task_list::{Task, TaskStatus};
 
 /// The questionnaire the task list follows: the one furthest on (published, then pilot, then draft).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
@@ -57,24 +37,6 @@ pub struct StudyFacts {
     pub responses_sent: i64,
     pub codings: i64,
     pub approved_quotes: i64,
-}
-
-/// One step of the study, as the task list shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct Task {
-    /// Stable name of the step: co_design_group, questionnaire, information, publish, participants,
-    /// campaign, interviews, analysis, report.
-    pub key: &'static str,
-    pub title: &'static str,
-    pub status: TaskStatus,
-    pub status_label: &'static str,
-    /// Where the step is done; none while it cannot start yet.
-    pub href: Option<String>,
-    /// One line on where the step stands, or why it cannot start yet.
-    pub hint: String,
-    /// What unblocks a step that cannot start yet.
-    pub unblock_href: Option<String>,
-    pub unblock_text: Option<&'static str>,
 }
 
 struct Step {
@@ -392,32 +354,87 @@ pub fn study_tasks(
     steps
         .into_iter()
         .map(|step| match step.state {
-            State::Open(status, hint) => Task {
-                key: step.key,
-                title: step.title,
-                status,
-                status_label: status.label(),
-                href: Some(step.href),
-                hint,
-                unblock_href: None,
-                unblock_text: None,
-            },
+            State::Open(status, hint) => Task::open(step.key, step.title, step.href, status, hint),
             State::Blocked {
                 why,
                 unblock_text,
                 unblock_href,
-            } => Task {
-                key: step.key,
-                title: step.title,
-                status: TaskStatus::CannotStartYet,
-                status_label: TaskStatus::CannotStartYet.label(),
-                href: None,
-                hint: why,
-                unblock_href: Some(unblock_href),
-                unblock_text: Some(unblock_text),
-            },
+            } => Task::blocked(step.key, step.title, why, unblock_text, unblock_href),
         })
         .collect()
+}
+
+/// What the setup checklist is worked out from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
+pub struct InstallFacts {
+    pub organisation_named: bool,
+    /// Name, contact and privacy notice all given.
+    pub organisation_described: bool,
+    pub mail_checked: bool,
+    /// Emails are only written to files.
+    pub no_mail_server: bool,
+    pub accounts: i64,
+    pub studies: i64,
+}
+
+/// An administrator's way from an empty install to the first study.
+pub fn setup_tasks(facts: &InstallFacts) -> Vec<Task> {
+    let status = |done: bool, begun: bool| match (done, begun) {
+        (true, _) => TaskStatus::Completed,
+        (false, true) => TaskStatus::InProgress,
+        (false, false) => TaskStatus::NotStarted,
+    };
+    vec![
+        Task::open(
+            "organisation",
+            "Your organisation",
+            "/admin/organisation".into(),
+            status(facts.organisation_described, facts.organisation_named),
+            if facts.organisation_described {
+                "Name, contact and privacy notice given; they show on every page."
+            } else {
+                "Give its contact details and privacy notice: every page shows them."
+            },
+        ),
+        Task::open(
+            "mail",
+            "Check that emails reach people",
+            "/admin/setup#mail".into(),
+            status(facts.mail_checked, false),
+            if facts.mail_checked {
+                "The mail server accepted a test email."
+            } else if facts.no_mail_server {
+                "No mail server is set up yet: emails are only written to files."
+            } else {
+                "Send yourself a test email."
+            },
+        ),
+        Task::open(
+            "people",
+            "Invite the people who will use Voices",
+            "/admin/users/invite".into(),
+            status(facts.accounts > 1, false),
+            if facts.accounts > 1 {
+                format!(
+                    "{} have accounts.",
+                    plural(facts.accounts, "person", "people")
+                )
+            } else {
+                "Study leads, co-designers, interviewers and analysts; study leads can also invite people into their study.".into()
+            },
+        ),
+        Task::open(
+            "study",
+            "Create the first study",
+            "/studies/new".into(),
+            status(facts.studies > 0, false),
+            if facts.studies > 0 {
+                format!("{} so far.", plural(facts.studies, "study", "studies"))
+            } else {
+                "Its page then lists every step, from the co-design group to the report.".into()
+            },
+        ),
+    ]
 }
 
 /// One kind of thing waiting for a person in one study.

@@ -228,6 +228,13 @@ pub async fn render_errors(
         context.insert("message", &message);
         context.insert("flashes", &Vec::<super::page::Flash>::new());
         context.insert("errors", &crate::error::FieldErrors::new());
+        context.insert(
+            "participant_page",
+            &super::organisation::is_participant_path(request.path()),
+        );
+        if let Some(organisation) = state.and_then(|s| super::organisation::cached(s)) {
+            context.insert("organisation", &*organisation);
+        }
         let html = state
             .map(|s| s.render_bare("errors/error.html", &context))
             .unwrap_or_else(|| Err(anyhow::anyhow!("no app state")));

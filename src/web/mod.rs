@@ -7,9 +7,13 @@ pub mod contact_links;
 pub mod csrf;
 pub mod markdown;
 pub mod middleware;
+pub mod organisation;
 pub mod page;
 pub mod request_metrics;
+pub mod task_list;
 pub mod templates;
+pub mod upload;
+pub mod about;
 
 pub use api_routes::ApiRoutes;
 pub use auth::{AdminUser, CurrentUser};

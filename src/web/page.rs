@@ -21,6 +21,8 @@ pub struct Flash {
 
 pub struct Page {
     state: web::Data<AppState>,
+    /// Shown in every page's header and footer.
+    organisation: std::sync::Arc<super::organisation::Organisation>,
     session: Session,
     pub user: Option<CurrentUser>,
     request: HttpRequest,
@@ -38,6 +40,7 @@ impl FromRequest for Page {
                 .cloned()
                 .ok_or_else(|| AppError::internal(anyhow::anyhow!("no app state")))?;
             Ok(Page {
+                organisation: super::organisation::current(&state).await?,
                 user: resolve(&req).await?,
                 session: req.get_session(),
                 request: req.clone(),
@@ -54,6 +57,10 @@ impl Page {
 
     pub fn session(&self) -> &Session {
         &self.session
+    }
+
+    pub fn organisation(&self) -> &super::organisation::Organisation {
+        &self.organisation
     }
 
     pub fn request(&self) -> &HttpRequest {
@@ -96,6 +103,7 @@ impl Page {
         mut context: tera::Context,
     ) -> Result<HttpResponse, AppError> {
         context.insert("user", &self.user);
+        context.insert("organisation", &*self.organisation);
         context.insert("csrf_token", &super::csrf::token(&self.session));
         context.insert("current_path", self.request.path());
         // The sign-in form and the pages that refuse passwords show the single sign-on button.

@@ -201,6 +201,12 @@ async fn keyboard_flow(client: &Client, app: &TestApp, audit: &mut Audit) {
         ("/admin/audit", "Audit log"),
         ("/no-such-page", "Page not found"),
         ("/accounts/continue/not-a-real-link", "Continue signing in"),
+        ("/admin/setup", "Setting up Voices"),
+        ("/admin/organisation", "Your organisation"),
+        ("/accessibility", "Accessibility statement for Voices"),
+        ("/cookies", "Cookies"),
+        ("/contact", "Contact us"),
+        ("/privacy", "Privacy notice"),
         ("/admin/users/invite", "Invite someone"),
     ] {
         client.goto(&app.url(path)).await.unwrap();
@@ -522,6 +528,7 @@ async fn distribution_flow(client: &Client, app: &TestApp, audit: &mut Audit) {
     type_into(client, "#password", &(PASSWORD.to_string() + &Key::Enter)).await;
     wait_for_text(client, "h1", "Hello").await;
     let pages = [
+        (format!("/studies/{study}"), "study page with its task list"),
         (format!("/studies/{study}/participants"), "roster"),
         (
             format!("/studies/{study}/participants/new"),

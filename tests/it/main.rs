@@ -41,6 +41,7 @@ mod retention;
 mod rounds;
 mod security;
 mod sessions;
+mod setup;
 mod shared_views;
 mod smtp;
 mod sso;

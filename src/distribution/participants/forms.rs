@@ -63,29 +63,17 @@ impl ParticipantPatch {
     }
 }
 
-/// A body read whole, or refused with a message once it passes `limit` bytes.
-pub async fn read_limited<S, E>(mut stream: S, limit: usize) -> Result<Vec<u8>, AppError>
+/// A CSV body read whole, or refused once it passes `limit` bytes.
+pub async fn read_limited<S, E>(stream: S, limit: usize) -> Result<Vec<u8>, AppError>
 where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
     E: std::fmt::Display,
 {
-    let mut body = Vec::new();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| {
-            AppError::invalid("file", &format!("The upload broke off ({e}). Try again."))
-        })?;
-        if body.len() + chunk.len() > limit {
-            return Err(AppError::invalid(
-                "file",
-                &format!(
-                    "The file is larger than {} MB. Split it into smaller files and import them one after another.",
-                    limit / (1024 * 1024)
-                ),
-            ));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
+    let too_large = format!(
+        "The file is larger than {} MB. Split it into smaller files and import them one after another.",
+        limit / (1024 * 1024)
+    );
+    crate::web::upload::read_limited(stream, limit, "file", &too_large).await
 }
 
 /// What the import form sent: a chosen file, or else the text pasted into the box (kept, so the
