@@ -21,8 +21,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 async fn home(user: CurrentUser, page: Page) -> Result<HttpResponse, AppError> {
     let waiting = actions::waiting(&page.state().db, user.id).await?;
+    let invited = invitations::actions::for_person(&page.state().db, user.id).await?;
     let mut context = tera::Context::new();
     context.insert("waiting", &waiting);
+    context.insert("study_invitations", &invited);
     if user.role == Role::Admin {
         let state = page.state();
         let tasks = actions::setup_tasks(&state.db, &state.settings, page.organisation()).await?;

@@ -143,7 +143,11 @@ pub fn study_tasks(
         steps.push(Step {
             key: "information",
             title: "Information and consent",
-            href: questionnaire_href("/information"),
+            // Straight to the form until the sheet is complete; then to read it.
+            href: questionnaire_href(match &facts.leading {
+                Some(q) if q.information_complete && q.consent_statements > 0 => "/information",
+                _ => "/information/edit",
+            }),
             state,
         });
         let state = match &facts.leading {
