@@ -358,13 +358,16 @@ pub async fn request_password_reset(
 }
 
 /// An administrator invites someone: the account is created without a password and an email link lets
-/// them choose one. The email is queued with the account and leaves from the outbox.
+/// them choose one. The email is queued with the account and leaves from the outbox. `joining` says
+/// what they are invited to do, in words ("the study “Involvement” as a co-designer"), when a study
+/// lead invites them.
 pub async fn invite(
     state: &AppState,
     origin: &Origin,
     email: &str,
     display_name: &str,
     role: Role,
+    joining: Option<String>,
 ) -> Result<User, AppError> {
     let email = rules::normalize_email(email);
     let display_name = display_name.trim().to_string();
@@ -399,6 +402,7 @@ pub async fn invite(
             );
             context.insert("link", &link);
             context.insert("days", &days);
+            context.insert("joining", &joining);
             let purpose = LinkPurpose::Invitation;
             issue_link(
                 conn,

@@ -236,7 +236,16 @@ async fn invite(
     }
     let role = Role::parse(&form.role).unwrap_or(Role::Member);
     let origin = origin.by(admin.id);
-    match actions::invite(page.state(), &origin, &form.email, &form.display_name, role).await {
+    match actions::invite(
+        page.state(),
+        &origin,
+        &form.email,
+        &form.display_name,
+        role,
+        None,
+    )
+    .await
+    {
         Ok(user) => {
             match crate::mail::no_server_note(&page.state().settings) {
                 None => page.flash(

@@ -197,6 +197,7 @@ async fn invite_user(
         &body.email,
         &body.display_name,
         role,
+        None,
     )
     .await?;
     Ok(HttpResponse::Created().json(Invited {

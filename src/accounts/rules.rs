@@ -101,7 +101,13 @@ pub const NAME_MESSAGE: &str =
 /// would make into a link (an address with `://`, `www.`, an `@`, or a word with a dot inside it such
 /// as `evil.example`). "Dr. Ann O'Neil-Smith" is fine.
 pub fn plain_name(name: &str) -> bool {
-    let name = name.trim();
+    plain_words(name, NAME_MAX_CHARS)
+}
+
+/// Text typed by one person that goes into an email to another (a name, a study's title) only when it
+/// is plain words of at most `max_chars`: nobody can use an invitation to send someone a link.
+pub fn plain_words(text: &str, max_chars: usize) -> bool {
+    let text = text.trim();
     let linkish = |word: &str| {
         let word = word.trim_matches(|c: char| !c.is_alphanumeric());
         word.contains("://")
@@ -109,10 +115,10 @@ pub fn plain_name(name: &str) -> bool {
             || word.contains('@')
             || word.split('.').filter(|part| !part.is_empty()).count() > 1
     };
-    !name.is_empty()
-        && name.chars().count() <= NAME_MAX_CHARS
-        && !name.chars().any(|c| c.is_control() || c == '<' || c == '>')
-        && !name.split_whitespace().any(linkish)
+    !text.is_empty()
+        && text.chars().count() <= max_chars
+        && !text.chars().any(|c| c.is_control() || c == '<' || c == '>')
+        && !text.split_whitespace().any(linkish)
 }
 
 #[cfg(test)]

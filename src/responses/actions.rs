@@ -15,6 +15,7 @@ use crate::error::AppError;
 use crate::mail::Mailer;
 use crate::security::hash_token;
 use crate::state::AppState;
+use crate::studies::preview::rules::audience_for;
 use crate::studies::preview::rules::Audience;
 use crate::studies::versions::cache::Snapshots;
 use crate::studies::versions::rules::Snapshot;
@@ -88,7 +89,7 @@ impl Visit {
     pub fn audience(&self) -> Option<Audience> {
         match &self.response {
             Some(r) => Audience::parse(&r.audience),
-            None => rules::audience_for(&self.person.group, self.person.needs_easy_read()),
+            None => audience_for(&self.person.group, self.person.needs_easy_read()),
         }
     }
 
@@ -399,7 +400,7 @@ pub async fn choose_group(
         queries::set_group(conn, visit.target.participant_id, group)?;
         visit.person.group = group.to_string();
         let audience =
-            rules::audience_for(group, easy_read).ok_or_else(|| AppError::invalid("group", ""))?;
+            audience_for(group, easy_read).ok_or_else(|| AppError::invalid("group", ""))?;
         insert_online_response(conn, &visit, audience)
     })
     .await

@@ -29,10 +29,9 @@ pub struct Person {
 
 impl Person {
     pub fn needs_easy_read(&self) -> bool {
-        self.communication_needs
-            .as_deref()
-            .and_then(|n| serde_json::from_str::<Vec<String>>(n).ok())
-            .is_some_and(|needs| needs.iter().any(|n| n == "easy_read"))
+        crate::distribution::participants::rules::needs_easy_read(
+            self.communication_needs.as_deref(),
+        )
     }
 }
 

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 use crate::error::FieldErrors;
 use crate::studies::consent::rules::{statement_field, ConsentStatement, Information};
-use crate::studies::preview::rules::{Audience, Preview, PreviewQuestion, PreviewSection};
+use crate::studies::preview::rules::{Preview, PreviewQuestion, PreviewSection};
 use crate::studies::questionnaires::rules::QuestionKind;
 use crate::studies::versions::rules::{canonical_json_of, content_hash};
 
@@ -83,18 +83,6 @@ pub fn declined(statements: &[ConsentStatement]) -> Vec<StatementAnswer> {
 }
 
 // ---- Whose wording ----
-
-/// The wording a participant reads: their group's, or easy read for service users and carers whose
-/// communication needs say so. None while their group is unknown (they joined by an open link).
-pub fn audience_for(group: &str, easy_read: bool) -> Option<Audience> {
-    match group {
-        "staff" => Some(Audience::Staff),
-        "service_user" | "carer" if easy_read => Some(Audience::EasyRead),
-        "service_user" => Some(Audience::ServiceUser),
-        "carer" => Some(Audience::Carer),
-        _ => None,
-    }
-}
 
 // ---- Answers ----
 
@@ -338,11 +326,7 @@ impl Journey {
     pub fn minutes_left(&self, from: usize, answers: &Answers) -> u32 {
         let seconds: u32 = (from..self.pages().len())
             .flat_map(|i| self.shown(i, answers).collect::<Vec<_>>())
-            .map(|q| match q.kind {
-                QuestionKind::LongText => 90,
-                QuestionKind::ShortText => 30,
-                _ => 15,
-            })
+            .map(|q| q.kind.seconds_to_answer())
             .sum();
         seconds.div_ceil(60)
     }
@@ -557,6 +541,7 @@ mod tests {
     use super::*;
     use crate::studies::preview::rules::preview;
     use crate::studies::preview::rules::tests as preview_tests;
+    use crate::studies::preview::rules::Audience;
     use crate::studies::versions::rules::SnapshotQuestion;
 
     fn question(id: i64, kind: &str) -> SnapshotQuestion {
@@ -614,18 +599,6 @@ mod tests {
             required: true,
         });
         assert_ne!(before, information_hash(&info));
-    }
-
-    #[test]
-    fn easy_read_is_for_service_users_and_carers_who_need_it() {
-        assert_eq!(audience_for("staff", true), Some(Audience::Staff));
-        assert_eq!(audience_for("carer", true), Some(Audience::EasyRead));
-        assert_eq!(audience_for("carer", false), Some(Audience::Carer));
-        assert_eq!(
-            audience_for("service_user", false),
-            Some(Audience::ServiceUser)
-        );
-        assert_eq!(audience_for("", false), None);
     }
 
     #[test]

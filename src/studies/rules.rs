@@ -42,6 +42,14 @@ impl Perspective {
 }
 
 /// The study roles one member holds; any combination, at least one.
+fn article(word: &str) -> &'static str {
+    if word.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    }
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Roles {
     pub lead: bool,
@@ -51,6 +59,25 @@ pub struct Roles {
 }
 
 impl Roles {
+    /// The roles in words, for an invitation: "a co-designer", "a lead and an interviewer".
+    pub fn in_words(&self) -> String {
+        let names: Vec<String> = [
+            (self.lead, "lead"),
+            (self.co_designer, "co-designer"),
+            (self.interviewer, "interviewer"),
+            (self.analyst, "analyst"),
+        ]
+        .into_iter()
+        .filter(|(held, _)| *held)
+        .map(|(_, name)| format!("{} {name}", article(name)))
+        .collect();
+        match names.split_last() {
+            None => "a member".into(),
+            Some((last, [])) => last.clone(),
+            Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        }
+    }
+
     pub fn has(&self, role: StudyRole) -> bool {
         match role {
             StudyRole::Lead => self.lead,
@@ -297,6 +324,29 @@ pub fn check_jargon(lines: &[String]) -> Result<Vec<String>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn roles_read_as_words_in_an_invitation() {
+        let roles = |lead, co_designer, interviewer, analyst| Roles {
+            lead,
+            co_designer,
+            interviewer,
+            analyst,
+        };
+        assert_eq!(roles(false, true, false, false).in_words(), "a co-designer");
+        assert_eq!(
+            roles(false, false, true, false).in_words(),
+            "an interviewer"
+        );
+        assert_eq!(
+            roles(true, false, true, false).in_words(),
+            "a lead and an interviewer"
+        );
+        assert_eq!(
+            roles(true, true, false, true).in_words(),
+            "a lead, a co-designer and an analyst"
+        );
+    }
 
     #[test]
     fn jargon_lists_are_tidied_and_limited() {

@@ -2443,10 +2443,10 @@ async fn an_empty_install_reaches_a_sent_campaign_by_following_the_pages() {
             lead.link(client, "Sign-off and publishing").await;
             wait_for_text(client, "h1", "Sign-off and versions").await;
             lead.submit(client, "Move to pilot").await;
-            wait_for(client, ".notice").await;
+            wait_for_text(client, ".notice", "now in pilot").await;
             lead.submit(client, "Sign off the questionnaire as it is now")
                 .await;
-            wait_for(client, ".notice").await;
+            wait_for_text(client, ".notice", "You have signed off").await;
             check_on_phone(client, &mut audit, "waiting for the advisor's sign-off").await;
             submit_header(client, "Sign out").await;
             wait_for(client, "#email").await;
@@ -2479,7 +2479,7 @@ async fn an_empty_install_reaches_a_sent_campaign_by_following_the_pages() {
             advisor
                 .submit(client, "Sign off the questionnaire as it is now")
                 .await;
-            wait_for(client, ".notice").await;
+            wait_for_text(client, ".notice", "You have signed off").await;
             submit_header(client, "Sign out").await;
             wait_for(client, "#email").await;
 
@@ -2509,7 +2509,7 @@ async fn an_empty_install_reaches_a_sent_campaign_by_following_the_pages() {
             lead.fill(client, "#name", "Pat").await;
             lead.fill(client, "#email", "pat@example.org").await;
             lead.submit(client, "Add participant").await;
-            wait_for(client, ".notice").await;
+            wait_for_text(client, ".notice", "is added to the roster").await;
 
             lead.follow(
                 client,
@@ -2536,7 +2536,7 @@ async fn an_empty_install_reaches_a_sent_campaign_by_following_the_pages() {
                 "//main//button[starts-with(normalize-space(), 'Send invitations')]",
             )
             .await;
-            wait_for(client, ".notice").await;
+            wait_for_text(client, ".notice", "invitation queued").await;
 
             lead.follow(
                 client,
@@ -2569,10 +2569,9 @@ async fn an_empty_install_reaches_a_sent_campaign_by_following_the_pages() {
         lead.pages, lead.fields, advisor.pages, advisor.fields
     );
     let sent = app.wait_for_email("pat@example.org").await;
-    assert!(
-        sent.contains("Northshire") || sent.contains("Involvement"),
-        "{sent}"
-    );
+    let sent = sent.replace("=\r\n", "").replace("=\n", "");
+    // One open question, as the first page will say: the invitation's estimate comes from it.
+    assert!(sent.contains("It takes about 2 minutes"), "{sent}");
     assert!(
         audit.problems.is_empty(),
         "accessibility problems:\n{}",

@@ -88,13 +88,24 @@ async fn known_and_unknown_addresses_get_the_same_answer(backend: Backend) {
         .await;
     assert_eq!(invited.as_array().unwrap().len(), 2);
 
-    // The person with an account gets a notice (greeting them by their own name, carrying neither the
-    // study's title nor the typed name); the new person an invitation to choose a password.
+    // The person with an account gets a notice greeting them by their own name (not the typed one)
+    // and naming the study and the roles offered; the new person an invitation to choose a password
+    // that says the same.
     let notice = app.wait_for_email("known@example.org").await;
-    assert!(notice.contains("Hello Test Person") && notice.contains("invited you to join a study"));
-    assert!(!notice.contains("Involvement") && !notice.contains("Kim"));
+    let notice = notice.replace("=\r\n", "").replace("=\n", "");
+    assert!(notice.contains("Hello Test Person"), "{notice}");
+    assert!(
+        notice.contains("Involvement") && notice.contains("as a co-designer"),
+        "{notice}"
+    );
+    assert!(!notice.contains("Kim"));
     let welcome = app.wait_for_email("new@example.org").await;
+    let welcome = welcome.replace("=\r\n", "").replace("=\n", "");
     assert!(welcome.contains("Choose your password") || welcome.contains("choose your password"));
+    assert!(
+        welcome.contains("Involvement") && welcome.contains("as a co-designer"),
+        "{welcome}"
+    );
 
     // Links and addresses cannot ride in a name.
     for name in [

@@ -13,7 +13,9 @@ use crate::audit::{self, Origin};
 use crate::db::{now, Db};
 use crate::error::{AppError, FieldErrors};
 use crate::mail::outbox::{self, Kind, Queued};
+use crate::studies::preview::rules::MinutesToAnswer;
 use crate::studies::rules::{IdentityView, SAMPLE_PERSON};
+use crate::studies::versions::rules::Snapshot;
 
 /// A campaign as submitted by a form or the API, before checking.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
@@ -441,13 +443,14 @@ pub async fn preview(
     base_url: &str,
     identities: IdentityView,
 ) -> Result<Preview, AppError> {
-    let (study_id, code) = (campaign.study_id, participant_code);
+    let (study_id, code, version_id) = (campaign.study_id, participant_code, campaign.version_id);
     let real_person = identities == IdentityView::Everyone;
     let origin = origin.clone();
-    let (study_title, jargon, person) = db
+    let (study_title, jargon, snapshot, person) = db
         .write(move |conn| {
             let title = crate::studies::queries::study_title(conn, study_id)?;
             let jargon = crate::studies::queries::jargon(conn, study_id)?;
+            let snapshot = crate::studies::versions::queries::version_snapshot(conn, version_id)?;
             let person = if real_person {
                 let person = crate::distribution::links::queries::preview_person(
                     conn,
@@ -469,9 +472,10 @@ pub async fn preview(
                 let (code, name) = SAMPLE_PERSON;
                 Some((code.to_string(), Some(name.to_string())))
             };
-            Ok::<_, AppError>((title, jargon, person))
+            Ok::<_, AppError>((title, jargon, snapshot, person))
         })
         .await?;
+    let snapshot: Snapshot = serde_json::from_str(&snapshot).map_err(AppError::internal)?;
     let (code, name) = person.ok_or_else(|| {
         AppError::invalid(
             "participant",
@@ -485,6 +489,8 @@ pub async fn preview(
         study: study_title,
         contact: campaign.contact.clone(),
         opt_out_link: format!("{base_url}/o/example-opt-out-link"),
+        // The sample person's group is not known: the longest any group needs.
+        minutes: MinutesToAnswer::of(&snapshot).for_audience(None),
     };
     let render = |subject: &str, body: &str| {
         EmailTemplates::new(subject, body)

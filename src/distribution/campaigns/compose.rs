@@ -12,8 +12,12 @@ use super::rules::{self, EmailTemplates, Placeholders};
 use crate::db::schema::{campaigns, participant_identities, participants, participations, studies};
 use crate::db::{now, DbConnection};
 use crate::distribution::links::queries::{record_tokens, Purpose};
+use crate::distribution::participants::rules::needs_easy_read;
 use crate::mail::outbox::{Composed, Composer, Composition, Kind, OutboxMessage};
 use crate::security::derived_token;
+use crate::studies::preview::rules::{audience_for, MinutesToAnswer};
+use crate::studies::versions::queries::version_snapshot;
+use crate::studies::versions::rules::Snapshot;
 
 pub struct CampaignComposer {
     link_key: Vec<u8>,
@@ -44,8 +48,10 @@ struct Recipient {
     ),
     study_id: i64,
     opted_out_at: Option<NaiveDateTime>,
+    group: String,
     name: Option<String>,
     email: Option<String>,
+    communication_needs: Option<String>,
 }
 
 impl Recipient {
@@ -76,8 +82,10 @@ impl Composer for CampaignComposer {
                 ),
                 participants::study_id,
                 participants::opted_out_at,
+                participants::participant_group,
                 participant_identities::name.nullable(),
                 participant_identities::email.nullable(),
+                participant_identities::communication_needs.nullable(),
             ))
             .load::<Recipient>(conn)?
             .into_iter()
@@ -107,6 +115,7 @@ impl Composer for CampaignComposer {
             .load::<(i64, String)>(conn)?
             .into_iter()
             .collect();
+        let minutes = minutes_by_campaign(conn, &campaigns)?;
 
         let mut templates: HashMap<(i64, bool), Result<EmailTemplates, String>> = HashMap::new();
         let mut tokens = Vec::new();
@@ -118,6 +127,7 @@ impl Composer for CampaignComposer {
                 &recipients,
                 &campaigns,
                 &titles,
+                &minutes,
                 &mut templates,
                 &mut tokens,
                 at,
@@ -137,6 +147,7 @@ impl CampaignComposer {
         recipients: &HashMap<i64, Recipient>,
         campaigns: &HashMap<i64, Campaign>,
         titles: &HashMap<i64, String>,
+        minutes: &HashMap<i64, MinutesToAnswer>,
         templates: &mut HashMap<(i64, bool), Result<EmailTemplates, String>>,
         tokens: &mut Vec<(i64, Purpose, String)>,
         at: NaiveDateTime,
@@ -193,6 +204,12 @@ impl CampaignComposer {
             study: titles.get(&recipient.study_id).cloned().unwrap_or_default(),
             contact: campaign.contact.clone(),
             opt_out_link: format!("{}/o/{}", self.base_url, opt_out.secret),
+            minutes: minutes.get(&campaign.id).map_or(1, |m| {
+                m.for_audience(audience_for(
+                    &recipient.group,
+                    needs_easy_read(recipient.communication_needs.as_deref()),
+                ))
+            }),
         };
         match email_templates.render(&values) {
             Ok(rendered) => {
@@ -209,4 +226,31 @@ impl CampaignComposer {
             Err(problem) => Composition::Cancel(format!("the template failed: {problem}")),
         }
     }
+}
+
+/// The time each audience needs for each campaign's version, worked out once per batch.
+fn minutes_by_campaign(
+    conn: &mut DbConnection,
+    campaigns: &HashMap<i64, Campaign>,
+) -> QueryResult<HashMap<i64, MinutesToAnswer>> {
+    let mut by_version: HashMap<i64, Option<MinutesToAnswer>> = HashMap::new();
+    let mut found = HashMap::new();
+    for campaign in campaigns.values() {
+        let minutes = match by_version.entry(campaign.version_id) {
+            std::collections::hash_map::Entry::Occupied(known) => known.into_mut(),
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                let text = version_snapshot(conn, campaign.version_id)?;
+                // A snapshot that cannot be read leaves the estimate out rather than the email.
+                slot.insert(
+                    serde_json::from_str::<Snapshot>(&text)
+                        .ok()
+                        .map(|snapshot| MinutesToAnswer::of(&snapshot)),
+                )
+            }
+        };
+        if let Some(minutes) = minutes {
+            found.insert(campaign.id, minutes.clone());
+        }
+    }
+    Ok(found)
 }

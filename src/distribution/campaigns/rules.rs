@@ -18,6 +18,7 @@ pub const PLACEHOLDERS: &[&str] = &[
     "study",
     "contact",
     "opt_out_link",
+    "minutes",
 ];
 
 pub const SUBJECT_MAX: usize = 200;
@@ -30,8 +31,8 @@ pub const DEFAULT_INVITATION_BODY: &str = "Hello {{ name }},
 We are asking staff, people who use our services and carers what helps and what gets in the way of \
 involving service users and carers in improving our services.
 
-Your answers would help. It takes about 15 minutes, you can stop and come back to it, and you do not \
-have to answer every question.
+Your answers would help. It takes about {{ minutes }} minutes, you can stop and come back to it, and you \
+do not have to answer every question.
 
 Start here: {{ link }}
 
@@ -144,6 +145,8 @@ pub struct Placeholders {
     pub study: String,
     pub contact: String,
     pub opt_out_link: String,
+    /// About how long the questionnaire takes this person (their group's wording), in minutes.
+    pub minutes: u32,
 }
 
 impl Placeholders {
@@ -354,6 +357,7 @@ mod tests {
             closing_date: "Friday 18 December 2026".into(),
             study: "Involvement".into(),
             contact: "team@example.org".into(),
+            minutes: 6,
             opt_out_link: "https://voices.example/o/xyz".into(),
         }
     }

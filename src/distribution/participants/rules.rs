@@ -552,6 +552,17 @@ pub fn check_removals(
     }
 }
 
+/// Whether stored communication needs (a JSON list of names) ask for easy read.
+pub fn needs_easy_read(communication_needs: Option<&str>) -> bool {
+    communication_needs
+        .and_then(|n| serde_json::from_str::<Vec<String>>(n).ok())
+        .is_some_and(|needs| {
+            needs
+                .iter()
+                .any(|n| n == CommunicationNeed::EasyRead.as_str())
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,7 +10,7 @@ use validator::ValidateEmail;
 use super::queries::{self, Invitation, MyInvitation, NewInvitation};
 use super::rules;
 use crate::accounts::queries as accounts;
-use crate::accounts::rules::{normalize_email, plain_name, NAME_MESSAGE};
+use crate::accounts::rules::{normalize_email, plain_name, plain_words, NAME_MESSAGE};
 use crate::audit::{self, Origin};
 use crate::db::{now, Db};
 use crate::error::AppError;
@@ -19,6 +19,9 @@ use crate::mail::Mailer;
 use crate::state::AppState;
 use crate::studies::forms::MemberForm;
 use crate::studies::queries as studies;
+
+/// Longer titles are left out of invitation emails ("a study") rather than cut.
+const STUDY_TITLE_IN_EMAIL_MAX: usize = 120;
 
 /// Invites someone to a study (the caller has checked that the inviter leads it).
 pub async fn invite(
@@ -41,15 +44,23 @@ pub async fn invite(
     }
     let settings = state.settings.invitations.clone();
     let lookup = email.clone();
-    let (existing, (by_person, on_site)) = state
+    let (existing, (by_person, on_site), study_title) = state
         .db
         .read(move |conn| {
             Ok::<_, AppError>((
                 accounts::find_user_by_email(conn, &lookup)?,
                 queries::sent_since(conn, inviter_id, now() - Duration::hours(1))?,
+                studies::study_title(conn, study_id)?,
             ))
         })
         .await?;
+    let roles_in_words = form.roles().in_words();
+    // Anyone with an account can make a study, so its title goes into the email only as plain words.
+    let study_title = plain_words(&study_title, STUDY_TITLE_IN_EMAIL_MAX).then_some(study_title);
+    let joining = match &study_title {
+        Some(title) => format!("the study “{title}” as {roles_in_words}"),
+        None => format!("a study as {roles_in_words}"),
+    };
     if let Some(limit) = rules::limit_reached(
         by_person,
         on_site,
@@ -61,7 +72,15 @@ pub async fn invite(
     let (user, known) = match existing {
         Some(user) => (user, true),
         None => (
-            crate::accounts::actions::invite(state, origin, &email, &name, Role::Member).await?,
+            crate::accounts::actions::invite(
+                state,
+                origin,
+                &email,
+                &name,
+                Role::Member,
+                Some(joining),
+            )
+            .await?,
             false,
         ),
     };
@@ -102,6 +121,8 @@ pub async fn invite(
                 context.insert("name", &user.display_name);
                 context.insert("inviter", &inviter);
                 context.insert("link", &link);
+                context.insert("study", &study_title);
+                context.insert("roles", &roles_in_words);
                 mailer
                     .queue(
                         conn,

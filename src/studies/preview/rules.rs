@@ -98,6 +98,57 @@ pub struct Preview {
     pub consent_statements: Vec<ConsentStatement>,
 }
 
+impl Preview {
+    /// About how many minutes the whole questionnaire takes this audience, rounded up, counting the
+    /// questions everyone is asked (and those shown by an answer on the same page): the first page says
+    /// the same, so the invitation's promise matches what people meet.
+    pub fn minutes_to_answer(&self) -> u32 {
+        let seconds: u32 = self
+            .sections
+            .iter()
+            .flat_map(|section| {
+                section.questions.iter().filter(|q| {
+                    q.condition.as_ref().is_none_or(|c| {
+                        section
+                            .questions
+                            .iter()
+                            .any(|other| other.id == c.question_id)
+                    })
+                })
+            })
+            .map(|q| q.kind.seconds_to_answer())
+            .sum();
+        seconds.div_ceil(60)
+    }
+}
+
+/// How many minutes each audience of participants needs for a version, for "about N minutes" in the
+/// invitation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MinutesToAnswer(Vec<(Audience, u32)>);
+
+impl MinutesToAnswer {
+    pub fn of(snapshot: &Snapshot) -> Self {
+        MinutesToAnswer(
+            AUDIENCES
+                .into_iter()
+                .filter(|a| *a != Audience::Interviewer)
+                .map(|a| (a, preview(snapshot, a).minutes_to_answer().max(1)))
+                .collect(),
+        )
+    }
+
+    /// For this audience; the longest when it is not known yet (someone whose group is not given).
+    pub fn for_audience(&self, audience: Option<Audience>) -> u32 {
+        self.0
+            .iter()
+            .filter(|(a, _)| audience.is_none_or(|wanted| *a == wanted))
+            .map(|(_, minutes)| *minutes)
+            .max()
+            .unwrap_or(1)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct PreviewSection {
     pub title: String,
@@ -182,6 +233,18 @@ fn wordings_of(q: &SnapshotQuestion) -> Vec<AudienceWording> {
 }
 
 /// The questionnaire as `audience` meets it.
+/// The wording a participant reads: their group's, or easy read for service users and carers whose
+/// communication needs say so. None while their group is unknown (they joined by an open link).
+pub fn audience_for(group: &str, easy_read: bool) -> Option<Audience> {
+    match group {
+        "staff" => Some(Audience::Staff),
+        "service_user" | "carer" if easy_read => Some(Audience::EasyRead),
+        "service_user" => Some(Audience::ServiceUser),
+        "carer" => Some(Audience::Carer),
+        _ => None,
+    }
+}
+
 pub fn preview(snapshot: &Snapshot, audience: Audience) -> Preview {
     let guide = audience == Audience::Interviewer;
     // Question id → (its number here, its wording here), for conditions that point back at it.
@@ -289,6 +352,30 @@ pub(crate) mod tests {
                 .collect(),
             information: Information::default(),
         }
+    }
+
+    #[test]
+    fn the_time_to_answer_is_each_audiences_own_and_counts_what_everyone_is_asked() {
+        // Staff: two long answers (3 min) and a choice; carers only the first long answer.
+        let mut staff_only = question(2, "What is your role?");
+        staff_only.for_service_users = false;
+        staff_only.for_carers = false;
+        let mut choice = question(3, "Did you take part?");
+        choice.kind = "yes_no_not_sure".into();
+        choice.for_carers = false;
+        // Shown by an answer on another page: not counted up front, as on the first page.
+        let mut later = question(4, "Why not?");
+        later.show_if_question_id = Some(3);
+        later.show_if_answers = vec!["No".into()];
+        let snapshot = snapshot(vec![
+            vec![question(1, "What helped?"), staff_only, choice],
+            vec![later],
+        ]);
+        let minutes = MinutesToAnswer::of(&snapshot);
+        assert_eq!(minutes.for_audience(Some(Audience::Staff)), 4);
+        assert_eq!(minutes.for_audience(Some(Audience::Carer)), 2);
+        assert_eq!(minutes.for_audience(None), 4, "the longest when unknown");
+        assert_eq!(preview(&snapshot, Audience::Staff).minutes_to_answer(), 4);
     }
 
     #[test]

@@ -42,6 +42,16 @@ pub const KINDS: [QuestionKind; 9] = [
 ];
 
 impl QuestionKind {
+    /// About how long answering one question of this kind takes: writing at length takes longer than
+    /// a tick. Behind "about N minutes" on the first page and in the invitation.
+    pub fn seconds_to_answer(self) -> u32 {
+        match self {
+            QuestionKind::LongText => 90,
+            QuestionKind::ShortText => 30,
+            _ => 15,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             QuestionKind::LongText => "long_text",
