@@ -817,6 +817,25 @@ async fn codebook_flow(client: &Client, audit: &mut Audit) {
         .unwrap();
     wait_for_text(client, "h1", "Closed questions").await;
     audit.check(client, "closed questions").await;
+    // On a phone every chart label still renders at 12 px or more (the chart scrolls instead).
+    set_inner_width(client, PHONE).await;
+    let smallest = client
+        .execute(
+            "const sizes = [...document.querySelectorAll('svg.chart__svg text')].map(t => { \
+               const svg = t.ownerSVGElement; \
+               const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width; \
+               return parseFloat(getComputedStyle(t).fontSize) * scale; }); \
+             return sizes.length ? Math.min(...sizes) : null;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let smallest = smallest.as_f64().expect("charts with labels on the page");
+    assert!(
+        smallest >= 12.0,
+        "a chart label renders {smallest} px high on a phone"
+    );
+    set_inner_width(client, WIDE).await;
     submit_header(client, "Sign out").await;
     wait_for(client, "#email").await;
 }

@@ -232,6 +232,19 @@ async fn what_waits_for_a_co_designer_comes_and_goes(app: TestApp) {
     assert!(status.is_success(), "{moved}");
     let now = waiting(&team.co_designer).await;
     assert_eq!(kinds(&now), ["sign_off", "replies"], "{now}");
+    // Where the lead publishes, the button does not look like the next step while it cannot work.
+    let (_, versions) = team
+        .lead
+        .visitor
+        .get_text(&format!(
+            "/studies/{study}/questionnaires/{questionnaire}/versions"
+        ))
+        .await;
+    assert!(versions.contains("<strong>Not yet:</strong>"), "{versions}");
+    assert!(versions.contains("Sign-off still needed from"));
+    assert!(versions.contains(
+        "class=\"button button--secondary\" aria-describedby=\"publish-blocked\">Publish version 1"
+    ));
     let (status, home) = team.co_designer.visitor.get_text("/").await;
     assert_eq!(status, StatusCode::OK);
     let home = home.replace("&#x2F;", "/");
