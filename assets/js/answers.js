@@ -11,16 +11,8 @@
   var WEEK_MS = 7 * 24 * 60 * 60 * 1000;
   var NOT_ANSWERS = { csrf_token: true, go: true, "return": true };
 
-  function localStore() {
-    try {
-      var probe = "voices-probe";
-      window.localStorage.setItem(probe, probe);
-      window.localStorage.removeItem(probe);
-      return window.localStorage;
-    } catch (e) {
-      return null;
-    }
-  }
+  // voices.js (loaded first on every page) says whether this device keeps text.
+  var localStore = window.Voices.localStore;
 
   function read(storage, key) {
     try {

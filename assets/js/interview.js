@@ -45,16 +45,8 @@
     }, function () { return 0; });
   }
 
-  function localStore() {
-    try {
-      var probe = "voices-probe";
-      window.localStorage.setItem(probe, probe);
-      window.localStorage.removeItem(probe);
-      return window.localStorage;
-    } catch (e) {
-      return null;
-    }
-  }
+  // voices.js (loaded first on every page) says whether this device keeps text.
+  var localStore = window.Voices.localStore;
 
   // The close page: notes still kept on this device are sent before the interview is completed,
   // and the page says so while any wait.

@@ -2,6 +2,21 @@
 (function () {
   "use strict";
 
+  // The browser's own storage where this device may keep text (not in a private window that refuses
+  // it, nor with storage turned off): what the answer pages and the interview guide keep unsent text in.
+  window.Voices = {
+    localStore: function () {
+      try {
+        var probe = "voices-probe";
+        window.localStorage.setItem(probe, probe);
+        window.localStorage.removeItem(probe);
+        return window.localStorage;
+      } catch (e) {
+        return null;
+      }
+    }
+  };
+
   // Two minutes before a signed-in session would end for inactivity, say so and offer to stay signed in
   // (WCAG 2.2.1, timing adjustable). Without this script nothing is lost either: a form sent after the
   // session ended is kept, and sent after signing in again.

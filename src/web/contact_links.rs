@@ -31,20 +31,16 @@ pub fn to_html(text: &str) -> String {
         if start < at {
             continue;
         }
-        html.push_str(&escape(&text[at..start]));
-        let shown = escape(&text[start..end]);
+        html.push_str(&tera::escape_html(&text[at..start]));
+        let shown = tera::escape_html(&text[start..end]);
         match link {
             Link::Phone(digits) => html.push_str(&format!("<a href=\"tel:{digits}\">{shown}</a>")),
             Link::Email => html.push_str(&format!("<a href=\"mailto:{shown}\">{shown}</a>")),
         }
         at = end;
     }
-    html.push_str(&escape(&text[at..]));
+    html.push_str(&tera::escape_html(&text[at..]));
     html.replace("\r\n", "\n").replace('\n', "<br>\n")
-}
-
-fn escape(text: &str) -> String {
-    tera::escape_html(text)
 }
 
 /// Runs of digits, spaces, hyphens and brackets (a leading + allowed) holding a UK or international

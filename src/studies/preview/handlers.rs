@@ -93,7 +93,7 @@ async fn show(
     context.insert("preview", &preview);
     context.insert(
         "term_labels",
-        &crate::studies::questionnaires::actions::term_labels(&page.state().db).await?,
+        &*crate::studies::questionnaires::actions::term_labels(page.state()).await?,
     );
     page.render("preview/show.html", context)
 }

@@ -3,6 +3,7 @@
 //! refused (not overwritten) when someone else saved first.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 use serde_json::json;
 
@@ -13,6 +14,7 @@ use super::rules::{self, EarlierQuestion, QuestionContent, QuestionInput, Sectio
 use crate::audit::{self, Origin};
 use crate::db::{Db, DbConnection};
 use crate::error::{AppError, FieldErrors};
+use crate::state::AppState;
 
 /// The outcome of a save that names the version it started from.
 pub enum Saved<T> {
@@ -704,9 +706,20 @@ pub fn input_of(question: &Question) -> QuestionInput {
 
 /// Each taxonomy term's name in words by its code ("C-PSY" → "Psychological capability"), for pages
 /// that show the codes frozen in a published version.
-pub async fn term_labels(db: &Db) -> Result<BTreeMap<String, String>, AppError> {
-    let terms = db
+pub async fn term_labels(state: &AppState) -> Result<Arc<BTreeMap<String, String>>, AppError> {
+    let cache = state.caches.get::<TermLabels>();
+    if let Some(labels) = cache.0.get() {
+        return Ok(labels.clone());
+    }
+    let terms = state
+        .db
         .read(|conn| queries::taxonomy(conn).map_err(AppError::from))
         .await?;
-    Ok(terms.into_iter().map(|t| (t.code, t.label)).collect())
+    let labels = Arc::new(terms.into_iter().map(|t| (t.code, t.label)).collect());
+    Ok(cache.0.get_or_init(|| labels).clone())
 }
+
+/// The taxonomy's labels by code. The taxonomy comes with the migrations and nothing changes it while
+/// the service runs, so it is read once per process.
+#[derive(Default)]
+pub struct TermLabels(std::sync::OnceLock<Arc<BTreeMap<String, String>>>);

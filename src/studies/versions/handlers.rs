@@ -251,14 +251,13 @@ async fn show(
             .flat_map(|s| s.questions.iter())
             .map(|q| q.id),
     );
-    let term_labels =
-        crate::studies::questionnaires::actions::term_labels(&page.state().db).await?;
+    let term_labels = crate::studies::questionnaires::actions::term_labels(page.state()).await?;
     let mut context = tera::Context::new();
     context.insert("study", &access.study);
     context.insert("questionnaire", &questionnaire);
     context.insert("version", &version);
     context.insert("numbers", &numbers);
-    context.insert("term_labels", &term_labels);
+    context.insert("term_labels", &*term_labels);
     context.insert(
         "kinds",
         &crate::studies::questionnaires::handlers::kind_options(),
