@@ -48,8 +48,7 @@ pub async fn task_list(db: &Db, access: &StudyAccess) -> Result<(TaskList, Vec<M
             &balance,
             &facts,
         );
-        let mut waiting = queries::waiting_for(conn, me.user_id)?;
-        waiting.retain(|w| w.study_id == study.id);
+        let mut waiting = queries::waiting_for(conn, me.user_id, Some(study.id))?;
         if me.roles.lead {
             waiting.extend(quotes_waiting(conn, study.id)?);
         }
@@ -70,7 +69,7 @@ pub async fn task_list(db: &Db, access: &StudyAccess) -> Result<(TaskList, Vec<M
 pub async fn waiting(db: &Db, user_id: i64) -> Result<Vec<StudyWaiting>, AppError> {
     db.read(move |conn| {
         let studies = studies_of(conn, user_id)?;
-        let mut items = queries::waiting_for(conn, user_id)?;
+        let mut items = queries::waiting_for(conn, user_id, None)?;
         for (study, roles) in &studies {
             if roles.lead {
                 items.extend(quotes_waiting(conn, study.id)?);

@@ -157,17 +157,22 @@ pub fn study_facts(
 
 /// What waits for `user_id` in the studies they belong to, but quotes to approve (the report's rule on
 /// who agreed to be quoted decides those: `unapproved_passages`).
-pub fn waiting_for(conn: &mut DbConnection, user_id: i64) -> QueryResult<Vec<Waiting>> {
+/// `only`: one study's page asks about that study alone; home about them all.
+pub fn waiting_for(
+    conn: &mut DbConnection,
+    user_id: i64,
+    only: Option<i64>,
+) -> QueryResult<Vec<Waiting>> {
     let mut found = Vec::new();
-    let mine = study_members::table
+    let (first, last) = only.map_or((i64::MIN, i64::MAX), |study| (study, study));
+    let membership = study_members::table
         .filter(study_members::user_id.eq(user_id))
-        .select(study_members::study_id);
-    let designing = study_members::table
-        .filter(study_members::user_id.eq(user_id))
+        .filter(study_members::study_id.between(first, last));
+    let mine = membership.select(study_members::study_id);
+    let designing = membership
         .filter(study_members::is_lead.or(study_members::is_co_designer))
         .select(study_members::study_id);
-    let leading = study_members::table
-        .filter(study_members::user_id.eq(user_id))
+    let leading = membership
         .filter(study_members::is_lead)
         .select(study_members::study_id);
 
@@ -257,6 +262,7 @@ pub fn waiting_for(conn: &mut DbConnection, user_id: i64) -> QueryResult<Vec<Wai
                 .or(interviews::note_taker_id.eq(user_id)),
         )
         .filter(interviews::status.eq_any(INTERVIEWS_AHEAD))
+        .filter(interviews::study_id.between(first, last))
         .filter(interviews::scheduled_at.ge(today))
         .filter(interviews::scheduled_at.lt(tomorrow))
         .group_by(interviews::study_id)
@@ -270,6 +276,7 @@ pub fn waiting_for(conn: &mut DbConnection, user_id: i64) -> QueryResult<Vec<Wai
         .inner_join(interviews::table)
         .filter(interview_follow_ups::assigned_to.eq(user_id))
         .filter(interview_follow_ups::done_at.is_null())
+        .filter(interviews::study_id.between(first, last))
         .group_by(interviews::study_id)
         .select((interviews::study_id, count_star()))
         .load(conn)?;
@@ -284,6 +291,7 @@ pub fn waiting_for(conn: &mut DbConnection, user_id: i64) -> QueryResult<Vec<Wai
                 .eq(user_id)
                 .or(coding_rounds::second_coder_id.eq(user_id)),
         )
+        .filter(coding_rounds::study_id.between(first, last))
         .group_by((coding_rounds::id, coding_rounds::study_id))
         .select((coding_rounds::id, coding_rounds::study_id, count_star()))
         .load(conn)?;

@@ -2294,6 +2294,9 @@ async fn wait_for_text_within(client: &Client, css: &str, text: &str, within: Du
     }
 }
 
+/// The study the walk from an empty install creates.
+const STUDY: &str = "Involvement in improvement";
+
 /// What a person does on the way, counted: each link followed or form sent (a page they move to), and
 /// each field they fill in or choice they make.
 #[derive(Default)]
@@ -2312,6 +2315,13 @@ impl Steps {
     async fn link(&mut self, client: &Client, text: &str) {
         self.follow(client, &format!("//main//a[normalize-space()='{text}']"))
             .await;
+    }
+
+    /// Back to the study's page by the link every page of it shows (its caption).
+    async fn back_to_study(&mut self, client: &Client) {
+        self.follow(client, &format!("//a[normalize-space()='{STUDY}']"))
+            .await;
+        wait_for_text(client, "h1", STUDY).await;
     }
 
     async fn submit(&mut self, client: &Client, text: &str) {
@@ -2394,10 +2404,9 @@ async fn an_empty_install_reaches_a_sent_campaign_by_following_the_pages() {
 
             lead.link(client, "Create the first study").await;
             wait_for(client, "#title").await;
-            lead.fill(client, "#title", "Involvement in improvement")
-                .await;
+            lead.fill(client, "#title", STUDY).await;
             lead.submit(client, "Create study").await;
-            wait_for_text(client, "h1", "Involvement in improvement").await;
+            wait_for_text(client, "h1", STUDY).await;
             check_on_phone(client, &mut audit, "a new study's task list").await;
 
             // The task list leads the way from here.
@@ -2409,7 +2418,7 @@ async fn an_empty_install_reaches_a_sent_campaign_by_following_the_pages() {
             lead.choose(client, "#co_designer").await;
             lead.choose(client, "#perspective-service_user").await;
             lead.submit(client, "Send the invitation").await;
-            wait_for_text(client, "h1", "Involvement in improvement").await;
+            wait_for_text(client, "h1", STUDY).await;
 
             lead.link(client, "Questionnaire").await;
             wait_for(client, "#title").await;
@@ -2433,8 +2442,7 @@ async fn an_empty_install_reaches_a_sent_campaign_by_following_the_pages() {
             lead.submit(client, "Add question").await;
             wait_for_text(client, ".question-card__text", "What helped you").await;
 
-            lead.link(client, "Involvement in improvement").await;
-            wait_for_text(client, "h1", "Involvement in improvement").await;
+            lead.back_to_study(client).await;
             lead.link(client, "Information and consent").await;
             wait_for(client, "#summary").await;
             lead.fill(
@@ -2457,8 +2465,7 @@ async fn an_empty_install_reaches_a_sent_campaign_by_following_the_pages() {
             lead.submit(client, "Save information and consent").await;
             wait_for_text(client, ".notice", "are saved").await;
 
-            lead.link(client, "Involvement in improvement").await;
-            wait_for_text(client, "h1", "Involvement in improvement").await;
+            lead.back_to_study(client).await;
             lead.link(client, "Sign-off and publishing").await;
             wait_for_text(client, "h1", "Sign-off and versions").await;
             lead.submit(client, "Move to pilot").await;
@@ -2486,7 +2493,7 @@ async fn an_empty_install_reaches_a_sent_campaign_by_following_the_pages() {
                     "//main//button[starts-with(normalize-space(), 'Accept')]",
                 )
                 .await;
-            wait_for_text(client, "h1", "Involvement in improvement").await;
+            wait_for_text(client, "h1", STUDY).await;
             check_on_phone(client, &mut audit, "the advisor's study page").await;
             advisor
                 .follow(
@@ -2508,19 +2515,13 @@ async fn an_empty_install_reaches_a_sent_campaign_by_following_the_pages() {
             lead.submit(client, "Sign in").await;
             wait_for_text(client, "h1", "Hello, Sam Lead").await;
             lead.link(client, "Your studies").await;
-            lead.link(client, "Involvement in improvement").await;
-            wait_for_text(client, "h1", "Involvement in improvement").await;
+            lead.back_to_study(client).await;
             lead.link(client, "Sign-off and publishing").await;
             wait_for_text(client, "h1", "Sign-off and versions").await;
             lead.submit(client, "Publish version 1").await;
             wait_for_text(client, ".notice", "ublished").await;
 
-            lead.follow(
-                client,
-                "//a[normalize-space()='Involvement in improvement']",
-            )
-            .await;
-            wait_for_text(client, "h1", "Involvement in improvement").await;
+            lead.back_to_study(client).await;
             lead.link(client, "Participants").await;
             lead.link(client, "Add a participant").await;
             wait_for(client, "#name").await;
@@ -2530,12 +2531,7 @@ async fn an_empty_install_reaches_a_sent_campaign_by_following_the_pages() {
             lead.submit(client, "Add participant").await;
             wait_for_text(client, ".notice", "is added to the roster").await;
 
-            lead.follow(
-                client,
-                "//a[normalize-space()='Involvement in improvement']",
-            )
-            .await;
-            wait_for_text(client, "h1", "Involvement in improvement").await;
+            lead.back_to_study(client).await;
             check_on_phone(
                 client,
                 &mut audit,
@@ -2557,12 +2553,7 @@ async fn an_empty_install_reaches_a_sent_campaign_by_following_the_pages() {
             .await;
             wait_for_text(client, ".notice", "invitation queued").await;
 
-            lead.follow(
-                client,
-                "//a[normalize-space()='Involvement in improvement']",
-            )
-            .await;
-            wait_for_text(client, "h1", "Involvement in improvement").await;
+            lead.back_to_study(client).await;
             check_on_phone(
                 client,
                 &mut audit,

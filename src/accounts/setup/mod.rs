@@ -437,11 +437,7 @@ pub async fn check_mail(state: &AppState, to: &str) -> Result<MailCheck, AppErro
         },
     };
     if check.accepted {
-        state
-            .db
-            .write(|conn| organisation::mark_mail_checked(conn).map_err(AppError::from))
-            .await?;
-        organisation::forget(state);
+        organisation::change(state, organisation::mark_mail_checked).await?;
     }
     Ok(check)
 }
