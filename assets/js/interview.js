@@ -294,14 +294,14 @@
       theirs.textContent = json.stored.notes;
       var keep = document.createElement("button");
       keep.type = "button";
-      keep.className = "button button--secondary";
+      keep.className = "nhsuk-button nhsuk-button--secondary";
       keep.textContent = "Keep mine (replaces theirs)";
       var take = document.createElement("button");
       take.type = "button";
-      take.className = "button button--secondary";
+      take.className = "nhsuk-button nhsuk-button--secondary";
       take.textContent = "Use theirs (replaces mine)";
       var group = document.createElement("div");
-      group.className = "button-group";
+      group.className = "nhsuk-button-group";
       group.appendChild(keep);
       group.appendChild(take);
       box.appendChild(heading);

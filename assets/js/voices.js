@@ -34,7 +34,7 @@
     function say(text, withButton) {
       if (!notice) {
         notice = document.createElement("div");
-        notice.className = "notice notice--warning idle-warning";
+        notice.className = "nhsuk-warning-callout idle-warning";
         notice.setAttribute("role", "alert");
         notice.id = "idle-warning";
         var main = document.getElementById("main");
@@ -47,7 +47,7 @@
       if (withButton) {
         var button = document.createElement("button");
         button.type = "button";
-        button.className = "button";
+        button.className = "nhsuk-button";
         button.textContent = "Stay signed in";
         button.addEventListener("click", stay);
         notice.appendChild(button);

@@ -15,6 +15,7 @@ use super::actions::{
 use super::rules::{duration_words, FieldNotes, Mode, MomentKind, Status, FIELD_NOTE_ITEMS};
 use super::views;
 use crate::audit::Origin;
+use crate::distribution::participants;
 use crate::distribution::participants::forms::from_form;
 use crate::distribution::participants::rules::{Choice, CommunicationNeed, Group, SystemLevel};
 use crate::error::{AppError, FieldErrors};
@@ -164,16 +165,52 @@ async fn assign_context(
     Ok(context)
 }
 
+/// The assign page's search for a participant's code by name or email address, and the code chosen
+/// from what it found.
+#[derive(Deserialize)]
+struct FindQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    code: String,
+}
+
 async fn assign_page(
     user: CurrentUser,
     page: Page,
+    origin: Origin,
     path: web::Path<i64>,
+    query: web::Query<FindQuery>,
 ) -> Result<HttpResponse, AppError> {
     let access = lead(&page, &user, path.into_inner()).await?;
-    let mut context =
-        assign_context(&page, access.study.id, &AssignInput::default(), "roster").await?;
+    let form = AssignInput {
+        participant_code: query.code.clone(),
+        ..AssignInput::default()
+    };
+    let mut context = assign_context(&page, access.study.id, &form, "roster").await?;
     context.insert("study", &access.study);
-    page.render("interviews/assign.html", context)
+    context.insert("q", &query.q);
+    if query.q.trim().is_empty() {
+        return page.render("interviews/assign.html", context);
+    }
+    match participants::actions::find_person(
+        &page.state().db,
+        &origin.by(user.id),
+        access.study.id,
+        &query.q,
+        "assign_interview",
+    )
+    .await
+    {
+        Ok(found) => {
+            context.insert("found", &found);
+            page.render("interviews/assign.html", context)
+        }
+        Err(AppError::Invalid(errors)) => {
+            page.render_invalid("interviews/assign.html", context, &errors)
+        }
+        Err(other) => Err(other),
+    }
 }
 
 /// The page's form as the API's input: a roster code, or a new participant's details.

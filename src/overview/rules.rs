@@ -510,7 +510,7 @@ pub fn waiting(study_id: i64, kind: WaitingKind, target: i64, count: i64) -> Wai
                 "coded passage that could be approved as a quote",
                 "coded passages that could be approved as quotes",
             ),
-            format!("{base}/report"),
+            format!("{base}/quotes"),
         ),
     };
     Waiting {

@@ -9,6 +9,9 @@ use rust_embed::RustEmbed;
 
 #[derive(RustEmbed)]
 #[folder = "assets/"]
+// The vendoring script and the design system's licence note are for the repository, not the web.
+#[exclude = "*.sh"]
+#[exclude = "*.md"]
 struct Files;
 
 /// Asset path → its content hash. The files are part of the binary, so one index serves the process.

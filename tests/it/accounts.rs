@@ -96,7 +96,7 @@ async fn validation_errors_are_shown_beside_fields_with_input_kept(app: TestApp)
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = response.text().await.unwrap();
     assert!(html.contains("<title>Error: Sign in"));
-    assert!(html.contains(r#"class="error-summary""#));
+    assert!(html.contains(r#"class="nhsuk-error-summary""#));
     assert!(html.contains(r##"<a href="#email">Enter an email address in the correct format"##));
     assert!(html.contains(r#"id="email-error""#));
     assert!(html.contains(r#"aria-describedby="email-error""#));

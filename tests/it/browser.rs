@@ -227,7 +227,7 @@ async fn keyboard_flow(client: &Client, app: &TestApp, audit: &mut Audit) {
         &("analysis scripts".to_string() + &Key::Enter),
     )
     .await;
-    wait_for_text(client, ".notice", "created").await;
+    wait_for_text(client, ".nhsuk-notification-banner", "created").await;
     audit.check(client, "/account with a new token").await;
 
     let sign_out = client
@@ -237,7 +237,7 @@ async fn keyboard_flow(client: &Client, app: &TestApp, audit: &mut Audit) {
         .await
         .expect("a Sign out button in the header");
     sign_out.send_keys(&Key::Enter).await.unwrap();
-    wait_for_text(client, ".notice", "You have signed out.").await;
+    wait_for_text(client, ".nhsuk-notification-banner", "You have signed out.").await;
 }
 
 /// Someone sets up two-step sign-in by keyboard alone (the key is read from the page, as a person
@@ -298,7 +298,7 @@ async fn two_step_flow(client: &Client, app: &TestApp, audit: &mut Audit) {
         .send_keys(&Key::Enter)
         .await
         .unwrap();
-    wait_for_text(client, ".notice", "You have signed out.").await;
+    wait_for_text(client, ".nhsuk-notification-banner", "You have signed out.").await;
     type_into(client, "#email", "tess@example.org").await;
     type_into(client, "#password", &(PASSWORD.to_string() + &Key::Enter)).await;
     wait_for_text(client, "h1", "Enter the code from your authenticator app").await;
@@ -366,7 +366,7 @@ async fn two_step_flow(client: &Client, app: &TestApp, audit: &mut Audit) {
         .send_keys(&Key::Enter)
         .await
         .unwrap();
-    wait_for_text(client, ".notice", "You have signed out.").await;
+    wait_for_text(client, ".nhsuk-notification-banner", "You have signed out.").await;
 }
 
 /// A co-designer builds a small questionnaire by keyboard alone, from a new study to a moved question,
@@ -440,12 +440,23 @@ async fn questionnaire_flow(client: &Client, app: &TestApp, audit: &mut Audit) {
     )
     .await;
     wait_for_text(client, "h1", "Add a question").await;
+    // Only the fields a kind uses show: Likert labels come ready, free text has no options box.
+    type_into(client, "#kind-likert", " ").await;
+    let options = client.find(Locator::Css("#options")).await.unwrap();
+    let labels = options.prop("value").await.unwrap().unwrap_or_default();
+    assert!(labels.starts_with("Strongly disagree"), "{labels}");
+    type_into(client, "#kind-long_text", " ").await;
+    assert!(
+        !options.is_displayed().await.unwrap(),
+        "no options for free text"
+    );
     type_into(client, "#text", "What helped you take part?").await;
     type_into(client, "#probes", "Can you give me an example?").await;
     submit(client, "Add question").await;
     wait_for_text(client, ".question-card__text", "What helped you").await;
 
-    // The second question goes first.
+    // The second question goes first: its moves are behind "More", opened by keyboard.
+    open_more(client, 2).await;
     let move_up = client
         .find(Locator::XPath(
             "//li[contains(@class, 'question-card')]//button[starts-with(normalize-space(), 'Move up')]",
@@ -453,7 +464,12 @@ async fn questionnaire_flow(client: &Client, app: &TestApp, audit: &mut Audit) {
         .await
         .expect("a Move up button on the second question");
     move_up.send_keys(&Key::Enter).await.unwrap();
-    wait_for_text(client, ".notice", "The question is moved.").await;
+    wait_for_text(
+        client,
+        ".nhsuk-notification-banner",
+        "The question is moved.",
+    )
+    .await;
     let first = client
         .find(Locator::Css(".question-card__text"))
         .await
@@ -464,6 +480,19 @@ async fn questionnaire_flow(client: &Client, app: &TestApp, audit: &mut Audit) {
     assert_eq!(first, "What helped you take part?", "Move up moved it");
     audit.check(client, "questionnaire editor").await;
 
+    // A section has a page of its own, reached from the contents.
+    follow(
+        client,
+        "//nav[contains(@class, 'editor-contents')]//a[normalize-space()='Your experience']",
+    )
+    .await;
+    wait_for_text(client, "h1", "Interview guide").await;
+    wait_for_text(client, "main [aria-current=page]", "Your experience").await;
+    audit
+        .check(client, "questionnaire editor, one section")
+        .await;
+
+    open_more(client, 1).await;
     follow(client, "(//li[contains(@class, 'question-card')]//a[starts-with(normalize-space(), 'History')])[1]").await;
     wait_for_text(client, "h1", "History").await;
     audit.check(client, "question history").await;
@@ -473,7 +502,12 @@ async fn questionnaire_flow(client: &Client, app: &TestApp, audit: &mut Audit) {
     wait_for(client, "#body").await;
     type_into(client, "#body", "Could we ask for an example first?").await;
     submit(client, "Post comment").await;
-    wait_for_text(client, ".notice", "Your comment is posted.").await;
+    wait_for_text(
+        client,
+        ".nhsuk-notification-banner",
+        "Your comment is posted.",
+    )
+    .await;
     audit.check(client, "question comments").await;
 
     client.goto(editor.as_str()).await.unwrap();
@@ -901,9 +935,19 @@ async fn analysis_flow(client: &Client, audit: &mut Audit) {
         .click()
         .await
         .unwrap();
+    // One press codes it, in place: the page is not loaded again, so the coder keeps their place.
+    client
+        .execute("window.stillThisPage = true;", vec![])
+        .await
+        .unwrap();
     submit(client, "Code the passage").await;
-    wait_for_text(client, "main", "The passage is coded.").await;
-    wait_for_text(client, ".source", "for most carers").await;
+    wait_for_text(client, ".source", "The passage is coded.").await;
+    wait_for_text(client, ".source mark", "for most carers").await;
+    let same_page = client
+        .execute("return window.stillThisPage === true;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(same_page, json!(true), "coded without a reload");
     audit.check(client, "coding: a passage coded").await;
     follow(
         client,
@@ -912,6 +956,7 @@ async fn analysis_flow(client: &Client, audit: &mut Audit) {
     .await;
     submit(client, "Code the passage").await;
     wait_for(client, "[data-error-summary]").await;
+    wait_for(client, ".source .nhsuk-error-message").await;
     audit.check(client, "coding: errors beside the form").await;
 
     for (path, heading, name) in [
@@ -1174,7 +1219,7 @@ async fn interview_flow(client: &Client, audit: &mut Audit) {
     }
     submit(client, "Complete the interview").await;
     wait_for_text(client, "main", "A doorbell at minute 12").await;
-    wait_for_text(client, "main .tag", "Completed").await;
+    wait_for_text(client, "main .nhsuk-tag", "Completed").await;
     audit
         .check(client, "interviews: a completed interview")
         .await;
@@ -1425,7 +1470,7 @@ impl<'a> Guide<'a> {
                 stops += 1;
                 let at_top = client
                     .execute(
-                        "return document.activeElement === document.querySelector('.skip-link')",
+                        "return document.activeElement === document.querySelector('.nhsuk-skip-link')",
                         vec![],
                     )
                     .await
@@ -2299,6 +2344,17 @@ const STUDY: &str = "Involvement in improvement";
 
 /// What a person does on the way, counted: each link followed or form sent (a page they move to), and
 /// each field they fill in or choice they make.
+/// Opens the "More" actions of the editor's nth question card (from 1), by keyboard.
+async fn open_more(client: &Client, nth: usize) {
+    let summary = client
+        .find(Locator::XPath(&format!(
+            "(//li[contains(@class, 'question-card')])[{nth}]//summary"
+        )))
+        .await
+        .expect("a More summary on the question card");
+    summary.send_keys(&Key::Enter).await.unwrap();
+}
+
 #[derive(Default)]
 struct Steps {
     pages: usize,
@@ -2400,7 +2456,7 @@ async fn an_empty_install_reaches_a_sent_campaign_by_following_the_pages() {
             lead.fill(client, "#contact_email", "involvement@northshire.nhs.uk")
                 .await;
             lead.submit(client, "Save the details").await;
-            wait_for_text(client, ".notice", "details are saved").await;
+            wait_for_text(client, ".nhsuk-notification-banner", "details are saved").await;
 
             lead.link(client, "Create the first study").await;
             wait_for(client, "#title").await;
@@ -2463,16 +2519,16 @@ async fn an_empty_install_reaches_a_sent_campaign_by_following_the_pages() {
                 .await;
             lead.choose(client, "#statement_1_required").await;
             lead.submit(client, "Save information and consent").await;
-            wait_for_text(client, ".notice", "are saved").await;
+            wait_for_text(client, ".nhsuk-notification-banner", "are saved").await;
 
             lead.back_to_study(client).await;
             lead.link(client, "Sign-off and publishing").await;
             wait_for_text(client, "h1", "Sign-off and versions").await;
             lead.submit(client, "Move to pilot").await;
-            wait_for_text(client, ".notice", "now in pilot").await;
+            wait_for_text(client, ".nhsuk-notification-banner", "now in pilot").await;
             lead.submit(client, "Sign off the questionnaire as it is now")
                 .await;
-            wait_for_text(client, ".notice", "You have signed off").await;
+            wait_for_text(client, ".nhsuk-notification-banner", "You have signed off").await;
             check_on_phone(client, &mut audit, "waiting for the advisor's sign-off").await;
             submit_header(client, "Sign out").await;
             wait_for(client, "#email").await;
@@ -2505,7 +2561,7 @@ async fn an_empty_install_reaches_a_sent_campaign_by_following_the_pages() {
             advisor
                 .submit(client, "Sign off the questionnaire as it is now")
                 .await;
-            wait_for_text(client, ".notice", "You have signed off").await;
+            wait_for_text(client, ".nhsuk-notification-banner", "You have signed off").await;
             submit_header(client, "Sign out").await;
             wait_for(client, "#email").await;
 
@@ -2519,7 +2575,7 @@ async fn an_empty_install_reaches_a_sent_campaign_by_following_the_pages() {
             lead.link(client, "Sign-off and publishing").await;
             wait_for_text(client, "h1", "Sign-off and versions").await;
             lead.submit(client, "Publish version 1").await;
-            wait_for_text(client, ".notice", "ublished").await;
+            wait_for_text(client, ".nhsuk-notification-banner", "ublished").await;
 
             lead.back_to_study(client).await;
             lead.link(client, "Participants").await;
@@ -2529,7 +2585,12 @@ async fn an_empty_install_reaches_a_sent_campaign_by_following_the_pages() {
             lead.fill(client, "#name", "Pat").await;
             lead.fill(client, "#email", "pat@example.org").await;
             lead.submit(client, "Add participant").await;
-            wait_for_text(client, ".notice", "is added to the roster").await;
+            wait_for_text(
+                client,
+                ".nhsuk-notification-banner",
+                "is added to the roster",
+            )
+            .await;
 
             lead.back_to_study(client).await;
             check_on_phone(
@@ -2551,7 +2612,7 @@ async fn an_empty_install_reaches_a_sent_campaign_by_following_the_pages() {
                 "//main//button[starts-with(normalize-space(), 'Send invitations')]",
             )
             .await;
-            wait_for_text(client, ".notice", "invitation queued").await;
+            wait_for_text(client, ".nhsuk-notification-banner", "invitation queued").await;
 
             lead.back_to_study(client).await;
             check_on_phone(

@@ -306,7 +306,7 @@ async fn coding_pages_work_without_javascript(app: TestApp) {
     let (status, page) = browser.get_text(&question_page).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("Meetings at 9 € — too early 🙁 for most carers."));
-    assert!(page.contains("<span class=\"tag\">Suggested</span>"));
+    assert!(page.contains("<span class=\"nhsuk-tag\">Suggested</span>"));
     let answer = value_in(&page, &format!("action=\"/studies/{study}/coding/answers/"));
     let form = format!("/studies/{study}/coding/answers/{answer}");
     let physical = code_id(&fixture, "Physical opportunity").await.to_string();

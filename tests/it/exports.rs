@@ -983,7 +983,7 @@ async fn closed_questions_are_counted_and_small_counts_hidden_when_shared(app: T
     let (status, page) = lead.get_text(&format!("/studies/{study}/closed")).await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert!(page.contains("Question 2: Have you taken part in an improvement project before?"));
-    assert!(page.contains("<th scope=\"row\">Everyone</th>"));
+    assert!(page.contains("<th class=\"nhsuk-table__header\" scope=\"row\">Everyone</th>"));
     assert!(page.contains("Response funnel"));
     assert!(page.contains("(33.3%)"));
     assert_eq!(page.matches("<figure class=\"chart\"").count(), 6);

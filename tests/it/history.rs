@@ -163,10 +163,11 @@ async fn history_shows_who_when_why_and_the_changed_words_and_restores(app: Test
     );
     assert!(page.contains("<time datetime=\""), "when");
     assert!(
-        page.contains("<del><span class=\"visually-hidden\">removed: </span>helped you</del>")
-            && page.contains(
-                "<ins><span class=\"visually-hidden\">added: </span>made it easier to</ins>"
-            ),
+        page.contains(
+            "<del><span class=\"nhsuk-u-visually-hidden\">removed: </span>helped you</del>"
+        ) && page.contains(
+            "<ins><span class=\"nhsuk-u-visually-hidden\">added: </span>made it easier to</ins>"
+        ),
         "the changed words are marked: {page}"
     );
     assert!(

@@ -240,8 +240,14 @@ async fn matrix_pages_work_without_javascript(app: TestApp) {
         ))
         .await;
     assert_eq!(status, StatusCode::OK);
-    assert!(page.contains("<th scope=\"row\">Carer</th>"), "{page}");
-    assert!(!page.contains("<th scope=\"row\">Staff</th>"), "filtered");
+    assert!(
+        page.contains("<th class=\"nhsuk-table__header\" scope=\"row\">Carer</th>"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("<th class=\"nhsuk-table__header\" scope=\"row\">Staff</th>"),
+        "filtered"
+    );
     let link = "row=carer&amp;column=O-PHY";
     assert!(page.contains(link), "{page}");
     let cell = format!("/studies/{study}/matrix/cell?rows=group&columns=comb&version_id=&group=carer&service=&level=&row=carer&column=O-PHY");
@@ -290,5 +296,7 @@ async fn matrix_pages_work_without_javascript(app: TestApp) {
         .await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("COM-B by group: barriers and enablers"));
-    assert!(page.contains("<th scope=\"row\">Physical opportunity</th>"));
+    assert!(
+        page.contains("<th class=\"nhsuk-table__header\" scope=\"row\">Physical opportunity</th>")
+    );
 }

@@ -243,7 +243,7 @@ async fn what_waits_for_a_co_designer_comes_and_goes(app: TestApp) {
     assert!(versions.contains("<strong>Not yet:</strong>"), "{versions}");
     assert!(versions.contains("Sign-off still needed from"));
     assert!(versions.contains(
-        "class=\"button button--secondary\" aria-describedby=\"publish-blocked\">Publish version 1"
+        "class=\"nhsuk-button nhsuk-button--secondary\" aria-describedby=\"publish-blocked\">Publish version 1"
     ));
     let (status, home) = team.co_designer.visitor.get_text("/").await;
     assert_eq!(status, StatusCode::OK);

@@ -12,6 +12,7 @@ on_both_databases!(
     two_people_saving_the_same_question_never_overwrite_each_other,
     duplicating_a_section_copies_its_questions_and_their_conditions,
     questionnaires_through_the_api,
+    each_section_has_a_page_and_each_item_three_actions,
 );
 
 pub(crate) fn location(response: &reqwest::Response) -> String {
@@ -743,4 +744,66 @@ async fn duplicating_a_section_copies_its_questions_and_their_conditions(app: Te
         tree["sections"][0]["questions"][1]["show_if_question_id"], first,
         "the original is untouched"
     );
+}
+
+/// The editor fits the task: a contents list with a page per section (previous and next between them),
+/// "Add a section" before any question, at most three actions on each question (the rest behind
+/// "More"), alternative wordings shown beside the main one, and a Likert scale left without labels
+/// saved with the standard ones.
+async fn each_section_has_a_page_and_each_item_three_actions(app: TestApp) {
+    let (study, questionnaire, first) = study_with_section(&app).await;
+    let editor = format!("/studies/{study}/questionnaires/{questionnaire}");
+    let added = app
+        .post_form(
+            &format!("{editor}/sections"),
+            &[("title", "Having the chance"), ("introduction", "")],
+        )
+        .await;
+    assert_eq!(added.status(), StatusCode::SEE_OTHER);
+    let (_, page) = app.get_text(&editor).await;
+    let link = &page[..page.find("\">Having the chance</a>").unwrap()];
+    let second = id_after(&link[link.rfind("?section=").unwrap()..], "?section=");
+    let likert = add_question(
+        &app,
+        study,
+        second,
+        &[
+            ("kind", "likert"),
+            ("text", "I feel listened to"),
+            ("options", ""),
+            ("for_staff", "on"),
+            ("wording_easy_read", "People listen to me"),
+        ],
+    )
+    .await;
+    assert_eq!(likert.status(), StatusCode::SEE_OTHER, "standard labels");
+
+    let (_, page) = app.get_text(&editor).await;
+    let add_section = page.find(">Add a section</a>").unwrap();
+    assert!(
+        add_section < page.find("question-card").unwrap(),
+        "Add a section comes before the questions"
+    );
+    assert!(
+        page.contains("<li>Strongly agree</li>") && page.contains("<li>Strongly disagree</li>")
+    );
+    assert!(page.contains("<dt>Easy read</dt><dd>People listen to me</dd>"));
+
+    let (status, one) = app.get_text(&format!("{editor}?section={second}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(one.contains("<strong aria-current=\"page\">Having the chance</strong>"));
+    assert!(one.contains("I feel listened to") && !one.contains("2. Your experience"));
+    assert!(one.contains(&format!("href=\"{editor}?section={first}\" rel=\"prev\"")));
+    assert!(!one.contains("rel=\"next\""), "the last section");
+    assert!(one.contains("All sections on one page"));
+    // The question's own actions: Edit and Comments, then More for the rest.
+    let card = &one[one.find("class=\"question-card\"").unwrap()..];
+    let card = &card[..card.find("</details>").unwrap()];
+    let before_more = &card[..card.find("<details").unwrap()];
+    assert_eq!(before_more.matches("<a href").count(), 2, "{before_more}");
+    for inside in ["Suggestions", "History", "Duplicate", "Delete"] {
+        assert!(card.contains(inside), "{inside} behind More");
+    }
+    let (status, _) = app.get_text(&format!("{editor}?section=999999")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }

@@ -13,6 +13,7 @@ use crate::on_both_databases;
 on_both_databases!(
     the_report_shares_only_consented_approved_quotes_and_hides_small_counts,
     quotes_are_approved_from_the_matrix_pages,
+    quotes_are_approved_in_one_list,
 );
 
 /// The id of the study coding whose passage is `quote`, from the coded passages export.
@@ -108,6 +109,26 @@ async fn the_report_shares_only_consented_approved_quotes_and_hides_small_counts
         [("too early 🙁".to_string(), "Staff".to_string())]
     );
     assert_eq!(quotes(&report, "O-PHY", "enablers"), []);
+    // Every answer here is an interviewer's notes, and the report says so beside the quote.
+    let physical = |report: &Value| {
+        report["comb"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["comb"]["key"] == "O-PHY")
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(physical(&report)["barriers"][0]["from_interview"], true);
+    let study = fixture.team.study;
+    let (_, page) = lead
+        .visitor
+        .get_text(&format!("/studies/{study}/report"))
+        .await;
+    assert!(
+        page.contains("<figcaption>Staff, from interview notes</figcaption>"),
+        "{page}"
+    );
     // Every count is under 5 here, so every count is hidden; zeros are not.
     assert_eq!(
         report["total"],
@@ -118,14 +139,8 @@ async fn the_report_shares_only_consented_approved_quotes_and_hides_small_counts
         json!({ "count": null, "suppressed": true })
     );
     assert_eq!(report["participation"][0]["online"]["count"], 0);
-    let physical = report["comb"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["comb"]["key"] == "O-PHY")
-        .unwrap();
     assert_eq!(
-        physical["counts"][0],
+        physical(&report)["counts"][0],
         json!([{ "count": null, "suppressed": true }, { "count": 0, "suppressed": false }])
     );
     assert_eq!(report["methods"]["settings"], json!(["Community hall"]));
@@ -229,4 +244,102 @@ async fn quotes_are_approved_from_the_matrix_pages(app: TestApp) {
         .get_text(&format!("/studies/{study}/report"))
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+/// Approving quotes is one list and one button, not cell by cell: only passages from people who agreed
+/// to quotes are offered; what is ticked is approved and what is unticked withdrawn, each change
+/// audited; the API does the same, all or none.
+async fn quotes_are_approved_in_one_list(app: TestApp) {
+    let fixture = coded_three(&app).await;
+    let study = fixture.team.study;
+    let lead = &fixture.team.lead.visitor;
+    let list = format!("/studies/{study}/quotes");
+    let (status, page) = lead.get_text(&list).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("“too early 🙁”") && page.contains("“evening options helped”"));
+    assert!(
+        !page.contains("Nobody pays travel."),
+        "the service user did not agree to quotes"
+    );
+    assert!(page.contains("from people who did not agree"), "{page}");
+    assert!(page.contains("Carer, from interview notes."));
+
+    let early = coding_of(&fixture, "too early 🙁").await;
+    let evening = coding_of(&fixture, "evening options helped").await;
+    let (early_id, evening_id) = (early.to_string(), evening.to_string());
+    let sent = lead
+        .post_form(
+            &list,
+            &[
+                ("shown", &early_id),
+                ("shown", &evening_id),
+                ("approved", &early_id),
+            ],
+        )
+        .await;
+    assert_eq!(sent.status(), StatusCode::SEE_OTHER);
+    let (_, page) = lead.get_text(&list).await;
+    assert!(page.contains("One quote is changed."), "{page}");
+    assert!(page.contains(&format!("value=\"{early}\" checked")));
+    assert!(!page.contains(&format!("value=\"{evening}\" checked")));
+    let (_, report) = lead.get_text(&format!("/studies/{study}/report")).await;
+    assert!(report.contains("“too early 🙁”") && report.contains("Choose the quotes it shows"));
+
+    // Unticked is withdrawn, ticked approved: two changes in one press.
+    lead.post_form(
+        &list,
+        &[
+            ("shown", &early_id),
+            ("shown", &evening_id),
+            ("approved", &evening_id),
+        ],
+    )
+    .await;
+    let (_, page) = lead.get_text(&list).await;
+    assert!(page.contains("2 quotes are changed."), "{page}");
+
+    let api = fixture.api("/quotes");
+    let (status, _) = fixture.team.analyst.call(Method::GET, &api, None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "leads approve quotes");
+    let refused = coding_of(&fixture, "Nobody pays travel.").await;
+    let (status, body) = fixture
+        .team
+        .lead
+        .call(
+            Method::PUT,
+            &api,
+            Some(json!({ "approve": [early, refused], "withdraw": [evening] })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (_, now) = fixture.team.lead.call(Method::GET, &api, None).await;
+    let approved: Vec<i64> = now["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["approved"] == true)
+        .map(|c| c["coding_id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(approved, [evening], "all or none");
+    assert!(now["not_agreed"].as_u64().unwrap() >= 1);
+    let (status, body) = fixture
+        .team
+        .lead
+        .call(Method::PUT, &api, Some(json!({ "approve": [early] })))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let audited = app
+        .db
+        .read(|conn| {
+            use diesel::prelude::*;
+            use voices::db::schema::audit_events;
+            audit_events::table
+                .filter(audit_events::action.eq("quote.approved"))
+                .count()
+                .get_result::<i64>(conn)
+                .map_err(voices::error::AppError::from)
+        })
+        .await
+        .unwrap();
+    assert_eq!(audited, 3);
 }

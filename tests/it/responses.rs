@@ -1006,7 +1006,7 @@ async fn dates_are_typed_as_day_month_and_year(app: TestApp) {
     for (name, label) in [(&joined, "Day"), (&month, "Month"), (&year, "Year")] {
         assert!(
             page.contains(&format!(
-                "<label class=\"label\" for=\"{name}\">{label}</label>"
+                "<label class=\"nhsuk-label\" for=\"{name}\">{label}</label>"
             )),
             "{page}"
         );

@@ -377,7 +377,10 @@ async fn double_coding_pages_work_without_javascript(app: TestApp) {
     let agreement = format!("{rounds}/{round}/agreement");
     let (status, page) = lead.get_text(&agreement).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(page.contains("<td>0%</td>"), "{page}");
+    assert!(
+        page.contains("<td class=\"nhsuk-table__cell\">0%</td>"),
+        "{page}"
+    );
     let form = format!("{rounds}/{round}/consensus");
     let fields = |decision: &'static str| {
         [

@@ -652,6 +652,8 @@ pub const API: &[(&str, &str, Needs)] = &[
         "/api/v1/studies/{id}/codings/{coding_id}/approval",
         Needs::Member,
     ),
+    ("GET", "/api/v1/studies/{id}/quotes", Needs::Member),
+    ("PUT", "/api/v1/studies/{id}/quotes", Needs::Member),
 ];
 
 const LEAD: &[StudyRole] = &[StudyRole::Lead];
@@ -1016,6 +1018,10 @@ pub(crate) const STUDY_ROUTES: &[(&str, &str, &str, &[StudyRole])] = &[
     ("PUT", "/api/v1/studies/{id}/codings/{coding_id}/approval", "{\"approved\": true}", LEAD),
     ("GET", "/studies/{id}/report", "", LEAD_OR_ANALYST),
     ("POST", "/studies/{id}/codings/{coding_id}/approval", "", LEAD),
+    ("GET", "/studies/{id}/quotes", "", LEAD),
+    ("POST", "/studies/{id}/quotes", "", LEAD),
+    ("GET", "/api/v1/studies/{id}/quotes", "", LEAD),
+    ("PUT", "/api/v1/studies/{id}/quotes", "{\"approve\": [], \"withdraw\": []}", LEAD),
 ];
 
 /// A route template made concrete: every `{placeholder}` becomes an id that does not exist.
@@ -1478,7 +1484,12 @@ async fn assets_are_served_with_long_cache_for_hashed_urls() {
     let app = spawn_app(Backend::Sqlite).await;
     let (_, html) = app.get_text("/login").await;
     let css = crate::helpers::value_after(&html, "<link rel=\"stylesheet\" href=\"").unwrap();
-    assert!(css.starts_with("/assets/css/voices.css?v="), "{css}");
+    // NHS.UK frontend first, then Voices's own additions.
+    assert!(
+        css.starts_with("/assets/vendor/nhsuk-frontend/nhsuk-frontend.min.css?v="),
+        "{css}"
+    );
+    assert!(html.contains("href=\"/assets/css/voices.css?v="));
     let response = app.get(&css).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(
@@ -1501,6 +1512,29 @@ async fn assets_are_served_with_long_cache_for_hashed_urls() {
     assert_eq!(
         app.get("/assets/css/missing.css").await.status(),
         StatusCode::NOT_FOUND
+    );
+    // The icons the design system's CSS draws are served beside it; its updating script and licence
+    // note stay in the repository.
+    let icon = app
+        .get("/assets/vendor/nhsuk-frontend/images/nhsuk-icon-cross.svg")
+        .await;
+    assert_eq!(icon.status(), StatusCode::OK);
+    assert_eq!(icon.headers()["content-type"], "image/svg+xml");
+    for kept_back in [
+        "/assets/vendor/update-nhsuk-frontend.sh",
+        "/assets/vendor/nhsuk-frontend/LICENCE.md",
+    ] {
+        assert_eq!(
+            app.get(kept_back).await.status(),
+            StatusCode::NOT_FOUND,
+            "{kept_back}"
+        );
+    }
+    let script = crate::helpers::value_after(&html, "<script type=\"module\" src=\"").unwrap();
+    let module = app.get(&script).await;
+    assert_eq!(
+        module.headers()["content-type"],
+        "text/javascript; charset=utf-8"
     );
 }
 

@@ -168,7 +168,7 @@ async fn recent_audit(app: &TestApp) -> Vec<voices::audit::AuditEvent> {
 /// The id of the session marked "(this device)" on an account page.
 fn own_session(page: &str) -> i64 {
     let row = page
-        .split("<tr>")
+        .split("<tr class=\"nhsuk-table__row\">")
         .find(|row| row.contains("(this device)"))
         .expect("this device's row");
     crate::helpers::id_after(row, "/account/sessions/")

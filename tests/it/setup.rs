@@ -207,7 +207,7 @@ async fn the_organisation_shows_on_every_page_and_in_the_accessibility_statement
         assert!(statement.contains(expected), "{expected} in {statement}");
     }
     assert!(
-        !statement.contains("class=\"brand\" href=\"/\""),
+        !statement.contains("class=\"nhsuk-header__service-logo\" href=\"/\""),
         "a visitor who is not signed in is not sent to the staff sign-in"
     );
     let privacy = stranger.get("/privacy").await;

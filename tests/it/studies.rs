@@ -426,7 +426,7 @@ async fn a_study_keeps_at_least_one_lead(app: TestApp) {
     app.signed_in_as("only@example.org", Role::Member).await;
     let study = create_study(&app, "One lead").await;
     let (_, page) = app.get_text(&format!("/studies/{study}")).await;
-    let me = member_id_in(&page, "<td>Test Person</td>");
+    let me = member_id_in(&page, "<td class=\"nhsuk-table__cell\">Test Person</td>");
     let demote = app
         .post_form(
             &format!("/studies/{study}/members/{me}/edit"),

@@ -149,10 +149,11 @@ async fn an_advisor_suggests_and_the_lead_accepts_with_credit(app: TestApp) {
     assert!(page.contains("Suggested by Alex Advisor") && page.contains("Plainer for carers"));
     assert!(page.contains("<time datetime=\""), "when");
     assert!(
-        page.contains("<del><span class=\"visually-hidden\">removed: </span>helped you</del>")
-            && page.contains(
-                "<ins><span class=\"visually-hidden\">added: </span>made it easier to</ins>"
-            ),
+        page.contains(
+            "<del><span class=\"nhsuk-u-visually-hidden\">removed: </span>helped you</del>"
+        ) && page.contains(
+            "<ins><span class=\"nhsuk-u-visually-hidden\">added: </span>made it easier to</ins>"
+        ),
         "a word-level diff: {page}"
     );
     let suggestion = first_suggestion(&page);

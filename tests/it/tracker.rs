@@ -461,7 +461,7 @@ async fn tracker_pages_work_without_javascript(app: TestApp) {
     let (status, page) = lead.get_text(&stages_url).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains(
-        "<legend class=\"legend\"><h2 class=\"legend__heading\">2. Setting aims</h2></legend>"
+        "<legend class=\"nhsuk-fieldset__legend\"><h2 class=\"legend__heading\">2. Setting aims</h2></legend>"
     ));
     let response = lead
         .post_form(
@@ -501,9 +501,9 @@ async fn tracker_pages_work_without_javascript(app: TestApp) {
         "role=\"img\"",
         "Target 80%",
         "<figcaption",
-        "<caption id=\"tracker-run-chart-caption\">",
-        "<th scope=\"row\">September 2026</th>",
-        "<th scope=\"row\">Ward rounds with carers</th>",
+        "<caption class=\"nhsuk-table__caption\" id=\"tracker-run-chart-caption\">",
+        "<th class=\"nhsuk-table__header\" scope=\"row\">September 2026</th>",
+        "<th class=\"nhsuk-table__header\" scope=\"row\">Ward rounds with carers</th>",
         "Co-produced",
         "<strong>Yes</strong>",
     ] {

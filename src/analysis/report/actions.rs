@@ -1,7 +1,7 @@
 //! What leads do to share learning: approve coded passages for quoting (only where the participant
 //! agreed to quotes), and read the learning report, which shows only what may leave the team.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use serde::Serialize;
 use serde_json::json;
@@ -12,6 +12,7 @@ use crate::analysis::charts::Figure;
 use crate::analysis::closed::{self, actions::ClosedOptions};
 use crate::analysis::codebook::actions::{self as codebook, comb_of_codes, live_code, CODERS};
 use crate::analysis::coding::queries as coding;
+use crate::analysis::coding::rules::Valence;
 use crate::analysis::matrix::actions::Heading;
 use crate::analysis::matrix::queries::coded_rows;
 use crate::analysis::rounds;
@@ -35,44 +36,142 @@ pub async fn approve(
     coding_id: i64,
     approved: bool,
 ) -> Result<(), AppError> {
+    let (approve, withdraw) = if approved {
+        (vec![coding_id], Vec::new())
+    } else {
+        (Vec::new(), vec![coding_id])
+    };
+    set_approvals(state, origin, user, study_id, approve, withdraw)
+        .await
+        .map(|_| ())
+}
+
+/// Approves some coded passages for quoting and withdraws approval from others (leads), in one
+/// transaction, each change audited; a passage already so is left alone. Refused whole, naming the
+/// passage, when one comes from a participant who did not agree to quotes. Answers how many changed.
+pub async fn set_approvals(
+    state: &AppState,
+    origin: &Origin,
+    user: &CurrentUser,
+    study_id: i64,
+    approve: Vec<i64>,
+    withdraw: Vec<i64>,
+) -> Result<usize, AppError> {
     StudyAccess::with_role(&state.db, user, study_id, &[StudyRole::Lead]).await?;
     let (origin, user_id) = (origin.clone(), user.id);
     state
         .db
         .write(move |conn| {
-            let coded = coding::coding(conn, study_id, coding_id)?
-                .filter(|c| c.round_id.is_none())
-                .ok_or(AppError::NotFound)?;
-            if approved {
-                let source = coding::source(conn, study_id, coded.answer_id)?
+            let consent = queries::quote_consent(conn, study_id)?;
+            let wanted = approve
+                .iter()
+                .map(|id| (*id, true))
+                .chain(withdraw.iter().map(|id| (*id, false)));
+            let mut changed = 0;
+            for (coding_id, approved) in wanted {
+                let coded = coding::coding(conn, study_id, coding_id)?
+                    .filter(|c| c.round_id.is_none())
                     .ok_or(AppError::NotFound)?;
-                let consented = queries::quote_consent(conn, study_id)?
-                    .get(&source.response_id)
-                    .copied()
-                    .unwrap_or(false);
-                if !consented {
-                    return Err(AppError::invalid(
-                        "approved",
-                        "This participant did not agree to be quoted: their words stay out of shared reports",
-                    ));
+                if coded.quote_approved_at.is_some() == approved {
+                    continue;
                 }
-            }
-            queries::set_approval(conn, coding_id, approved.then_some(user_id))?;
-            audit::record(
-                conn,
-                &origin,
                 if approved {
-                    "quote.approved"
-                } else {
-                    "quote.unapproved"
-                },
-                "coding",
-                Some(coding_id),
-                json!({ "study_id": study_id }),
-            )
-            .map_err(AppError::from)
+                    let source = coding::source(conn, study_id, coded.answer_id)?
+                        .ok_or(AppError::NotFound)?;
+                    if consent.get(&source.response_id) != Some(&true) {
+                        return Err(AppError::invalid(
+                            "approved",
+                            "This participant did not agree to be quoted: their words stay out of shared reports",
+                        ));
+                    }
+                }
+                queries::set_approval(conn, coding_id, approved.then_some(user_id))?;
+                audit::record(
+                    conn,
+                    &origin,
+                    if approved {
+                        "quote.approved"
+                    } else {
+                        "quote.unapproved"
+                    },
+                    "coding",
+                    Some(coding_id),
+                    json!({ "study_id": study_id }),
+                )?;
+                changed += 1;
+            }
+            Ok(changed)
         })
         .await
+}
+
+/// A coded passage that may be quoted in shared reports: its participant agreed to quotes.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct QuoteCandidate {
+    pub coding_id: i64,
+    pub quote: String,
+    /// The code's name, and whether the passage is a barrier, an enabler or either.
+    pub code: String,
+    pub valence: String,
+    /// Who said it, as a group only: "Carer".
+    pub who: String,
+    pub from_interview: bool,
+    pub approved: bool,
+}
+
+/// The passages a lead may approve as quotes, in one list instead of cell by cell.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct QuoteList {
+    pub candidates: Vec<QuoteCandidate>,
+    /// Coded passages left out because their participant did not agree to quotes.
+    pub not_agreed: usize,
+}
+
+pub async fn quote_list(
+    state: &AppState,
+    user: &CurrentUser,
+    study_id: i64,
+) -> Result<(StudyAccess, QuoteList), AppError> {
+    let access = StudyAccess::with_role(&state.db, user, study_id, &[StudyRole::Lead]).await?;
+    let codebook = codebook::load_codebook(&state.db, study_id).await?;
+    let (responses, codings, consent) = state
+        .db
+        .read(move |conn| {
+            Ok::<_, AppError>((
+                coding::sent_responses(conn, study_id, None)?,
+                coded_rows(conn, study_id, None)?,
+                queries::quote_consent(conn, study_id)?,
+            ))
+        })
+        .await?;
+    let interviewed: HashSet<i64> = responses
+        .iter()
+        .filter(|r| r.mode == "interview")
+        .map(|r| r.response_id)
+        .collect();
+    let (agreed, not_agreed): (Vec<_>, Vec<_>) = codings
+        .into_iter()
+        .partition(|c| consent.get(&c.response_id) == Some(&true));
+    let candidates = agreed
+        .into_iter()
+        .map(|c| QuoteCandidate {
+            coding_id: c.coding_id,
+            code: live_code(&codebook, c.code_id)
+                .map_or_else(String::new, |code| code.name.clone()),
+            valence: Valence::parse(&c.valence).map_or_else(String::new, |v| v.label().into()),
+            who: Group::parse(&c.group).map_or_else(String::new, |g| g.label().into()),
+            from_interview: interviewed.contains(&c.response_id),
+            approved: c.quote_approved_at.is_some(),
+            quote: c.quote,
+        })
+        .collect();
+    Ok((
+        access,
+        QuoteList {
+            candidates,
+            not_agreed: not_agreed.len(),
+        },
+    ))
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -88,6 +187,8 @@ pub struct ReportQuote {
     pub quote: String,
     /// Who said it, as a group only: "Carer".
     pub who: String,
+    /// From an interviewer's notes of what was said, rather than the participant's own typed words.
+    pub from_interview: bool,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -208,6 +309,11 @@ pub async fn report(
         .collect();
 
     // COM-B barriers and enablers: participants per group and side, and the approved quotes.
+    let interviewed: HashSet<i64> = responses
+        .iter()
+        .filter(|r| r.mode == "interview")
+        .map(|r| r.response_id)
+        .collect();
     let combs = comb_of_codes(&codebook);
     let mut people: BTreeMap<(String, String, usize), BTreeSet<i64>> = BTreeMap::new();
     let mut quotes: BTreeMap<(String, usize), Vec<ReportQuote>> = BTreeMap::new();
@@ -238,6 +344,7 @@ pub async fn report(
                     .push(ReportQuote {
                         quote: c.quote.clone(),
                         who: Group::parse(group).map_or_else(String::new, |g| g.label().into()),
+                        from_interview: interviewed.contains(&response),
                     });
             }
         }

@@ -1,4 +1,5 @@
-//! The printable learning report, and the leads' quote approvals from a matrix cell's quotes.
+//! The printable learning report, and the leads' quote approvals: all at once from the list of quotable
+//! passages, or one by one from a matrix cell's quotes.
 
 use actix_web::{web, HttpResponse};
 
@@ -10,10 +11,66 @@ use crate::web::{CurrentUser, Page};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/studies/{id}/report", web::get().to(report))
+        .route("/studies/{id}/quotes", web::get().to(quotes))
+        .route("/studies/{id}/quotes", web::post().to(save_quotes))
         .route(
             "/studies/{id}/codings/{coding}/approval",
             web::post().to(approval),
         );
+}
+
+async fn quotes(
+    user: CurrentUser,
+    page: Page,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let (access, list) = actions::quote_list(page.state(), &user, path.into_inner()).await?;
+    let mut context = tera::Context::new();
+    context.insert("study", &access.study);
+    context.insert("list", &list);
+    page.render("report/quotes.html", context)
+}
+
+/// The list's one form: every passage shown (`shown`) and those ticked (`approved`); what is shown and
+/// not ticked is withdrawn.
+async fn save_quotes(
+    user: CurrentUser,
+    page: Page,
+    origin: Origin,
+    path: web::Path<i64>,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    let study_id = path.into_inner();
+    let ids = |name: &str| -> Vec<i64> {
+        form.iter()
+            .filter(|(key, _)| key == name)
+            .filter_map(|(_, value)| value.parse().ok())
+            .collect()
+    };
+    let approve = ids("approved");
+    let withdraw = ids("shown")
+        .into_iter()
+        .filter(|id| !approve.contains(id))
+        .collect();
+    match actions::set_approvals(
+        page.state(),
+        &origin.by(user.id),
+        &user,
+        study_id,
+        approve,
+        withdraw,
+    )
+    .await
+    {
+        Ok(0) => page.flash("info", "Nothing changed."),
+        Ok(1) => page.flash("success", "One quote is changed."),
+        Ok(changed) => page.flash("success", format!("{changed} quotes are changed.")),
+        Err(AppError::Invalid(errors)) => {
+            page.flash("error", errors.into_values().next().unwrap_or_default())
+        }
+        Err(other) => return Err(other),
+    }
+    Ok(see_other(&format!("/studies/{study_id}/quotes")))
 }
 
 async fn report(
@@ -27,6 +84,7 @@ async fn report(
     let mut context = tera::Context::new();
     context.insert("study", &access.study);
     context.insert("report", &report);
+    context.insert("is_lead", &access.me.roles.lead);
     page.render("report/index.html", context)
 }
 

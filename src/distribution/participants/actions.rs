@@ -9,7 +9,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use super::import::{self, AcceptedRow, ImportSummary};
-use super::queries::{self, Participant, RosterFilter};
+use super::queries::{self, FoundPerson, Participant, RosterFilter};
 use super::rules::{
     check_removals, check_service_areas, Identity, NewParticipant, ParticipantInput, Problems,
     TagSpellings,
@@ -18,6 +18,7 @@ use crate::audit::{self, Origin};
 use crate::db::{Db, DbConnection};
 use crate::distribution::csv_cell;
 use crate::error::{AppError, FieldErrors};
+use crate::studies::rules::IdentityView;
 
 pub const PER_PAGE: i64 = 100;
 
@@ -57,11 +58,16 @@ pub struct RosterPage {
     pub per_page: i64,
 }
 
+/// One page of the roster as `identities` (the caller's `Roles::identities`) allows searching it. A
+/// search that looked in names and email addresses is audited with the codes it found, never with
+/// what was typed.
 pub async fn roster(
     db: &Db,
+    origin: &Origin,
     study_id: i64,
     filter: &RosterFilter,
     page: i64,
+    identities: IdentityView,
 ) -> Result<RosterPage, AppError> {
     let filter = filter.clone();
     let page = page.max(1);
@@ -72,11 +78,23 @@ pub async fn roster(
                 conn,
                 study_id,
                 &filter,
+                identities,
                 Some((PER_PAGE, (page - 1).saturating_mul(PER_PAGE))),
             )?;
             Ok::<_, AppError>((filter, participants, total))
         })
         .await?;
+    if identities == IdentityView::Everyone && !filter.q.trim().is_empty() {
+        let codes: Vec<&str> = participants.iter().map(|p| p.code.as_str()).collect();
+        audit::looked(
+            db,
+            origin,
+            "identity_searched",
+            Some(study_id),
+            json!({ "participants": codes, "purpose": "roster" }),
+        )
+        .await?;
+    }
     Ok(RosterPage {
         filter,
         participants,
@@ -101,6 +119,40 @@ fn applied(
     Ok(filter)
 }
 
+/// The study's participants with this name or email address (part of either), for a lead who does not
+/// know their code (the caller has checked that a lead asks): a subject access request, an interview
+/// to assign. The search is audited with the codes found and why, never with what was typed.
+pub async fn find_person(
+    db: &Db,
+    origin: &Origin,
+    study_id: i64,
+    text: &str,
+    purpose: &'static str,
+) -> Result<Vec<FoundPerson>, AppError> {
+    let text = text.trim().to_string();
+    if text.chars().count() < 3 {
+        return Err(AppError::invalid(
+            "q",
+            "Type at least 3 letters of their name or email address",
+        ));
+    }
+    let found = db
+        .read(move |conn| {
+            queries::find_by_name_or_email(conn, study_id, &text).map_err(AppError::from)
+        })
+        .await?;
+    let codes: Vec<&str> = found.iter().map(|p| p.code.as_str()).collect();
+    audit::looked(
+        db,
+        origin,
+        "identity_searched",
+        Some(study_id),
+        json!({ "participants": codes, "purpose": purpose }),
+    )
+    .await?;
+    Ok(found)
+}
+
 /// What the roster's filters offer: the study's service areas and the tags in use.
 pub async fn filter_choices(
     db: &Db,
@@ -121,12 +173,13 @@ pub async fn roster_csv(
     db: &Db,
     study_id: i64,
     filter: &RosterFilter,
+    identities: IdentityView,
 ) -> Result<Vec<u8>, AppError> {
     let filter = filter.clone();
     let (participants, _) = db
         .read(move |conn| {
             let filter = applied(conn, study_id, filter)?;
-            Ok::<_, AppError>(queries::list(conn, study_id, &filter, None)?)
+            Ok::<_, AppError>(queries::list(conn, study_id, &filter, identities, None)?)
         })
         .await?;
     let mut writer = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
@@ -194,20 +247,67 @@ pub async fn set_service_areas(
         let in_use = queries::service_area_counts(conn, study_id)?;
         check_removals(&before, &after, &in_use)
             .map_err(|message| AppError::invalid("service_areas", &message))?;
-        if before != after {
-            queries::set_service_areas(conn, study_id, &after)?;
-            audit::record(
-                conn,
-                &origin,
-                "service_areas_changed",
-                "study",
-                Some(study_id),
-                json!({ "before": before, "after": after }),
-            )?;
-        }
+        replace_service_areas(conn, &origin, study_id, &before, &after)?;
         Ok(after)
     })
     .await
+}
+
+fn replace_service_areas(
+    conn: &mut DbConnection,
+    origin: &Origin,
+    study_id: i64,
+    before: &[String],
+    after: &[String],
+) -> Result<(), AppError> {
+    if before != after {
+        queries::set_service_areas(conn, study_id, after)?;
+        audit::record(
+            conn,
+            origin,
+            "service_areas_changed",
+            "study",
+            Some(study_id),
+            json!({ "before": before, "after": after }),
+        )?;
+    }
+    Ok(())
+}
+
+/// The rows an import puts on the roster, and how many rows of the file it leaves out. Rows that need a
+/// service area the study's list lacks come in only when the person importing chose to add those
+/// areas, which are added here, in the import's transaction.
+fn rows_to_import(
+    conn: &mut DbConnection,
+    origin: &Origin,
+    study_id: i64,
+    rows: Vec<AcceptedRow>,
+    summary: &ImportSummary,
+    add_new_areas: bool,
+) -> Result<(Vec<AcceptedRow>, usize), AppError> {
+    let mut left_out = summary.rows_with_problems;
+    if summary.new_service_areas.is_empty() {
+        return Ok((rows, left_out));
+    }
+    if !add_new_areas {
+        left_out += summary.rows_needing_new_areas;
+        let ready = rows
+            .into_iter()
+            .filter(|row| row.new_service_area.is_none())
+            .collect();
+        return Ok((ready, left_out));
+    }
+    let before = queries::service_areas(conn, study_id)?;
+    let lines = before
+        .iter()
+        .chain(summary.new_service_areas.iter().map(|area| &area.name))
+        .cloned()
+        .collect::<Vec<_>>()
+        .join("\n");
+    let after = check_service_areas(&lines)
+        .map_err(|message| AppError::invalid("add_service_areas", &message))?;
+    replace_service_areas(conn, origin, study_id, &before, &after)?;
+    Ok((rows, left_out))
 }
 
 /// A participant as stored, and who they are when the caller may know.
@@ -500,7 +600,13 @@ pub async fn start_import(
             let kept = PendingImport {
                 id: 0,
                 created_at: None,
-                first_rows: preview.accepted.into_iter().take(FIRST_ROWS).collect(),
+                // Rows waiting for a new service area are listed by area, not among the ready ones.
+                first_rows: preview
+                    .accepted
+                    .into_iter()
+                    .filter(|row| row.new_service_area.is_none())
+                    .take(FIRST_ROWS)
+                    .collect(),
                 summary: preview.summary,
             };
             let kept = serde_json::to_string(&kept).map_err(AppError::internal)?;
@@ -636,6 +742,7 @@ pub async fn confirm_import(
     origin: &Origin,
     study_id: i64,
     import_id: i64,
+    add_new_areas: bool,
 ) -> Result<Imported, AppError> {
     let origin = origin.clone();
     db.write(move |conn| {
@@ -645,13 +752,9 @@ pub async fn confirm_import(
             serde_json::from_str(&pending.accepted_rows).map_err(AppError::internal)?;
         let kept: PendingImport =
             serde_json::from_str(&pending.summary).map_err(AppError::internal)?;
-        let imported = import_rows(
-            conn,
-            &origin,
-            study_id,
-            rows,
-            kept.summary.rows_with_problems,
-        )?;
+        let (rows, left_out) =
+            rows_to_import(conn, &origin, study_id, rows, &kept.summary, add_new_areas)?;
+        let imported = import_rows(conn, &origin, study_id, rows, left_out)?;
         queries::delete_import(conn, study_id, import_id)?;
         Ok(imported)
     })
@@ -672,17 +775,20 @@ pub async fn import_now(
     origin: &Origin,
     study_id: i64,
     bytes: Vec<u8>,
+    add_new_areas: bool,
 ) -> Result<(ImportSummary, Imported), AppError> {
     let origin = origin.clone();
     db.write(move |conn| {
         let preview = preview_in(conn, study_id, &bytes)?;
-        let imported = import_rows(
+        let (rows, left_out) = rows_to_import(
             conn,
             &origin,
             study_id,
             preview.accepted,
-            preview.summary.rows_with_problems,
+            &preview.summary,
+            add_new_areas,
         )?;
+        let imported = import_rows(conn, &origin, study_id, rows, left_out)?;
         Ok((preview.summary, imported))
     })
     .await

@@ -44,13 +44,22 @@ const READERS: &[StudyRole] = &[StudyRole::Lead, StudyRole::Analyst];
 async fn list_participants(
     user: CurrentUser,
     state: web::Data<AppState>,
+    origin: Origin,
     id: web::Path<i64>,
     filter: web::Query<RosterFilter>,
     paging: web::Query<Paging>,
 ) -> Result<web::Json<RosterPage>, AppError> {
     let access = StudyAccess::with_role(&state.db, &user, id.into_inner(), READERS).await?;
     Ok(web::Json(
-        actions::roster(&state.db, access.study.id, &filter, paging.page).await?,
+        actions::roster(
+            &state.db,
+            &origin.by(user.id),
+            access.study.id,
+            &filter,
+            paging.page,
+            access.me.roles.identities(),
+        )
+        .await?,
     ))
 }
 
@@ -161,6 +170,10 @@ pub struct ImportQuery {
     /// true: check the file and answer what importing it would do, storing nothing.
     #[serde(default)]
     pub dry_run: bool,
+    /// true: add the service areas the file names that the study's list lacks (listed in the
+    /// summary's `new_service_areas`) and import their rows; otherwise those rows are left out.
+    #[serde(default)]
+    pub add_service_areas: bool,
 }
 
 /// What an import found in the file and, unless a dry run, what it put on the roster.
@@ -203,8 +216,14 @@ async fn import_participants(
             imported: None,
         }
     } else {
-        let (summary, imported) =
-            actions::import_now(&state.db, &origin.by(user.id), study_id, bytes).await?;
+        let (summary, imported) = actions::import_now(
+            &state.db,
+            &origin.by(user.id),
+            study_id,
+            bytes,
+            query.add_service_areas,
+        )
+        .await?;
         ImportResult {
             summary,
             imported: Some(imported),

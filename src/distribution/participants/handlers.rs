@@ -102,6 +102,7 @@ fn area_choices(areas: &[String]) -> impl Iterator<Item = Choice> + '_ {
 async fn index(
     user: CurrentUser,
     page: Page,
+    origin: Origin,
     path: web::Path<i64>,
     filter: web::Query<RosterFilter>,
     paging: web::Query<Paging>,
@@ -109,7 +110,15 @@ async fn index(
     let access = lead(&page, &user, path.into_inner()).await?;
     let db = &page.state().db;
     let study_id = access.study.id;
-    let roster = actions::roster(db, study_id, &filter, paging.page).await?;
+    let roster = actions::roster(
+        db,
+        &origin.by(user.id),
+        study_id,
+        &filter,
+        paging.page,
+        access.me.roles.identities(),
+    )
+    .await?;
     let (areas, tags) = actions::filter_choices(db, study_id).await?;
     let mut context = tera::Context::new();
     context.insert("study", &access.study);
@@ -134,8 +143,20 @@ async fn export(
     query: web::Query<RosterFilter>,
 ) -> Result<HttpResponse, AppError> {
     let access = lead(&page, &user, path.into_inner()).await?;
-    let body = actions::roster_csv(&page.state().db, access.study.id, &query).await?;
-    let details = json!({ "filter": query.query_string() });
+    let body = actions::roster_csv(
+        &page.state().db,
+        access.study.id,
+        &query,
+        access.me.roles.identities(),
+    )
+    .await?;
+    // What was searched for may be a name: the log says only that there was a search.
+    let searched = !query.q.trim().is_empty();
+    let filter = RosterFilter {
+        q: String::new(),
+        ..query.into_inner()
+    };
+    let details = json!({ "filter": filter.query_string(), "searched": searched });
     crate::audit::looked(
         &page.state().db,
         &origin.by(user.id),
@@ -453,15 +474,31 @@ async fn preview(
     render_preview(&page, &access, import_id, None).await
 }
 
+#[derive(Deserialize)]
+struct ConfirmForm {
+    /// "on" when the person chose to add the file's new service areas to the study's list.
+    #[serde(default)]
+    add_service_areas: Option<String>,
+}
+
 async fn confirm(
     user: CurrentUser,
     page: Page,
     origin: Origin,
     path: web::Path<(i64, i64)>,
+    form: web::Form<ConfirmForm>,
 ) -> Result<HttpResponse, AppError> {
     let (study_id, import_id) = path.into_inner();
     let access = lead(&page, &user, study_id).await?;
-    match actions::confirm_import(&page.state().db, &origin.by(user.id), study_id, import_id).await
+    let add_new_areas = form.add_service_areas.is_some();
+    match actions::confirm_import(
+        &page.state().db,
+        &origin.by(user.id),
+        study_id,
+        import_id,
+        add_new_areas,
+    )
+    .await
     {
         Ok(done) => {
             let codes = match (&done.first_code, &done.last_code) {

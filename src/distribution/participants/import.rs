@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::rules::{
-    normalise_email, simplify, split_list, NewParticipant, ParticipantInput, MAX_EMAIL,
+    check_service_areas, normalise_email, simplify, split_list, NewParticipant, ParticipantInput,
+    MAX_EMAIL,
 };
 
 /// Spreadsheet rows a file may have, the header row included.
@@ -123,12 +124,29 @@ pub struct ImportSummary {
     pub problem_count: usize,
     /// The first problems (at most 200), in file order.
     pub problems: Vec<Problem>,
+    /// Service areas the file names that are not on the study's list, each with its rows. Those rows
+    /// have no other problem: they are imported if the areas are added to the list at confirmation.
+    #[serde(default)]
+    pub new_service_areas: Vec<NewServiceArea>,
+    /// Rows that wait only for their service area to be added to the study's list.
+    #[serde(default)]
+    pub rows_needing_new_areas: usize,
+}
+
+/// A service area a file names that the study's list lacks, as first written in the file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct NewServiceArea {
+    pub name: String,
+    pub rows: usize,
 }
 
 /// A row that passed every check, with its row number for messages at confirmation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AcceptedRow {
     pub row: usize,
+    /// The service area this row needs added to the study's list, when it is not there yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_service_area: Option<String>,
     #[serde(flatten)]
     pub participant: NewParticipant,
 }
@@ -219,8 +237,12 @@ pub fn read(
         rows_with_problems: 0,
         problem_count: 0,
         problems: Vec::new(),
+        new_service_areas: Vec::new(),
+        rows_needing_new_areas: 0,
     };
     let mut accepted = Vec::new();
+    // The study's list, then each area the file names that it lacks, in the file's first spelling.
+    let mut known_areas = service_areas.to_vec();
     // Where each address was first seen: a later row with it is the duplicate.
     let mut first_row_of: HashMap<String, usize> = HashMap::new();
     for (index, record) in records.enumerate() {
@@ -239,7 +261,27 @@ pub fn read(
         summary.rows += 1;
         let mut problems = layout.check_width(row, &record);
         let input = layout.input(&record);
-        let checked = input.check(service_areas);
+        let mut checked = input.check(&known_areas);
+        if let Err(found) = &checked {
+            let area = input.service_area.trim();
+            if problems.is_empty()
+                && found.iter().all(|(field, _)| *field == "service_area")
+                && check_service_areas(area).is_ok()
+            {
+                // The area is the row's only problem: it can come in once the area is on the list.
+                let mut with_area = known_areas.clone();
+                with_area.push(area.to_string());
+                if let Ok(participant) = input.check(&with_area) {
+                    checked = Ok(participant);
+                }
+            }
+        }
+        let new_service_area = checked
+            .as_ref()
+            .ok()
+            .map(|p| &p.attributes.service_area)
+            .filter(|area| !area.is_empty() && !service_areas.contains(area))
+            .cloned();
         if let Err(found) = &checked {
             problems.extend(
                 found
@@ -268,7 +310,27 @@ pub fn read(
         }
         match checked {
             Ok(participant) if problems.is_empty() => {
-                accepted.push(AcceptedRow { row, participant })
+                if let Some(area) = &new_service_area {
+                    match summary
+                        .new_service_areas
+                        .iter_mut()
+                        .find(|seen| &seen.name == area)
+                    {
+                        Some(seen) => seen.rows += 1,
+                        None => {
+                            known_areas.push(area.clone());
+                            summary.new_service_areas.push(NewServiceArea {
+                                name: area.clone(),
+                                rows: 1,
+                            });
+                        }
+                    }
+                }
+                accepted.push(AcceptedRow {
+                    row,
+                    new_service_area,
+                    participant,
+                })
             }
             _ => {
                 summary.rows_with_problems += 1;
@@ -281,7 +343,8 @@ pub fn read(
     if summary.rows == 0 {
         return Err("The file has a header row but no participants below it.".into());
     }
-    summary.accepted = accepted.len();
+    summary.rows_needing_new_areas = summary.new_service_areas.iter().map(|a| a.rows).sum();
+    summary.accepted = accepted.len() - summary.rows_needing_new_areas;
     Ok(Preview { summary, accepted })
 }
 

@@ -17,6 +17,7 @@ use crate::db::schema::{
     studies,
 };
 use crate::db::{now, on_backend, DbConnection, MultiBackend};
+use crate::studies::rules::IdentityView;
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
 
@@ -94,6 +95,8 @@ pub struct RosterFilter {
     pub level: String,
     /// One tag.
     pub tag: String,
+    /// Part of a participant code; for the study's leads, also part of a name or email address.
+    pub q: String,
 }
 
 impl RosterFilter {
@@ -110,6 +113,7 @@ impl RosterFilter {
                     ("service", &self.service),
                     ("level", &self.level),
                     ("tag", &self.tag),
+                    ("q", &self.q),
                 ]
                 .into_iter()
                 .filter(|(_, value)| !value.is_empty()),
@@ -140,6 +144,7 @@ fn like_escaped(text: &str) -> String {
 fn filtered(
     study_id: i64,
     filter: &RosterFilter,
+    identities: IdentityView,
 ) -> participants::BoxedQuery<'static, MultiBackend> {
     let mut query = participants::table
         .filter(participants::study_id.eq(study_id))
@@ -163,6 +168,29 @@ fn filtered(
                 .escape('\\'),
         );
     }
+    let text = filter.q.trim();
+    if !text.is_empty() {
+        let pattern = format!("%{}%", like_escaped(&text.to_lowercase()));
+        let by_code = lower(participants::code).like(pattern.clone()).escape('\\');
+        // Only someone who sees every participant's identity finds people by name or email: for
+        // anyone else, a match would tell them who is on the roster.
+        query = match identities {
+            IdentityView::OwnInterviewees | IdentityView::Nobody => query.filter(by_code),
+            IdentityView::Everyone => {
+                let by_identity = participant_identities::table
+                    .filter(
+                        lower(participant_identities::name)
+                            .like(pattern.clone())
+                            .escape('\\')
+                            .or(lower(participant_identities::email.assume_not_null())
+                                .like(pattern)
+                                .escape('\\')),
+                    )
+                    .select(participant_identities::participant_id);
+                query.filter(by_code.or(participants::id.eq_any(by_identity)))
+            }
+        };
+    }
     query
 }
 
@@ -171,10 +199,13 @@ pub fn list(
     conn: &mut DbConnection,
     study_id: i64,
     filter: &RosterFilter,
+    identities: IdentityView,
     page: Option<(i64, i64)>,
 ) -> QueryResult<(Vec<Participant>, i64)> {
-    let total = filtered(study_id, filter).count().get_result(conn)?;
-    let mut query = filtered(study_id, filter)
+    let total = filtered(study_id, filter, identities)
+        .count()
+        .get_result(conn)?;
+    let mut query = filtered(study_id, filter, identities)
         .order(participants::id.asc())
         .select(ParticipantRow::as_select());
     if let Some((limit, offset)) = page {

@@ -8,7 +8,6 @@ use super::queries::{self, Erased, HeldAnswer, HeldCoding};
 use crate::audit::{self, Origin};
 use crate::db::{now, Db};
 use crate::distribution::participants::actions::{participant, ParticipantDetail};
-use crate::distribution::participants::queries::FoundPerson;
 use crate::distribution::tracking::handlers::timeline;
 use crate::distribution::tracking::queries::TimelineEvent;
 use crate::error::AppError;
@@ -135,37 +134,3 @@ const ERASED_TABLES: [&str; 7] = [
     "outbox_messages",
     "link_tokens",
 ];
-
-/// The study's participants with this name or email address (part of either), for a request from
-/// someone who does not know their code (the caller has checked that a lead asks). The search is
-/// audited with the codes found, never with what was typed.
-pub async fn find_person(
-    db: &Db,
-    origin: &Origin,
-    study_id: i64,
-    text: &str,
-) -> Result<Vec<FoundPerson>, AppError> {
-    let text = text.trim().to_string();
-    if text.chars().count() < 3 {
-        return Err(AppError::invalid(
-            "q",
-            "Type at least 3 letters of their name or email address",
-        ));
-    }
-    let found = db
-        .read(move |conn| {
-            crate::distribution::participants::queries::find_by_name_or_email(conn, study_id, &text)
-                .map_err(AppError::from)
-        })
-        .await?;
-    let codes: Vec<&str> = found.iter().map(|p| p.code.as_str()).collect();
-    audit::looked(
-        db,
-        origin,
-        "identity_searched",
-        Some(study_id),
-        json!({ "participants": codes, "purpose": "subject_access" }),
-    )
-    .await?;
-    Ok(found)
-}

@@ -97,6 +97,13 @@ async fn find_person(
     let study_id = path.into_inner();
     StudyAccess::with_role(&state.db, &user, study_id, &[StudyRole::Lead]).await?;
     Ok(web::Json(
-        actions::find_person(&state.db, &origin.by(user.id), study_id, &query.q).await?,
+        crate::distribution::participants::actions::find_person(
+            &state.db,
+            &origin.by(user.id),
+            study_id,
+            &query.q,
+            "subject_access",
+        )
+        .await?,
     ))
 }

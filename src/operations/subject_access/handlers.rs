@@ -164,7 +164,15 @@ async fn find_person(
     };
     context.insert("q", &text);
     let db = &page.state().db;
-    match actions::find_person(db, &origin.by(user.id), study_id, &text).await {
+    match crate::distribution::participants::actions::find_person(
+        db,
+        &origin.by(user.id),
+        study_id,
+        &text,
+        "subject_access",
+    )
+    .await
+    {
         Ok(found) => {
             context.insert("searched", &true);
             context.insert("found", &found);

@@ -231,10 +231,17 @@ async fn create_questionnaire(
 
 /// The whole questionnaire in a fixed number of queries, whatever its size: the signed-in user, the
 /// membership, the questionnaire and `editor_data`'s six (tests/it/query_counts.rs proves it).
+/// Which section the editor shows on its own page; none shows them all.
+#[derive(Debug, Default, Deserialize)]
+struct EditorQuery {
+    section: Option<i64>,
+}
+
 async fn editor(
     user: CurrentUser,
     page: Page,
     path: web::Path<(i64, i64)>,
+    query: web::Query<EditorQuery>,
 ) -> Result<HttpResponse, AppError> {
     let (study_id, questionnaire_id) = path.into_inner();
     let access = StudyAccess::open(&page.state().db, &user, study_id).await?;
@@ -266,6 +273,20 @@ async fn editor(
     context.insert("study", &access.study);
     context.insert("questionnaire", &questionnaire);
     context.insert("can_edit", &access.me.roles.can_edit_questionnaires());
+    // One section's page: its place among the others, for the contents list and previous and next.
+    let current = query
+        .section
+        .and_then(|id| tree.iter().position(|entry| entry.section.id == id));
+    if query.section.is_some() && current.is_none() {
+        return Err(AppError::NotFound);
+    }
+    context.insert("current", &current);
+    let neighbour = |at: Option<usize>| at.and_then(|i| tree.get(i)).map(|entry| &entry.section);
+    context.insert(
+        "previous_section",
+        &neighbour(current.and_then(|i| i.checked_sub(1))),
+    );
+    context.insert("next_section", &neighbour(current.map(|i| i + 1)));
     context.insert("sections", &tree);
     context.insert("terms", &terms);
     context.insert("open_comments", &open_comments);
@@ -712,6 +733,7 @@ async fn question_context(
         ),
     );
     context.insert("options_text", &input.options.join("\n"));
+    context.insert("likert_default", &DEFAULT_LIKERT.join("\n"));
     context.insert("probes_text", &input.probes.join("\n"));
     context.insert("show_if_answers_text", &input.show_if_answers.join("\n"));
     context.insert("kinds", &kind_options());
@@ -733,7 +755,7 @@ async fn question_context(
     context.insert(
         "likert_hint",
         &format!(
-            "One per line. A Likert scale needs 5 or 7 labels in order, for example: {}.",
+            "One per line. A Likert scale needs 5 or 7 labels in order; left empty, it has the standard ones: {}.",
             DEFAULT_LIKERT.join(" / ")
         ),
     );

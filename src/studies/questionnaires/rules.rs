@@ -266,6 +266,10 @@ pub fn check_question(
     if !(input.for_staff || input.for_service_users || input.for_carers) {
         error("audiences", "Choose who is asked this question".into());
     }
+    // A Likert question left without labels takes the standard ones, as the form offers them.
+    if kind == Some(QuestionKind::Likert) && input.options.is_empty() {
+        input.options = DEFAULT_LIKERT.map(String::from).to_vec();
+    }
     match kind {
         Some(QuestionKind::Likert) if ![5, 7].contains(&input.options.len()) => error(
             "options",
@@ -492,6 +496,18 @@ mod tests {
             ..base()
         };
         assert!(check_question(&likert, &[], &tags()).unwrap_err()["options"].contains("5 or 7"));
+        let unlabelled = QuestionInput {
+            kind: "likert".into(),
+            ..base()
+        };
+        assert_eq!(
+            check_question(&unlabelled, &[], &tags())
+                .unwrap()
+                .input
+                .options,
+            DEFAULT_LIKERT.map(String::from).to_vec(),
+            "a Likert scale without labels takes the standard ones"
+        );
         let likert = QuestionInput {
             options: DEFAULT_LIKERT.map(String::from).to_vec(),
             likert_not_applicable: true,

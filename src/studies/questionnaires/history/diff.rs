@@ -106,12 +106,12 @@ pub fn to_html(segments: &[Segment]) -> String {
         match segment.op {
             Op::Equal => html.push_str(&text),
             Op::Delete => {
-                html.push_str("<del><span class=\"visually-hidden\">removed: </span>");
+                html.push_str("<del><span class=\"nhsuk-u-visually-hidden\">removed: </span>");
                 html.push_str(&text);
                 html.push_str("</del>");
             }
             Op::Insert => {
-                html.push_str("<ins><span class=\"visually-hidden\">added: </span>");
+                html.push_str("<ins><span class=\"nhsuk-u-visually-hidden\">added: </span>");
                 html.push_str(&text);
                 html.push_str("</ins>");
             }
@@ -189,8 +189,8 @@ mod tests {
             html.contains("&lt;script&gt;") && html.contains("&amp;"),
             "{html}"
         );
-        assert!(html.contains("<del><span class=\"visually-hidden\">removed: </span>"));
-        assert!(html.contains("<ins><span class=\"visually-hidden\">added: </span>"));
+        assert!(html.contains("<del><span class=\"nhsuk-u-visually-hidden\">removed: </span>"));
+        assert!(html.contains("<ins><span class=\"nhsuk-u-visually-hidden\">added: </span>"));
     }
 
     #[test]
