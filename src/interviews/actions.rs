@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+use chrono::{NaiveDateTime, NaiveTime};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
@@ -352,11 +352,14 @@ fn checked_assignment(
             "Choose a published version of a questionnaire".into(),
         );
     }
-    let date = NaiveDate::parse_from_str(input.date.trim(), "%Y-%m-%d").ok();
+    let date = crate::web::dates::parse_day(&input.date);
     if date.is_none() {
         errors.insert(
             "date".into(),
-            "Enter the date as year-month-day, for example 2026-12-03".into(),
+            format!(
+                "Enter a real date, for example {}",
+                crate::web::dates::EXAMPLE
+            ),
         );
     }
     let time = NaiveTime::parse_from_str(input.time.trim(), "%H:%M").ok();

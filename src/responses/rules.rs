@@ -168,12 +168,11 @@ pub fn check_answer(q: &PreviewQuestion, given: &[&str]) -> Result<Option<String
             Ok(n) if n.is_finite() && one.len() <= 30 => Ok(Some(one.replace(',', ""))),
             _ => Err("Enter a number, like 3 or 2.5".into()),
         },
-        // One box (the API, the interview guide): year-month-day, or day/month/year as written in
-        // the UK. Participants' pages send the three boxes of `date_from_parts`.
-        QuestionKind::Date => chrono::NaiveDate::parse_from_str(one, "%Y-%m-%d")
-            .or_else(|_| chrono::NaiveDate::parse_from_str(one, "%d/%m/%Y"))
+        // One box (the API, the interview guide): read as every staff date is (`web::dates`).
+        // Participants' pages send the three boxes of `date_from_parts`.
+        QuestionKind::Date => crate::web::dates::parse_day(one)
             .map(|d| Some(d.to_string()))
-            .map_err(|_| "Enter a real date, like 27/3/2026".into()),
+            .ok_or_else(|| "Enter a real date, like 27/3/2026".into()),
     }
 }
 

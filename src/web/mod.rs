@@ -5,6 +5,7 @@ pub mod assets;
 pub mod auth;
 pub mod contact_links;
 pub mod csrf;
+pub mod dates;
 pub mod markdown;
 pub mod middleware;
 pub mod organisation;

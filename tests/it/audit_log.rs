@@ -137,7 +137,7 @@ async fn filters_narrow_and_pages_see_every_event_once(app: TestApp) {
 
     // A wrong filter is a clear 422 naming the field.
     let (status, body) = reviewer
-        .call(Method::GET, "/api/v1/audit-events?from=31/12/2026", None)
+        .call(Method::GET, "/api/v1/audit-events?from=31/13/2026", None)
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert!(body.to_string().contains("from"), "{body}");

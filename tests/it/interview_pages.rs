@@ -83,7 +83,7 @@ async fn an_interview_runs_from_assignment_to_corrected_field_notes(app: TestApp
         ("large_print", "on"),
         ("version_id", version.as_str()),
         ("interviewer_id", interviewer_id.as_str()),
-        ("date", "2026-12-03"),
+        ("date", "31/2/2026"),
         ("time", ""),
         ("mode", "phone"),
     ];
@@ -93,6 +93,14 @@ async fn an_interview_runs_from_assignment_to_corrected_field_notes(app: TestApp
         page.contains("Enter the time on the 24-hour clock"),
         "{page}"
     );
+    // Staff type dates as they write them, on every form; a day that does not exist is refused.
+    assert!(page.contains("Enter a real date, for example 27 3 2026"));
+    assert!(
+        page.contains("value=\"31&#x2F;2&#x2F;2026\""),
+        "the date typed is kept"
+    );
+    fields.retain(|(k, _)| *k != "date");
+    fields.push(("date", "3 December 2026"));
     assert!(
         page.contains("value=\"Sam Example\""),
         "the name typed is kept"

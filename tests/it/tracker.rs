@@ -281,7 +281,7 @@ async fn the_tracker_counts_meaningful_projects_month_by_month(app: TestApp) {
         (
             json!({ "name": "X", "service": "Community", "started_on": "2026-13-01", "stage_reached": "idea" }),
             "started_on",
-            "not a real date",
+            "Enter a real date",
         ),
         (
             json!({ "name": "", "service": "Community", "started_on": "2026-01-01", "stage_reached": "idea" }),
@@ -446,7 +446,10 @@ async fn tracker_pages_work_without_javascript(app: TestApp) {
     let response = lead.post_form(&base, &form("2026-13-01")).await;
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let page = response.text().await.unwrap();
-    assert!(page.contains("2026-13-01 is not a real date"), "{page}");
+    assert!(
+        page.contains("Enter a real date, for example 27 3 2026"),
+        "{page}"
+    );
     assert!(page.contains("There is a problem") && page.contains("href=\"#started_on\""));
     assert!(
         page.contains("value=\"Ward rounds with carers\""),

@@ -310,25 +310,18 @@ pub fn long_date(date: NaiveDate) -> String {
     date.format("%-d %B %Y").to_string()
 }
 
-/// Reads a year-month-day date, with a message fit to show beside the field.
+/// Reads a date as every staff form does (`web::dates`), with a message fit to show beside the field.
 pub fn parse_date(text: &str, missing: &str) -> Result<NaiveDate, String> {
     let text = text.trim();
     if text.is_empty() {
         return Err(missing.to_string());
     }
-    let shaped = text.len() == 10
-        && text.chars().enumerate().all(|(i, c)| {
-            if i == 4 || i == 7 {
-                c == '-'
-            } else {
-                c.is_ascii_digit()
-            }
-        });
-    if !shaped {
-        return Err("Enter the date as year-month-day, for example 2026-03-01".into());
-    }
-    let date = NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .map_err(|_| format!("{text} is not a real date: check the month and the day"))?;
+    let date = crate::web::dates::parse_day(text).ok_or_else(|| {
+        format!(
+            "Enter a real date, for example {}: check the month and the day",
+            crate::web::dates::EXAMPLE
+        )
+    })?;
     if !(2000..=2100).contains(&date.year()) {
         return Err("Enter a year between 2000 and 2100".into());
     }
@@ -917,12 +910,10 @@ mod tests {
         assert_eq!(parse_date(" ", "missing"), Err("missing".into()));
         assert_eq!(
             parse_date("2026-13-01", "m"),
-            Err("2026-13-01 is not a real date: check the month and the day".into())
+            Err("Enter a real date, for example 27 3 2026: check the month and the day".into())
         );
-        assert_eq!(
-            parse_date("1/3/2026", "m"),
-            Err("Enter the date as year-month-day, for example 2026-03-01".into())
-        );
+        // Written as in the UK, like every staff date.
+        assert_eq!(parse_date("1/3/2026", "m"), Ok(day("2026-03-01")));
         assert!(parse_date("1890-01-01", "m").is_err());
         assert_eq!(parse_count("3", "m", 10), Ok(3));
         assert_eq!(
@@ -1028,7 +1019,7 @@ mod tests {
             errors["idea-suc_core_members"],
             "The number cannot be negative"
         );
-        assert!(errors["aims-reached_on"].contains("not a real date"));
+        assert!(errors["aims-reached_on"].contains("Enter a real date"));
         assert!(errors.contains_key("aims-involvement_level"));
         assert!(errors["testing-reached_on"].contains("after the project closed"));
         assert!(errors["sharing-reached_on"].starts_with("Enter the date"));

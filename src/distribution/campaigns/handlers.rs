@@ -231,12 +231,12 @@ impl FormValues {
         });
         let closes_on = match self.closes_on.trim() {
             "" => None,
-            text => match chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-                Ok(day) => Some(day),
-                Err(_) => {
+            text => match crate::web::dates::parse_day(text) {
+                Some(day) => Some(day),
+                None => {
                     errors.insert(
                         "closes_on".into(),
-                        "Enter the date as year-month-day, for example 2027-01-31".into(),
+                        "Enter a real date, for example 31 1 2027".into(),
                     );
                     None
                 }

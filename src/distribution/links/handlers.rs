@@ -271,14 +271,12 @@ async fn create_open_link(
     let (study_id, questionnaire_id) = path.into_inner();
     let access = StudyAccess::with_role(&page.state().db, &user, study_id, LEAD).await?;
     let group = Group::parse(&form.group);
-    let closes = chrono::NaiveDate::parse_from_str(form.closes_on.trim(), "%Y-%m-%d")
-        .ok()
-        .filter(|day| *day > crate::db::now().date());
+    let closes =
+        crate::web::dates::parse_day(&form.closes_on).filter(|day| *day > crate::db::now().date());
     let Some(closes) = closes else {
         let errors = FieldErrors::from([(
             "closes_on".to_string(),
-            "Enter a closing date after today, as year-month-day, for example 2027-01-31"
-                .to_string(),
+            "Enter a closing date after today, for example 31 1 2027".to_string(),
         )]);
         return render_open_links(&page, &access, questionnaire_id, None, Some(&errors)).await;
     };

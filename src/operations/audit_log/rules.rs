@@ -68,9 +68,7 @@ fn day(text: &str) -> Result<Option<NaiveDate>, ()> {
     if text.is_empty() {
         return Ok(None);
     }
-    NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .map(Some)
-        .map_err(|_| ())
+    crate::web::dates::parse_day(text).map(Some).ok_or(())
 }
 
 /// The value, or nothing with `message` noted against `field`.
@@ -106,13 +104,13 @@ impl FilterInput {
             &mut errors,
             "from",
             day(&self.from),
-            "Enter the first day as a date, for example 2026-12-07",
+            "Enter the first day as a date, for example 7 12 2026",
         );
         let to = checked(
             &mut errors,
             "to",
             day(&self.to),
-            "Enter the last day as a date, for example 2026-12-31",
+            "Enter the last day as a date, for example 31 12 2026",
         );
         let before = checked(
             &mut errors,
@@ -237,7 +235,7 @@ mod tests {
             (Filter::default(), Cursor::Newest)
         );
 
-        let errors = input(&[("person", "x"), ("from", "7/12/2026"), ("after", "?")])
+        let errors = input(&[("person", "x"), ("from", "7/13/2026"), ("after", "?")])
             .parse()
             .unwrap_err();
         assert_eq!(
