@@ -11,7 +11,7 @@ use super::queries;
 use crate::analysis::charts::Figure;
 use crate::analysis::closed::{self, actions::ClosedOptions};
 use crate::analysis::codebook::actions::{self as codebook, comb_of_codes, live_code, CODERS};
-use crate::analysis::coding::queries as coding;
+use crate::analysis::coding::queries::{self as coding, ResponseRow};
 use crate::analysis::coding::rules::Valence;
 use crate::analysis::matrix::actions::Heading;
 use crate::analysis::matrix::queries::coded_rows;
@@ -105,6 +105,15 @@ pub async fn set_approvals(
         .await
 }
 
+/// The responses that are an interviewer's notes, so a quote from one can say so.
+fn interviewed(responses: &[ResponseRow]) -> HashSet<i64> {
+    responses
+        .iter()
+        .filter(|r| r.mode == "interview")
+        .map(|r| r.response_id)
+        .collect()
+}
+
 /// A coded passage that may be quoted in shared reports: its participant agreed to quotes.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct QuoteCandidate {
@@ -144,11 +153,7 @@ pub async fn quote_list(
             ))
         })
         .await?;
-    let interviewed: HashSet<i64> = responses
-        .iter()
-        .filter(|r| r.mode == "interview")
-        .map(|r| r.response_id)
-        .collect();
+    let interviewed = interviewed(&responses);
     let (agreed, not_agreed): (Vec<_>, Vec<_>) = codings
         .into_iter()
         .partition(|c| consent.get(&c.response_id) == Some(&true));
@@ -309,11 +314,7 @@ pub async fn report(
         .collect();
 
     // COM-B barriers and enablers: participants per group and side, and the approved quotes.
-    let interviewed: HashSet<i64> = responses
-        .iter()
-        .filter(|r| r.mode == "interview")
-        .map(|r| r.response_id)
-        .collect();
+    let interviewed = interviewed(&responses);
     let combs = comb_of_codes(&codebook);
     let mut people: BTreeMap<(String, String, usize), BTreeSet<i64>> = BTreeMap::new();
     let mut quotes: BTreeMap<(String, usize), Vec<ReportQuote>> = BTreeMap::new();

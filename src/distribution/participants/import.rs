@@ -269,11 +269,13 @@ pub fn read(
                 && check_service_areas(area).is_ok()
             {
                 // The area is the row's only problem: it can come in once the area is on the list.
-                let mut with_area = known_areas.clone();
-                with_area.push(area.to_string());
-                if let Ok(participant) = input.check(&with_area) {
+                // Checked as if the area were on the list; it joins `known_areas` for good only
+                // when the row is accepted, below.
+                known_areas.push(area.to_string());
+                if let Ok(participant) = input.check(&known_areas) {
                     checked = Ok(participant);
                 }
+                known_areas.pop();
             }
         }
         let new_service_area = checked
